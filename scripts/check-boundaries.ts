@@ -1,0 +1,106 @@
+/**
+ * Enforces the layering of DESIGN.md §3 (tessera's TestForbiddenFunction, as a script):
+ * src/core imports only src/core and a few pure packages; src/verifier imports only src/core,
+ * src/verifier and the same packages. Neither may touch node:*, Buffer, process, express, level,
+ * storage or http, a clock, or randomness. Run by `npm test`; exits 1 listing every violation.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Packages that are pure, browser-safe and allowed in core and verifier. */
+export const ALLOWED_PACKAGES = ['@noble/hashes', '@noble/curves', '@scure/base', 'canonicalize', 'zod'];
+
+/** Layers: which source folders each restricted folder may import from. */
+const LAYERS: Record<string, string[]> = {
+  core: ['core'],
+  verifier: ['core', 'verifier'],
+};
+
+/** Source patterns banned in restricted layers, with the reason shown to the developer. */
+const BANNED: Array<[RegExp, string]> = [
+  [/\bBuffer\b/, 'Buffer (use Uint8Array)'],
+  [/\bprocess\./, 'process (no environment access in pure code)'],
+  [/\brequire\s*\(/, 'require (ESM only)'],
+  [/\bfetch\s*\(/, 'fetch (no network in pure code)'],
+  [/\bDate\.now\s*\(/, 'Date.now (a clock must be passed in)'],
+  [/\bnew Date\(\s*\)/, 'new Date() (a clock must be passed in)'],
+  [/\bperformance\.now\s*\(/, 'performance.now (a clock must be passed in)'],
+  [/\bMath\.random\s*\(/, 'Math.random (randomness must be passed in)'],
+  [/\bcrypto\.getRandomValues\b/, 'getRandomValues (randomness must be passed in)'],
+];
+
+export interface Violation {
+  file: string;
+  line: number;
+  message: string;
+}
+
+const IMPORT_RE = /(?:\bimport\s+(?:type\s+)?(?:[^'"`;]*?\s+from\s+)?|\bexport\s+(?:type\s+)?[^'"`;]*?\s+from\s+|\bimport\s*\(\s*)['"]([^'"]+)['"]/g;
+
+function listTs(dir: string): string[] {
+  let out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(listTs(p));
+    else if (/\.(ts|tsx|js|mjs)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+function stripComments(src: string): string {
+  // Keep line numbers: replace comment characters with spaces, preserving newlines.
+  return src
+    .replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' '))
+    .replace(/(^|[^:'"`])\/\/.*$/gm, (m, pre: string) => pre + ' '.repeat(m.length - pre.length));
+}
+
+/** checkBoundaries scans `<srcRoot>/{core,verifier}` and returns every violation found. */
+export function checkBoundaries(srcRoot: string): Violation[] {
+  const violations: Violation[] = [];
+  for (const [layer, allowed] of Object.entries(LAYERS)) {
+    const layerDir = join(srcRoot, layer);
+    for (const file of listTs(layerDir)) {
+      const src = stripComments(readFileSync(file, 'utf8'));
+      const lineOf = (index: number) => src.slice(0, index).split('\n').length;
+      const rel = relative(srcRoot, file);
+      for (const m of src.matchAll(IMPORT_RE)) {
+        const spec = m[1] as string;
+        const at = lineOf(m.index ?? 0);
+        if (spec.startsWith('.')) {
+          const target = relative(srcRoot, resolve(dirname(file), spec));
+          const top = target.split(sep)[0] ?? '';
+          if (target.startsWith('..') || !allowed.includes(top)) {
+            violations.push({ file: rel, line: at, message: `${layer} may not import ${spec} (resolves to src/${target})` });
+          }
+        } else if (!ALLOWED_PACKAGES.some((p) => spec === p || spec.startsWith(p + '/'))) {
+          violations.push({ file: rel, line: at, message: `${layer} may not import package ${spec}` });
+        }
+      }
+      for (const [re, why] of BANNED) {
+        const g = new RegExp(re.source, 'g');
+        for (const m of src.matchAll(g)) {
+          violations.push({ file: rel, line: lineOf(m.index ?? 0), message: `${layer} may not use ${why}` });
+        }
+      }
+    }
+  }
+  return violations;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+  const found = checkBoundaries(root);
+  for (const v of found) console.error(`src/${v.file}:${v.line}: ${v.message}`);
+  if (found.length > 0) {
+    console.error(`check-boundaries: ${found.length} violation(s)`);
+    process.exit(1);
+  }
+  console.log(`check-boundaries: src/core and src/verifier are pure (${listTs(join(root, 'core')).length + listTs(join(root, 'verifier')).length} files)`);
+}

@@ -1,0 +1,114 @@
+/**
+ * A compact range over leaves [0, size): the hashes of the perfect subtrees on the tree's right
+ * edge, one per set bit of size, largest first. Appending a leaf returns every node hash it
+ * creates so the CALLER persists them (transparency-dev/merkle `compact.Range.Append(hash,
+ * visitor)`; tessera `Integrate` returning its tiles). The range itself never does I/O.
+ * See contracts-free-ledger/SPEC.md#tree.
+ */
+import { badInput } from '../errors.js';
+import { emptyRoot, hashChildren, HASH_SIZE } from './hash.js';
+import { rangeNodes, type NodeHash, type NodeId } from './node.js';
+import { MAX_UINT64 } from '../bytes.js';
+
+/** rightEdge lists the node ids whose hashes a compact range of `size` leaves holds. */
+export function rightEdge(size: bigint): NodeId[] {
+  return rangeNodes(0n, size);
+}
+
+/** The right edge of a Merkle tree, extendable by appending leaf hashes. */
+export class CompactRange {
+  #size: bigint;
+  /** Hashes of the perfect subtrees covering [0, size), largest (leftmost) first. */
+  #hashes: Uint8Array[];
+
+  private constructor(size: bigint, hashes: Uint8Array[]) {
+    this.#size = size;
+    this.#hashes = hashes;
+  }
+
+  /** empty returns the compact range of the empty tree. */
+  static empty(): CompactRange {
+    return new CompactRange(0n, []);
+  }
+
+  /**
+   * fromRightEdge rebuilds a range from stored hashes. Requires: `hashes[i]` is the hash of node
+   * `rightEdge(size)[i]`, each 32 bytes; the count must match.
+   */
+  static fromRightEdge(size: bigint, hashes: readonly Uint8Array[]): CompactRange {
+    if (size < 0n || size > MAX_UINT64) badInput(`CompactRange: size ${size} out of range`);
+    const want = rightEdge(size).length;
+    if (hashes.length !== want) badInput(`CompactRange: got ${hashes.length} hashes, want ${want} for size ${size}`);
+    for (const h of hashes) {
+      if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) badInput('CompactRange: hashes must be 32 bytes');
+    }
+    return new CompactRange(size, hashes.map((h) => h.slice()));
+  }
+
+  /** The number of leaves covered. */
+  get size(): bigint {
+    return this.#size;
+  }
+
+  /** The right-edge hashes, largest subtree first (copies). */
+  hashes(): Uint8Array[] {
+    return this.#hashes.map((h) => h.slice());
+  }
+
+  /** A deep copy, so a caller can compute ahead and discard on a failed write. */
+  clone(): CompactRange {
+    return new CompactRange(this.#size, this.hashes());
+  }
+
+  /**
+   * append adds one leaf hash at index `size` and returns the nodes it creates: the leaf itself
+   * (level 0) and every interior node completed by it, bottom-up. Requires: a 32-byte hash.
+   */
+  append(leafHash: Uint8Array): NodeHash[] {
+    if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) badInput('append: leaf hash must be 32 bytes');
+    if (this.#size === MAX_UINT64) badInput('append: tree is full');
+    const created: NodeHash[] = [{ level: 0, index: this.#size, hash: leafHash }];
+    let hash = leafHash;
+    let index = this.#size;
+    let level = 0;
+    // Each trailing 1 bit of the old size is a completed sibling subtree on the stack: merge it.
+    while ((index & 1n) === 1n) {
+      const left = this.#hashes.pop();
+      if (left === undefined) throw new Error('core: bad math in CompactRange.append');
+      hash = hashChildren(left, hash);
+      index >>= 1n;
+      level++;
+      created.push({ level, index, hash });
+    }
+    this.#hashes.push(hash);
+    this.#size++;
+    return created;
+  }
+
+  /** appendAll appends leaf hashes in order and returns all nodes created, in creation order. */
+  appendAll(leafHashes: readonly Uint8Array[]): NodeHash[] {
+    const out: NodeHash[] = [];
+    for (const h of leafHashes) for (const n of this.append(h)) out.push(n);
+    return out;
+  }
+
+  /** root returns MTH(D[0:size]) (RFC 9162 §2.1.1): the right-edge hashes folded right to left. */
+  root(): Uint8Array {
+    return foldRight(this.#hashes) ?? emptyRoot();
+  }
+}
+
+/**
+ * foldRight combines the hashes of consecutive perfect subtrees, largest first, into the hash of
+ * the (possibly imperfect) subtree they cover: h[0..k] → H(h0, H(h1, … H(h(k-1), hk))). This is
+ * MTH of their leaves because RFC 9162 splits at the largest power of two first. Returns
+ * undefined for an empty list.
+ */
+export function foldRight(hashes: readonly Uint8Array[]): Uint8Array | undefined {
+  let acc: Uint8Array | undefined;
+  for (let i = hashes.length - 1; i >= 0; i--) {
+    const h = hashes[i] as Uint8Array;
+    acc = acc === undefined ? h : hashChildren(h, acc);
+  }
+  return acc;
+}

@@ -1,0 +1,49 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkBoundaries } from '../../scripts/check-boundaries.js';
+
+describe('check-boundaries', () => {
+  const root = mkdtempSync(join(tmpdir(), 'guzheng-bounds-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('passes on the real source tree', () => {
+    expect(checkBoundaries(join(import.meta.dirname, '..', '..', 'src'))).toEqual([]);
+  });
+
+  it('catches each kind of forbidden dependency in a planted tree', () => {
+    mkdirSync(join(root, 'core'), { recursive: true });
+    mkdirSync(join(root, 'verifier'), { recursive: true });
+    mkdirSync(join(root, 'storage'), { recursive: true });
+    writeFileSync(
+      join(root, 'core', 'bad.ts'),
+      [
+        "import { readFileSync } from 'node:fs';",
+        "import express from 'express';",
+        "import { Level } from 'level';",
+        "import { x } from '../storage/level.js';",
+        "import { ok } from './fine.js';",
+        "import { sha256 } from '@noble/hashes/sha2.js';",
+        'const b = Buffer.from("x");',
+        'const t = Date.now();',
+        'const r = Math.random();',
+        '// Buffer in a comment is fine',
+      ].join('\n'),
+    );
+    writeFileSync(join(root, 'verifier', 'bad.ts'), "export { y } from '../http/app.js';\nconst n = new Date();\n");
+    writeFileSync(join(root, 'storage', 'ok.ts'), "import { Level } from 'level';\n");
+    const found = checkBoundaries(root).map((v) => `${v.file}:${v.line}: ${v.message}`);
+    expect(found).toEqual([
+      'core/bad.ts:1: core may not import package node:fs',
+      'core/bad.ts:2: core may not import package express',
+      'core/bad.ts:3: core may not import package level',
+      'core/bad.ts:4: core may not import ../storage/level.js (resolves to src/storage/level.js)',
+      'core/bad.ts:7: core may not use Buffer (use Uint8Array)',
+      'core/bad.ts:8: core may not use Date.now (a clock must be passed in)',
+      'core/bad.ts:9: core may not use Math.random (randomness must be passed in)',
+      'verifier/bad.ts:1: verifier may not import ../http/app.js (resolves to src/http/app.js)',
+      'verifier/bad.ts:2: verifier may not use new Date() (a clock must be passed in)',
+    ]);
+  });
+});
