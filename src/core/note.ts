@@ -1,0 +1,455 @@
+/**
+ * C2SP signed notes (https://c2sp.org/signed-note) with Ed25519 keys, byte-compatible with Go's
+ * golang.org/x/mod/sumdb/note. A signed note is
+ *
+ *     <text ending in "\n">
+ *     <blank line>
+ *     — <key name> base64(4-byte big-endian key id || 64-byte Ed25519 signature over text)
+ *     …
+ *
+ * Key strings:
+ *
+ *     verifier key: <name>+<8 lowercase hex key id>+base64(0x01 || 32-byte public key)
+ *     signer key:   PRIVATE+KEY+<name>+<8 lowercase hex key id>+base64(0x01 || 32-byte seed)
+ *     key id:       SHA-256(name || 0x0A || 0x01 || public key)[:4], big-endian uint32
+ *
+ * Parsing is strict: every key and every note has exactly one accepted spelling (canonical
+ * base64, lowercase hex, matching key id). Where this module is stricter than Go it says so.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ *
+ * Worked example (Go's `note` package documentation), reproduced byte for byte by the tests:
+ *
+ *     signer key:   PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz
+ *     verifier key: PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW
+ *
+ *     If you think cryptography is the answer to your problem,
+ *     then you don't know what your problem is.
+ *
+ *     — PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=
+ */
+import { LedgerError, isLedgerError } from './errors.js';
+import { concatBytes, equalBytes, fromBase64, fromUtf8, toBase64, utf8 } from './bytes.js';
+import {
+  ED25519_PUBLIC_KEY_SIZE,
+  ED25519_SEED_SIZE,
+  ed25519PublicKey,
+  ed25519Sign,
+  ed25519Verify,
+  sha256,
+} from './crypto.js';
+
+/** The largest signed note accepted, in bytes (UTF-8), like Go tlog's `len(text) > 1e6`. */
+export const MAX_NOTE_SIZE = 1_000_000;
+/** The most signature lines a note may carry (Go note.Open: `numSig > 100`). */
+export const MAX_NOTE_SIGNATURES = 100;
+
+/** Signature type identifier byte for Ed25519 (c2sp.org/signed-note#signature-types). */
+const ALG_ED25519 = 0x01;
+/** Every signature line starts with an em dash (U+2014) and a space. */
+const SIG_PREFIX = '\u2014 ';
+const SIGNER_PREFIX = 'PRIVATE+KEY+';
+
+// ASCII control characters other than newline. DEL (0x7f) is not one of them: C2SP and Go
+// forbid only those below U+0020.
+const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
+// A lone UTF-16 surrogate: a JS string that has no UTF-8 encoding.
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+// Go's unicode.IsSpace is exactly the Unicode White_Space property (JS `\s` also matches U+FEFF).
+const WHITE_SPACE = /\p{White_Space}/u;
+const HEX_KEY_ID = /^[0-9a-f]{8}$/;
+
+/** A parsed verifier (public) key. */
+export interface VerifierKey {
+  /** The key name, e.g. a log origin such as `example.com/log`. */
+  readonly name: string;
+  /** The 32-bit key id, SHA-256(name || 0x0A || 0x01 || publicKey)[:4] big-endian. */
+  readonly keyId: number;
+  /** The 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** The canonical verifier key string `<name>+<keyid>+<base64>`. */
+  readonly text: string;
+}
+
+/** A parsed signer (private) key. Keep it secret: `seed` signs for `name`. */
+export interface SignerKey {
+  /** The key name. */
+  readonly name: string;
+  /** The 32-bit key id of the matching public key. */
+  readonly keyId: number;
+  /** The 32-byte Ed25519 seed (RFC 8032 private key). */
+  readonly seed: Uint8Array;
+  /** The 32-byte Ed25519 public key derived from `seed`. */
+  readonly publicKey: Uint8Array;
+}
+
+/** A signer key string and its verifier key string, as made by {@link generateSignerKey}. */
+export interface KeyPair {
+  /** `PRIVATE+KEY+<name>+<keyid>+<base64>`: secret. */
+  readonly signerKey: string;
+  /** `<name>+<keyid>+<base64>`: give this to verifiers. */
+  readonly verifierKey: string;
+}
+
+/** The identity of one signature line in a note. */
+export interface NoteSignature {
+  readonly name: string;
+  readonly keyId: number;
+}
+
+/** A note whose signatures were checked by {@link openNote}. */
+export interface OpenedNote {
+  /** The signed text, including its final newline but not the separating blank line. */
+  readonly text: string;
+  /** Signatures by known keys, all verified, in note order. */
+  readonly verified: NoteSignature[];
+  /** Signatures by unknown keys (ignored, not checked), in note order, identical lines once. */
+  readonly unverified: NoteSignature[];
+}
+
+/**
+ * UnverifiedNoteError is `NOTE_UNVERIFIED` carrying the parsed note (Go's
+ * `UnverifiedNoteError{Note}`): it was well-formed, but no signature was by a known key.
+ */
+export class UnverifiedNoteError extends LedgerError {
+  /** The note as parsed; `verified` is empty. Its text MUST NOT be trusted. */
+  readonly note: OpenedNote;
+  constructor(note: OpenedNote) {
+    super('NOTE_UNVERIFIED', 'note: no signature by a known key');
+    this.name = 'UnverifiedNoteError';
+    this.note = note;
+  }
+}
+
+function keyMalformed(message: string): never {
+  throw new LedgerError('KEY_MALFORMED', message);
+}
+
+function noteMalformed(message: string): never {
+  throw new LedgerError('NOTE_MALFORMED', message);
+}
+
+function hexKeyId(keyId: number): string {
+  return keyId.toString(16).padStart(8, '0');
+}
+
+/**
+ * isValidKeyName reports whether `name` may name a key (and so be a checkpoint origin): non-empty
+ * well-formed Unicode with no Unicode White_Space and no `+`. Also rejects ASCII control
+ * characters, which no note may contain anyway (Go would accept e.g. U+0001 in a key it can never
+ * use). See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function isValidKeyName(name: unknown): name is string {
+  return (
+    typeof name === 'string' &&
+    name !== '' &&
+    !name.includes('+') &&
+    !WHITE_SPACE.test(name) &&
+    !CONTROL.test(name) &&
+    !LONE_SURROGATE.test(name)
+  );
+}
+
+function checkName(name: unknown, what: string): asserts name is string {
+  if (!isValidKeyName(name)) {
+    keyMalformed(`${what}: got key name ${JSON.stringify(String(name))}, want non-empty, no spaces, no "+"`);
+  }
+}
+
+function checkKeyBytes(key: unknown, size: number, what: string): asserts key is Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== size) {
+    const got = key instanceof Uint8Array ? `${key.length} bytes` : typeof key;
+    keyMalformed(`${what}: got ${got}, want ${size} bytes`);
+  }
+}
+
+/**
+ * keyIdOf returns the key id of an Ed25519 public key under `name`:
+ * SHA-256(name || 0x0A || 0x01 || publicKey)[:4] as a big-endian uint32 (c2sp.org/signed-note
+ * #ed25519-signatures). Requires: a valid key name and a 32-byte public key, else `KEY_MALFORMED`.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function keyIdOf(name: string, publicKey: Uint8Array): number {
+  checkName(name, 'keyIdOf');
+  checkKeyBytes(publicKey, ED25519_PUBLIC_KEY_SIZE, 'keyIdOf: public key');
+  const h = sha256(concatBytes(utf8(name), new Uint8Array([0x0a, ALG_ED25519]), publicKey));
+  return (((h[0] as number) << 24) | ((h[1] as number) << 16) | ((h[2] as number) << 8) | (h[3] as number)) >>> 0;
+}
+
+/**
+ * Split `<name>+<hex>+<base64>` on the first two `+` (the base64 may contain `+`), and decode the
+ * key data strictly: canonical base64 of 0x01 || 32 bytes, and a lowercase 8-digit key id.
+ */
+function splitKey(s: string, what: string): { name: string; hex: string; keyId: number; key: Uint8Array } {
+  const i = s.indexOf('+');
+  const j = i < 0 ? -1 : s.indexOf('+', i + 1);
+  if (j < 0) keyMalformed(`${what}: want <name>+<key id>+<key data>`);
+  const name = s.slice(0, i);
+  const hex = s.slice(i + 1, j);
+  const b64 = s.slice(j + 1);
+  checkName(name, what);
+  if (!HEX_KEY_ID.test(hex)) keyMalformed(`${what}: got key id of ${hex.length} chars, want 8 lowercase hex digits`);
+  let data: Uint8Array;
+  try {
+    data = fromBase64(b64, undefined, `${what}: key data`);
+  } catch (err) {
+    if (isLedgerError(err, 'INPUT_INVALID')) throw new LedgerError('KEY_MALFORMED', err.message, { cause: err });
+    throw err;
+  }
+  if (data.length === 0) keyMalformed(`${what}: empty key data`);
+  if (data[0] !== ALG_ED25519) keyMalformed(`${what}: got algorithm ${data[0]}, want ${ALG_ED25519} (Ed25519)`);
+  if (data.length !== 1 + 32) keyMalformed(`${what}: got ${data.length - 1}-byte key, want 32`);
+  return { name, hex, keyId: parseInt(hex, 16), key: data.slice(1) };
+}
+
+/**
+ * parseVerifierKey parses a verifier key `<name>+<keyid>+<base64(0x01 || public key)>` strictly
+ * (Go note.NewVerifier, plus: lowercase hex and canonical base64 only).
+ * Requires: the key id equals {@link keyIdOf}(name, public key); else `KEY_MALFORMED`, as for a
+ * bad name, unknown algorithm byte or wrong key length.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function parseVerifierKey(s: string): VerifierKey {
+  if (typeof s !== 'string') keyMalformed(`verifier key: got ${typeof s}, want a string`);
+  const { name, hex, keyId, key } = splitKey(s, 'verifier key');
+  const want = keyIdOf(name, key);
+  if (keyId !== want) keyMalformed(`verifier key: got key id ${hex}, want ${hexKeyId(want)} for this name and key`);
+  return { name, keyId, publicKey: key, text: s };
+}
+
+/**
+ * formatVerifierKey returns the verifier key string `<name>+<keyid>+<base64(0x01 || publicKey)>`
+ * (Go note.NewEd25519VerifierKey); the inverse of {@link parseVerifierKey}.
+ * Requires: a valid key name and a 32-byte Ed25519 public key, else `KEY_MALFORMED`.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+  const keyId = keyIdOf(name, publicKey);
+  return `${name}+${hexKeyId(keyId)}+${toBase64(concatBytes(new Uint8Array([ALG_ED25519]), publicKey))}`;
+}
+
+/**
+ * parseSignerKey parses a signer key `PRIVATE+KEY+<name>+<keyid>+<base64(0x01 || seed)>` strictly
+ * (Go note.NewSigner, plus: lowercase hex and canonical base64 only). Error messages never echo
+ * the key data.
+ * Requires: the key id equals {@link keyIdOf}(name, public key of seed); else `KEY_MALFORMED`, as
+ * for a missing `PRIVATE+KEY+` prefix, bad name, unknown algorithm byte or wrong seed length.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function parseSignerKey(s: string): SignerKey {
+  if (typeof s !== 'string') keyMalformed(`signer key: got ${typeof s}, want a string`);
+  if (!s.startsWith(SIGNER_PREFIX)) keyMalformed('signer key: want PRIVATE+KEY+<name>+<key id>+<key data>');
+  const { name, hex, keyId, key: seed } = splitKey(s.slice(SIGNER_PREFIX.length), 'signer key');
+  const publicKey = ed25519PublicKey(seed);
+  const want = keyIdOf(name, publicKey);
+  if (keyId !== want) keyMalformed(`signer key: got key id ${hex}, want ${hexKeyId(want)} for this name and key`);
+  return { name, keyId, seed, publicKey };
+}
+
+/**
+ * formatSignerKey returns the signer key string `PRIVATE+KEY+<name>+<keyid>+<base64(0x01 ||
+ * seed)>`; the inverse of {@link parseSignerKey}. The result is secret.
+ * Requires: a valid key name and a 32-byte seed, else `KEY_MALFORMED`.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function formatSignerKey(name: string, seed: Uint8Array): string {
+  checkName(name, 'formatSignerKey');
+  checkKeyBytes(seed, ED25519_SEED_SIZE, 'formatSignerKey: seed');
+  const keyId = keyIdOf(name, ed25519PublicKey(seed));
+  return `${SIGNER_PREFIX}${name}+${hexKeyId(keyId)}+${toBase64(concatBytes(new Uint8Array([ALG_ED25519]), seed))}`;
+}
+
+/**
+ * generateSignerKey returns the signer and verifier key strings for `name` and a caller-supplied
+ * 32-byte seed (Go note.GenerateKey; core takes no randomness of its own, so the caller passes
+ * `crypto.getRandomValues(new Uint8Array(32))` or a fixed seed in tests).
+ * Requires: a valid key name and a 32-byte seed, else `KEY_MALFORMED`.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function generateSignerKey(name: string, seed: Uint8Array): KeyPair {
+  const signerKey = formatSignerKey(name, seed);
+  return { signerKey, verifierKey: formatVerifierKey(name, ed25519PublicKey(seed)) };
+}
+
+/** Accept a key string or a parsed key object; objects are re-checked for self-consistency. */
+function toSignerKey(k: SignerKey | string): SignerKey {
+  if (typeof k === 'string') return parseSignerKey(k);
+  if (typeof k !== 'object' || k === null) keyMalformed(`signer: got ${typeof k}, want a signer key`);
+  checkName(k.name, 'signer');
+  checkKeyBytes(k.seed, ED25519_SEED_SIZE, 'signer: seed');
+  const publicKey = ed25519PublicKey(k.seed);
+  if (!(k.publicKey instanceof Uint8Array) || !equalBytes(publicKey, k.publicKey) || k.keyId !== keyIdOf(k.name, publicKey)) {
+    keyMalformed('signer: public key or key id does not match the seed');
+  }
+  return k;
+}
+
+function toVerifierKey(k: VerifierKey | string): VerifierKey {
+  if (typeof k === 'string') return parseVerifierKey(k);
+  if (typeof k !== 'object' || k === null) keyMalformed(`verifier: got ${typeof k}, want a verifier key`);
+  if (k.keyId !== keyIdOf(k.name, k.publicKey)) keyMalformed('verifier: key id does not match the key');
+  return k;
+}
+
+/** Check note text as {@link signNote} requires; returns it unchanged. */
+function checkText(text: unknown): string {
+  if (typeof text !== 'string') noteMalformed(`note text: got ${typeof text}, want a string`);
+  if (text === '' || !text.endsWith('\n')) noteMalformed('note text: want non-empty text ending in a newline');
+  if (LONE_SURROGATE.test(text)) noteMalformed('note text: not valid Unicode (lone surrogate)');
+  if (CONTROL.test(text)) noteMalformed('note text: contains a control character other than newline');
+  return text;
+}
+
+/**
+ * signNote signs `text` with each signer and returns the signed note: `text`, a blank line, then
+ * one line `— <name> base64(keyid || Ed25519 signature)` per signer, in the order given (Go
+ * note.Sign with no pre-existing signatures).
+ * Requires: `text` non-empty, ending in `\n`, well-formed Unicode without control characters
+ * other than `\n`, and the result at most 1,000,000 bytes (else `NOTE_MALFORMED`); 1 to 100
+ * signers with distinct (name, key id) (else `INPUT_INVALID`); each signer a valid key string or
+ * parsed key (else `KEY_MALFORMED`).
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function signNote(text: string, signers: ReadonlyArray<SignerKey | string>): string {
+  checkText(text);
+  if (!Array.isArray(signers) || signers.length === 0 || signers.length > MAX_NOTE_SIGNATURES) {
+    throw new LedgerError('INPUT_INVALID', `signNote: got ${Array.isArray(signers) ? signers.length : typeof signers} signers, want 1 to ${MAX_NOTE_SIGNATURES}`);
+  }
+  const msg = utf8(text);
+  const seen = new Set<string>();
+  let out = text + '\n';
+  for (const s of signers) {
+    const key = toSignerKey(s);
+    const id = `${key.name}+${hexKeyId(key.keyId)}`;
+    if (seen.has(id)) throw new LedgerError('INPUT_INVALID', `signNote: key ${id} given twice`);
+    seen.add(id);
+    const sig = ed25519Sign(key.seed, msg);
+    const idBytes = new Uint8Array([key.keyId >>> 24, (key.keyId >>> 16) & 0xff, (key.keyId >>> 8) & 0xff, key.keyId & 0xff]);
+    out += `${SIG_PREFIX}${key.name} ${toBase64(concatBytes(idBytes, sig))}\n`;
+  }
+  const size = utf8(out).length;
+  if (size > MAX_NOTE_SIZE) noteMalformed(`signNote: got ${size} bytes, want at most ${MAX_NOTE_SIZE}`);
+  return out;
+}
+
+/** Decode a note given as bytes or string, enforcing the size cap and strict UTF-8. */
+function decodeNote(note: string | Uint8Array): string {
+  if (note instanceof Uint8Array) {
+    if (note.length > MAX_NOTE_SIZE) noteMalformed(`note: got ${note.length} bytes, want at most ${MAX_NOTE_SIZE}`);
+    try {
+      return fromUtf8(note, 'note');
+    } catch (err) {
+      if (isLedgerError(err)) noteMalformed(err.message);
+      throw err;
+    }
+  }
+  if (typeof note !== 'string') noteMalformed(`note: got ${typeof note}, want a string or bytes`);
+  // Each UTF-16 unit is at least one UTF-8 byte, so this bounds the work before encoding.
+  if (note.length > MAX_NOTE_SIZE) noteMalformed(`note: got over ${MAX_NOTE_SIZE} bytes, want at most ${MAX_NOTE_SIZE}`);
+  if (LONE_SURROGATE.test(note)) noteMalformed('note: not valid UTF-8 (lone surrogate)');
+  const size = utf8(note).length;
+  if (size > MAX_NOTE_SIZE) noteMalformed(`note: got ${size} bytes, want at most ${MAX_NOTE_SIZE}`);
+  return note;
+}
+
+interface SigLine {
+  readonly line: string;
+  readonly name: string;
+  readonly keyId: number;
+  readonly sig: Uint8Array;
+}
+
+/**
+ * openNote parses a signed note and checks its signatures against the known `verifiers` (Go
+ * note.Open, C2SP signed-note). Signatures whose (name, key id) is unknown are ignored and listed
+ * in `unverified`; every signature by a known key must verify.
+ *
+ * Requires: at most 1,000,000 bytes; strict UTF-8 without ASCII control characters other than
+ * `\n`; text and signatures separated by the LAST blank line; 1 to 100 well-formed signature lines
+ * (`— <name> <canonical base64 of >= 5 bytes>\n`) and at most one per known key. Violations are
+ * `NOTE_MALFORMED` (Go instead silently drops a repeated signature by a known key).
+ * Throws `SIGNATURE_INVALID` if a signature by a known key fails, {@link UnverifiedNoteError}
+ * (`NOTE_UNVERIFIED`) if no known key signed, `KEY_MALFORMED` for a bad verifier, and
+ * `INPUT_INVALID` if two different verifiers share a name and key id.
+ * See contracts-free-ledger/SPEC.md#signed-notes.
+ *
+ * @example
+ * ```ts
+ * const note = openNote(signedText, ['PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW']);
+ * note.text;                 // "If you think cryptography is the answer to your problem,\n…"
+ * note.verified[0]?.keyId;   // 0xc74f20a3
+ * ```
+ */
+export function openNote(note: string | Uint8Array, verifiers: ReadonlyArray<VerifierKey | string>): OpenedNote {
+  if (!Array.isArray(verifiers)) throw new LedgerError('INPUT_INVALID', `openNote: got ${typeof verifiers} verifiers, want an array`);
+  const known = new Map<string, VerifierKey>();
+  for (const v of verifiers) {
+    const key = toVerifierKey(v);
+    const id = `${key.name}+${hexKeyId(key.keyId)}`;
+    const prev = known.get(id);
+    if (prev !== undefined && !equalBytes(prev.publicKey, key.publicKey)) {
+      throw new LedgerError('INPUT_INVALID', `openNote: ambiguous verifier key ${id}`);
+    }
+    known.set(id, key);
+  }
+
+  const msg = decodeNote(note);
+  if (CONTROL.test(msg)) noteMalformed('note: contains a control character other than newline');
+  const split = msg.lastIndexOf('\n\n');
+  if (split < 0) noteMalformed('note: want a blank line before the signatures');
+  const text = msg.slice(0, split + 1);
+  const block = msg.slice(split + 2);
+  if (text === '' || !text.endsWith('\n')) noteMalformed('note: want non-empty text ending in a newline');
+  if (block === '' || !block.endsWith('\n')) noteMalformed('note: want signature lines ending in a newline');
+  const lines = block.slice(0, -1).split('\n');
+  if (lines.length > MAX_NOTE_SIGNATURES) {
+    noteMalformed(`note: got ${lines.length} signature lines, want at most ${MAX_NOTE_SIGNATURES}`);
+  }
+
+  const parsed: SigLine[] = [];
+  for (const [n, line] of lines.entries()) {
+    if (!line.startsWith(SIG_PREFIX)) noteMalformed(`note: signature line ${n + 1} does not start with "— "`);
+    const rest = line.slice(SIG_PREFIX.length);
+    const sp = rest.indexOf(' ');
+    const name = sp < 0 ? rest : rest.slice(0, sp);
+    const b64 = sp < 0 ? '' : rest.slice(sp + 1);
+    if (!isValidKeyName(name)) noteMalformed(`note: signature line ${n + 1} has an invalid key name`);
+    let raw: Uint8Array;
+    try {
+      raw = fromBase64(b64, undefined, `note: signature line ${n + 1}`);
+    } catch (err) {
+      if (isLedgerError(err)) noteMalformed(err.message);
+      throw err;
+    }
+    if (raw.length < 5) noteMalformed(`note: signature line ${n + 1}: got ${raw.length} bytes, want at least 5`);
+    const keyId = (((raw[0] as number) << 24) | ((raw[1] as number) << 16) | ((raw[2] as number) << 8) | (raw[3] as number)) >>> 0;
+    parsed.push({ line, name, keyId, sig: raw.subarray(4) });
+  }
+
+  // All lines are well-formed; now look keys up, reject repeats by known keys, then verify.
+  const verified: NoteSignature[] = [];
+  const unverified: NoteSignature[] = [];
+  const toCheck: Array<{ key: VerifierKey; sig: Uint8Array }> = [];
+  const seenKnown = new Set<string>();
+  const seenUnknown = new Set<string>();
+  for (const p of parsed) {
+    const id = `${p.name}+${hexKeyId(p.keyId)}`;
+    const key = known.get(id);
+    if (key === undefined) {
+      if (!seenUnknown.has(p.line)) unverified.push({ name: p.name, keyId: p.keyId });
+      seenUnknown.add(p.line);
+      continue;
+    }
+    if (seenKnown.has(id)) noteMalformed(`note: more than one signature by key ${id}`);
+    seenKnown.add(id);
+    toCheck.push({ key, sig: p.sig });
+  }
+  const body = utf8(text);
+  for (const { key, sig } of toCheck) {
+    if (!ed25519Verify(key.publicKey, body, sig)) {
+      throw new LedgerError('SIGNATURE_INVALID', `note: invalid signature for key ${key.name}+${hexKeyId(key.keyId)}`);
+    }
+    verified.push({ name: key.name, keyId: key.keyId });
+  }
+  if (verified.length === 0) throw new UnverifiedNoteError({ text, verified, unverified });
+  return { text, verified, unverified };
+}
