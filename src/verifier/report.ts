@@ -1,0 +1,59 @@
+/**
+ * The structured verification report shared by the CLI, the HTTP API and the court page
+ * (SPEC.md#verification). Check ids are a closed union, listed in the order they run.
+ */
+import type { ErrorCode } from '../core/errors.js';
+import type { Entry } from '../core/entry/index.js';
+
+/** Every check a verification can run, in order. */
+export const CHECK_IDS = ['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency'] as const;
+
+/** One check's identity. */
+export type CheckId = (typeof CHECK_IDS)[number];
+
+/** pass and fail are verdicts; skip means the check could not or need not run (said why). */
+export type CheckStatus = 'pass' | 'fail' | 'skip';
+
+/** One line of the report. */
+export interface Check {
+  readonly id: CheckId;
+  readonly status: CheckStatus;
+  /** Set when status is fail. */
+  readonly code?: ErrorCode;
+  /** Plain English: what was checked and what was found. */
+  readonly message: string;
+}
+
+/** The facts a passing verification establishes (present as far as checks got). */
+export interface ReportFacts {
+  index?: string;
+  leafHash?: string;
+  entry?: Entry;
+  origin?: string;
+  treeSize?: string;
+  rootHash?: string;
+  /** The pinned key that verified the checkpoint. */
+  verifierKey?: string;
+  blockHeight?: string;
+  blockHash?: string;
+  blockTime?: string;
+}
+
+/** The result of verifying a receipt or tlog-proof. `valid` iff no check failed and the core checks passed. */
+export interface VerificationReport {
+  readonly valid: boolean;
+  readonly checks: Check[];
+  readonly facts: ReportFacts;
+}
+
+/** Human titles of the checks, English and Chinese, for CLI and page output. */
+export const CHECK_TITLES: Record<CheckId, { en: string; zh: string }> = {
+  format: { en: 'Receipt format', zh: '回执格式' },
+  checkpoint: { en: 'Checkpoint signature (pinned log key)', zh: '检查点签名（已固定的日志公钥）' },
+  entry: { en: 'Entry encoding', zh: '条目编码' },
+  'leaf-hash': { en: 'Leaf hash', zh: '叶子哈希' },
+  content: { en: 'Content digest', zh: '内容摘要' },
+  inclusion: { en: 'Inclusion proof', zh: '包含性证明' },
+  block: { en: 'Sealing block', zh: '封存区块' },
+  'block-consistency': { en: 'Block consistency', zh: '区块一致性' },
+};

@@ -1,0 +1,279 @@
+/**
+ * Offline verification of receipts and tlog-proofs against pinned log keys (SPEC.md#verification).
+ * No network, no storage, no platform crypto beyond src/core/crypto.ts: runs in Node and in the
+ * browser. Every check runs that can, so a failed receipt says everything that is wrong with it,
+ * not just the first thing.
+ */
+import { equalBytes, toHex, formatDecimal } from '../core/bytes.js';
+import { blockHash, verifyBlock, type Block } from '../core/block.js';
+import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
+import { decodeEntry, digestBytes, digestRecord, type Digest, type Entry } from '../core/entry/index.js';
+import { InconsistencyError, LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
+import { hashLeaf } from '../core/merkle/hash.js';
+import { verifyConsistency, verifyInclusion } from '../core/merkle/verify.js';
+import { parseVerifierKey, type VerifierKey } from '../core/note.js';
+import { parseReceipt } from '../core/receipt.js';
+import { parseGuzhengExtra, parseTlogProof } from '../core/tlog-proof.js';
+import type { Check, CheckId, ReportFacts, VerificationReport } from './report.js';
+
+/** The content to compare with the entry's digest: the file's bytes, a JSON record, or a digest. */
+export type Content = { readonly bytes: Uint8Array } | { readonly record: unknown } | { readonly digest: Digest };
+
+/** Options for verification. */
+export interface VerifyOptions {
+  /** The log verifier keys the caller pins (`name+keyid+base64`); at least one. */
+  readonly trustedKeys: ReadonlyArray<string | VerifierKey>;
+  /** The original content, if the caller has it. */
+  readonly content?: Content;
+}
+
+/** What a receipt or a tlog-proof contributes, normalized. */
+interface ProofInput {
+  readonly index: bigint;
+  readonly entryBytes: Uint8Array;
+  readonly statedLeafHash?: Uint8Array;
+  readonly inclusionProof: readonly Uint8Array[];
+  readonly checkpoint: string;
+  readonly block?: Block;
+  readonly blockConsistency?: readonly Uint8Array[];
+  /** The key the document names (informative; never trusted). */
+  readonly namedKey?: string;
+}
+
+class ReportBuilder {
+  readonly checks: Check[] = [];
+  readonly facts: ReportFacts = {};
+  pass(id: CheckId, message: string): void {
+    this.checks.push({ id, status: 'pass', message });
+  }
+  fail(id: CheckId, code: ErrorCode, message: string): void {
+    this.checks.push({ id, status: 'fail', code, message });
+  }
+  skip(id: CheckId, message: string): void {
+    this.checks.push({ id, status: 'skip', message });
+  }
+  /** Run `f`; a LedgerError becomes a failed check, anything else is a bug and propagates. */
+  run(id: CheckId, f: () => string): boolean {
+    try {
+      this.pass(id, f());
+      return true;
+    } catch (err) {
+      if (!isLedgerError(err)) throw err;
+      this.fail(id, err.code, err.message);
+      return false;
+    }
+  }
+  report(required: CheckId[]): VerificationReport {
+    const failed = this.checks.some((c) => c.status === 'fail');
+    const passed = (id: CheckId) => this.checks.some((c) => c.id === id && c.status === 'pass');
+    return { valid: !failed && required.every(passed), checks: this.checks, facts: this.facts };
+  }
+}
+
+function pinnedKeys(options: VerifyOptions): VerifierKey[] {
+  if (!options || !Array.isArray(options.trustedKeys) || options.trustedKeys.length === 0) {
+    throw new LedgerError('INPUT_INVALID', 'verify: no trusted log key given; pin the log verifier key');
+  }
+  return options.trustedKeys.map((k) => (typeof k === 'string' ? parseVerifierKey(k) : k));
+}
+
+/** Open the checkpoint with the first pinned key that verifies it; else the most telling error. */
+function openWithPinned(note: string, keys: readonly VerifierKey[]): { opened: OpenedCheckpoint; key: VerifierKey } {
+  let best: LedgerError | undefined;
+  const rank = (e: LedgerError) => (e.code === 'SIGNATURE_INVALID' ? 3 : e.code === 'NOTE_UNVERIFIED' ? 1 : 2);
+  for (const key of keys) {
+    try {
+      return { opened: openCheckpoint(note, key), key };
+    } catch (err) {
+      if (!isLedgerError(err)) throw err;
+      if (best === undefined || rank(err) > rank(best)) best = err;
+    }
+  }
+  throw best ?? new LedgerError('NOTE_UNVERIFIED', 'checkpoint: no pinned key');
+}
+
+function contentDigest(content: Content, entry: Entry): Digest {
+  if ('bytes' in content) return digestBytes(content.bytes, entry.digest.alg);
+  if ('record' in content) return digestRecord(content.record, entry.digest.alg);
+  return content.digest;
+}
+
+function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined): void {
+  b.facts.index = formatDecimal(input.index);
+  // checkpoint: the only source of a trusted size and root.
+  let cp: OpenedCheckpoint | undefined;
+  let key: VerifierKey | undefined;
+  b.run('checkpoint', () => {
+    try {
+      ({ opened: cp, key } = openWithPinned(input.checkpoint, keys));
+    } catch (err) {
+      if (isLedgerError(err, 'NOTE_UNVERIFIED') && input.namedKey !== undefined) {
+        throw new LedgerError('NOTE_UNVERIFIED', `checkpoint is not signed by any pinned key (the receipt names ${input.namedKey})`);
+      }
+      throw err;
+    }
+    const c = cp.checkpoint;
+    Object.assign(b.facts, { origin: c.origin, treeSize: formatDecimal(c.size), rootHash: toHex(c.root), verifierKey: key.text });
+    return `signed by pinned key ${key.name}+${key.keyId.toString(16).padStart(8, '0')}: tree size ${c.size}`;
+  });
+
+  const leafHash = hashLeaf(input.entryBytes);
+  b.facts.leafHash = toHex(leafHash);
+  let entry: Entry | undefined;
+  b.run('entry', () => {
+    entry = decodeEntry(input.entryBytes);
+    b.facts.entry = entry;
+    return `entry v${entry.v} of type ${entry.type}, ${entry.digest.alg} ${entry.digest.hex}, received ${entry.receivedAt}`;
+  });
+
+  if (input.statedLeafHash === undefined) b.skip('leaf-hash', 'no leaf hash stated; computed from the entry bytes');
+  else
+    b.run('leaf-hash', () => {
+      if (!equalBytes(leafHash, input.statedLeafHash as Uint8Array)) {
+        throw new LedgerError('RECEIPT_MALFORMED', `stated leaf hash ${toHex(input.statedLeafHash as Uint8Array)} is not SHA-256(0x00 || entry) = ${toHex(leafHash)}`);
+      }
+      return `SHA-256(0x00 || entry) = ${toHex(leafHash)}`;
+    });
+
+  if (content === undefined) b.skip('content', 'no file, record or digest given: the content itself was not compared');
+  else if (entry === undefined) b.skip('content', 'entry could not be decoded');
+  else {
+    const e = entry;
+    b.run('content', () => {
+      const got = contentDigest(content, e);
+      if (got.alg !== e.digest.alg || got.hex !== e.digest.hex) {
+        throw new LedgerError('DIGEST_MISMATCH', `content ${got.alg} ${got.hex} differs from the anchored ${e.digest.alg} ${e.digest.hex}`);
+      }
+      return `content ${got.alg} digest matches the anchored ${e.digest.hex}`;
+    });
+  }
+
+  if (cp === undefined) b.skip('inclusion', 'no verified checkpoint to prove against');
+  else {
+    const c = cp.checkpoint;
+    b.run('inclusion', () => {
+      verifyInclusion(input.index, c.size, leafHash, input.inclusionProof, c.root);
+      return `leaf ${input.index} is in the tree of size ${c.size} with root ${toHex(c.root)}`;
+    });
+  }
+
+  checkBlock(b, input, cp, key);
+}
+
+function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined): void {
+  const block = input.block;
+  if (block === undefined) {
+    b.skip('block', 'no block given (a plain tlog-proof)');
+    b.skip('block-consistency', 'no block given');
+    return;
+  }
+  if (cp === undefined || key === undefined) {
+    b.skip('block', 'no verified checkpoint');
+    b.skip('block-consistency', 'no verified checkpoint');
+    return;
+  }
+  let blockCp: OpenedCheckpoint | undefined;
+  const ok = b.run('block', () => {
+    blockCp = verifyBlock(block, key);
+    const end = block.first + block.count;
+    if (input.index < block.first || input.index >= end) {
+      throw new LedgerError('BLOCK_INVALID', `block ${block.height} seals leaves [${block.first}, ${end}), not ${input.index}`);
+    }
+    if (blockCp.checkpoint.size > cp.checkpoint.size) {
+      throw new LedgerError('BLOCK_INVALID', `block ${block.height} (size ${blockCp.checkpoint.size}) is newer than the proving checkpoint (size ${cp.checkpoint.size})`);
+    }
+    Object.assign(b.facts, { blockHeight: formatDecimal(block.height), blockHash: toHex(blockHash(block)), blockTime: block.time });
+    return `sealed in block ${block.height} at ${block.time}, leaves [${block.first}, ${end})`;
+  });
+  if (!ok || blockCp === undefined) {
+    b.skip('block-consistency', 'block not verified');
+    return;
+  }
+  const small = blockCp;
+  b.run('block-consistency', () => {
+    try {
+      verifyConsistency(small.checkpoint.size, cp.checkpoint.size, input.blockConsistency ?? [], small.checkpoint.root, cp.checkpoint.root);
+    } catch (err) {
+      if (!isLedgerError(err, 'PROOF_INVALID')) throw err;
+      // Both notes verified under the same pinned key: if no proof can exist this is a fork.
+      throw new InconsistencyError(small.note, cp.note, (input.blockConsistency ?? []).map(toHex), `block checkpoint (size ${small.checkpoint.size}) and proving checkpoint (size ${cp.checkpoint.size}) are not shown consistent`);
+    }
+    return small.checkpoint.size === cp.checkpoint.size
+      ? 'the block seals the proving checkpoint itself'
+      : `block checkpoint (size ${small.checkpoint.size}) is a prefix of the proving checkpoint (size ${cp.checkpoint.size})`;
+  });
+}
+
+const REQUIRED: CheckId[] = ['format', 'checkpoint', 'entry', 'inclusion'];
+
+/**
+ * verifyReceipt checks a Guzheng receipt (JSON value or text) offline against pinned log keys and
+ * optionally the original content. Never throws for a bad receipt: the report says what failed.
+ * Throws `INPUT_INVALID`/`KEY_MALFORMED` only for bad options (no or malformed pinned keys).
+ *
+ * @example
+ * const report = verifyReceipt(JSON.parse(receiptText), { trustedKeys: [logKey], content: { bytes: pdf } });
+ * if (!report.valid) console.log(report.checks.filter((c) => c.status === 'fail'));
+ */
+export function verifyReceipt(receipt: unknown, options: VerifyOptions): VerificationReport {
+  const keys = pinnedKeys(options);
+  const b = new ReportBuilder();
+  let parsed;
+  try {
+    parsed = parseReceipt(receipt);
+  } catch (err) {
+    if (!isLedgerError(err)) throw err;
+    b.fail('format', err.code, err.message);
+    return b.report(REQUIRED);
+  }
+  b.pass('format', 'guzheng-receipt/v1');
+  runChecks(
+    b,
+    {
+      index: parsed.index,
+      entryBytes: parsed.entryBytes,
+      statedLeafHash: parsed.leafHash,
+      inclusionProof: parsed.inclusionProof,
+      checkpoint: parsed.checkpoint,
+      block: parsed.block,
+      blockConsistency: parsed.blockConsistency,
+      namedKey: parsed.verifierKey,
+    },
+    keys,
+    options.content,
+  );
+  return b.report(REQUIRED);
+}
+
+/**
+ * verifyTlogProof checks a C2SP tlog-proof text with the exact entry bytes given separately.
+ * Guzheng's block data in `extra`, if present, is checked too; otherwise the block checks skip.
+ */
+export function verifyTlogProof(text: string, entryBytes: Uint8Array, options: VerifyOptions): VerificationReport {
+  const keys = pinnedKeys(options);
+  const b = new ReportBuilder();
+  let parsed;
+  try {
+    parsed = parseTlogProof(text);
+    if (!(entryBytes instanceof Uint8Array)) throw new LedgerError('INPUT_INVALID', 'entry bytes are required with a tlog-proof');
+  } catch (err) {
+    if (!isLedgerError(err)) throw err;
+    b.fail('format', err.code, err.message);
+    return b.report(REQUIRED);
+  }
+  b.pass('format', 'c2sp.org/tlog-proof@v1');
+  const extra = parseGuzhengExtra(parsed.extra);
+  runChecks(
+    b,
+    {
+      index: parsed.index,
+      entryBytes,
+      inclusionProof: parsed.inclusionProof,
+      checkpoint: parsed.checkpoint,
+      ...(extra === undefined ? {} : { block: extra.block, blockConsistency: extra.blockConsistency }),
+    },
+    keys,
+    options.content,
+  );
+  return b.report(REQUIRED);
+}

@@ -1,0 +1,89 @@
+/**
+ * A small in-memory log assembled from core pieces only (compact range, checkpoints, blocks,
+ * receipts), for testing the formats and the verifier without storage or HTTP. The real log
+ * (src/log) does the same over LevelDB.
+ */
+import { formatReceivedAt, newEntry, digestBytes, encodeEntry, type Entry } from '../../src/core/entry/index.js';
+import { CompactRange, buildProof, hashLeaf, planConsistency, planInclusion, type NodeId } from '../../src/core/merkle/index.js';
+import { generateSignerKey } from '../../src/core/note.js';
+import { signCheckpoint } from '../../src/core/checkpoint.js';
+import { sealBlock, type Block } from '../../src/core/block.js';
+import { buildReceipt, type Receipt } from '../../src/core/receipt.js';
+
+export const TEST_ORIGIN = 'guzheng.test/log';
+export const TEST_KEYS = generateSignerKey(TEST_ORIGIN, new Uint8Array(32).fill(7));
+export const OTHER_KEYS = generateSignerKey(TEST_ORIGIN, new Uint8Array(32).fill(9));
+
+export class MiniLog {
+  readonly range = CompactRange.empty();
+  readonly nodes = new Map<string, Uint8Array>();
+  readonly entries: Entry[] = [];
+  readonly blocks: Block[] = [];
+  clock = Date.parse('2026-11-28T08:00:00.000Z');
+
+  constructor(readonly signerKey = TEST_KEYS.signerKey, readonly verifierKey = TEST_KEYS.verifierKey, readonly origin = TEST_ORIGIN) {}
+
+  now(): string {
+    this.clock += 250;
+    return formatReceivedAt(new Date(this.clock));
+  }
+
+  /** Append a document entry for `content`; returns its index. */
+  appendDocument(content: Uint8Array, name = 'doc.pdf'): bigint {
+    const entry = newEntry({
+      type: 'document',
+      digest: digestBytes(content),
+      meta: { name, mediaType: 'application/pdf', size: content.length, caseId: '衡环罚〔2026〕12号' },
+      submitter: 'officer-01',
+      receivedAt: this.now(),
+    });
+    const index = this.range.size;
+    this.entries.push(entry);
+    for (const n of this.range.append(hashLeaf(encodeEntry(entry)))) this.nodes.set(`${n.level}/${n.index}`, n.hash);
+    return index;
+  }
+
+  read(ids: readonly NodeId[]): Uint8Array[] {
+    return ids.map((id) => this.nodes.get(`${id.level}/${id.index}`)!);
+  }
+
+  /** Sign a checkpoint for the current size and seal it in a block. */
+  publish(): Block {
+    const note = signCheckpoint({ origin: this.origin, size: this.range.size, root: this.range.root() }, this.signerKey);
+    const block = sealBlock(this.blocks.at(-1), note, this.range.size, this.now());
+    this.blocks.push(block);
+    return block;
+  }
+
+  inclusion(index: bigint, size: bigint): Uint8Array[] {
+    const p = planInclusion(index, size);
+    return buildProof(p, this.read(p.ids));
+  }
+
+  consistency(size1: bigint, size2: bigint): Uint8Array[] {
+    const p = planConsistency(size1, size2);
+    return buildProof(p, this.read(p.ids));
+  }
+
+  /** The receipt of `index` against the latest block's checkpoint. */
+  receipt(index: bigint): Receipt {
+    const latest = this.blocks.at(-1)!;
+    const size = latest.first + latest.count;
+    const sealing = this.blocks.find((b) => index >= b.first && index < b.first + b.count)!;
+    const sealSize = sealing.first + sealing.count;
+    return buildReceipt({
+      index,
+      entry: this.entries[Number(index)] as unknown as Record<string, unknown>,
+      inclusionProof: this.inclusion(index, size),
+      checkpoint: latest.checkpoint,
+      block: sealing,
+      blockConsistency: this.consistency(sealSize, size),
+      verifierKey: this.verifierKey,
+    });
+  }
+}
+
+/** Deterministic test content i. */
+export function content(i: number): Uint8Array {
+  return new TextEncoder().encode(`%PDF-1.7 test document ${i}\n`);
+}

@@ -1,0 +1,148 @@
+import { describe, it, expect } from 'vitest';
+import { canonicalJson } from '../../src/core/entry/jcs.js';
+import { digestBytes } from '../../src/core/entry/index.js';
+import { formatBlock } from '../../src/core/block.js';
+import { signCheckpoint } from '../../src/core/checkpoint.js';
+import { toHex } from '../../src/core/bytes.js';
+import { formatTlogProof, receiptToTlogProof } from '../../src/core/tlog-proof.js';
+import { parseReceipt, type Receipt } from '../../src/core/receipt.js';
+import { verifyReceipt, verifyTlogProof, type VerificationReport } from '../../src/verifier/index.js';
+import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../support/mini-log.js';
+
+const pinned = { trustedKeys: [TEST_KEYS.verifierKey] };
+
+function setup() {
+  const log = new MiniLog();
+  log.publish();
+  for (let i = 0; i < 5; i++) log.appendDocument(content(i));
+  log.publish();
+  for (let i = 5; i < 12; i++) log.appendDocument(content(i));
+  log.publish();
+  return { log, receipt: log.receipt(3n) };
+}
+
+function failed(r: VerificationReport): string[] {
+  return r.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}:${c.code}`);
+}
+
+function status(r: VerificationReport): Record<string, string> {
+  return Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
+}
+
+describe('verifyReceipt', () => {
+  it('passes every check for a good receipt with its file', () => {
+    const { receipt } = setup();
+    const r = verifyReceipt(receipt, { ...pinned, content: { bytes: content(3) } });
+    expect(failed(r)).toEqual([]);
+    expect(r.valid).toBe(true);
+    expect(status(r)).toEqual({
+      format: 'pass',
+      checkpoint: 'pass',
+      entry: 'pass',
+      'leaf-hash': 'pass',
+      content: 'pass',
+      inclusion: 'pass',
+      block: 'pass',
+      'block-consistency': 'pass',
+    });
+    expect(r.facts).toMatchObject({ index: '3', treeSize: '12', origin: TEST_ORIGIN, blockHeight: '1' });
+    expect(r.facts.entry?.meta).toMatchObject({ caseId: '衡环罚〔2026〕12号' });
+  });
+
+  it('is valid without the file, saying the content was not compared', () => {
+    const { receipt } = setup();
+    const r = verifyReceipt(JSON.stringify(receipt), pinned);
+    expect(r.valid).toBe(true);
+    expect(r.checks.find((c) => c.id === 'content')).toMatchObject({ status: 'skip' });
+  });
+
+  it('accepts the digest instead of the file (what the browser page computes)', () => {
+    const { receipt } = setup();
+    expect(verifyReceipt(receipt, { ...pinned, content: { digest: digestBytes(content(3)) } }).valid).toBe(true);
+  });
+
+  it('names the failing check for each kind of tampering', () => {
+    const { receipt, log } = setup();
+    const changedFile = content(3).slice();
+    changedFile[0]! ^= 1;
+    const cases: Array<[string, Receipt | string, string[], Uint8Array?]> = [
+      ['file changed by one byte', receipt, ['content:DIGEST_MISMATCH'], changedFile],
+      ['proof hash tampered', { ...receipt, inclusionProof: receipt.inclusionProof.map((h, i) => (i === 1 ? h.replace(/^./, (c) => (c === '0' ? '1' : '0')) : h)) }, ['inclusion:PROOF_INVALID']],
+      ['entry metadata edited', { ...receipt, entry: { ...receipt.entry, submitter: 'someone-else' } }, ['leaf-hash:RECEIPT_MALFORMED', 'inclusion:PROOF_INVALID']],
+      ['index changed', { ...receipt, index: '4' }, ['inclusion:PROOF_INVALID']],
+      ['checkpoint signature altered', { ...receipt, checkpoint: receipt.checkpoint.replace('\n12\n', '\n13\n') }, ['checkpoint:SIGNATURE_INVALID']],
+      ['not JSON', '{"format":', ['format:RECEIPT_MALFORMED']],
+      ['block from elsewhere', { ...receipt, block: formatBlock(log.blocks[2]!) }, ['block:BLOCK_INVALID']],
+      ['block consistency proof dropped', { ...receipt, blockConsistency: [] }, ['block-consistency:INCONSISTENT']],
+    ];
+    for (const [what, rec, want, file] of cases) {
+      const r = verifyReceipt(rec, file ? { ...pinned, content: { bytes: file } } : pinned);
+      expect(failed(r), what).toEqual(want);
+      expect(r.valid, what).toBe(false);
+    }
+  });
+
+  it('rejects a receipt from another log key, naming the key the receipt claims', () => {
+    const other = new MiniLog(OTHER_KEYS.signerKey, OTHER_KEYS.verifierKey);
+    other.publish();
+    other.appendDocument(content(1));
+    other.publish();
+    const r = verifyReceipt(other.receipt(0n), pinned);
+    expect(failed(r)).toEqual(['checkpoint:NOTE_UNVERIFIED']);
+    expect(r.checks.find((c) => c.id === 'checkpoint')!.message).toContain(OTHER_KEYS.verifierKey);
+    expect(status(r).inclusion).toBe('skip');
+    expect(r.valid).toBe(false);
+    // With that key pinned as well, it verifies.
+    expect(verifyReceipt(other.receipt(0n), { trustedKeys: [TEST_KEYS.verifierKey, OTHER_KEYS.verifierKey] }).valid).toBe(true);
+  });
+
+  it('catches a forked history: block checkpoint and proving checkpoint both signed but inconsistent', () => {
+    const { log, receipt } = setup();
+    const forked = new MiniLog();
+    for (let i = 0; i < 12; i++) forked.appendDocument(content(i === 1 ? 77 : i));
+    // keep entry 3 identical so inclusion passes in the forked tree
+    forked.entries[3] = log.entries[3]!;
+    const note = signCheckpoint({ origin: TEST_ORIGIN, size: 12n, root: forked.range.root() }, TEST_KEYS.signerKey);
+    const r = verifyReceipt({ ...receipt, checkpoint: note, inclusionProof: forked.inclusion(3n, 12n).map(toHex), blockConsistency: forked.consistency(5n, 12n).map(toHex) }, pinned);
+    expect(failed(r)).toContain('block-consistency:INCONSISTENT');
+  });
+
+  it('refuses to run without a pinned key', () => {
+    const { receipt } = setup();
+    expect(() => verifyReceipt(receipt, { trustedKeys: [] })).toThrow(/pin the log verifier key/);
+    expect(() => verifyReceipt(receipt, { trustedKeys: ['nonsense'] })).toThrow();
+  });
+});
+
+describe('verifyTlogProof', () => {
+  it('verifies an exported receipt, with its block, given the entry bytes', () => {
+    const { receipt } = setup();
+    const text = receiptToTlogProof(parseReceipt(receipt));
+    const r = verifyTlogProof(text, canonicalJson(receipt.entry), { ...pinned, content: { bytes: content(3) } });
+    expect(failed(r)).toEqual([]);
+    expect(r.valid).toBe(true);
+    expect(status(r).block).toBe('pass');
+  });
+
+  it('verifies a plain tlog-proof from another tool (no extra), skipping block checks', () => {
+    const { receipt, log } = setup();
+    const text = formatTlogProof({ index: 3n, inclusionProof: log.inclusion(3n, 12n), checkpoint: log.blocks.at(-1)!.checkpoint });
+    const r = verifyTlogProof(text, canonicalJson(receipt.entry), pinned);
+    expect(r.valid).toBe(true);
+    expect(status(r)).toMatchObject({ block: 'skip', 'block-consistency': 'skip', 'leaf-hash': 'skip' });
+  });
+
+  it('fails on the wrong entry bytes or a malformed text', () => {
+    const { receipt } = setup();
+    const text = receiptToTlogProof(parseReceipt(receipt));
+    expect(failed(verifyTlogProof(text, new TextEncoder().encode('{}'), pinned))).toEqual(['entry:ENTRY_INVALID', 'inclusion:PROOF_INVALID']);
+    expect(failed(verifyTlogProof('garbage', canonicalJson(receipt.entry), pinned))).toEqual(['format:RECEIPT_MALFORMED']);
+  });
+
+  it('a block that did not seal the index is rejected', () => {
+    const { log, receipt } = setup();
+    const old = log.blocks[1]!;
+    const r = verifyReceipt({ ...receipt, checkpoint: old.checkpoint, inclusionProof: log.inclusion(3n, 5n).map(toHex), block: formatBlock(log.blocks[2]!), blockConsistency: [] }, pinned);
+    expect(failed(r)).toEqual(['block:BLOCK_INVALID']);
+  });
+});
