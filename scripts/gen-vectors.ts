@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHashingVectors } from './vectors/hashing.js';
 import { generateMerkleVectors } from './vectors/merkle.js';
+import { generate as generateNoteVectors } from './vectors/notes.js';
 import { VectorSet, vectorText } from './vectors/write.js';
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'contracts-free-ledger', 'vectors');
@@ -20,31 +21,14 @@ export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 const FAMILIES: Array<[string, (set: VectorSet) => void]> = [
   ['hashing', generateHashingVectors],
   ['inclusion+consistency', generateMerkleVectors],
+  ['checkpoint+verifier-key', generateNoteVectors],
 ];
 
 /** generateAll builds the complete vector set in memory. */
-export async function generateAll(): Promise<VectorSet> {
+export function generateAll(): VectorSet {
   const set = new VectorSet();
   for (const [, gen] of FAMILIES) gen(set);
-  const extra = await loadOptionalFamilies();
-  for (const gen of extra) gen(set);
   return set;
-}
-
-/** Families whose generators live in their own modules (notes, receipts); absent ones are skipped. */
-async function loadOptionalFamilies(): Promise<Array<(set: VectorSet) => void>> {
-  const out: Array<(set: VectorSet) => void> = [];
-  for (const name of ['notes', 'receipts']) {
-    const file = join(dirname(fileURLToPath(import.meta.url)), 'vectors', `${name}.ts`);
-    try {
-      statSync(file);
-    } catch {
-      continue;
-    }
-    const mod = (await import(pathToFileURL(file).href)) as { generate: (set: VectorSet) => void };
-    out.push(mod.generate);
-  }
-  return out;
 }
 
 function listJson(dir: string): string[] {
@@ -89,7 +73,7 @@ function writeAll(set: VectorSet, dir = VECTORS_DIR): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const set = await generateAll();
+  const set = generateAll();
   if (process.argv.includes('--check')) {
     const diffs = compareWithDisk(set);
     for (const d of diffs.slice(0, 50)) console.error(d);

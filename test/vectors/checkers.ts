@@ -1,4 +1,46 @@
-/** Checkers for vector families beyond the Merkle ones (notes, checkpoints, receipts). */
+/** Checkers for vector families beyond the Merkle ones (keys, checkpoints, receipts). */
+import { expect } from 'vitest';
+import { fromBase64, toHex } from '../../src/core/bytes.js';
+import { openCheckpoint } from '../../src/core/checkpoint.js';
+import { LedgerError } from '../../src/core/errors.js';
+import { parseVerifierKey } from '../../src/core/note.js';
+import { verifyReceipt, verifyTlogProof, type Content } from '../../src/verifier/index.js';
 import type { VectorFile } from './walk.js';
 
-export const vectorCheckers: Record<string, (v: VectorFile['value']) => void> = {};
+type V = VectorFile['value'];
+
+function content(v: V): Content | undefined {
+  if (typeof v.contentBase64 === 'string') return { bytes: fromBase64(v.contentBase64) };
+  return undefined;
+}
+
+/** A receipt vector fails iff the report is invalid; its code is that of the first failed check. */
+function expectReport(report: ReturnType<typeof verifyReceipt>, v: V): void {
+  if (Array.isArray(v.failedChecks)) {
+    expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(v.failedChecks);
+  }
+  const first = report.checks.find((c) => c.status === 'fail');
+  if (!report.valid) throw new LedgerError(first?.code ?? 'PROOF_INVALID', first?.message ?? 'invalid');
+}
+
+export const vectorCheckers: Record<string, (v: V) => void> = {
+  checkpoint: (v) => {
+    const { checkpoint } = openCheckpoint(v.note as string, v.verifierKey as string);
+    expect(checkpoint.origin).toBe(v.origin);
+    expect(checkpoint.size.toString()).toBe(v.size);
+    expect(toHex(checkpoint.root)).toBe(v.rootHash);
+  },
+  'verifier-key': (v) => {
+    parseVerifierKey(v.verifierKey as string);
+  },
+  receipt: (v) => {
+    const c = content(v);
+    const report = verifyReceipt(v.receipt, { trustedKeys: [v.trustedKey as string], ...(c ? { content: c } : {}) });
+    expectReport(report, v);
+  },
+  'tlog-proof': (v) => {
+    const c = content(v);
+    const report = verifyTlogProof(v.tlogProof as string, fromBase64(v.entryBase64 as string), { trustedKeys: [v.trustedKey as string], ...(c ? { content: c } : {}) });
+    expectReport(report, v);
+  },
+};
