@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateHashingVectors } from './vectors/hashing.js';
 import { generateMerkleVectors } from './vectors/merkle.js';
 import { generate as generateNoteVectors } from './vectors/notes.js';
+import { generate as generateReceiptVectors } from './vectors/receipts.js';
 import { VectorSet, vectorText } from './vectors/write.js';
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'contracts-free-ledger', 'vectors');
@@ -22,6 +23,7 @@ const FAMILIES: Array<[string, (set: VectorSet) => void]> = [
   ['hashing', generateHashingVectors],
   ['inclusion+consistency', generateMerkleVectors],
   ['checkpoint+verifier-key', generateNoteVectors],
+  ['receipt+tlog-proof+example', generateReceiptVectors],
 ];
 
 /** generateAll builds the complete vector set in memory. */

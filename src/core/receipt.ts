@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { formatDecimal, fromHex, parseDecimal, toHex } from './bytes.js';
 import { blockJsonSchema, formatBlock, parseBlock, type Block } from './block.js';
-import { canonicalJson } from './entry/jcs.js';
+import { canonicalJson, canonicalJsonText } from './entry/jcs.js';
 import { LedgerError, isLedgerError } from './errors.js';
 import { hashLeaf } from './merkle/hash.js';
 
@@ -121,7 +121,8 @@ export function buildReceipt(parts: ReceiptParts): Receipt {
   return {
     format: RECEIPT_FORMAT,
     index: formatDecimal(parts.index),
-    entry: parts.entry,
+    // Canonical key order, so receipts read the same everywhere; the leaf bytes are unaffected.
+    entry: JSON.parse(canonicalJsonText(parts.entry)) as Record<string, unknown>,
     leafHash: toHex(hashLeaf(canonicalJson(parts.entry))),
     inclusionProof: parts.inclusionProof.map(toHex),
     checkpoint: parts.checkpoint,

@@ -5,7 +5,7 @@ import { signCheckpoint } from '../../src/core/checkpoint.js';
 import { canonicalJsonText } from '../../src/core/entry/jcs.js';
 import { InconsistencyError, isLedgerError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/crypto.js';
-import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../support/mini-log.js';
+import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../../scripts/vectors/mini-log.js';
 
 function code(f: () => unknown): string {
   try {

@@ -3,7 +3,7 @@ import { isLedgerError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/entry/jcs.js';
 import { parseReceipt, RECEIPT_FORMAT } from '../../src/core/receipt.js';
 import { formatTlogProof, parseTlogProof, receiptToTlogProof, tlogProofToReceipt, TLOG_PROOF_HEADER } from '../../src/core/tlog-proof.js';
-import { MiniLog, content } from '../support/mini-log.js';
+import { MiniLog, content } from '../../scripts/vectors/mini-log.js';
 
 function code(f: () => unknown): string {
   try {

@@ -66,7 +66,7 @@ describe('contracts-free-ledger/vectors', () => {
 
   it('has vectors of every family', () => {
     const families = new Set(vectors.map((v) => v.family));
-    for (const f of ['hashing', 'inclusion', 'consistency']) expect(families).toContain(f);
+    for (const f of ['hashing', 'inclusion', 'consistency', 'checkpoint', 'verifier-key', 'receipt', 'tlog-proof', 'example']) expect(families).toContain(f);
     expect(vectors.length).toBeGreaterThan(5000);
   });
 

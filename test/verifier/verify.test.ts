@@ -7,7 +7,7 @@ import { toHex } from '../../src/core/bytes.js';
 import { formatTlogProof, receiptToTlogProof } from '../../src/core/tlog-proof.js';
 import { parseReceipt, type Receipt } from '../../src/core/receipt.js';
 import { verifyReceipt, verifyTlogProof, type VerificationReport } from '../../src/verifier/index.js';
-import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../support/mini-log.js';
+import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../../scripts/vectors/mini-log.js';
 
 const pinned = { trustedKeys: [TEST_KEYS.verifierKey] };
 

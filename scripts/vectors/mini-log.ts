@@ -1,6 +1,6 @@
 /**
  * A small in-memory log assembled from core pieces only (compact range, checkpoints, blocks,
- * receipts), for testing the formats and the verifier without storage or HTTP. The real log
+ * receipts), for the vectors, the worked example and the tests, without storage or HTTP. The real log
  * (src/log) does the same over LevelDB.
  */
 import { formatReceivedAt, newEntry, digestBytes, encodeEntry, type Entry } from '../../src/core/entry/index.js';
@@ -37,6 +37,11 @@ export class MiniLog {
       submitter: 'officer-01',
       receivedAt: this.now(),
     });
+    return this.appendEntry(entry);
+  }
+
+  /** Append any valid entry; returns its index. */
+  appendEntry(entry: Entry): bigint {
     const index = this.range.size;
     this.entries.push(entry);
     for (const n of this.range.append(hashLeaf(encodeEntry(entry)))) this.nodes.set(`${n.level}/${n.index}`, n.hash);
