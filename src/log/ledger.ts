@@ -1,0 +1,285 @@
+/**
+ * The ledger: one log over one store, with its single writer (Sequencer), its publisher, and the
+ * read side every adapter (HTTP, CLI, HJ 212 gateway) uses. Proofs read O(log n) stored nodes;
+ * nothing rebuilds a tree to answer a query.
+ */
+import { parseBlock, type Block, type BlockJson } from '../core/block.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import { canonicalJson } from '../core/entry/jcs.js';
+import { decodeEntry, digestRecord, encodeEntry, newEntry, type Digest, type Entry, type MetaOf } from '../core/entry/index.js';
+import { LedgerError } from '../core/errors.js';
+import { hashLeaf } from '../core/merkle/hash.js';
+import { buildProof, planConsistency, planInclusion } from '../core/merkle/plan.js';
+import { parseSignerKey, parseVerifierKey, formatVerifierKey, type SignerKey, type VerifierKey } from '../core/note.js';
+import { buildReceipt, type Receipt } from '../core/receipt.js';
+import type { LedgerStore } from '../storage/store.js';
+import { Publisher, type Published } from './publisher.js';
+import { recover } from './recover.js';
+import { Sequencer, type PendingEntry, type SequencerOptions } from './sequencer.js';
+
+/** What a submitter asks to anchor. A record is stored; a document or digest only by digest. */
+export type EntryInput =
+  | { readonly type: 'record'; readonly record: unknown; readonly meta: MetaOf<'record'> }
+  | { readonly type: 'digest'; readonly digest: Digest; readonly meta: MetaOf<'digest'> }
+  | { readonly type: 'document'; readonly digest: Digest; readonly meta: MetaOf<'document'> }
+  | { readonly type: 'hj212'; readonly raw: Uint8Array; readonly digest: Digest; readonly meta: MetaOf<'hj212'> };
+
+/** The acknowledgement of one anchored entry. */
+export interface AppendResult {
+  readonly index: bigint;
+  readonly leafHash: string;
+  readonly digest: Digest;
+  readonly entry: Entry;
+}
+
+/** A stored entry as read back. */
+export interface StoredEntry {
+  readonly index: bigint;
+  readonly leafHash: string;
+  /** The exact leaf bytes. */
+  readonly data: Uint8Array;
+  readonly entry: Entry;
+  /** The record (canonical JSON bytes) or raw packet stored with the entry, if any. */
+  readonly attachment?: Uint8Array;
+}
+
+export interface LedgerOptions {
+  readonly store: LedgerStore;
+  /** The log's signer key, `PRIVATE+KEY+<origin>+<keyid>+<base64>`; its name is the origin. */
+  readonly signerKey: string;
+  /** Minimum interval between checkpoints (ms). Default 200. */
+  readonly checkpointIntervalMs?: number;
+  readonly clock?: () => Date;
+  readonly sequencer?: SequencerOptions;
+}
+
+/** Most entries one listing or batch may return. */
+export const MAX_PAGE = 1000;
+
+export class Ledger {
+  readonly store: LedgerStore;
+  readonly signer: SignerKey;
+  readonly verifier: VerifierKey;
+  readonly sequencer: Sequencer;
+  readonly publisher: Publisher;
+  readonly checkpointIntervalMs: number;
+  readonly #clock: () => Date;
+  #closing: Promise<void> | undefined;
+
+  private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher) {
+    this.store = o.store;
+    this.signer = signer;
+    this.verifier = verifier;
+    this.sequencer = sequencer;
+    this.publisher = publisher;
+    this.checkpointIntervalMs = o.checkpointIntervalMs ?? 200;
+    this.#clock = o.clock ?? (() => new Date());
+  }
+
+  /** open recovers the tree from the store, checks it against the last block, and starts publishing. */
+  static async open(o: LedgerOptions): Promise<Ledger> {
+    const signer = parseSignerKey(o.signerKey);
+    const verifier = parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
+    const rec = await recover(o.store, verifier);
+    const sequencer = new Sequencer(o.store, rec.range, o.sequencer);
+    const clock = o.clock ?? (() => new Date());
+    const publisher = new Publisher({
+      store: o.store,
+      sequencer,
+      signer,
+      verifier,
+      intervalMs: o.checkpointIntervalMs ?? 200,
+      clock,
+      ...(rec.lastBlock ? { lastBlock: rec.lastBlock } : {}),
+      ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
+    });
+    await publisher.start();
+    return new Ledger(o, signer, verifier, sequencer, publisher);
+  }
+
+  /** The log origin (= key name). */
+  get origin(): string {
+    return this.signer.name;
+  }
+
+  /** The verifier key string clients pin. */
+  get verifierKey(): string {
+    return this.verifier.text;
+  }
+
+  /** The latest published block and checkpoint. */
+  latest(): Published {
+    const l = this.publisher.latest;
+    if (l === undefined) throw new Error('ledger: no checkpoint published yet');
+    return l;
+  }
+
+  /** The latest signed checkpoint size. */
+  get checkpointSize(): bigint {
+    return this.latest().checkpoint.checkpoint.size;
+  }
+
+  /**
+   * append validates and anchors entries as one all-or-nothing unit; resolves once they are
+   * durable (fsynced). Throws ENTRY_INVALID / INPUT_INVALID before anything is queued.
+   */
+  async append(inputs: readonly EntryInput[], submitter: string): Promise<AppendResult[]> {
+    const receivedAt = this.#clock();
+    const prepared = inputs.map((input) => this.#prepare(input, submitter, receivedAt));
+    const done = await this.sequencer.submit(prepared.map((p) => p.pending));
+    return done.map((d, i) => ({ index: d.index, leafHash: toHex(d.leafHash), digest: prepared[i]!.entry.digest, entry: prepared[i]!.entry }));
+  }
+
+  #prepare(input: EntryInput, submitter: string, receivedAt: Date): { entry: Entry; pending: PendingEntry } {
+    let entry: Entry;
+    let attachment: Uint8Array | undefined;
+    switch (input.type) {
+      case 'record': {
+        attachment = canonicalJson(input.record);
+        entry = newEntry({ type: 'record', digest: digestRecord(input.record), meta: input.meta, submitter, receivedAt });
+        break;
+      }
+      case 'hj212':
+        attachment = input.raw;
+        entry = newEntry({ type: 'hj212', digest: input.digest, meta: input.meta, submitter, receivedAt });
+        break;
+      case 'document':
+        entry = newEntry({ type: 'document', digest: input.digest, meta: input.meta, submitter, receivedAt });
+        break;
+      case 'digest':
+        entry = newEntry({ type: 'digest', digest: input.digest, meta: input.meta, submitter, receivedAt });
+        break;
+    }
+    const pending: PendingEntry = { entryBytes: encodeEntry(entry), digest: entry.digest, ...(attachment ? { attachment } : {}) };
+    return { entry, pending };
+  }
+
+  /** getEntry reads entry `index` (and its attachment), or undefined beyond the log. */
+  async getEntry(index: bigint): Promise<StoredEntry | undefined> {
+    const [data] = await this.store.getEntries(index, 1);
+    if (data === undefined) return undefined;
+    return this.#stored(index, data, await this.store.getAttachment(index));
+  }
+
+  /** listEntries reads up to `limit` (≤ MAX_PAGE) entries from `start`, without attachments. */
+  async listEntries(start: bigint, limit: number): Promise<StoredEntry[]> {
+    const data = await this.store.getEntries(start, Math.min(limit, MAX_PAGE));
+    return data.map((d, i) => this.#stored(start + BigInt(i), d, undefined));
+  }
+
+  #stored(index: bigint, data: Uint8Array, attachment: Uint8Array | undefined): StoredEntry {
+    const base = { index, leafHash: toHex(hashLeaf(data)), data, entry: decodeEntry(data) };
+    return attachment === undefined ? base : { ...base, attachment };
+  }
+
+  /** lookupDigest lists every anchoring of a content digest. */
+  async lookupDigest(alg: string, hex: string): Promise<Array<{ index: bigint; leafHash: string; receivedAt: string; type: string }>> {
+    const indexes = await this.store.lookupDigest(alg, hex);
+    const out = [];
+    for (const index of indexes) {
+      const e = await this.getEntry(index);
+      if (e) out.push({ index, leafHash: e.leafHash, receivedAt: e.entry.receivedAt, type: e.entry.type });
+    }
+    return out;
+  }
+
+  #checkSize(size: bigint | undefined): bigint {
+    const latest = this.checkpointSize;
+    const s = size ?? latest;
+    if (s > latest) throw new LedgerError('INPUT_INVALID', `size ${s} is beyond the latest checkpoint size ${latest}`);
+    return s;
+  }
+
+  /** inclusionProof proves entry `index` in the tree of `size` (default: the latest checkpoint). */
+  async inclusionProof(index: bigint, size?: bigint): Promise<{ index: bigint; size: bigint; leafHash: string; path: string[] }> {
+    const s = this.#checkSize(size);
+    if (index >= s) throw new LedgerError('INPUT_INVALID', `index ${index} is not below size ${s}`);
+    const plan = planInclusion(index, s);
+    const [hashes, [data]] = await Promise.all([this.store.readNodes(plan.ids), this.store.getEntries(index, 1)]);
+    if (data === undefined) throw new Error(`storage: entry ${index} missing`);
+    return { index, size: s, leafHash: toHex(hashLeaf(data)), path: buildProof(plan, hashes).map(toHex) };
+  }
+
+  /** inclusionProofByLeafHash proves the first entry with this leaf hash. */
+  async inclusionProofByLeafHash(leafHash: Uint8Array, size?: bigint): Promise<{ index: bigint; size: bigint; leafHash: string; path: string[] } | undefined> {
+    const s = this.#checkSize(size);
+    const [index] = (await this.store.lookupLeafHash(leafHash)).filter((i) => i < s);
+    return index === undefined ? undefined : this.inclusionProof(index, s);
+  }
+
+  /** consistencyProof proves the tree of `from` is a prefix of the tree of `to` (default latest). */
+  async consistencyProof(from: bigint, to?: bigint): Promise<{ from: bigint; to: bigint; path: string[] }> {
+    const t = this.#checkSize(to);
+    if (from > t) throw new LedgerError('INPUT_INVALID', `from ${from} is beyond to ${t}`);
+    const plan = planConsistency(from, t);
+    return { from, to: t, path: buildProof(plan, await this.store.readNodes(plan.ids)).map(toHex) };
+  }
+
+  /** block reads one block. */
+  async block(height: bigint): Promise<BlockJson | undefined> {
+    return this.store.getBlock(height);
+  }
+
+  /** blocks reads up to `limit` (≤ MAX_PAGE) blocks from `from`. */
+  async blocks(from: bigint, limit: number): Promise<BlockJson[]> {
+    return this.store.getBlocks(from, Math.min(limit, MAX_PAGE));
+  }
+
+  /** sealingBlock finds the block whose range holds `index` (binary search, O(log blocks) reads). */
+  async sealingBlock(index: bigint): Promise<Block | undefined> {
+    let lo = 0n;
+    let hi = await this.store.getBlockCount();
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n;
+      const json = await this.store.getBlock(mid);
+      if (json === undefined) throw new Error(`storage: block ${mid} missing`);
+      const b = parseBlock(json);
+      if (b.first + b.count <= index) lo = mid + 1n;
+      else if (b.first > index) hi = mid;
+      else return b;
+    }
+    return undefined;
+  }
+
+  /** receipt builds the receipt of `index` against the latest checkpoint, or undefined if not yet sealed. */
+  async receipt(index: bigint): Promise<Receipt | undefined> {
+    const latest = this.latest();
+    const size = latest.checkpoint.checkpoint.size;
+    if (index >= size) return undefined;
+    const [stored, block] = await Promise.all([this.getEntry(index), this.sealingBlock(index)]);
+    if (stored === undefined || block === undefined) throw new Error(`storage: entry or block for ${index} missing`);
+    const proof = await this.inclusionProof(index, size);
+    const consistency = await this.consistencyProof(block.first + block.count, size);
+    return buildReceipt({
+      index,
+      entry: stored.entry as unknown as Record<string, unknown>,
+      inclusionProof: proof.path.map(fromHexHash),
+      checkpoint: latest.checkpoint.note,
+      block,
+      blockConsistency: consistency.path.map(fromHexHash),
+      verifierKey: this.verifierKey,
+    });
+  }
+
+  /** waitForReceipt resolves with the receipt once a checkpoint covers `index`. */
+  async waitForReceipt(index: bigint, timeoutMs: number): Promise<Receipt> {
+    await this.publisher.waitFor(index + 1n, timeoutMs);
+    const r = await this.receipt(index);
+    if (r === undefined) throw new Error(`ledger: entry ${index} not covered after waiting`);
+    return r;
+  }
+
+  /** close drains queued submissions, publishes a final checkpoint, and closes the store. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.sequencer.close();
+      await this.publisher.stop();
+      await this.store.close();
+    })();
+    return this.#closing;
+  }
+}
+
+function fromHexHash(h: string): Uint8Array {
+  return fromHex(h, 32);
+}

@@ -1,0 +1,144 @@
+/**
+ * The publisher (DESIGN.md §3): signs a C2SP checkpoint for the integrated size and seals it in
+ * the next block, at most once per `intervalMs` and only when the size changed. Before signing it
+ * proves, from stored nodes, that the new tree extends the last signed one, so the log can never
+ * sign two inconsistent checkpoints, even if a bug elsewhere corrupted its in-memory state.
+ */
+import { formatBlock, sealBlock, type Block } from '../core/block.js';
+import { openCheckpoint, signCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
+import { formatReceivedAt } from '../core/entry/text.js';
+import { buildProof, planConsistency } from '../core/merkle/plan.js';
+import { verifyConsistency } from '../core/merkle/verify.js';
+import type { SignerKey, VerifierKey } from '../core/note.js';
+import type { LedgerStore } from '../storage/store.js';
+import type { Sequencer } from './sequencer.js';
+
+export interface PublisherOptions {
+  readonly store: LedgerStore;
+  readonly sequencer: Sequencer;
+  readonly signer: SignerKey;
+  readonly verifier: VerifierKey;
+  readonly intervalMs: number;
+  readonly clock: () => Date;
+  readonly lastBlock?: Block;
+  readonly lastCheckpoint?: OpenedCheckpoint;
+}
+
+/** The latest published state: the block and its opened checkpoint. */
+export interface Published {
+  readonly block: Block;
+  readonly checkpoint: OpenedCheckpoint;
+}
+
+interface Waiter {
+  readonly size: bigint;
+  resolve(p: Published): void;
+  reject(err: unknown): void;
+}
+
+export class Publisher {
+  readonly #o: PublisherOptions;
+  #latest: Published | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> | undefined;
+  #lastPublishAt = 0;
+  #stopped = false;
+  #waiters: Waiter[] = [];
+  /** Published blocks since start (for /metrics). */
+  published = 0;
+  lastError: Error | undefined;
+
+  constructor(o: PublisherOptions) {
+    this.#o = o;
+    if (o.lastBlock && o.lastCheckpoint) this.#latest = { block: o.lastBlock, checkpoint: o.lastCheckpoint };
+    o.sequencer.onAppend(() => this.#schedule());
+  }
+
+  /** The latest published block and checkpoint, if any. */
+  get latest(): Published | undefined {
+    return this.#latest;
+  }
+
+  /** start publishes the genesis block if there is none, then follows appends. */
+  async start(): Promise<void> {
+    if (this.#latest === undefined || this.#latest.checkpoint.checkpoint.size < this.#o.sequencer.size) await this.publishNow();
+  }
+
+  /** waitFor resolves once a published checkpoint covers `size` entries (or rejects after `timeoutMs`). */
+  waitFor(size: bigint, timeoutMs: number): Promise<Published> {
+    const l = this.#latest;
+    if (l && l.checkpoint.checkpoint.size >= size) return Promise.resolve(l);
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { size, resolve, reject };
+      const t = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        reject(new Error(`no checkpoint covered size ${size} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.push({ size, resolve: (p) => (clearTimeout(t), resolve(p)), reject: (e) => (clearTimeout(t), reject(e)) });
+    });
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#lastPublishAt + this.#o.intervalMs - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.publishNow().catch((err: unknown) => {
+        this.lastError = err instanceof Error ? err : new Error(String(err));
+        // Retry later: a transient storage error must not stop publishing for good.
+        if (!this.#stopped) setTimeout(() => this.#schedule(), this.#o.intervalMs);
+      });
+    }, wait);
+  }
+
+  /** publishNow signs and seals the current size unless it is already published. Serialized. */
+  async publishNow(): Promise<Published | undefined> {
+    while (this.#running) await this.#running;
+    let done!: () => void;
+    this.#running = new Promise((r) => (done = r));
+    try {
+      return await this.#publish();
+    } finally {
+      this.#running = undefined;
+      done();
+    }
+  }
+
+  async #publish(): Promise<Published | undefined> {
+    const { store, sequencer, signer, verifier, clock } = this.#o;
+    const snap = sequencer.snapshot();
+    const prev = this.#latest;
+    if (prev && prev.checkpoint.checkpoint.size === snap.size) return undefined;
+    if (prev) {
+      const old = prev.checkpoint.checkpoint;
+      if (snap.size < old.size) throw new Error(`publisher: size went back from ${old.size} to ${snap.size}; refusing to sign`);
+      const plan = planConsistency(old.size, snap.size);
+      // Throws PROOF_INVALID rather than sign a checkpoint inconsistent with the last one.
+      verifyConsistency(old.size, snap.size, buildProof(plan, await store.readNodes(plan.ids)), old.root, snap.root);
+    }
+    const note = signCheckpoint({ origin: signer.name, size: snap.size, root: snap.root }, signer);
+    const time = formatReceivedAt(clock());
+    const block = sealBlock(prev?.block, note, snap.size, prev && prev.block.time > time ? prev.block.time : time);
+    await store.appendBlock(formatBlock(block));
+    const published: Published = { block, checkpoint: openCheckpoint(note, verifier) };
+    this.#latest = published;
+    this.#lastPublishAt = Date.now();
+    this.published++;
+    this.lastError = undefined;
+    const ready = this.#waiters.filter((w) => w.size <= snap.size);
+    this.#waiters = this.#waiters.filter((w) => w.size > snap.size);
+    for (const w of ready) w.resolve(published);
+    if (sequencer.size > snap.size) this.#schedule();
+    return published;
+  }
+
+  /** stop cancels the timer, publishes what is integrated, and fails remaining waiters. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.publishNow();
+    for (const w of this.#waiters) w.reject(new Error('log is shutting down'));
+    this.#waiters = [];
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Start-up recovery (DESIGN.md §3): re-derive the right edge of the tree from storage and check
+ * it against the last signed checkpoint before anything new is signed. The log refuses to start
+ * when storage and its own signature disagree: signing on top of a store that lost or changed
+ * acknowledged entries would fork the log.
+ */
+import { toHex } from '../core/bytes.js';
+import { parseBlock, verifyBlock, type Block } from '../core/block.js';
+import type { OpenedCheckpoint } from '../core/checkpoint.js';
+import { equalBytes } from '../core/bytes.js';
+import { isLedgerError } from '../core/errors.js';
+import { CompactRange, rightEdge } from '../core/merkle/compact.js';
+import type { VerifierKey } from '../core/note.js';
+import type { LedgerStore } from '../storage/store.js';
+
+/** Start-up refused: the message says what is wrong and what to do. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** What recovery established. */
+export interface Recovered {
+  readonly range: CompactRange;
+  readonly lastBlock?: Block;
+  readonly lastCheckpoint?: OpenedCheckpoint;
+}
+
+/** rootAt computes the root of the stored tree at `size` from its stored right-edge nodes. */
+export async function rootAt(store: LedgerStore, size: bigint): Promise<Uint8Array> {
+  return CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size))).root();
+}
+
+/**
+ * recover rebuilds the compact range and checks it against the last block. Throws
+ * {@link StartupError} if the last block is not signed by `verifier`, is for another origin, or
+ * covers entries or a root the store does not have.
+ */
+export async function recover(store: LedgerStore, verifier: VerifierKey): Promise<Recovered> {
+  const size = await store.getSize();
+  let range: CompactRange;
+  try {
+    range = CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size)));
+  } catch (err) {
+    throw new StartupError(`storage is damaged: cannot read the tree's right edge at size ${size} (${(err as Error).message}); run "guzheng audit" on a copy`);
+  }
+  const count = await store.getBlockCount();
+  if (count === 0n) return { range };
+  const json = await store.getBlock(count - 1n);
+  if (json === undefined) throw new StartupError(`storage is damaged: block ${count - 1n} is missing`);
+  const lastBlock = parseBlock(json);
+  let opened: OpenedCheckpoint;
+  try {
+    opened = verifyBlock(lastBlock, verifier);
+  } catch (err) {
+    const why = isLedgerError(err) ? `${err.code}: ${err.message}` : String(err);
+    throw new StartupError(`the last block (height ${lastBlock.height}) does not verify with this log's key ${verifier.text} (${why}); is this the right data directory and key file?`);
+  }
+  const cp = opened.checkpoint;
+  if (cp.size > size) {
+    throw new StartupError(`the last signed checkpoint covers ${cp.size} entries but storage holds only ${size}: acknowledged entries are missing; refusing to start (restore the data directory from a backup)`);
+  }
+  const root = cp.size === size ? range.root() : await rootAt(store, cp.size);
+  if (!equalBytes(root, cp.root)) {
+    throw new StartupError(`the stored tree at size ${cp.size} has root ${toHex(root)} but the last signed checkpoint says ${toHex(cp.root)}: storage was altered; refusing to start`);
+  }
+  return { range, lastBlock, lastCheckpoint: opened };
+}

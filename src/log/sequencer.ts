@@ -1,0 +1,191 @@
+/**
+ * The single writer (DESIGN.md §3 "src/log"): group commit. Submissions queue; one flush at a
+ * time takes whole submissions up to `maxBatchEntries`, hashes their leaves, extends a COPY of the
+ * compact range, and hands entries + new nodes + indexes + new size to the store as ONE fsynced
+ * batch. Only after that write resolves is the copy adopted and every submission in the flush
+ * acknowledged; if it fails, all of them fail and the tree is unchanged. A submission is never
+ * split across flushes, so a batch request is all or nothing.
+ */
+import { CompactRange } from '../core/merkle/compact.js';
+import { hashLeaf } from '../core/merkle/hash.js';
+import type { NodeHash } from '../core/merkle/node.js';
+import type { AppendBatch, LedgerStore } from '../storage/store.js';
+
+/** One entry ready to be logged: its exact leaf bytes and what to index with it. */
+export interface PendingEntry {
+  readonly entryBytes: Uint8Array;
+  readonly digest: { readonly alg: string; readonly hex: string };
+  readonly attachment?: Uint8Array;
+}
+
+/** What the log acknowledges for an entry: durable at `index`. */
+export interface Appended {
+  readonly index: bigint;
+  readonly leafHash: Uint8Array;
+}
+
+/** Tuning of the group commit. */
+export interface SequencerOptions {
+  /** Most entries per flush (a larger single submission still goes alone). Default 4,096. */
+  readonly maxBatchEntries?: number;
+  /** How long a flush may wait for more submissions after the first arrives. Default 0 ms. */
+  readonly maxWaitMs?: number;
+  /** Most entries waiting in the queue before submissions are refused (back-pressure). Default 100,000. */
+  readonly maxQueuedEntries?: number;
+}
+
+/** Thrown when the queue is full; the HTTP layer answers 503 with Retry-After. */
+export class OverloadedError extends Error {
+  readonly code = 'OVERLOADED';
+  constructor(queued: number) {
+    super(`log is overloaded: ${queued} entries already queued`);
+    this.name = 'OverloadedError';
+  }
+}
+
+interface Submission {
+  readonly items: readonly PendingEntry[];
+  resolve(result: Appended[]): void;
+  reject(err: unknown): void;
+}
+
+/** Statistics for /metrics. */
+export interface SequencerStats {
+  flushes: number;
+  entries: number;
+  failedFlushes: number;
+  lastFlushEntries: number;
+}
+
+export class Sequencer {
+  readonly #store: LedgerStore;
+  #range: CompactRange;
+  readonly #queue: Submission[] = [];
+  #queuedEntries = 0;
+  #flushing = false;
+  #closed = false;
+  #idle: Array<() => void> = [];
+  readonly #maxBatch: number;
+  readonly #maxWait: number;
+  readonly #maxQueued: number;
+  readonly #listeners: Array<(size: bigint) => void> = [];
+  readonly stats: SequencerStats = { flushes: 0, entries: 0, failedFlushes: 0, lastFlushEntries: 0 };
+
+  /** Requires: `range` is the store's current right edge (see recover.ts). */
+  constructor(store: LedgerStore, range: CompactRange, options: SequencerOptions = {}) {
+    this.#store = store;
+    this.#range = range;
+    this.#maxBatch = options.maxBatchEntries ?? 4096;
+    this.#maxWait = options.maxWaitMs ?? 0;
+    this.#maxQueued = options.maxQueuedEntries ?? 100_000;
+  }
+
+  /** The integrated (durable) size. */
+  get size(): bigint {
+    return this.#range.size;
+  }
+
+  /** The root at the integrated size: consistent with `size` (both change only after a write). */
+  snapshot(): { size: bigint; root: Uint8Array } {
+    return { size: this.#range.size, root: this.#range.root() };
+  }
+
+  /** Entries waiting to be written. */
+  get queued(): number {
+    return this.#queuedEntries;
+  }
+
+  /** Call `f` with the new size after every successful flush. */
+  onAppend(f: (size: bigint) => void): void {
+    this.#listeners.push(f);
+  }
+
+  /** submit queues entries as one all-or-nothing unit; resolves once they are durable. */
+  submit(items: readonly PendingEntry[]): Promise<Appended[]> {
+    if (this.#closed) return Promise.reject(new Error('log is closed'));
+    if (items.length === 0) return Promise.resolve([]);
+    if (this.#queuedEntries + items.length > this.#maxQueued) return Promise.reject(new OverloadedError(this.#queuedEntries));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ items, resolve, reject });
+      this.#queuedEntries += items.length;
+      this.#kick();
+    });
+  }
+
+  /** close refuses new submissions and resolves when the queue has drained. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (!this.#flushing && this.#queue.length === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  #kick(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    const start = () => void this.#flushLoop();
+    if (this.#maxWait > 0) setTimeout(start, this.#maxWait);
+    else queueMicrotask(start);
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) await this.#flushOnce();
+    } finally {
+      this.#flushing = false;
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const f of idle) f();
+    }
+  }
+
+  async #flushOnce(): Promise<void> {
+    const taken: Submission[] = [];
+    let count = 0;
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0] as Submission;
+      if (taken.length > 0 && count + next.items.length > this.#maxBatch) break;
+      taken.push(next);
+      this.#queue.shift();
+      count += next.items.length;
+    }
+    this.#queuedEntries -= count;
+    const first = this.#range.size;
+    const range = this.#range.clone();
+    const entries: Uint8Array[] = [];
+    const leafHashes: Uint8Array[] = [];
+    const nodes: NodeHash[] = [];
+    const digests: Array<{ alg: string; hex: string; index: bigint }> = [];
+    const attachments: Array<{ index: bigint; bytes: Uint8Array }> = [];
+    let index = first;
+    for (const s of taken) {
+      for (const item of s.items) {
+        const leaf = hashLeaf(item.entryBytes);
+        entries.push(item.entryBytes);
+        leafHashes.push(leaf);
+        for (const n of range.append(leaf)) nodes.push(n);
+        digests.push({ alg: item.digest.alg, hex: item.digest.hex, index });
+        if (item.attachment !== undefined) attachments.push({ index, bytes: item.attachment });
+        index++;
+      }
+    }
+    const batch: AppendBatch = { first, entries, leafHashes, nodes, digests, attachments };
+    try {
+      await this.#store.appendBatch(batch);
+    } catch (err) {
+      this.stats.failedFlushes++;
+      for (const s of taken) s.reject(err);
+      return;
+    }
+    this.#range = range;
+    this.stats.flushes++;
+    this.stats.entries += count;
+    this.stats.lastFlushEntries = count;
+    let at = 0;
+    for (const s of taken) {
+      const out: Appended[] = [];
+      for (let i = 0; i < s.items.length; i++, at++) out.push({ index: first + BigInt(at), leafHash: leafHashes[at] as Uint8Array });
+      s.resolve(out);
+    }
+    for (const f of this.#listeners) f(this.#range.size);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Argument and record checks shared by every {@link LedgerStore} implementation, so LevelStore
+ * and MemoryStore refuse exactly the same things (DESIGN.md §3; contracts-free-ledger/SPEC.md#storage).
+ *
+ * Error classes (STYLE.md §4): a malformed argument is `LedgerError('INPUT_INVALID')` with a
+ * got/want message; a call that contradicts the stored state (wrong `first`, wrong block height,
+ * a second writer in flight) or a stored value that does not decode is a plain
+ * `Error('storage: …')`: a bug in the caller or corruption, never a user error.
+ */
+import { z } from 'zod';
+import { blockJsonSchema, type BlockJson } from '../core/block.js';
+import { MAX_UINT64, equalBytes, formatDecimal, fromHex } from '../core/bytes.js';
+import { badInput } from '../core/errors.js';
+import { MAX_ENTRY_SIZE } from '../core/entry/codec.js';
+import type { NodeId } from '../core/merkle/node.js';
+import type { AppendBatch, ApiKeyRecord } from './store.js';
+
+
+/** checkIndex requires a uint64 bigint (else INPUT_INVALID naming `what`). */
+export function checkIndex(n: bigint, what: string): void {
+  if (typeof n !== 'bigint' || n < 0n || n > MAX_UINT64) badInput(`storage: ${what} got ${String(n)}, want 0 <= n < 2^64`);
+}
+
+/** checkCount requires a non-negative safe integer (else INPUT_INVALID naming `what`). */
+export function checkCount(n: number, what: string): void {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) badInput(`storage: ${what} got ${String(n)}, want a non-negative safe integer`);
+}
+
+/** checkNodeIds requires every id to have an integer level 0..63 and a uint64 index. */
+export function checkNodeIds(ids: readonly NodeId[]): void {
+  if (!Array.isArray(ids)) badInput('storage: readNodes got a non-array, want NodeId[]');
+  for (const id of ids) {
+    if (typeof id !== 'object' || id === null || !Number.isInteger(id.level) || id.level < 0 || id.level > 63) {
+      badInput(`storage: node id got level ${String(id?.level)}, want 0..63`);
+    }
+    checkIndex(id.index, `node ${id.level} index`);
+  }
+}
+
+function isBytes(b: unknown): b is Uint8Array {
+  return b instanceof Uint8Array;
+}
+
+function popcount(n: bigint): number {
+  let c = 0;
+  for (let x = n; x > 0n; x &= x - 1n) c++;
+  return c;
+}
+
+/** Number of perfect subtrees (stored nodes, leaves included) of a tree of `size` leaves. */
+function storedNodeCount(size: bigint): bigint {
+  return 2n * size - BigInt(popcount(size));
+}
+
+/** The digest algorithm names a key may carry: lowercase ASCII, never 0x00 (see keys.ts). */
+const DIGEST_ALG = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** checkDigestAlg requires `alg` to match `[a-z0-9][a-z0-9-]{0,31}` (else INPUT_INVALID). */
+export function checkDigestAlg(alg: string, what: string): void {
+  if (typeof alg !== 'string' || !DIGEST_ALG.test(alg)) badInput(`storage: ${what} alg got ${JSON.stringify(String(alg))}, want [a-z0-9-], 1-32 characters`);
+}
+
+/**
+ * checkDigestArg validates a content digest `{alg, hex}` used as a key and returns its 32 bytes.
+ * Requires: `alg` as {@link checkDigestAlg}; `hex` is 64 lowercase hex digits (else INPUT_INVALID).
+ */
+export function checkDigestArg(alg: string, hex: string, what = 'digest'): Uint8Array {
+  checkDigestAlg(alg, what);
+  return fromHex(hex, 32, `storage: ${what} hex`);
+}
+
+/** checkMetaKey requires a non-empty name of at most 256 UTF-8 bytes (else INPUT_INVALID). */
+export function checkMetaKey(name: string): void {
+  if (typeof name !== 'string' || name.length === 0) badInput('storage: meta key got an empty or non-string name, want 1-256 bytes');
+  const n = new TextEncoder().encode(name).length;
+  if (n > 256) badInput(`storage: meta key got ${n} bytes, want at most 256`);
+}
+
+/** checkSecretHash requires 64 lowercase hex digits, the SHA-256 of an API secret (else INPUT_INVALID). */
+export function checkSecretHash(secretHash: string): void {
+  if (typeof secretHash !== 'string' || !/^[0-9a-f]{64}$/.test(secretHash)) {
+    badInput('storage: api key secretHash: want 64 lowercase hex digits (SHA-256 of the secret)');
+  }
+}
+
+/** checkHash requires a 32-byte Uint8Array (else INPUT_INVALID naming `what`). */
+export function checkHash(h: Uint8Array, what: string): void {
+  if (!isBytes(h) || h.length !== 32) badInput(`storage: ${what} got ${isBytes(h) ? `${h.length} bytes` : typeof h}, want 32 bytes`);
+}
+
+/** A batch after validation: the new size and the decoded digests, ready to write. */
+export interface CheckedBatch {
+  /** Size after the batch: first + entries.length. */
+  readonly end: bigint;
+  /** The digests as bytes, same order as `batch.digests`. */
+  readonly digestBytes: readonly Uint8Array[];
+}
+
+/**
+ * checkAppendBatch validates one sequencer flush against the stored size before anything is
+ * written. Requires: `batch.first === size` (else a plain Error: the caller is out of step with
+ * storage); entries and leafHashes of equal length, each entry at most 65,535 bytes, each hash
+ * 32 bytes; `nodes` exactly the perfect subtrees completed by appending leaves [first, end), with
+ * level-0 nodes equal to `leafHashes`; digest and attachment indexes inside [first, end), at most
+ * one attachment per entry (else INPUT_INVALID). See contracts-free-ledger/SPEC.md#storage.
+ */
+export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch {
+  if (typeof batch !== 'object' || batch === null) badInput('storage: appendBatch got a non-object, want an AppendBatch');
+  checkIndex(batch.first, 'batch.first');
+  if (batch.first !== size) throw new Error(`storage: appendBatch first ${batch.first}, want the stored size ${size}`);
+  const { entries, leafHashes, nodes, digests, attachments } = batch;
+  if (!Array.isArray(entries) || !Array.isArray(leafHashes) || !Array.isArray(nodes) || !Array.isArray(digests) || !Array.isArray(attachments)) {
+    badInput('storage: appendBatch: entries, leafHashes, nodes, digests and attachments must be arrays');
+  }
+  if (entries.length !== leafHashes.length) {
+    badInput(`storage: appendBatch got ${leafHashes.length} leaf hashes, want ${entries.length} (one per entry)`);
+  }
+  const first = batch.first;
+  const end = first + BigInt(entries.length);
+  if (end > MAX_UINT64) badInput(`storage: appendBatch would grow the log to ${end} entries, past 2^64-1`);
+  entries.forEach((e, i) => {
+    if (!isBytes(e)) badInput(`storage: batch.entries[${i}] got ${typeof e}, want a Uint8Array`);
+    if (e.length > MAX_ENTRY_SIZE) badInput(`storage: batch.entries[${i}] got ${e.length} bytes, want at most ${MAX_ENTRY_SIZE}`);
+  });
+  leafHashes.forEach((h, i) => checkHash(h, `batch.leafHashes[${i}]`));
+
+  // The nodes must be exactly those a compact range creates for leaves [first, end): every
+  // perfect subtree whose last leaf is in that range, once each, leaves equal to leafHashes.
+  const wantNodes = storedNodeCount(end) - storedNodeCount(first);
+  if (BigInt(nodes.length) !== wantNodes) badInput(`storage: appendBatch got ${nodes.length} nodes, want ${wantNodes} for leaves [${first}, ${end})`);
+  const seen = new Set<string>();
+  nodes.forEach((n, i) => {
+    if (typeof n !== 'object' || n === null) badInput(`storage: batch.nodes[${i}] got ${String(n)}, want a NodeHash`);
+    checkNodeIds([n]);
+    checkHash(n.hash, `batch.nodes[${i}].hash`);
+    const last = ((n.index + 1n) << BigInt(n.level)) - 1n;
+    if (last < first || last >= end) badInput(`storage: batch.nodes[${i}] ${n.level}/${n.index} is not completed by leaves [${first}, ${end})`);
+    const id = `${n.level}/${n.index}`;
+    if (seen.has(id)) badInput(`storage: batch.nodes[${i}] ${id} appears twice`);
+    seen.add(id);
+    if (n.level === 0 && !equalBytes(n.hash, leafHashes[Number(n.index - first)] as Uint8Array)) {
+      badInput(`storage: batch.nodes[${i}] 0/${n.index} differs from leafHashes[${n.index - first}]`);
+    }
+  });
+
+  const digestBytes = digests.map((d, i) => {
+    if (typeof d !== 'object' || d === null) badInput(`storage: batch.digests[${i}] got ${String(d)}, want {alg, hex, index}`);
+    checkIndex(d.index, `batch.digests[${i}].index`);
+    if (d.index < first || d.index >= end) badInput(`storage: batch.digests[${i}].index got ${d.index}, want in [${first}, ${end})`);
+    return checkDigestArg(d.alg, d.hex, `batch.digests[${i}]`);
+  });
+
+  const attached = new Set<bigint>();
+  attachments.forEach((a, i) => {
+    if (typeof a !== 'object' || a === null) badInput(`storage: batch.attachments[${i}] got ${String(a)}, want {index, bytes}`);
+    checkIndex(a.index, `batch.attachments[${i}].index`);
+    if (a.index < first || a.index >= end) badInput(`storage: batch.attachments[${i}].index got ${a.index}, want in [${first}, ${end})`);
+    if (attached.has(a.index)) badInput(`storage: batch.attachments[${i}]: a second attachment for entry ${a.index}`);
+    attached.add(a.index);
+    if (!isBytes(a.bytes)) badInput(`storage: batch.attachments[${i}].bytes got ${typeof a.bytes}, want a Uint8Array`);
+  });
+  return { end, digestBytes };
+}
+
+/**
+ * checkBlockToAppend validates a block before it is stored and returns its canonical JSON text
+ * (fields in {@link BlockJson} order). Requires: it matches `blockJsonSchema` (else
+ * INPUT_INVALID naming the field) and `height` is `count` (else a plain Error).
+ */
+export function checkBlockToAppend(block: BlockJson, count: bigint): string {
+  const r = blockJsonSchema.safeParse(block);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    badInput(`storage: appendBlock block.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  if (r.data.height !== formatDecimal(count)) throw new Error(`storage: appendBlock height ${r.data.height}, want the block count ${count}`);
+  return encodeBlockJson(r.data);
+}
+
+function encodeBlockJson(b: BlockJson): string {
+  return JSON.stringify({ height: b.height, prev: b.prev, time: b.time, first: b.first, count: b.count, checkpoint: b.checkpoint });
+}
+
+/**
+ * decodeStoredBlock parses a stored block's JSON text. A value that does not parse, fails the
+ * schema, or sits at the wrong height is corruption: a plain Error naming the height.
+ */
+export function decodeStoredBlock(text: string, height: bigint): BlockJson {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new Error(`storage: block ${height} is not JSON`, { cause });
+  }
+  const r = blockJsonSchema.safeParse(value);
+  if (!r.success || r.data.height !== formatDecimal(height)) throw new Error(`storage: block ${height} is corrupt`);
+  return r.data;
+}
+
+/** Zod schema of a stored {@link ApiKeyRecord} (strict: unknown keys rejected). */
+export const apiKeyRecordSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'want 64 lowercase hex digits'),
+  role: z.enum(['submit', 'audit', 'admin']),
+  createdAt: z.string().min(1).max(64),
+  revokedAt: z.string().min(1).max(64).optional(),
+  label: z.string().max(256).optional(),
+});
+
+/**
+ * checkApiKeyRecord validates an API key record and returns its JSON text (fields in a fixed
+ * order, absent optionals omitted). Requires: it matches {@link apiKeyRecordSchema} (else
+ * INPUT_INVALID naming the field).
+ */
+export function checkApiKeyRecord(record: ApiKeyRecord): string {
+  const r = apiKeyRecordSchema.safeParse(record);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    badInput(`storage: api key record.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return encodeApiKeyRecord(r.data);
+}
+
+function encodeApiKeyRecord(k: ApiKeyRecord): string {
+  const out: Record<string, string> = { id: k.id, secretHash: k.secretHash, role: k.role, createdAt: k.createdAt };
+  if (k.revokedAt !== undefined) out['revokedAt'] = k.revokedAt;
+  if (k.label !== undefined) out['label'] = k.label;
+  return JSON.stringify(out);
+}
+
+/** decodeStoredApiKey parses a stored API key record; anything malformed is corruption (plain Error). */
+export function decodeStoredApiKey(text: string): ApiKeyRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new Error('storage: an api key record is not JSON', { cause });
+  }
+  const r = apiKeyRecordSchema.safeParse(value);
+  if (!r.success) throw new Error('storage: an api key record is corrupt');
+  const k = r.data;
+  const out: { -readonly [P in keyof ApiKeyRecord]: ApiKeyRecord[P] } = { id: k.id, secretHash: k.secretHash, role: k.role, createdAt: k.createdAt };
+  if (k.revokedAt !== undefined) out.revokedAt = k.revokedAt;
+  if (k.label !== undefined) out.label = k.label;
+  return out;
+}
+
+/** checkMetaValue requires a string value (else INPUT_INVALID). */
+export function checkMetaValue(value: string): void {
+  if (typeof value !== 'string') badInput(`storage: meta value got ${typeof value}, want a string`);
+}

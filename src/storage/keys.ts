@@ -1,0 +1,205 @@
+/**
+ * The LevelDB key layout of a Guzheng data directory (DESIGN.md §3; contracts-free-ledger/SPEC.md#storage).
+ * This table is part of the operator documentation: it is what `ldb scan` shows and what a
+ * recovery tool must read. Keys and values are raw bytes (`keyEncoding: 'view'`,
+ * `valueEncoding: 'view'`). Every integer in a key is a fixed-width unsigned big-endian number, so
+ * LevelDB's bytewise key order is numeric order and a range scan walks indexes in ascending order.
+ * Each key family starts with its own ASCII byte, so no family is a prefix of another.
+ *
+ * | key (bytes)                                          | value                                  |
+ * |------------------------------------------------------|----------------------------------------|
+ * | `s:size`                                             | u64be: number of entries integrated    |
+ * | `s:blocks`                                           | u64be: number of blocks (next height)  |
+ * | `e` ‖ u64be(index)                                   | entry bytes (the leaf data, ≤ 65,535)  |
+ * | `a` ‖ u64be(index)                                   | attachment bytes of entry `index`      |
+ * | `n` ‖ u8(level) ‖ u64be(index)                       | 32-byte hash of tree node level/index  |
+ * | `d` ‖ alg ‖ 0x00 ‖ digest (32 bytes) ‖ u64be(index)  | empty: entry `index` has this digest   |
+ * | `l` ‖ leaf hash (32 bytes) ‖ u64be(index)            | empty: entry `index` has this leaf hash|
+ * | `b` ‖ u64be(height)                                  | UTF-8 JSON of the BlockJson            |
+ * | `m:` ‖ UTF-8(name)                                   | UTF-8 value (small named settings)     |
+ * | `k:` ‖ ASCII(secretHash, 64 lowercase hex)           | UTF-8 JSON of the ApiKeyRecord         |
+ *
+ * - Tree node (level, index) is the perfect subtree over leaves [index·2^level, (index+1)·2^level)
+ *   (src/core/merkle/node.ts). Only perfect subtrees are stored; level 0 is the leaf hashes.
+ * - The digest and leaf-hash indexes hold one key per (value, entry) pair; looking a value up is a
+ *   prefix scan over `d ‖ alg ‖ 0x00 ‖ digest` (or `l ‖ hash`), which yields the indexes in
+ *   ascending order. `alg` is lowercase ASCII (`[a-z0-9-]`, at most 32 bytes) and never contains
+ *   0x00, so one algorithm's keys are never a prefix of another's.
+ * - Everything one sequencer flush writes (entries, attachments, nodes, both indexes and
+ *   `s:size`) goes into ONE LevelDB write batch with `sync: true`: it is all on disk, or none of it.
+ *   Likewise a block and `s:blocks`.
+ */
+import { MAX_UINT64 } from '../core/bytes.js';
+import { badInput } from '../core/errors.js';
+import { checkDigestAlg, checkHash, checkIndex, checkMetaKey, checkSecretHash } from './checks.js';
+
+/** Size in bytes of a u64be field. */
+export const U64_SIZE = 8;
+
+const encoder = new TextEncoder();
+
+function ascii(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** The key family prefixes (see the table above). */
+export const PREFIX = {
+  entry: ascii('e'),
+  attachment: ascii('a'),
+  node: ascii('n'),
+  digest: ascii('d'),
+  leafHash: ascii('l'),
+  block: ascii('b'),
+  meta: ascii('m:'),
+  apiKey: ascii('k:'),
+} as const;
+
+/** Key of the stored tree size (`s:size`, value u64be). */
+export const SIZE_KEY: Uint8Array = ascii('s:size');
+/** Key of the stored block count (`s:blocks`, value u64be). */
+export const BLOCK_COUNT_KEY: Uint8Array = ascii('s:blocks');
+
+/**
+ * encodeU64 returns `n` as 8 bytes, unsigned big-endian. Requires: 0 <= n < 2^64 (else
+ * INPUT_INVALID). See contracts-free-ledger/SPEC.md#storage.
+ */
+export function encodeU64(n: bigint): Uint8Array {
+  checkIndex(n, 'u64');
+  const out = new Uint8Array(U64_SIZE);
+  new DataView(out.buffer).setBigUint64(0, n, false);
+  return out;
+}
+
+/**
+ * decodeU64 reads the unsigned big-endian u64 at `offset` of `bytes`. Requires: 8 bytes
+ * available there (else INPUT_INVALID).
+ */
+export function decodeU64(bytes: Uint8Array, offset = 0): bigint {
+  if (!(bytes instanceof Uint8Array) || !Number.isSafeInteger(offset) || offset < 0 || offset + U64_SIZE > bytes.length) {
+    badInput(`storage: u64 at offset ${offset}: got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes} bytes, want ${offset + U64_SIZE}`);
+  }
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset, false);
+}
+
+/** concat joins key parts into one fresh array. */
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** prefixed returns `prefix ‖ u64be(index)` in one allocation. Requires: index is a uint64. */
+function prefixed(prefix: Uint8Array, index: bigint): Uint8Array {
+  checkIndex(index, 'u64');
+  const out = new Uint8Array(prefix.length + U64_SIZE);
+  out.set(prefix, 0);
+  new DataView(out.buffer).setBigUint64(prefix.length, index, false);
+  return out;
+}
+
+/** entryKey returns `e ‖ u64be(index)`. Requires: index is a uint64. */
+export function entryKey(index: bigint): Uint8Array {
+  return prefixed(PREFIX.entry, index);
+}
+
+/** attachmentKey returns `a ‖ u64be(index)`. Requires: index is a uint64. */
+export function attachmentKey(index: bigint): Uint8Array {
+  return prefixed(PREFIX.attachment, index);
+}
+
+const NODE_PREFIXES: readonly Uint8Array[] = Array.from({ length: 64 }, (_, level) => Uint8Array.of(PREFIX.node[0] as number, level));
+
+/** nodeKey returns `n ‖ u8(level) ‖ u64be(index)`. Requires: 0 <= level <= 63; index is a uint64. */
+export function nodeKey(level: number, index: bigint): Uint8Array {
+  const prefix = typeof level === 'number' && Number.isInteger(level) ? NODE_PREFIXES[level] : undefined;
+  if (prefix === undefined) badInput(`storage: node level got ${String(level)}, want 0..63`);
+  return prefixed(prefix, index);
+}
+
+/** blockKey returns `b ‖ u64be(height)`. Requires: height is a uint64. */
+export function blockKey(height: bigint): Uint8Array {
+  return prefixed(PREFIX.block, height);
+}
+
+/**
+ * digestPrefix returns `d ‖ alg ‖ 0x00 ‖ digest`, the scan prefix of one content digest.
+ * Requires: `alg` matches `[a-z0-9][a-z0-9-]{0,31}`; `digest` is 32 bytes.
+ */
+export function digestPrefix(alg: string, digest: Uint8Array): Uint8Array {
+  checkDigestAlg(alg, 'digest');
+  checkHash(digest, 'digest');
+  return concat(PREFIX.digest, ascii(alg), Uint8Array.of(0), digest);
+}
+
+/** digestKey returns `d ‖ alg ‖ 0x00 ‖ digest ‖ u64be(index)`. Requires: as {@link digestPrefix}. */
+export function digestKey(alg: string, digest: Uint8Array, index: bigint): Uint8Array {
+  return prefixed(digestPrefix(alg, digest), index);
+}
+
+/** leafHashPrefix returns `l ‖ leafHash`, the scan prefix of one leaf hash. Requires: 32 bytes. */
+export function leafHashPrefix(leafHash: Uint8Array): Uint8Array {
+  checkHash(leafHash, 'leaf hash');
+  return concat(PREFIX.leafHash, leafHash);
+}
+
+/** leafHashKey returns `l ‖ leafHash ‖ u64be(index)`. Requires: 32-byte hash; index is a uint64. */
+export function leafHashKey(leafHash: Uint8Array, index: bigint): Uint8Array {
+  return prefixed(leafHashPrefix(leafHash), index);
+}
+
+/** metaKey returns `m: ‖ UTF-8(name)`. Requires: a non-empty name of at most 256 UTF-8 bytes. */
+export function metaKey(name: string): Uint8Array {
+  checkMetaKey(name);
+  return concat(PREFIX.meta, encoder.encode(name));
+}
+
+/** apiKeyKey returns `k: ‖ secretHash`. Requires: `secretHash` is 64 lowercase hex digits. */
+export function apiKeyKey(secretHash: string): Uint8Array {
+  checkSecretHash(secretHash);
+  return concat(PREFIX.apiKey, ascii(secretHash));
+}
+
+/**
+ * indexOfKey returns the u64be index that ends a key (entry, attachment, node, block, digest
+ * or leaf-hash index key). Requires: the key is at least 8 bytes long.
+ */
+export function indexOfKey(key: Uint8Array): bigint {
+  return decodeU64(key, key.length - U64_SIZE);
+}
+
+/**
+ * prefixEnd returns the smallest key greater than every key that starts with `prefix` (the
+ * exclusive upper bound of a prefix scan). Requires: `prefix` is not all 0xff bytes.
+ */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const out = prefix.slice();
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i] !== 0xff) {
+      out[i] = (out[i] as number) + 1;
+      return out.subarray(0, i + 1).slice();
+    }
+  }
+  throw new Error('storage: bad math: prefixEnd of an all-0xff prefix');
+}
+
+/** prefixRange returns the `{gte, lt}` bounds of a scan over every key starting with `prefix`. */
+export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: prefix, lt: prefixEnd(prefix) };
+}
+
+/**
+ * indexRange returns the `{gte, lt}` bounds of keys `family ‖ u64be(i)` for start <= i < end.
+ * Requires: 0 <= start <= end <= 2^64 (end = 2^64 scans to the end of the family).
+ */
+export function indexRange(family: Uint8Array, start: bigint, end: bigint): { gte: Uint8Array; lt: Uint8Array } {
+  if (end < start || end > MAX_UINT64 + 1n) badInput(`storage: index range got [${start}, ${end}), want 0 <= start <= end <= 2^64`);
+  const gte = prefixed(family, start);
+  const lt = end > MAX_UINT64 ? prefixEnd(family) : prefixed(family, end);
+  return { gte, lt };
+}

@@ -1,0 +1,81 @@
+/**
+ * The one narrow storage port of the ledger (DESIGN.md §3, STYLE.md §9). The log is the single
+ * writer; everything it persists for one flush goes through {@link LedgerStore.appendBatch} as ONE
+ * atomic, fsynced write. Two implementations: LevelStore (production, `level`) and MemoryStore
+ * (unit tests), both held to test/storage/conformance.ts.
+ *
+ * Indexes and sizes are bigint; hashes and entries are Uint8Array. Reads of things that were
+ * never written return undefined / empty, except {@link LedgerStore.readNodes}, whose callers
+ * only ask for nodes a proof plan proves exist: a missing node there is corruption and throws.
+ */
+import type { BlockJson } from '../core/block.js';
+import type { NodeHash, NodeId } from '../core/merkle/node.js';
+
+/** One flush of the sequencer: everything becomes visible and durable together, or not at all. */
+export interface AppendBatch {
+  /** Index of the first entry: must equal the stored size (else the write is refused). */
+  readonly first: bigint;
+  /** Exact leaf bytes, in order: entry `first + i` is `entries[i]`. */
+  readonly entries: readonly Uint8Array[];
+  /** Leaf hashes of `entries`, same order (indexed for lookup by leaf hash). */
+  readonly leafHashes: readonly Uint8Array[];
+  /** Every tree node the compact range created (leaves included). */
+  readonly nodes: readonly NodeHash[];
+  /** Content digests to index: `{alg, hex}` of entry `index`. */
+  readonly digests: ReadonlyArray<{ readonly alg: string; readonly hex: string; readonly index: bigint }>;
+  /** Side data kept with an entry (a JSON record's canonical bytes, a raw HJ 212 packet). */
+  readonly attachments: ReadonlyArray<{ readonly index: bigint; readonly bytes: Uint8Array }>;
+}
+
+/** A stored API key: only the SHA-256 of the secret is kept. */
+export interface ApiKeyRecord {
+  /** Public identifier (shown in entries as `submitter`, in listings, in logs). */
+  readonly id: string;
+  /** SHA-256 of the secret, lowercase hex. */
+  readonly secretHash: string;
+  readonly role: 'submit' | 'audit' | 'admin';
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+  readonly label?: string;
+}
+
+export interface LedgerStore {
+  /** Number of entries integrated (0 for a new store). */
+  getSize(): Promise<bigint>;
+  /** Entries [start, start+count) that exist, in order (fewer at the end of the log). */
+  getEntries(start: bigint, count: number): Promise<Uint8Array[]>;
+  /** The attachment of entry `index`, if any. */
+  getAttachment(index: bigint): Promise<Uint8Array | undefined>;
+  /**
+   * Node hashes, same order as `ids`. Requires: every node was written; a missing one throws an
+   * Error naming it (storage corruption, not a user error).
+   */
+  readNodes(ids: readonly NodeId[]): Promise<Uint8Array[]>;
+  /** Indexes of entries with this content digest, ascending. */
+  lookupDigest(alg: string, hex: string): Promise<bigint[]>;
+  /** Indexes of entries with this leaf hash, ascending. */
+  lookupLeafHash(leafHash: Uint8Array): Promise<bigint[]>;
+  /** Atomically and durably (fsync) append one batch. Refuses a batch whose `first` is not the size. */
+  appendBatch(batch: AppendBatch): Promise<void>;
+
+  /** Number of blocks (the next height). */
+  getBlockCount(): Promise<bigint>;
+  /** Block at `height`, if any. */
+  getBlock(height: bigint): Promise<BlockJson | undefined>;
+  /** Blocks [from, from+limit) that exist, in order. */
+  getBlocks(from: bigint, limit: number): Promise<BlockJson[]>;
+  /** Durably append the block at height = getBlockCount(); refuses any other height. */
+  appendBlock(block: BlockJson): Promise<void>;
+
+  /** Small named values (e.g. configuration fingerprints); durable. */
+  getMeta(key: string): Promise<string | undefined>;
+  putMeta(key: string, value: string): Promise<void>;
+
+  /** API keys. */
+  putApiKey(record: ApiKeyRecord): Promise<void>;
+  getApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+
+  /** Release resources; further calls fail. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/storage/memory.js';
+import { describeLedgerStore } from './conformance.js';
+
+describeLedgerStore('MemoryStore', async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
