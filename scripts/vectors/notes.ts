@@ -75,7 +75,7 @@ export function generate(set: VectorSet): void {
   const padBitsSet = rootB64.slice(0, 42) + B64[B64.indexOf(rootB64[42]!) ^ 1] + '=';
   add('root-not-canonical', 'root base64 with a non-zero pad bit (signed)', signRaw(`${VECTOR_ORIGIN}\n1\n${padBitsSet}\n`), true);
   add('missing-root', 'two lines only (signed)', signRaw(`${VECTOR_ORIGIN}\n1\n`), true);
-  add('empty-extension-line', 'an empty extension line', `${VECTOR_ORIGIN}\n1\n${rootB64}\n\nx\n\n` + good.slice(good.lastIndexOf('\n\n') + 2), true);
+  add('empty-extension-line', 'an empty extension line (correctly signed)', signRaw(`${VECTOR_ORIGIN}\n1\n${rootB64}\n\nx\n`), true);
   add('origin-mismatch', 'signed by the log key but for another origin', signRaw(`other.example/log\n1\n${rootB64}\n`), true);
   add('control-character', 'a carriage return in the text', good.replace('\n4242\n', '\n4242\r\n'), true);
   add('tab-character', 'a tab in the origin line', good.replace(VECTOR_ORIGIN, VECTOR_ORIGIN + '\t'), true);

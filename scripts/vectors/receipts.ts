@@ -1,6 +1,6 @@
 /**
  * Receipt and tlog-proof probes, and the end-to-end worked example that SPEC.md quotes byte for
- * byte (a real key, real signatures, real hashes; test/spec/worked-example.test.ts checks it).
+ * byte (a real key, real signatures, real hashes; test/spec/spec.test.ts checks it).
  */
 import { fromUtf8, toBase64, toHex } from '../../src/core/bytes.js';
 import { blockHash, formatBlock } from '../../src/core/block.js';

@@ -18,6 +18,7 @@ import { canonicalJson } from './entry/jcs.js';
 import { isReceivedAt } from './entry/text.js';
 import { InconsistencyError, LedgerError, isLedgerError } from './errors.js';
 import { verifyConsistency } from './merkle/verify.js';
+import { emptyRoot } from './merkle/hash.js';
 import type { VerifierKey } from './note.js';
 
 /** A block, decoded. */
@@ -91,11 +92,18 @@ export function parseBlock(json: unknown): Block {
     invalid(`block.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
   const j = r.data;
-  const first = parseDecimal(j.first, 'block.first');
-  const count = parseDecimal(j.count, 'block.count');
+  const decimal = (text: string, what: string): bigint => {
+    try {
+      return parseDecimal(text, what);
+    } catch (err) {
+      return invalid(err instanceof Error ? err.message : `${what}: invalid`);
+    }
+  };
+  const first = decimal(j.first, 'block.first');
+  const count = decimal(j.count, 'block.count');
   if (first + count > (1n << 64n) - 1n) invalid('block: first + count exceeds 2^64-1');
   return {
-    height: parseDecimal(j.height, 'block.height'),
+    height: decimal(j.height, 'block.height'),
     prev: fromHex(j.prev, 32, 'block.prev'),
     time: j.time,
     first,
@@ -117,6 +125,7 @@ export function blockHash(block: Block): Uint8Array {
 export function sealBlock(previous: Block | undefined, checkpointNote: string, size: bigint, time: string): Block {
   const first = previous === undefined ? 0n : previous.first + previous.count;
   if (size < first) invalid(`sealBlock: size ${size} is below the previous block's end ${first}`);
+  if (previous !== undefined && size === first) invalid(`sealBlock: size ${size} adds no leaves to block ${previous.height}`);
   if (!isReceivedAt(time)) invalid(`sealBlock: time ${JSON.stringify(time)}, want YYYY-MM-DDTHH:MM:SS.sssZ`);
   return {
     height: previous === undefined ? 0n : previous.height + 1n,
@@ -146,6 +155,7 @@ export function verifyBlock(block: Block, verifier: string | VerifierKey): Opene
   } else if (block.count === 0n) {
     invalid(`block ${block.height}: seals no leaves (only the genesis block may)`);
   }
+  if (size === 0n && !equalBytes(opened.checkpoint.root, emptyRoot())) invalid(`block ${block.height}: an empty tree's root must be SHA-256 of the empty string`);
   return opened;
 }
 

@@ -61,8 +61,10 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
 }
 
 /**
- * ed25519Verify checks an RFC 8032 signature strictly (zip215 off: canonical encodings only, like
- * Go's crypto/ed25519). Returns false, never throws, for any malformed key or signature.
+ * ed25519Verify checks an RFC 8032 signature strictly (zip215 off: canonical encodings of R, A and
+ * S only, small-order keys rejected; the cofactored equation). Honest signatures verify exactly as
+ * with Go's crypto/ed25519; only crafted edge cases can differ. Returns false, never throws, for
+ * any malformed key or signature.
  */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE || signature.length !== ED25519_SIGNATURE_SIZE) return false;

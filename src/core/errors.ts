@@ -52,9 +52,11 @@ export class LedgerError extends Error {
 }
 
 /**
- * InconsistencyError is the fraud proof: two checkpoints both signed by the log's key that no
- * append-only history can explain, with the consistency proof that failed between them.
- * Mirrors tessera's `ErrInconsistency{SmallerRaw, LargerRaw, Proof}`.
+ * InconsistencyError is the evidence of misbehaviour: two checkpoints both signed by the log's key,
+ * and the consistency proof between them that failed. When the proof came from the log itself
+ * (a monitor or auditor asked for it), the log is forked or serving false proofs: either way the
+ * pair of signed notes is what a third party needs. Mirrors tessera's
+ * `ErrInconsistency{SmallerRaw, LargerRaw, Proof}`.
  */
 export class InconsistencyError extends LedgerError {
   /** The signed note text of the smaller (or equal-size) checkpoint. */

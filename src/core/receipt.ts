@@ -84,7 +84,9 @@ export function parseReceipt(input: unknown): ParsedReceipt {
   const j = r.data;
   let entryBytes: Uint8Array;
   let block: Block;
+  let index: bigint;
   try {
+    index = parseDecimal(j.index, 'receipt.index');
     entryBytes = canonicalJson(j.entry);
     block = parseBlock(j.block);
   } catch (err) {
@@ -92,7 +94,7 @@ export function parseReceipt(input: unknown): ParsedReceipt {
     throw err;
   }
   return {
-    index: parseDecimal(j.index, 'receipt.index'),
+    index,
     entry: j.entry,
     entryBytes,
     leafHash: fromHex(j.leafHash, 32),

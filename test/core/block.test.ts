@@ -58,6 +58,7 @@ describe('blocks', () => {
     expect(code(() => parseBlock({ ...json, time: '2026-11-28T08:00:00Z' }))).toBe('BLOCK_INVALID');
     expect(code(() => parseBlock({ ...json, extra: '1' }))).toBe('BLOCK_INVALID');
     expect(code(() => parseBlock({ ...json, first: '18446744073709551615', count: '1' }))).toBe('BLOCK_INVALID');
+    expect(code(() => parseBlock({ ...json, height: '99999999999999999999' }))).toBe('BLOCK_INVALID');
   });
 
   it('rejects a block whose fields contradict its checkpoint or the key', () => {
@@ -68,6 +69,14 @@ describe('blocks', () => {
     expect(code(() => verifyBlock({ ...b, checkpoint: b.checkpoint.replace('\n3\n', '\n4\n') }, TEST_KEYS.verifierKey))).toBe('SIGNATURE_INVALID');
     const g = chain().blocks[0]!;
     expect(code(() => verifyBlock({ ...g, prev: new Uint8Array(32).fill(1) }, TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
+  });
+
+  it('refuses to seal a block that adds nothing, or an empty tree with a non-empty root', () => {
+    const log = chain();
+    const tip = log.blocks.at(-1)!;
+    expect(code(() => sealBlock(tip, tip.checkpoint, tip.first + tip.count, log.now()))).toBe('BLOCK_INVALID');
+    const note = signCheckpoint({ origin: TEST_ORIGIN, size: 0n, root: new Uint8Array(32) }, TEST_KEYS.signerKey);
+    expect(code(() => verifyBlock(sealBlock(undefined, note, 0n, log.now()), TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
   });
 
   it('detects gaps, reordering, wrong links and time going backwards', () => {

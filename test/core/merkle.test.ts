@@ -222,6 +222,8 @@ describe('verification (RFC 9162 §2.1.3.2, §2.1.4.2)', () => {
 
   it('applies the documented policy at size 0 and equal sizes', () => {
     verifyConsistency(0n, 0n, [], emptyRoot(), emptyRoot());
+    expect(() => verifyConsistency(0n, 0n, [], roots[1]!, roots[1]!)).toThrow(/invalid proof/);
+    expect(() => verifyConsistency(0n, 0n, [], emptyRoot(), roots[1]!)).toThrow(/invalid proof/);
     verifyConsistency(0n, 5n, [], emptyRoot(), roots[5]!);
     expect(() => verifyConsistency(0n, 5n, [], roots[1]!, roots[5]!)).toThrow(/invalid proof/);
     expect(() => verifyConsistency(0n, 5n, [roots[1]!], emptyRoot(), roots[5]!)).toThrow(/invalid proof/);

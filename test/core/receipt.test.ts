@@ -43,6 +43,7 @@ describe('receipts', () => {
     expect(code(() => parseReceipt({ ...receipt, format: 'guzheng-receipt/v2' }))).toBe('RECEIPT_MALFORMED');
     expect(code(() => parseReceipt({ ...receipt, index: 3 }))).toBe('RECEIPT_MALFORMED');
     expect(code(() => parseReceipt({ ...receipt, index: '03' }))).toBe('RECEIPT_MALFORMED');
+    expect(code(() => parseReceipt({ ...receipt, index: '99999999999999999999' }))).toBe('RECEIPT_MALFORMED');
     expect(code(() => parseReceipt({ ...receipt, inclusionProof: ['AB'] }))).toBe('RECEIPT_MALFORMED');
     expect(code(() => parseReceipt({ ...receipt, block: { ...receipt.block, count: '01' } }))).toBe('RECEIPT_MALFORMED');
     expect(code(() => parseReceipt({ ...receipt, extra: true }))).toBe('RECEIPT_MALFORMED');

@@ -59,6 +59,8 @@ describe('verifyReceipt', () => {
   it('accepts the digest instead of the file (what the browser page computes)', () => {
     const { receipt } = setup();
     expect(verifyReceipt(receipt, { ...pinned, content: { digest: digestBytes(content(3)) } }).valid).toBe(true);
+    const upper = { alg: 'sha256' as const, hex: digestBytes(content(3)).hex.toUpperCase() };
+    expect(failed(verifyReceipt(receipt, { ...pinned, content: { digest: upper } }))).toEqual(['content:INPUT_INVALID']);
   });
 
   it('names the failing check for each kind of tampering', () => {
@@ -73,7 +75,7 @@ describe('verifyReceipt', () => {
       ['checkpoint signature altered', { ...receipt, checkpoint: receipt.checkpoint.replace('\n12\n', '\n13\n') }, ['checkpoint:SIGNATURE_INVALID']],
       ['not JSON', '{"format":', ['format:RECEIPT_MALFORMED']],
       ['block from elsewhere', { ...receipt, block: formatBlock(log.blocks[2]!) }, ['block:BLOCK_INVALID']],
-      ['block consistency proof dropped', { ...receipt, blockConsistency: [] }, ['block-consistency:INCONSISTENT']],
+      ['block consistency proof dropped', { ...receipt, blockConsistency: [] }, ['block-consistency:PROOF_INVALID']],
     ];
     for (const [what, rec, want, file] of cases) {
       const r = verifyReceipt(rec, file ? { ...pinned, content: { bytes: file } } : pinned);
@@ -98,13 +100,27 @@ describe('verifyReceipt', () => {
 
   it('catches a forked history: block checkpoint and proving checkpoint both signed but inconsistent', () => {
     const { log, receipt } = setup();
+    // Same entries except entry 1, so entry 3 is still included in the forked tree.
     const forked = new MiniLog();
-    for (let i = 0; i < 12; i++) forked.appendDocument(content(i === 1 ? 77 : i));
-    // keep entry 3 identical so inclusion passes in the forked tree
-    forked.entries[3] = log.entries[3]!;
+    const other = new MiniLog();
+    other.appendDocument(content(77));
+    for (let i = 0; i < 12; i++) forked.appendEntry(i === 1 ? other.entries[0]! : log.entries[i]!);
     const note = signCheckpoint({ origin: TEST_ORIGIN, size: 12n, root: forked.range.root() }, TEST_KEYS.signerKey);
     const r = verifyReceipt({ ...receipt, checkpoint: note, inclusionProof: forked.inclusion(3n, 12n).map(toHex), blockConsistency: forked.consistency(5n, 12n).map(toHex) }, pinned);
-    expect(failed(r)).toContain('block-consistency:INCONSISTENT');
+    // The receipt's own proof fails: that alone does not prove a fork (the proof may be damaged).
+    expect(failed(r)).toEqual(['block-consistency:PROOF_INVALID']);
+  });
+
+  it('reports a conclusive fork: two signed checkpoints of the same size with different roots', () => {
+    const { log, receipt } = setup();
+    const forked = new MiniLog();
+    const other = new MiniLog();
+    other.appendDocument(content(77));
+    for (let i = 0; i < 5; i++) forked.appendEntry(i === 0 ? other.entries[0]! : log.entries[i]!);
+    const note = signCheckpoint({ origin: TEST_ORIGIN, size: 5n, root: forked.range.root() }, TEST_KEYS.signerKey);
+    const r = verifyReceipt({ ...receipt, checkpoint: note, inclusionProof: forked.inclusion(3n, 5n).map(toHex), blockConsistency: [] }, pinned);
+    expect(failed(r)).toEqual(['block-consistency:INCONSISTENT']);
+    expect(r.checks.find((c) => c.id === 'block-consistency')!.message).toMatch(/forked/);
   });
 
   it('refuses to run without a pinned key', () => {

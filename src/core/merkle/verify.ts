@@ -150,12 +150,13 @@ export function verifyConsistency(
   checkHash(root2, 'root2');
   checkProof(proof);
   if (size1 > size2) badInput(`consistency: size1 ${size1} > size2 ${size2}`);
-  if (size1 === size2) {
-    if (proof.length !== 0 || !equalBytes(root1, root2)) proofFailed();
+  if (size1 === 0n) {
+    // The empty tree has exactly one root; equal sizes 0 also need root2 to be it.
+    if (proof.length !== 0 || !equalBytes(root1, emptyRoot()) || (size2 === 0n && !equalBytes(root2, root1))) proofFailed();
     return;
   }
-  if (size1 === 0n) {
-    if (proof.length !== 0 || !equalBytes(root1, emptyRoot())) proofFailed();
+  if (size1 === size2) {
+    if (proof.length !== 0 || !equalBytes(root1, root2)) proofFailed();
     return;
   }
   const got = rootsFromConsistencyProof(size1, size2, root1, proof);
