@@ -11,7 +11,7 @@ import { buildProof, planConsistency } from '../core/merkle/plan.js';
 import { verifyConsistency } from '../core/merkle/verify.js';
 import type { SignerKey, VerifierKey } from '../core/note.js';
 import type { LedgerStore } from '../storage/store.js';
-import type { Sequencer } from './sequencer.js';
+import { LogClosedError, type Sequencer } from './sequencer.js';
 
 export interface PublisherOptions {
   readonly store: LedgerStore;
@@ -28,6 +28,15 @@ export interface PublisherOptions {
 export interface Published {
   readonly block: Block;
   readonly checkpoint: OpenedCheckpoint;
+}
+
+/** No checkpoint covered the awaited size in time (the entry is durable all the same). */
+export class WaitTimeoutError extends Error {
+  readonly code = 'WAIT_TIMEOUT';
+  constructor(size: bigint, timeoutMs: number) {
+    super(`no checkpoint covered size ${size} within ${timeoutMs} ms`);
+    this.name = 'WaitTimeoutError';
+  }
 }
 
 interface Waiter {
@@ -72,7 +81,7 @@ export class Publisher {
       const w: Waiter = { size, resolve, reject };
       const t = setTimeout(() => {
         this.#waiters = this.#waiters.filter((x) => x !== w);
-        reject(new Error(`no checkpoint covered size ${size} within ${timeoutMs} ms`));
+        reject(new WaitTimeoutError(size, timeoutMs));
       }, timeoutMs);
       this.#waiters.push({ size, resolve: (p) => (clearTimeout(t), resolve(p)), reject: (e) => (clearTimeout(t), reject(e)) });
     });
@@ -138,7 +147,7 @@ export class Publisher {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.publishNow();
-    for (const w of this.#waiters) w.reject(new Error('log is shutting down'));
+    for (const w of this.#waiters) w.reject(new LogClosedError());
     this.#waiters = [];
   }
 }

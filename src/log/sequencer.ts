@@ -43,6 +43,15 @@ export class OverloadedError extends Error {
   }
 }
 
+/** Thrown for a submission after close() began: the service is shutting down (503). */
+export class LogClosedError extends Error {
+  readonly code = 'LOG_CLOSED';
+  constructor() {
+    super('log is closed');
+    this.name = 'LogClosedError';
+  }
+}
+
 interface Submission {
   readonly items: readonly PendingEntry[];
   resolve(result: Appended[]): void;
@@ -102,7 +111,7 @@ export class Sequencer {
 
   /** submit queues entries as one all-or-nothing unit; resolves once they are durable. */
   submit(items: readonly PendingEntry[]): Promise<Appended[]> {
-    if (this.#closed) return Promise.reject(new Error('log is closed'));
+    if (this.#closed) return Promise.reject(new LogClosedError());
     if (items.length === 0) return Promise.resolve([]);
     if (this.#queuedEntries + items.length > this.#maxQueued) return Promise.reject(new OverloadedError(this.#queuedEntries));
     return new Promise((resolve, reject) => {

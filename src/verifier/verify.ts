@@ -7,7 +7,7 @@
 import { equalBytes, toHex, formatDecimal } from '../core/bytes.js';
 import { blockHash, verifyBlock, type Block } from '../core/block.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
-import { decodeEntry, digestBytes, digestRecord, type Digest, type Entry } from '../core/entry/index.js';
+import { decodeEntry, digestBytes, digestRecord, digestSchema, type Digest, type Entry } from '../core/entry/index.js';
 import { InconsistencyError, LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../core/merkle/verify.js';
@@ -38,6 +38,8 @@ interface ProofInput {
   readonly blockConsistency?: readonly Uint8Array[];
   /** The key the document names (informative; never trusted). */
   readonly namedKey?: string;
+  /** A tlog-proof carried `extra` that is not Guzheng's block payload. */
+  readonly extraIgnored?: boolean;
 }
 
 class ReportBuilder {
@@ -95,7 +97,9 @@ function openWithPinned(note: string, keys: readonly VerifierKey[]): { opened: O
 function contentDigest(content: Content, entry: Entry): Digest {
   if ('bytes' in content) return digestBytes(content.bytes, entry.digest.alg);
   if ('record' in content) return digestRecord(content.record, entry.digest.alg);
-  return content.digest;
+  const r = digestSchema.safeParse(content.digest);
+  if (!r.success) throw new LedgerError('INPUT_INVALID', `content digest: want {alg: "sha256", hex: 64 lowercase hex digits}`);
+  return r.data;
 }
 
 function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined): void {
@@ -163,7 +167,8 @@ function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierK
 function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined): void {
   const block = input.block;
   if (block === undefined) {
-    b.skip('block', 'no block given (a plain tlog-proof)');
+    const why = input.extraIgnored ? 'the tlog-proof has "extra" data that is not Guzheng block data; no block was checked' : 'no block given (a plain tlog-proof)';
+    b.skip('block', why);
     b.skip('block-consistency', 'no block given');
     return;
   }
@@ -195,8 +200,12 @@ function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | 
       verifyConsistency(small.checkpoint.size, cp.checkpoint.size, input.blockConsistency ?? [], small.checkpoint.root, cp.checkpoint.root);
     } catch (err) {
       if (!isLedgerError(err, 'PROOF_INVALID')) throw err;
-      // Both notes verified under the same pinned key: if no proof can exist this is a fork.
-      throw new InconsistencyError(small.note, cp.note, (input.blockConsistency ?? []).map(toHex), `block checkpoint (size ${small.checkpoint.size}) and proving checkpoint (size ${cp.checkpoint.size}) are not shown consistent`);
+      // Equal sizes with different roots, both signed by the pinned key, is conclusive: a fork.
+      if (small.checkpoint.size === cp.checkpoint.size) {
+        throw new InconsistencyError(small.note, cp.note, [], `two checkpoints of size ${cp.checkpoint.size} signed by the log key have different roots: the log forked`);
+      }
+      // Otherwise the receipt's proof may simply be damaged: a failed proof, not a fraud proof.
+      throw new LedgerError('PROOF_INVALID', `the block-consistency proof does not show the block checkpoint (size ${small.checkpoint.size}) is a prefix of the proving checkpoint (size ${cp.checkpoint.size})`);
     }
     return small.checkpoint.size === cp.checkpoint.size
       ? 'the block seals the proving checkpoint itself'
@@ -270,7 +279,7 @@ export function verifyTlogProof(text: string, entryBytes: Uint8Array, options: V
       entryBytes,
       inclusionProof: parsed.inclusionProof,
       checkpoint: parsed.checkpoint,
-      ...(extra === undefined ? {} : { block: extra.block, blockConsistency: extra.blockConsistency }),
+      ...(extra === undefined ? { extraIgnored: parsed.extra !== undefined } : { block: extra.block, blockConsistency: extra.blockConsistency }),
     },
     keys,
     options.content,

@@ -422,7 +422,7 @@ export function describeLedgerStore(name: string, open: () => Promise<StoreHandl
     it('appends and reads blocks, and refuses a wrong height', () =>
       withStore(async ({ store }) => {
         const s = store();
-        const chain = chainOf([0n, 3n, 7n, 7n, 12n]);
+        const chain = chainOf([0n, 3n, 7n, 9n, 12n]);
         for (const [i, b] of chain.entries()) {
           expect(await s.getBlockCount()).toBe(BigInt(i));
           if (i > 0) await expectRejects(s.appendBlock(chain[i - 1]!), new RegExp(`height ${i - 1}, want the block count ${i}`));
@@ -441,7 +441,7 @@ export function describeLedgerStore(name: string, open: () => Promise<StoreHandl
         await expectRejects(s.getBlock(-1n), /got -1/, 'INPUT_INVALID');
         await expectRejects(s.getBlocks(0n, -1), /limit/, 'INPUT_INVALID');
         // A malformed block is bad input, and nothing is written.
-        const next = chainOf([0n, 3n, 7n, 7n, 12n, 13n])[5]!;
+        const next = chainOf([0n, 3n, 7n, 9n, 12n, 13n])[5]!;
         await expectRejects(s.appendBlock({ ...next, prev: next.prev.toUpperCase() }), /block\.prev/, 'INPUT_INVALID');
         await expectRejects(s.appendBlock({ ...next, extra: 'x' } as BlockJson), /block/, 'INPUT_INVALID');
         expect(await s.getBlockCount()).toBe(5n);

@@ -1,0 +1,42 @@
+/**
+ * The `guzheng` command line (commander): serve, keys, submit, prove. Exit codes: 0 success,
+ * 1 the operation failed, 2 usage error or unreadable input.
+ */
+import { Command, CommanderError } from 'commander';
+import { installNodeCrypto } from '../platform/node-crypto.js';
+import { CliError } from './client.js';
+import { registerKeys } from './keys.js';
+import { registerServe } from './serve.js';
+import { registerSubmit } from './submit.js';
+
+installNodeCrypto();
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('guzheng')
+    .description('Guzheng (固证): tamper-evident evidence-anchoring ledger')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServe(program);
+  registerKeys(program);
+  registerSubmit(program);
+  return program;
+}
+
+/** run executes the CLI with `argv` (without node and script) and returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      process.stderr.write(`guzheng: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`guzheng: ${(err as Error).message ?? String(err)}\n`);
+    return 1;
+  }
+}

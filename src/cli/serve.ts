@@ -1,0 +1,40 @@
+/** `guzheng serve`: run the service until SIGTERM or SIGINT, then shut down cleanly. */
+import type { Command } from 'commander';
+import { ConfigError, DEFAULTS, loadConfig, type ServeFlags } from '../config.js';
+import { startService } from '../server.js';
+import { CliError } from './client.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the ledger service (what "npm start" runs)')
+    .option('-d, --data <dir>', `data directory (env GUZHENG_DATA, default ${DEFAULTS.dataDir})`)
+    .option('-p, --port <port>', `TCP port (env PORT, default ${DEFAULTS.port}; 0 picks a free one)`)
+    .option('--host <host>', `listen address (env HOST, default ${DEFAULTS.host})`)
+    .option('--origin <origin>', 'log origin for a new log (env GUZHENG_ORIGIN, default localhost/guzheng)')
+    .option('--checkpoint-interval-ms <ms>', `minimum ms between checkpoints (env GUZHENG_CHECKPOINT_INTERVAL_MS, default ${DEFAULTS.checkpointIntervalMs})`)
+    .option('--max-document-bytes <n>', 'largest document upload (env GUZHENG_MAX_DOCUMENT_BYTES, default 2 GiB)')
+    .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)
+    .action(async (flags: ServeFlags) => {
+      let config;
+      try {
+        config = loadConfig(process.env, flags);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message, 2);
+        throw err;
+      }
+      const service = await startService(config);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          process.stderr.write(`received ${signal}: draining and closing\n`);
+          service.close().then(resolve, (err: unknown) => {
+            process.stderr.write(`shutdown error: ${String(err)}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}

@@ -1,0 +1,97 @@
+/**
+ * createApp builds the HTTP API (docs/api.md) as an express 5 application WITHOUT listening:
+ * main.ts owns `listen`, timeouts and SIGTERM (STYLE.md §14). Everything an app uses comes from
+ * its deps (ledger, store, config, metrics registry); nothing is kept in module state, so several
+ * apps can live in one process (tests).
+ */
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { Ledger } from '../log/ledger.js';
+import { MAX_PAGE } from '../log/ledger.js';
+import type { LedgerStore } from '../storage/store.js';
+import { resolveHttpConfig, type HttpConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { HttpProblem, errorHandler } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { buildOpenApi } from './openapi.js';
+import { RateLimiter } from './rate-limit.js';
+import { mountRoutes, type Route } from './route.js';
+import { documentRoutes } from './routes/documents.js';
+import { entryRoutes } from './routes/entries.js';
+import { logRoutes } from './routes/log.js';
+import { opsRoutes } from './routes/ops.js';
+import { proofRoutes } from './routes/proofs.js';
+
+/** What createApp needs. */
+export interface AppDeps {
+  /** The open ledger (its store must be `store`). */
+  readonly ledger: Ledger;
+  /** The store holding the API keys. */
+  readonly store: LedgerStore;
+  readonly config: HttpConfig;
+  /** A prom-client registry for this app's metrics (default: a new one; never the global one). */
+  readonly registry?: Registry;
+  /** Where internal errors are reported (default: console.error). Never sent to clients. */
+  readonly log?: (message: string, err: unknown) => void;
+  /** Clock for the rate limiter, in milliseconds (default performance.now). */
+  readonly now?: () => number;
+}
+
+/** An express app with the route table and metrics registry it was built from. */
+export type GuzhengApp = Express & { readonly routes: readonly Route[]; readonly registry: Registry };
+
+/** The OpenAPI document's info block. */
+const INFO = {
+  title: 'Guzheng evidence-anchoring log API',
+  version: '1.0.0',
+  description:
+    'Tamper-evident evidence anchoring over an RFC 9162 Merkle log with C2SP signed checkpoints. Indexes, sizes and heights are canonical decimal strings; hashes are 64 lowercase hex digits. Errors are RFC 9457 application/problem+json.',
+};
+
+/** buildRoutes returns the whole route table of an app (also what /openapi.json describes). */
+export function buildRoutes(ctx: AppContext): Route[] {
+  let doc: unknown;
+  const routes: Route[] = [
+    ...entryRoutes(ctx),
+    ...documentRoutes(ctx),
+    ...proofRoutes(ctx),
+    ...logRoutes(ctx),
+    ...opsRoutes(ctx, () => (doc ??= buildOpenApi(routes, INFO))),
+  ];
+  return routes;
+}
+
+/**
+ * createApp wires the routes, auth, limits, metrics and the one error mapper into a new express
+ * app. Requires: `ledger` is open; `config` passes {@link resolveHttpConfig} (else it throws).
+ * Does not listen.
+ */
+export function createApp(deps: AppDeps): GuzhengApp {
+  const config = resolveHttpConfig(deps.config, MAX_PAGE);
+  const log = deps.log ?? ((message: string, err: unknown) => console.error(message, err));
+  const metrics = createMetrics(deps.ledger, deps.registry);
+  const ctx: AppContext = { ledger: deps.ledger, store: deps.store, config, metrics, log };
+  const limiter = config.rateLimitPerKey === 0 ? undefined : new RateLimiter({ ratePerSecond: config.rateLimitPerKey, burst: config.rateLimitBurst }, deps.now);
+  const routes = buildRoutes(ctx);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metrics.middleware);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  mountRoutes(app, routes, { store: deps.store, limiter });
+  app.use((req) => {
+    throw new HttpProblem(404, 'NOT_FOUND', `no route ${req.method} ${req.path}; see /openapi.json`);
+  });
+  const handle = errorHandler({ retryAfterSeconds: config.overloadRetryAfterSeconds }, log);
+  app.use(((err, req, res, next) => {
+    // A request body refused before it was read is not drained: close the connection instead.
+    const cl = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+    if (hasBody && !req.complete) res.setHeader('Connection', 'close');
+    handle(err, req, res, next);
+  }) as express.ErrorRequestHandler);
+  return Object.assign(app, { routes, registry: metrics.registry });
+}

@@ -1,0 +1,78 @@
+/**
+ * Prometheus metrics (docs/api.md#metrics) on a per-app prom-client {@link Registry}, never the
+ * global one, so several apps (tests, a second log) never share counters. Log metrics are read
+ * from the ledger when scraped; request metrics are observed when each response finishes, labelled
+ * by the route template (`/v1/entries/{index}`, or `unmatched`) so label cardinality stays bounded.
+ */
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Ledger } from '../log/ledger.js';
+
+/** The metrics of one app. */
+export interface HttpMetrics {
+  readonly registry: Registry;
+  /** Middleware observing every request's count and duration by method, route and status. */
+  readonly middleware: RequestHandler;
+  /** Count `bytes` of a streamed document (hashed, whether anchored or not). */
+  documentBytes(bytes: number): void;
+}
+
+/**
+ * createMetrics registers the Guzheng metrics on `registry` (a new one by default).
+ * Requires: `registry` holds no metric of the same names (one app per registry).
+ */
+export function createMetrics(ledger: Ledger, registry: Registry = new Registry()): HttpMetrics {
+  const stats = ledger.sequencer.stats;
+  const counterFrom = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  const gaugeFrom = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  counterFrom('guzheng_entries_appended_total', 'Entries durably appended since start.', () => stats.entries);
+  counterFrom('guzheng_flushes_total', 'Group-commit flushes (one fsynced storage batch each) since start.', () => stats.flushes);
+  counterFrom('guzheng_flush_failures_total', 'Flushes whose storage write failed since start.', () => stats.failedFlushes);
+  counterFrom('guzheng_checkpoints_published_total', 'Checkpoints signed and sealed in blocks since start.', () => ledger.publisher.published);
+  gaugeFrom('guzheng_queue_depth', 'Entries queued for the next flush.', () => ledger.sequencer.queued);
+  gaugeFrom('guzheng_last_flush_entries', 'Entries written by the last flush.', () => stats.lastFlushEntries);
+  gaugeFrom('guzheng_log_size', 'Entries integrated (durable) in the log.', () => Number(ledger.sequencer.size));
+  gaugeFrom('guzheng_checkpoint_size', 'Tree size of the latest signed checkpoint.', () => Number(ledger.publisher.latest?.checkpoint.checkpoint.size ?? 0n));
+  gaugeFrom('guzheng_block_height', 'Height of the latest block.', () => Number(ledger.publisher.latest?.block.height ?? 0n));
+  const docBytes = new Counter({ name: 'guzheng_document_bytes_total', help: 'Document bytes streamed and hashed.', registers: [registry] });
+  const requests = new Counter({
+    name: 'guzheng_http_requests_total',
+    help: 'HTTP requests by method, route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const durations = new Histogram({
+    name: 'guzheng_http_request_duration_seconds',
+    help: 'HTTP request durations by method, route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const middleware: RequestHandler = (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => {
+      const labels = { method: req.method, route: typeof res.locals.route === 'string' ? res.locals.route : 'unmatched', status: String(res.statusCode) };
+      requests.inc(labels);
+      durations.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    });
+    next();
+  };
+  return { registry, middleware, documentBytes: (n) => docBytes.inc(n) };
+}

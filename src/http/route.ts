@@ -1,0 +1,170 @@
+/**
+ * Route specifications: one object per operation holds its method, path, access rule, the zod
+ * schemas of its path/query/body and responses, and its handler. {@link mountRoutes} turns them
+ * into express routes (auth → rate limit → validation → handler); src/http/openapi.ts turns the
+ * very same objects into /openapi.json, so the documented contract is the enforced one.
+ * Handlers only ever see the parsed zod output.
+ */
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Role } from '../auth/api-keys.js';
+import type { ApiKeyRecord, LedgerStore } from '../storage/store.js';
+import { keyOf, requireRole } from './auth.js';
+import { HttpProblem, zodProblem, type InputLocation } from './errors.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** Who may call a route: anyone, or a key with one of these roles (admin implies all). */
+export type Access = 'public' | readonly Role[];
+
+/** One documented response. */
+export interface ResponseSpec {
+  readonly description: string;
+  /** JSON schema source of the body (omit for non-JSON or empty bodies). */
+  readonly schema?: z.ZodType;
+  /** Default `application/json` when `schema` is given. */
+  readonly contentType?: string;
+  /** Response headers worth documenting: name → description. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A JSON request body, validated by `schema`, at most `limitBytes`. */
+export interface JsonBody<B extends z.ZodType> {
+  readonly kind: 'json';
+  readonly schema: B;
+  readonly limitBytes: number;
+}
+
+/** A raw request body the handler streams itself (documents). */
+export interface RawBody {
+  readonly kind: 'raw';
+  readonly description: string;
+  readonly limitBytes: number;
+}
+
+/** What a handler gets: parsed inputs, the authenticated key (if any), and the raw req/res. */
+export interface RouteContext<P, Q, B> {
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly key: ApiKeyRecord | undefined;
+  readonly req: Request;
+  readonly res: Response;
+}
+
+type EmptyObject = z.ZodObject<{}, z.core.$strict>;
+
+/** One API operation. Paths use OpenAPI templates (`/v1/entries/{index}`). */
+export interface RouteSpec<P extends z.ZodType = EmptyObject, Q extends z.ZodType = EmptyObject, B extends z.ZodType = z.ZodUndefined> {
+  readonly method: 'get' | 'post';
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: string;
+  readonly access: Access;
+  readonly params?: P;
+  /** Query parameters; unknown ones are rejected (400). No schema means no parameters at all. */
+  readonly query?: Q;
+  readonly body?: JsonBody<B> | RawBody;
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+  /** Error statuses this route can answer besides the automatic ones (401/403/429 for keyed routes, 415/413 for bodies, 500). */
+  readonly errors?: readonly number[];
+  handle(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<void> | void;
+}
+
+/** A route spec with its types erased, as kept in route tables. */
+export type Route = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
+
+/** defineRoute checks a route spec's types and erases them for the route table. */
+export function defineRoute<P extends z.ZodType = EmptyObject, Q extends z.ZodType = EmptyObject, B extends z.ZodType = z.ZodUndefined>(spec: RouteSpec<P, Q, B>): Route {
+  return spec as unknown as Route;
+}
+
+const NO_PARAMS = z.strictObject({});
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, location: InputLocation): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw zodProblem(r.error, location);
+  return r.data;
+}
+
+/** expressPath turns `/v1/entries/{index}` into `/v1/entries/:index`. */
+export function expressPath(path: string): string {
+  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
+}
+
+/** sendJson answers `status` with `value` as JSON (no bigint may be left in it). */
+export function sendJson(res: Response, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.status(status).type('application/json').send(JSON.stringify(value));
+}
+
+/** What mounting needs from the app. */
+export interface MountOptions {
+  readonly store: LedgerStore;
+  readonly limiter: RateLimiter | undefined;
+}
+
+function jsonBody(limitBytes: number): RequestHandler[] {
+  const parser = express.json({ limit: limitBytes, strict: true, type: () => true });
+  const checkType: RequestHandler = (req, _res, next) => {
+    // req.is() is null when there is no body at all; an empty body counts as none.
+    const is = req.is('application/json');
+    if (is === null || req.get('content-length') === '0') {
+      throw new HttpProblem(400, 'INPUT_INVALID', 'body: missing, want a JSON object (Content-Type: application/json)', { field: 'body' });
+    }
+    if (is === false) {
+      throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', `got Content-Type ${JSON.stringify(req.get('content-type') ?? '')}, want application/json`, { field: 'Content-Type' });
+    }
+    next();
+  };
+  return [checkType, parser];
+}
+
+/**
+ * mountRoutes registers every route on `app` in order, then a 405 answer (with `Allow`) for the
+ * other methods of each known path. Per route: metrics label → auth + rate limit (keyed routes) →
+ * path and query validation → body (415 for a wrong Content-Type, 413 over the limit, then
+ * validation) → handler. Nothing reaches a handler unvalidated.
+ */
+export function mountRoutes(app: Express, routes: readonly Route[], o: MountOptions): void {
+  const methods = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const chain: RequestHandler[] = [
+      (_req, res, next) => {
+        res.locals.route = r.path;
+        next();
+      },
+    ];
+    if (r.access !== 'public') chain.push(requireRole(o.store, r.access, o.limiter));
+    const params = r.params ?? NO_PARAMS;
+    const query = r.query ?? NO_PARAMS;
+    chain.push((req, res, next) => {
+      res.locals.params = parse(params, { ...req.params }, 'path');
+      res.locals.query = parse(query, { ...(req.query as object) }, 'query');
+      next();
+    });
+    if (r.body?.kind === 'json') {
+      const schema = r.body.schema;
+      chain.push(...jsonBody(r.body.limitBytes), (req, res, next) => {
+        res.locals.body = parse(schema, req.body, 'body');
+        next();
+      });
+    }
+    chain.push(async (req, res) => {
+      await r.handle({ params: res.locals.params, query: res.locals.query, body: res.locals.body, key: keyOf(res), req, res });
+    });
+    app[r.method](expressPath(r.path), ...chain);
+    const set = methods.get(r.path) ?? new Set<string>();
+    set.add(r.method.toUpperCase());
+    if (r.method === 'get') set.add('HEAD');
+    methods.set(r.path, set);
+  }
+  for (const [path, set] of methods) {
+    const allow = [...set].join(', ');
+    app.all(expressPath(path), (req, res) => {
+      res.locals.route = path;
+      throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; allowed: ${allow}`, { headers: { Allow: allow } });
+    });
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The log's public state: the latest signed checkpoint (C2SP tlog-tiles location), a JSON summary,
+ * the block chain, and receipts. See docs/api.md#log.
+ */
+import { z } from 'zod';
+import { blockHash, parseBlock, type BlockJson } from '../../core/block.js';
+import { toHex } from '../../core/bytes.js';
+import { MAX_PAGE } from '../../log/ledger.js';
+import type { AppContext } from '../context.js';
+import { HttpProblem } from '../errors.js';
+import { defineRoute, sendJson, type Route } from '../route.js';
+import { decimalParam, decimalString, hashHex, limitParam, receiptSchema, servedBlockSchema } from '../schemas.js';
+
+/** Zod schema of GET /v1/log. */
+export const logInfoSchema = z.object({
+  origin: z.string(),
+  verifierKey: z.string().describe('name+keyid+base64 Ed25519 verifier key; pin it out of band'),
+  size: decimalString.describe('tree size of the latest checkpoint'),
+  rootHash: hashHex.describe('root hash of the latest checkpoint'),
+  height: decimalString.describe('height of the latest block (the block sealing that checkpoint)'),
+  blockHash: hashHex,
+  checkpointIntervalMs: z.int(),
+});
+
+/** served adds its hash to a block JSON. */
+function served(json: BlockJson): BlockJson & { hash: string } {
+  return { ...json, hash: toHex(blockHash(parseBlock(json))) };
+}
+
+/** The log routes of one app. */
+export function logRoutes(ctx: AppContext): Route[] {
+  const { ledger, config } = ctx;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/checkpoint',
+      operationId: 'checkpoint',
+      tag: 'log',
+      summary: 'The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)',
+      access: 'public',
+      responses: { 200: { description: 'the signed note text', contentType: 'text/plain; charset=utf-8', schema: z.string() } },
+      handle({ res }) {
+        res.status(200).setHeader('Cache-Control', 'no-cache').type('text/plain; charset=utf-8').send(ledger.latest().checkpoint.note);
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/log',
+      operationId: 'logInfo',
+      tag: 'log',
+      summary: 'Origin, verifier key and the latest checkpoint size, root and block height',
+      access: 'public',
+      responses: { 200: { description: 'the log', schema: logInfoSchema } },
+      handle({ res }) {
+        const { block, checkpoint } = ledger.latest();
+        sendJson(
+          res,
+          200,
+          {
+            origin: ledger.origin,
+            verifierKey: ledger.verifierKey,
+            size: checkpoint.checkpoint.size.toString(),
+            rootHash: toHex(checkpoint.checkpoint.root),
+            height: block.height.toString(),
+            blockHash: toHex(blockHash(block)),
+            checkpointIntervalMs: ledger.checkpointIntervalMs,
+          },
+          { 'Cache-Control': 'no-cache' },
+        );
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/blocks',
+      operationId: 'listBlocks',
+      tag: 'log',
+      summary: 'List blocks in height order',
+      description: `Up to limit (default 100, at most ${MAX_PAGE}) blocks from height from (default 0). next is the height of the following page, absent at the end of the chain.`,
+      access: 'public',
+      query: z.strictObject({ from: decimalParam('first height').optional(), limit: limitParam(MAX_PAGE, 'page size').optional() }),
+      responses: { 200: { description: 'a page of blocks', schema: z.object({ blocks: z.array(servedBlockSchema), next: decimalString.optional() }) } },
+      errors: [400],
+      async handle({ query, res }) {
+        const from = query.from ?? 0n;
+        const blocks = await ledger.blocks(from, query.limit ?? 100);
+        const end = from + BigInt(blocks.length);
+        const more = blocks.length > 0 && end < (await ctx.store.getBlockCount());
+        sendJson(res, 200, { blocks: blocks.map(served), ...(more ? { next: end.toString() } : {}) });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/blocks/{height}',
+      operationId: 'getBlock',
+      tag: 'log',
+      summary: 'One block (immutable)',
+      access: 'public',
+      params: z.strictObject({ height: decimalParam('block height') }),
+      responses: { 200: { description: 'the block', schema: servedBlockSchema } },
+      errors: [400, 404],
+      async handle({ params, res }) {
+        const json = await ledger.block(params.height);
+        if (json === undefined) throw new HttpProblem(404, 'NOT_FOUND', `no block ${params.height}: the latest is ${ledger.latest().block.height}`, { field: 'height' });
+        sendJson(res, 200, served(json), { 'Cache-Control': 'public, max-age=31536000, immutable' });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/receipts/{index}',
+      operationId: 'getReceipt',
+      tag: 'log',
+      summary: 'The receipt of an entry against the latest checkpoint',
+      description: `404 if there is no such entry. An entry not yet covered by a checkpoint is waited for (up to ${config.receiptWaitMs} ms), then 503 RECEIPT_PENDING with Retry-After.`,
+      access: ['submit', 'audit'],
+      params: z.strictObject({ index: decimalParam('entry index') }),
+      responses: { 200: { description: 'guzheng-receipt/v1', schema: receiptSchema } },
+      errors: [400, 404, 503],
+      async handle({ params, res }) {
+        const { index } = params;
+        if (index >= ledger.sequencer.size) throw new HttpProblem(404, 'NOT_FOUND', `no entry ${index}: the log has ${ledger.sequencer.size} entries`, { field: 'index' });
+        try {
+          await ledger.publisher.waitFor(index + 1n, config.receiptWaitMs);
+        } catch {
+          const retry = String(Math.max(1, Math.ceil(ledger.checkpointIntervalMs / 1000)));
+          throw new HttpProblem(503, 'RECEIPT_PENDING', `entry ${index} is anchored but no checkpoint covers it yet; retry later`, { headers: { 'Retry-After': retry } });
+        }
+        const receipt = await ledger.receipt(index);
+        if (receipt === undefined) throw new Error(`http: entry ${index} not covered after waiting`);
+        sendJson(res, 200, receipt, { 'Cache-Control': 'no-cache' });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,78 @@
+/**
+ * Starting and stopping the service (DESIGN.md §3: `main` owns listening and shutdown). Opens the
+ * data directory (creating the log key on first start), the LevelDB store and the ledger, builds
+ * the HTTP app, listens, and on close stops accepting requests, drains the log (every queued
+ * submission is written or failed), publishes a final checkpoint and closes the store.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatSignerKey } from './core/note.js';
+import { createApp } from './http/app.js';
+import { Ledger } from './log/ledger.js';
+import { LevelStore, StoreLockedError } from './storage/level.js';
+import type { ServiceConfig } from './config.js';
+import { dataPaths, ensureAdminKey, loadOrCreateLogKey } from './setup.js';
+
+export interface RunningService {
+  readonly url: string;
+  readonly ledger: Ledger;
+  readonly server: Server;
+  /** Stop accepting, drain, publish, close. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** startService starts Guzheng per `config`; `say` receives the start-up banner lines. */
+export async function startService(config: ServiceConfig, say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<RunningService> {
+  const paths = dataPaths(config.dataDir);
+  const { key, created } = loadOrCreateLogKey(config.dataDir, config.origin);
+  let store: LevelStore;
+  try {
+    store = await LevelStore.open(paths.ledger);
+  } catch (err) {
+    if (err instanceof StoreLockedError) throw new Error(`${err.message}: another "guzheng serve" (or "guzheng keys") is using it; stop it or choose another GUZHENG_DATA`);
+    throw err;
+  }
+  let ledger: Ledger;
+  try {
+    ledger = await Ledger.open({ store, signerKey: formatSignerKey(key.name, key.seed), checkpointIntervalMs: config.checkpointIntervalMs });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const adminKeyAt = await ensureAdminKey(store, config.dataDir, config.adminKey);
+  const app = createApp({
+    ledger,
+    store,
+    config: { maxDocumentBytes: config.maxDocumentBytes, rateLimitPerKey: config.rateLimitPerKey },
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Slow clients must not hold the server: bounded header and request times.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 0; // document uploads may be large; per-route limits apply
+  server.keepAliveTimeout = 5_000;
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  say(`Guzheng (固证) ledger listening on ${url}`);
+  say(`  data directory: ${paths.root}${created ? ' (new log created)' : ''}`);
+  say(`  log origin:     ${ledger.origin}`);
+  say(`  verifier key:   ${ledger.verifierKey}`);
+  say(`  entries:        ${ledger.sequencer.size} (checkpoint every ${config.checkpointIntervalMs} ms when it grows)`);
+  if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
+  say(`  verify receipts offline with the verifier key above; API docs at ${url}/openapi.json`);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      });
+      await ledger.close();
+    })());
+  return { url, ledger, server, close };
+}
