@@ -2,7 +2,8 @@
  * Enforces the layering of DESIGN.md §3 (tessera's TestForbiddenFunction, as a script):
  * src/core imports only src/core and a few pure packages; src/verifier imports only src/core,
  * src/verifier and the same packages. Neither may touch node:*, Buffer, process, express, level,
- * storage or http, a clock, or randomness. Run by `npm test`; exits 1 listing every violation.
+ * storage or http, a clock, or randomness. Nothing in src/ may use an explicit `any`. Run by
+ * `npm test`; exits 1 listing every violation.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -94,9 +95,23 @@ export function checkBoundaries(srcRoot: string): Violation[] {
   return violations;
 }
 
+const ANY_RE = /(?::\s*any\b|\bas\s+any\b|<any>|\bany\[\])/g;
+
+/** checkNoAny scans every TypeScript file under `srcRoot` for an explicit `any` (we write none). */
+export function checkNoAny(srcRoot: string): Violation[] {
+  const out: Violation[] = [];
+  for (const file of listTs(srcRoot)) {
+    const src = stripComments(readFileSync(file, 'utf8'));
+    for (const m of src.matchAll(ANY_RE)) {
+      out.push({ file: relative(srcRoot, file), line: src.slice(0, m.index ?? 0).split('\n').length, message: `explicit any (${m[0].trim()})` });
+    }
+  }
+  return out;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-  const found = checkBoundaries(root);
+  const found = [...checkBoundaries(root), ...checkNoAny(root)];
   for (const v of found) console.error(`src/${v.file}:${v.line}: ${v.message}`);
   if (found.length > 0) {
     console.error(`check-boundaries: ${found.length} violation(s)`);

@@ -20,6 +20,10 @@ export interface ServiceConfig {
   readonly maxDocumentBytes: number;
   /** Requests per second allowed per API key (token bucket; burst = 2×). 0 disables. */
   readonly rateLimitPerKey: number;
+  /** Group commit: most entries written in one fsynced batch. */
+  readonly flushMaxEntries: number;
+  /** Group commit: how long a flush may wait for more submissions (ms; 0 = none). */
+  readonly flushWaitMs: number;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -30,6 +34,8 @@ export const DEFAULTS = {
   checkpointIntervalMs: 200,
   maxDocumentBytes: 2 * 1024 ** 3,
   rateLimitPerKey: 1000,
+  flushMaxEntries: 4096,
+  flushWaitMs: 0,
 } as const;
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -43,6 +49,8 @@ const envSchema = z.object({
   GUZHENG_ADMIN_KEY: z.string().min(1).optional(),
   GUZHENG_MAX_DOCUMENT_BYTES: intIn(1, Number.MAX_SAFE_INTEGER).optional(),
   GUZHENG_RATE_LIMIT: intIn(0, 1_000_000).optional(),
+  GUZHENG_FLUSH_MAX_ENTRIES: intIn(1, 1_000_000).optional(),
+  GUZHENG_FLUSH_WAIT_MS: intIn(0, 1000).optional(),
 });
 
 /** Flags of `guzheng serve` (strings as commander gives them). */
@@ -75,6 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_ADMIN_KEY: env.GUZHENG_ADMIN_KEY,
     GUZHENG_MAX_DOCUMENT_BYTES: flags.maxDocumentBytes ?? env.GUZHENG_MAX_DOCUMENT_BYTES,
     GUZHENG_RATE_LIMIT: flags.rateLimit ?? env.GUZHENG_RATE_LIMIT,
+    GUZHENG_FLUSH_MAX_ENTRIES: env.GUZHENG_FLUSH_MAX_ENTRIES,
+    GUZHENG_FLUSH_WAIT_MS: env.GUZHENG_FLUSH_WAIT_MS,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -91,5 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     adminKey: e.GUZHENG_ADMIN_KEY,
     maxDocumentBytes: e.GUZHENG_MAX_DOCUMENT_BYTES ?? DEFAULTS.maxDocumentBytes,
     rateLimitPerKey: e.GUZHENG_RATE_LIMIT ?? DEFAULTS.rateLimitPerKey,
+    flushMaxEntries: e.GUZHENG_FLUSH_MAX_ENTRIES ?? DEFAULTS.flushMaxEntries,
+    flushWaitMs: e.GUZHENG_FLUSH_WAIT_MS ?? DEFAULTS.flushWaitMs,
   };
 }

@@ -34,7 +34,12 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   }
   let ledger: Ledger;
   try {
-    ledger = await Ledger.open({ store, signerKey: formatSignerKey(key.name, key.seed), checkpointIntervalMs: config.checkpointIntervalMs });
+    ledger = await Ledger.open({
+      store,
+      signerKey: formatSignerKey(key.name, key.seed),
+      checkpointIntervalMs: config.checkpointIntervalMs,
+      sequencer: { maxBatchEntries: config.flushMaxEntries, maxWaitMs: config.flushWaitMs },
+    });
   } catch (err) {
     await store.close();
     throw err;

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkBoundaries } from '../../scripts/check-boundaries.js';
+import { checkBoundaries, checkNoAny } from '../../scripts/check-boundaries.js';
 
 describe('check-boundaries', () => {
   const root = mkdtempSync(join(tmpdir(), 'guzheng-bounds-'));
@@ -10,6 +10,13 @@ describe('check-boundaries', () => {
 
   it('passes on the real source tree', () => {
     expect(checkBoundaries(join(import.meta.dirname, '..', '..', 'src'))).toEqual([]);
+    expect(checkNoAny(join(import.meta.dirname, '..', '..', 'src'))).toEqual([]);
+  });
+
+  it('catches an explicit any anywhere', () => {
+    mkdirSync(join(root, 'http'), { recursive: true });
+    writeFileSync(join(root, 'http', 'loose.ts'), 'const a: any = 1;\nconst b = a as any;\n// any in a comment is fine\nconst anyway = 2;\n');
+    expect(checkNoAny(join(root, 'http')).map((v) => `${v.line}: ${v.message}`)).toEqual(['1: explicit any (: any)', '2: explicit any (as any)']);
   });
 
   it('catches each kind of forbidden dependency in a planted tree', () => {
