@@ -53,6 +53,18 @@ export interface LedgerOptions {
   readonly sequencer?: SequencerOptions;
 }
 
+/** Names of the secondary indexes the log maintains. */
+export const SECONDARY = { case: 'case', hj212Device: 'hj212-mn' } as const;
+
+/** secondaryKeysOf lists the secondary index keys of an entry: its case, an HJ 212 device's MN. */
+export function secondaryKeysOf(entry: Entry): Array<{ name: string; key: string }> {
+  const out: Array<{ name: string; key: string }> = [];
+  const meta = entry.meta as { caseId?: string; mn?: string };
+  if (meta.caseId !== undefined) out.push({ name: SECONDARY.case, key: meta.caseId });
+  if (entry.type === 'hj212' && meta.mn !== undefined) out.push({ name: SECONDARY.hj212Device, key: meta.mn });
+  return out;
+}
+
 /** Most entries one listing or batch may return. */
 export const MAX_PAGE = 1000;
 
@@ -150,7 +162,8 @@ export class Ledger {
         entry = newEntry({ type: 'digest', digest: input.digest, meta: input.meta, submitter, receivedAt });
         break;
     }
-    const pending: PendingEntry = { entryBytes: encodeEntry(entry), digest: entry.digest, ...(attachment ? { attachment } : {}) };
+    const secondary = secondaryKeysOf(entry);
+    const pending: PendingEntry = { entryBytes: encodeEntry(entry), digest: entry.digest, ...(attachment ? { attachment } : {}), ...(secondary.length > 0 ? { secondary } : {}) };
     return { entry, pending };
   }
 
@@ -181,6 +194,14 @@ export class Ledger {
       if (e) out.push({ index, leafHash: e.leafHash, receivedAt: e.entry.receivedAt, type: e.entry.type });
     }
     return out;
+  }
+
+  /**
+   * lookupSecondary lists up to `limit` (≤ MAX_PAGE) entry indexes >= `start` under a secondary
+   * index: {@link SECONDARY.case} (caseId) or {@link SECONDARY.hj212Device} (device MN).
+   */
+  async lookupSecondary(name: string, key: string, start: bigint, limit: number): Promise<bigint[]> {
+    return this.store.lookupSecondary(name, key, start, Math.min(limit, MAX_PAGE));
   }
 
   #checkSize(size: bigint | undefined): bigint {

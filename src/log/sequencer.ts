@@ -16,6 +16,8 @@ export interface PendingEntry {
   readonly entryBytes: Uint8Array;
   readonly digest: { readonly alg: string; readonly hex: string };
   readonly attachment?: Uint8Array;
+  /** Secondary index keys to list this entry under (see LedgerStore.lookupSecondary). */
+  readonly secondary?: ReadonlyArray<{ readonly name: string; readonly key: string }>;
 }
 
 /** What the log acknowledges for an entry: durable at `index`. */
@@ -165,6 +167,7 @@ export class Sequencer {
     const nodes: NodeHash[] = [];
     const digests: Array<{ alg: string; hex: string; index: bigint }> = [];
     const attachments: Array<{ index: bigint; bytes: Uint8Array }> = [];
+    const secondary: Array<{ name: string; key: string; index: bigint }> = [];
     let index = first;
     for (const s of taken) {
       for (const item of s.items) {
@@ -174,10 +177,11 @@ export class Sequencer {
         for (const n of range.append(leaf)) nodes.push(n);
         digests.push({ alg: item.digest.alg, hex: item.digest.hex, index });
         if (item.attachment !== undefined) attachments.push({ index, bytes: item.attachment });
+        for (const x of item.secondary ?? []) secondary.push({ name: x.name, key: x.key, index });
         index++;
       }
     }
-    const batch: AppendBatch = { first, entries, leafHashes, nodes, digests, attachments };
+    const batch: AppendBatch = { first, entries, leafHashes, nodes, digests, attachments, secondary };
     try {
       await this.#store.appendBatch(batch);
     } catch (err) {

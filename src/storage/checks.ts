@@ -88,6 +88,21 @@ export function checkHash(h: Uint8Array, what: string): void {
   if (!isBytes(h) || h.length !== 32) badInput(`storage: ${what} got ${isBytes(h) ? `${h.length} bytes` : typeof h}, want 32 bytes`);
 }
 
+const SECONDARY_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+// Control characters (and so 0x00, the key separator) are not allowed in secondary keys.
+const SECONDARY_BAD = /[\u0000-\u001f\u007f]/;
+
+/**
+ * checkSecondary requires a secondary index name `[a-z0-9][a-z0-9-]{0,31}` and a key of 1..256
+ * UTF-8 bytes without control characters (else INPUT_INVALID naming `what`).
+ */
+export function checkSecondary(name: string, key: string, what: string): void {
+  if (typeof name !== 'string' || !SECONDARY_NAME.test(name)) badInput(`${what}: name got ${JSON.stringify(String(name))}, want [a-z0-9][a-z0-9-]{0,31}`);
+  if (typeof key !== 'string' || key.length === 0 || SECONDARY_BAD.test(key) || new TextEncoder().encode(key).length > 256) {
+    badInput(`${what}: key must be 1..256 UTF-8 bytes without control characters`);
+  }
+}
+
 /** A batch after validation: the new size and the decoded digests, ready to write. */
 export interface CheckedBatch {
   /** Size after the batch: first + entries.length. */
@@ -158,6 +173,14 @@ export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch
     if (attached.has(a.index)) badInput(`storage: batch.attachments[${i}]: a second attachment for entry ${a.index}`);
     attached.add(a.index);
     if (!isBytes(a.bytes)) badInput(`storage: batch.attachments[${i}].bytes got ${typeof a.bytes}, want a Uint8Array`);
+  });
+  const secondary = batch.secondary ?? [];
+  if (!Array.isArray(secondary)) badInput('storage: appendBatch: secondary must be an array');
+  secondary.forEach((x, i) => {
+    if (typeof x !== 'object' || x === null) badInput(`storage: batch.secondary[${i}] got ${String(x)}, want {name, key, index}`);
+    checkSecondary(x.name, x.key, `storage: batch.secondary[${i}]`);
+    checkIndex(x.index, `batch.secondary[${i}].index`);
+    if (x.index < first || x.index >= end) badInput(`storage: batch.secondary[${i}].index got ${x.index}, want in [${first}, ${end})`);
   });
   return { end, digestBytes };
 }

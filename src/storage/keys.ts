@@ -31,7 +31,7 @@
  */
 import { MAX_UINT64 } from '../core/bytes.js';
 import { badInput } from '../core/errors.js';
-import { checkDigestAlg, checkHash, checkIndex, checkMetaKey, checkSecretHash } from './checks.js';
+import { checkDigestAlg, checkHash, checkIndex, checkMetaKey, checkSecondary, checkSecretHash } from './checks.js';
 
 /** Size in bytes of a u64be field. */
 export const U64_SIZE = 8;
@@ -49,6 +49,7 @@ export const PREFIX = {
   node: ascii('n'),
   digest: ascii('d'),
   leafHash: ascii('l'),
+  secondary: ascii('x'),
   block: ascii('b'),
   meta: ascii('m:'),
   apiKey: ascii('k:'),
@@ -95,7 +96,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** prefixed returns `prefix ‖ u64be(index)` in one allocation. Requires: index is a uint64. */
-function prefixed(prefix: Uint8Array, index: bigint): Uint8Array {
+export function prefixed(prefix: Uint8Array, index: bigint): Uint8Array {
   checkIndex(index, 'u64');
   const out = new Uint8Array(prefix.length + U64_SIZE);
   out.set(prefix, 0);
@@ -151,6 +152,20 @@ export function leafHashPrefix(leafHash: Uint8Array): Uint8Array {
 /** leafHashKey returns `l ‖ leafHash ‖ u64be(index)`. Requires: 32-byte hash; index is a uint64. */
 export function leafHashKey(leafHash: Uint8Array, index: bigint): Uint8Array {
   return prefixed(leafHashPrefix(leafHash), index);
+}
+
+/**
+ * secondaryPrefix returns `x ‖ name ‖ 0x00 ‖ UTF-8(key) ‖ 0x00`, the scan prefix of one
+ * secondary-index key. Requires: as checkSecondary (no 0x00 can occur inside name or key).
+ */
+export function secondaryPrefix(name: string, key: string): Uint8Array {
+  checkSecondary(name, key, 'secondary index');
+  return concat(PREFIX.secondary, ascii(name), Uint8Array.of(0), encoder.encode(key), Uint8Array.of(0));
+}
+
+/** secondaryKey returns `secondaryPrefix(name, key) ‖ u64be(index)`. */
+export function secondaryKey(name: string, key: string, index: bigint): Uint8Array {
+  return prefixed(secondaryPrefix(name, key), index);
 }
 
 /** metaKey returns `m: ‖ UTF-8(name)`. Requires: a non-empty name of at most 256 UTF-8 bytes. */

@@ -47,7 +47,11 @@ import {
   leafHashPrefix,
   metaKey,
   nodeKey,
+  prefixEnd,
   prefixRange,
+  prefixed,
+  secondaryKey,
+  secondaryPrefix,
 } from './keys.js';
 import type { AppendBatch, ApiKeyRecord, LedgerStore } from './store.js';
 
@@ -206,6 +210,18 @@ export class LevelStore implements LedgerStore {
     return this.#scanIndexes(leafHashPrefix(leafHash));
   }
 
+  /** lookupSecondary returns up to `limit` indexes >= `start` under (`name`, `key`), ascending. */
+  async lookupSecondary(name: string, key: string, start: bigint, limit: number): Promise<bigint[]> {
+    this.#open();
+    checkIndex(start, 'lookupSecondary start');
+    checkCount(limit, 'lookupSecondary limit');
+    const prefix = secondaryPrefix(name, key);
+    if (limit === 0) return [];
+    const keys = await this.#db.keys({ gte: prefixed(prefix, start), lt: prefixEnd(prefix), limit }).all();
+    const size = this.#size;
+    return keys.map((k) => indexOfKey(k)).filter((i) => i < size);
+  }
+
   /**
    * The indexes stored under `prefix`, ascending. Only acknowledged entries (index < size) are
    * returned: in the instant between a batch reaching disk and appendBatch resolving, its keys
@@ -249,6 +265,7 @@ export class LevelStore implements LedgerStore {
         for (const n of batch.nodes) wb.put(nodeKey(n.level, n.index), n.hash);
         batch.digests.forEach((d, i) => wb.put(digestKey(d.alg, digestBytes[i] as Uint8Array, d.index), EMPTY));
         for (const a of batch.attachments) wb.put(attachmentKey(a.index), a.bytes);
+        for (const x of batch.secondary ?? []) wb.put(secondaryKey(x.name, x.key, x.index), EMPTY);
         wb.put(SIZE_KEY, encodeU64(end));
       } catch (err) {
         await wb.close();

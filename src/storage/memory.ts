@@ -19,6 +19,7 @@ import {
   checkMetaKey,
   checkMetaValue,
   checkNodeIds,
+  checkSecondary,
   checkSecretHash,
   decodeStoredApiKey,
   decodeStoredBlock,
@@ -45,6 +46,7 @@ export class MemoryStore implements LedgerStore {
   readonly #nodes = new Map<string, Uint8Array>();
   readonly #digests = new Map<string, Set<bigint>>();
   readonly #leafHashes = new Map<string, Set<bigint>>();
+  readonly #secondary = new Map<string, Set<bigint>>();
   readonly #blocks: string[] = [];
   readonly #meta = new Map<string, string>();
   readonly #apiKeys = new Map<string, string>();
@@ -111,6 +113,15 @@ export class MemoryStore implements LedgerStore {
     return ascending(this.#leafHashes.get(toHex(leafHash)));
   }
 
+  /** lookupSecondary returns up to `limit` indexes >= `start` under (`name`, `key`), ascending. */
+  async lookupSecondary(name: string, key: string, start: bigint, limit: number): Promise<bigint[]> {
+    this.#open();
+    checkSecondary(name, key, 'secondary index');
+    checkIndex(start, 'lookupSecondary start');
+    checkCount(limit, 'lookupSecondary limit');
+    return ascending(this.#secondary.get(`${name}\0${key}`)).filter((i) => i >= start).slice(0, limit);
+  }
+
   /**
    * appendBatch validates the batch exactly as LevelStore does, yields once (as real I/O would,
    * so a concurrent second call is observable and refused), then applies it all at once.
@@ -127,6 +138,7 @@ export class MemoryStore implements LedgerStore {
       const nodes = batch.nodes.map((n) => [nodeName(n.level, n.index), n.hash.slice()] as const);
       const digests = batch.digests.map((d) => [`${d.alg}\0${d.hex}`, d.index] as const);
       const attachments = batch.attachments.map((a) => [a.index, a.bytes.slice()] as const);
+      const secondary = (batch.secondary ?? []).map((x) => [`${x.name}\0${x.key}`, x.index] as const);
       const first = batch.first;
       await Promise.resolve();
       this.#open();
@@ -135,6 +147,7 @@ export class MemoryStore implements LedgerStore {
       for (const [k, h] of nodes) this.#nodes.set(k, h);
       for (const [k, i] of digests) addIndex(this.#digests, k, i);
       for (const [i, b] of attachments) this.#attachments.set(i, b);
+      for (const [k, i] of secondary) addIndex(this.#secondary, k, i);
       this.#size = end;
     } finally {
       this.#appending = false;

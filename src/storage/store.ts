@@ -25,6 +25,12 @@ export interface AppendBatch {
   readonly digests: ReadonlyArray<{ readonly alg: string; readonly hex: string; readonly index: bigint }>;
   /** Side data kept with an entry (a JSON record's canonical bytes, a raw HJ 212 packet). */
   readonly attachments: ReadonlyArray<{ readonly index: bigint; readonly bytes: Uint8Array }>;
+  /**
+   * Secondary indexes (e.g. `case` → caseId, `hj212-mn` → device MN): entry `index` is listed
+   * under (`name`, `key`). Names match `[a-z0-9][a-z0-9-]{0,31}`; keys are 1..256 UTF-8 bytes
+   * with no control characters. Optional: absent means none.
+   */
+  readonly secondary?: ReadonlyArray<{ readonly name: string; readonly key: string; readonly index: bigint }>;
 }
 
 /** A stored API key: only the SHA-256 of the secret is kept. */
@@ -55,6 +61,8 @@ export interface LedgerStore {
   lookupDigest(alg: string, hex: string): Promise<bigint[]>;
   /** Indexes of entries with this leaf hash, ascending. */
   lookupLeafHash(leafHash: Uint8Array): Promise<bigint[]>;
+  /** Up to `limit` indexes >= `start` listed under secondary index (`name`, `key`), ascending. */
+  lookupSecondary(name: string, key: string, start: bigint, limit: number): Promise<bigint[]>;
   /** Atomically and durably (fsync) append one batch. Refuses a batch whose `first` is not the size. */
   appendBatch(batch: AppendBatch): Promise<void>;
 

@@ -216,3 +216,19 @@ describe('restart and recovery (LevelDB)', () => {
     await store.close();
   });
 });
+
+describe('secondary indexes', () => {
+  it('lists a case’s entries in order, across batches, and nothing for other cases', async () => {
+    const ledger = await Ledger.open({ store: new MemoryStore(), signerKey: KEYS.signerKey, checkpointIntervalMs: 5 });
+    const inCase = (i: number, caseId: string): EntryInput => {
+      const d = doc(i) as Extract<EntryInput, { type: 'document' }>;
+      return { ...d, meta: { ...d.meta, caseId } };
+    };
+    await ledger.append([inCase(0, '衡环罚〔2026〕12号'), doc(1), inCase(2, '衡环罚〔2026〕13号')], 'a');
+    await ledger.append([{ type: 'record', record: { a: 1 }, meta: { caseId: '衡环罚〔2026〕12号' } }], 'a');
+    expect(await ledger.lookupSecondary('case', '衡环罚〔2026〕12号', 0n, 100)).toEqual([0n, 3n]);
+    expect(await ledger.lookupSecondary('case', '衡环罚〔2026〕13号', 0n, 100)).toEqual([2n]);
+    expect(await ledger.lookupSecondary('case', 'none', 0n, 100)).toEqual([]);
+    await ledger.close();
+  });
+});

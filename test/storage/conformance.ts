@@ -402,6 +402,37 @@ export function describeLedgerStore(name: string, open: () => Promise<StoreHandl
         await expectMatches(s, model);
       }));
 
+    it('lists entries under secondary indexes, ascending, paged by start and limit', () =>
+      withStore(async ({ store }) => {
+        const s = store();
+        const model = new Model();
+        const one = model.next(plain(4));
+        await s.appendBatch({
+          ...one.batch,
+          secondary: [
+            { name: 'case', key: '衡环罚〔2026〕12号', index: 3n },
+            { name: 'case', key: '衡环罚〔2026〕12号', index: 0n },
+            { name: 'case', key: '衡环罚〔2026〕13号', index: 1n },
+            { name: 'hj212-mn', key: '010000A8900016F000169DC0', index: 2n },
+          ],
+        });
+        one.commit();
+        const two = model.next(plain(2));
+        await s.appendBatch({ ...two.batch, secondary: [{ name: 'case', key: '衡环罚〔2026〕12号', index: 5n }] });
+        two.commit();
+        expect(await s.lookupSecondary('case', '衡环罚〔2026〕12号', 0n, 100)).toEqual([0n, 3n, 5n]);
+        expect(await s.lookupSecondary('case', '衡环罚〔2026〕12号', 1n, 1)).toEqual([3n]);
+        expect(await s.lookupSecondary('case', '衡环罚〔2026〕12号', 6n, 10)).toEqual([]);
+        expect(await s.lookupSecondary('case', '衡环罚〔2026〕1', 0n, 10)).toEqual([]); // no prefix matches
+        expect(await s.lookupSecondary('hj212-mn', '010000A8900016F000169DC0', 0n, 10)).toEqual([2n]);
+        expect(await s.lookupSecondary('case', '010000A8900016F000169DC0', 0n, 10)).toEqual([]);
+        await expectRejects(s.lookupSecondary('Case', 'x', 0n, 1), /name/, 'INPUT_INVALID');
+        await expectRejects(s.lookupSecondary('case', 'a\u0000b', 0n, 1), /key/, 'INPUT_INVALID');
+        const bad = model.next(plain(1));
+        await expectRejects(s.appendBatch({ ...bad.batch, secondary: [{ name: 'case', key: 'x', index: 0n }] }), /secondary\[0\]\.index/, 'INPUT_INVALID');
+        expect(await s.getSize()).toBe(6n);
+      }));
+
     it('copies bytes in and out: callers cannot change stored data', () =>
       withStore(async ({ store }) => {
         const s = store();
