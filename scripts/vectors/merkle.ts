@@ -5,7 +5,6 @@
  */
 import { formatDecimal, toHex } from '../../src/core/bytes.js';
 import { sha256 } from '../../src/core/crypto.js';
-import { LedgerError } from '../../src/core/errors.js';
 import {
   CompactRange,
   buildProof,
@@ -18,7 +17,7 @@ import {
   verifyInclusion,
   type NodeId,
 } from '../../src/core/merkle/index.js';
-import type { VectorSet } from './write.js';
+import { outcomeOf, type VectorSet } from './write.js';
 
 /** A node store: real leaves appended after an optional synthetic perfect left subtree. */
 class VectorTree {
@@ -78,16 +77,6 @@ function flip(h: Uint8Array, bit: number): Uint8Array {
   return c;
 }
 
-/** Evaluate a verification and record what it gives, so a vector's expectation is what the code does, checked by hand-chosen wantErr. */
-function outcome(f: () => void): { wantErr: boolean; expectCode?: string } {
-  try {
-    f();
-    return { wantErr: false };
-  } catch (err) {
-    if (err instanceof LedgerError) return { wantErr: true, expectCode: err.code };
-    throw err;
-  }
-}
 
 interface InclusionProbe {
   leafIndex: bigint;
@@ -98,7 +87,7 @@ interface InclusionProbe {
 }
 
 function inclusionVector(desc: string, p: InclusionProbe, mustFail: boolean | undefined) {
-  const got = outcome(() => verifyInclusion(p.leafIndex, p.treeSize, p.leafHash, p.proof, p.root));
+  const got = outcomeOf(() => verifyInclusion(p.leafIndex, p.treeSize, p.leafHash, p.proof, p.root));
   if (mustFail !== undefined && got.wantErr !== mustFail) throw new Error(`inclusion vector "${desc}" (${p.leafIndex}/${p.treeSize}): verifier disagrees with the generator`);
   return {
     desc,
@@ -152,7 +141,7 @@ interface ConsistencyProbe {
 }
 
 function consistencyVector(desc: string, p: ConsistencyProbe, mustFail: boolean | undefined) {
-  const got = outcome(() => verifyConsistency(p.size1, p.size2, p.proof, p.root1, p.root2));
+  const got = outcomeOf(() => verifyConsistency(p.size1, p.size2, p.proof, p.root1, p.root2));
   if (mustFail !== undefined && got.wantErr !== mustFail) throw new Error(`consistency vector "${desc}": verifier disagrees with the generator`);
   return {
     desc,

@@ -5,10 +5,9 @@
  */
 import { fromBase64, toBase64, toHex } from '../../src/core/bytes.js';
 import { openCheckpoint, signCheckpoint } from '../../src/core/checkpoint.js';
-import { LedgerError } from '../../src/core/errors.js';
 import { hashLeaf } from '../../src/core/merkle/index.js';
 import { generateSignerKey, parseVerifierKey, signNote } from '../../src/core/note.js';
-import type { VectorSet } from './write.js';
+import { outcomeOf, type VectorSet } from './write.js';
 
 /** The vector log key (fixed seed: every run produces the same signatures). */
 export const VECTOR_ORIGIN = 'example.gov.cn/guzheng/vectors';
@@ -16,18 +15,9 @@ export const VECTOR_KEYS = generateSignerKey(VECTOR_ORIGIN, new Uint8Array(32).m
 const WITNESS = generateSignerKey('witness.example', new Uint8Array(32).map((_, i) => 100 + i));
 const IMPOSTOR = generateSignerKey(VECTOR_ORIGIN, new Uint8Array(32).map((_, i) => 200 - i));
 
-function outcome(f: () => void): { wantErr: boolean; expectCode?: string } {
-  try {
-    f();
-    return { wantErr: false };
-  } catch (err) {
-    if (err instanceof LedgerError) return { wantErr: true, expectCode: err.code };
-    throw err;
-  }
-}
 
 function checkpointVector(desc: string, note: string, mustFail: boolean, verifierKey = VECTOR_KEYS.verifierKey) {
-  const got = outcome(() => openCheckpoint(note, verifierKey));
+  const got = outcomeOf(() => openCheckpoint(note, verifierKey));
   if (got.wantErr !== mustFail) throw new Error(`checkpoint vector "${desc}": verifier disagrees with the generator (${got.expectCode ?? 'ok'})`);
   const v: Record<string, unknown> = { desc, verifierKey, note, ...got };
   if (!got.wantErr) {
@@ -87,7 +77,7 @@ export function generate(set: VectorSet): void {
   // Verifier keys: the good one, every byte +1, every proper prefix and suffix, and known bad forms.
   const vkey = VECTOR_KEYS.verifierKey;
   const keyVector = (name: string, desc: string, key: string, mustFail: boolean) => {
-    const got = outcome(() => parseVerifierKey(key));
+    const got = outcomeOf(() => parseVerifierKey(key));
     if (got.wantErr !== mustFail) throw new Error(`key vector "${desc}": parser disagrees (${key})`);
     set.add(`verifier-key/${name}`, { desc, verifierKey: key, ...got });
   };

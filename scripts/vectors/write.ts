@@ -2,6 +2,8 @@
  * The vector file set: relative path → JSON value. Generators add to it; gen-vectors.ts writes
  * it to contracts-free-ledger/vectors (or compares it with what is committed, with --check).
  */
+import { LedgerError } from '../../src/core/errors.js';
+
 export type VectorValue = Record<string, unknown>;
 
 export class VectorSet {
@@ -14,6 +16,20 @@ export class VectorSet {
     }
     if (this.files.has(path)) throw new Error(`vector ${path}: duplicate`);
     this.files.set(path, value);
+  }
+}
+
+/**
+ * outcomeOf runs a verification and records what it gives, as vector fields: `wantErr` and,
+ * for a LedgerError, its `expectCode`. Any other exception is a generator bug and propagates.
+ */
+export function outcomeOf(f: () => void): { wantErr: boolean; expectCode?: string } {
+  try {
+    f();
+    return { wantErr: false };
+  } catch (err) {
+    if (err instanceof LedgerError) return { wantErr: true, expectCode: err.code };
+    throw err;
   }
 }
 

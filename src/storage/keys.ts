@@ -29,7 +29,7 @@
  *   `s:size`) goes into ONE LevelDB write batch with `sync: true`: it is all on disk, or none of it.
  *   Likewise a block and `s:blocks`.
  */
-import { MAX_UINT64 } from '../core/bytes.js';
+import { MAX_UINT64, concatBytes } from '../core/bytes.js';
 import { badInput } from '../core/errors.js';
 import { checkDigestAlg, checkHash, checkIndex, checkMetaKey, checkSecondary, checkSecretHash } from './checks.js';
 
@@ -82,19 +82,6 @@ export function decodeU64(bytes: Uint8Array, offset = 0): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset, false);
 }
 
-/** concat joins key parts into one fresh array. */
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** prefixed returns `prefix ‖ u64be(index)` in one allocation. Requires: index is a uint64. */
 export function prefixed(prefix: Uint8Array, index: bigint): Uint8Array {
   checkIndex(index, 'u64');
@@ -135,7 +122,7 @@ export function blockKey(height: bigint): Uint8Array {
 export function digestPrefix(alg: string, digest: Uint8Array): Uint8Array {
   checkDigestAlg(alg, 'digest');
   checkHash(digest, 'digest');
-  return concat(PREFIX.digest, ascii(alg), Uint8Array.of(0), digest);
+  return concatBytes(PREFIX.digest, ascii(alg), Uint8Array.of(0), digest);
 }
 
 /** digestKey returns `d ‖ alg ‖ 0x00 ‖ digest ‖ u64be(index)`. Requires: as {@link digestPrefix}. */
@@ -146,7 +133,7 @@ export function digestKey(alg: string, digest: Uint8Array, index: bigint): Uint8
 /** leafHashPrefix returns `l ‖ leafHash`, the scan prefix of one leaf hash. Requires: 32 bytes. */
 export function leafHashPrefix(leafHash: Uint8Array): Uint8Array {
   checkHash(leafHash, 'leaf hash');
-  return concat(PREFIX.leafHash, leafHash);
+  return concatBytes(PREFIX.leafHash, leafHash);
 }
 
 /** leafHashKey returns `l ‖ leafHash ‖ u64be(index)`. Requires: 32-byte hash; index is a uint64. */
@@ -160,7 +147,7 @@ export function leafHashKey(leafHash: Uint8Array, index: bigint): Uint8Array {
  */
 export function secondaryPrefix(name: string, key: string): Uint8Array {
   checkSecondary(name, key, 'secondary index');
-  return concat(PREFIX.secondary, ascii(name), Uint8Array.of(0), encoder.encode(key), Uint8Array.of(0));
+  return concatBytes(PREFIX.secondary, ascii(name), Uint8Array.of(0), encoder.encode(key), Uint8Array.of(0));
 }
 
 /** secondaryKey returns `secondaryPrefix(name, key) ‖ u64be(index)`. */
@@ -171,13 +158,13 @@ export function secondaryKey(name: string, key: string, index: bigint): Uint8Arr
 /** metaKey returns `m: ‖ UTF-8(name)`. Requires: a non-empty name of at most 256 UTF-8 bytes. */
 export function metaKey(name: string): Uint8Array {
   checkMetaKey(name);
-  return concat(PREFIX.meta, encoder.encode(name));
+  return concatBytes(PREFIX.meta, encoder.encode(name));
 }
 
 /** apiKeyKey returns `k: ‖ secretHash`. Requires: `secretHash` is 64 lowercase hex digits. */
 export function apiKeyKey(secretHash: string): Uint8Array {
   checkSecretHash(secretHash);
-  return concat(PREFIX.apiKey, ascii(secretHash));
+  return concatBytes(PREFIX.apiKey, ascii(secretHash));
 }
 
 /**

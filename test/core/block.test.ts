@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { codeOf } from '../support/codes.js';
 import { toHex } from '../../src/core/bytes.js';
 import { blockHash, formatBlock, parseBlock, sealBlock, verifyBlock, verifyBlockChain, GENESIS_PREV, type Block } from '../../src/core/block.js';
 import { signCheckpoint } from '../../src/core/checkpoint.js';
@@ -7,14 +8,6 @@ import { InconsistencyError, isLedgerError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/crypto.js';
 import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../../scripts/vectors/mini-log.js';
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    return isLedgerError(err) ? err.code : `uncoded: ${String(err)}`;
-  }
-  return 'ok';
-}
 
 function chain(): MiniLog {
   const log = new MiniLog();
@@ -52,50 +45,50 @@ describe('blocks', () => {
 
   it('parses strictly', () => {
     const json = formatBlock(chain().blocks[1]!);
-    expect(code(() => parseBlock({ ...json, height: '01' }))).toBe('BLOCK_INVALID');
-    expect(code(() => parseBlock({ ...json, count: 5 }))).toBe('BLOCK_INVALID');
-    expect(code(() => parseBlock({ ...json, prev: json.prev.toUpperCase() }))).toBe('BLOCK_INVALID');
-    expect(code(() => parseBlock({ ...json, time: '2026-11-28T08:00:00Z' }))).toBe('BLOCK_INVALID');
-    expect(code(() => parseBlock({ ...json, extra: '1' }))).toBe('BLOCK_INVALID');
-    expect(code(() => parseBlock({ ...json, first: '18446744073709551615', count: '1' }))).toBe('BLOCK_INVALID');
-    expect(code(() => parseBlock({ ...json, height: '99999999999999999999' }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, height: '01' }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, count: 5 }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, prev: json.prev.toUpperCase() }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, time: '2026-11-28T08:00:00Z' }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, extra: '1' }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, first: '18446744073709551615', count: '1' }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => parseBlock({ ...json, height: '99999999999999999999' }))).toBe('BLOCK_INVALID');
   });
 
   it('rejects a block whose fields contradict its checkpoint or the key', () => {
     const b = chain().blocks[2]!;
-    expect(code(() => verifyBlock(b, TEST_KEYS.verifierKey))).toBe('ok');
-    expect(code(() => verifyBlock({ ...b, count: b.count + 1n }, TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
-    expect(code(() => verifyBlock(b, OTHER_KEYS.verifierKey))).toBe('NOTE_UNVERIFIED');
-    expect(code(() => verifyBlock({ ...b, checkpoint: b.checkpoint.replace('\n3\n', '\n4\n') }, TEST_KEYS.verifierKey))).toBe('SIGNATURE_INVALID');
+    expect(codeOf(() => verifyBlock(b, TEST_KEYS.verifierKey))).toBe('ok');
+    expect(codeOf(() => verifyBlock({ ...b, count: b.count + 1n }, TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => verifyBlock(b, OTHER_KEYS.verifierKey))).toBe('NOTE_UNVERIFIED');
+    expect(codeOf(() => verifyBlock({ ...b, checkpoint: b.checkpoint.replace('\n3\n', '\n4\n') }, TEST_KEYS.verifierKey))).toBe('SIGNATURE_INVALID');
     const g = chain().blocks[0]!;
-    expect(code(() => verifyBlock({ ...g, prev: new Uint8Array(32).fill(1) }, TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => verifyBlock({ ...g, prev: new Uint8Array(32).fill(1) }, TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
   });
 
   it('refuses to seal a block that adds nothing, or an empty tree with a non-empty root', () => {
     const log = chain();
     const tip = log.blocks.at(-1)!;
-    expect(code(() => sealBlock(tip, tip.checkpoint, tip.first + tip.count, log.now()))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => sealBlock(tip, tip.checkpoint, tip.first + tip.count, log.now()))).toBe('BLOCK_INVALID');
     const note = signCheckpoint({ origin: TEST_ORIGIN, size: 0n, root: new Uint8Array(32) }, TEST_KEYS.signerKey);
-    expect(code(() => verifyBlock(sealBlock(undefined, note, 0n, log.now()), TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => verifyBlock(sealBlock(undefined, note, 0n, log.now()), TEST_KEYS.verifierKey))).toBe('BLOCK_INVALID');
   });
 
   it('detects gaps, reordering, wrong links and time going backwards', () => {
     const log = chain();
     const bs = log.blocks;
     const k = TEST_KEYS.verifierKey;
-    expect(code(() => verifyBlockChain([bs[0]!, bs[2]!], k))).toBe('CHAIN_BROKEN');
-    expect(code(() => verifyBlockChain([bs[1]!, bs[0]!], k))).toBe('CHAIN_BROKEN');
-    expect(code(() => verifyBlockChain([bs[0]!, { ...bs[1]!, prev: blockHash(bs[1]!) }], k))).toBe('CHAIN_BROKEN');
-    expect(code(() => verifyBlockChain([bs[1]!, { ...bs[2]!, time: '2020-01-01T00:00:00.000Z' }], k))).toBe('CHAIN_BROKEN');
-    expect(code(() => verifyBlockChain([bs[3]!, bs[4]!], k, { previous: bs[2]! }))).toBe('ok');
-    expect(code(() => verifyBlockChain([bs[4]!], k, { previous: bs[2]! }))).toBe('CHAIN_BROKEN');
-    expect(code(() => verifyBlockChain([], k))).toBe('INPUT_INVALID');
+    expect(codeOf(() => verifyBlockChain([bs[0]!, bs[2]!], k))).toBe('CHAIN_BROKEN');
+    expect(codeOf(() => verifyBlockChain([bs[1]!, bs[0]!], k))).toBe('CHAIN_BROKEN');
+    expect(codeOf(() => verifyBlockChain([bs[0]!, { ...bs[1]!, prev: blockHash(bs[1]!) }], k))).toBe('CHAIN_BROKEN');
+    expect(codeOf(() => verifyBlockChain([bs[1]!, { ...bs[2]!, time: '2020-01-01T00:00:00.000Z' }], k))).toBe('CHAIN_BROKEN');
+    expect(codeOf(() => verifyBlockChain([bs[3]!, bs[4]!], k, { previous: bs[2]! }))).toBe('ok');
+    expect(codeOf(() => verifyBlockChain([bs[4]!], k, { previous: bs[2]! }))).toBe('CHAIN_BROKEN');
+    expect(codeOf(() => verifyBlockChain([], k))).toBe('INPUT_INVALID');
   });
 
   it('compares roots with the auditor recomputation', () => {
     const log = chain();
     const wrong = new Uint8Array(32);
-    expect(code(() => verifyBlockChain(log.blocks, TEST_KEYS.verifierKey, { rootAt: (s) => (s === 6n ? wrong : undefined) }))).toBe('BLOCK_INVALID');
+    expect(codeOf(() => verifyBlockChain(log.blocks, TEST_KEYS.verifierKey, { rootAt: (s) => (s === 6n ? wrong : undefined) }))).toBe('BLOCK_INVALID');
   });
 
   it('turns a fork between two signed checkpoints into a fraud proof carrying both notes', () => {

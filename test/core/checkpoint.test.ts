@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { codeOf } from '../support/codes.js';
 import { LedgerError, type ErrorCode } from '../../src/core/errors.js';
 import { fromBase64, toBase64, utf8, MAX_UINT64 } from '../../src/core/bytes.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey, signNote } from '../../src/core/note.js';
@@ -24,15 +25,6 @@ const OTHER_LOG = generateSignerKey('other.example/log', Uint8Array.from({ lengt
 const ROOT = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 const LOG_CP = { origin: ORIGIN, size: 42n, root: ROOT };
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof LedgerError) return err.code;
-    throw err;
-  }
-  return 'OK';
-}
 
 describe('formatCheckpoint / parseCheckpoint', () => {
   it('round-trips the golden checkpoint exactly', () => {

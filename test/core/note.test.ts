@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { codeOf } from '../support/codes.js';
 import { createPrivateKey, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { LedgerError } from '../../src/core/errors.js';
 import { fromBase64, toBase64, utf8 } from '../../src/core/bytes.js';
@@ -31,17 +32,6 @@ const SIGNED = TEXT + '\n' + PETER_SIG;
 // Our own second signer, from a fixed seed (core takes randomness as bytes).
 const SEED_B = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 const KEYS_B = generateSignerKey('guzheng.example/witness', SEED_B);
-
-/** The LedgerError code `fn` throws, or 'OK'; anything else thrown fails the test. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof LedgerError) return err.code;
-    throw err;
-  }
-  return 'OK';
-}
 
 /** Every proper substring and every byte+1 of an ASCII string (Go TestNewVerifier). */
 function manglings(s: string): string[] {

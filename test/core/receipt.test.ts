@@ -1,18 +1,11 @@
 import { describe, it, expect } from 'vitest';
+import { codeOf } from '../support/codes.js';
 import { isLedgerError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/entry/jcs.js';
 import { parseReceipt, RECEIPT_FORMAT } from '../../src/core/receipt.js';
 import { formatTlogProof, parseTlogProof, receiptToTlogProof, tlogProofToReceipt, TLOG_PROOF_HEADER } from '../../src/core/tlog-proof.js';
 import { MiniLog, content } from '../../scripts/vectors/mini-log.js';
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    return isLedgerError(err) ? err.code : `uncoded: ${String(err)}`;
-  }
-  return 'ok';
-}
 
 function logWithReceipt() {
   const log = new MiniLog();
@@ -39,14 +32,14 @@ describe('receipts', () => {
     const p = parseReceipt(JSON.stringify(receipt));
     expect(p.index).toBe(3n);
     expect(p.entryBytes).toEqual(canonicalJson(receipt.entry));
-    expect(code(() => parseReceipt('{'))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, format: 'guzheng-receipt/v2' }))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, index: 3 }))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, index: '03' }))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, index: '99999999999999999999' }))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, inclusionProof: ['AB'] }))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, block: { ...receipt.block, count: '01' } }))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => parseReceipt({ ...receipt, extra: true }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt('{'))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, format: 'guzheng-receipt/v2' }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, index: 3 }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, index: '03' }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, index: '99999999999999999999' }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, inclusionProof: ['AB'] }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, block: { ...receipt.block, count: '01' } }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, extra: true }))).toBe('RECEIPT_MALFORMED');
     try {
       parseReceipt({ ...receipt, leafHash: 'x' });
     } catch (err) {
@@ -91,7 +84,7 @@ describe('tlog-proof (c2sp.org/tlog-proof@v1)', () => {
       good.replace(/\nindex 3\n([^\n]+)\n/, (_m, h: string) => `\nindex 3\n${h.slice(0, -2)}=\n`),
       good.slice(0, good.indexOf('\n\n') + 2),
     ];
-    for (const t of bad) expect(code(() => parseTlogProof(t)), JSON.stringify(t.slice(0, 120))).toBe('RECEIPT_MALFORMED');
-    expect(code(() => tlogProofToReceipt(good, new TextEncoder().encode('{"b":1, "a":2}'), receipt.verifierKey))).toBe('RECEIPT_MALFORMED');
+    for (const t of bad) expect(codeOf(() => parseTlogProof(t)), JSON.stringify(t.slice(0, 120))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => tlogProofToReceipt(good, new TextEncoder().encode('{"b":1, "a":2}'), receipt.verifierKey))).toBe('RECEIPT_MALFORMED');
   });
 });
