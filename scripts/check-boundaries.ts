@@ -1,9 +1,10 @@
 /**
  * Enforces the layering of DESIGN.md §3 (tessera's TestForbiddenFunction, as a script):
  * src/core imports only src/core and a few pure packages; src/verifier imports only src/core,
- * src/verifier and the same packages. Neither may touch node:*, Buffer, process, express, level,
- * storage or http, a clock, or randomness. Nothing in src/ may use an explicit `any`. Run by
- * `npm test`; exits 1 listing every violation.
+ * src/verifier and the same packages; src/web (the verification page's browser code) imports only
+ * src/core, src/verifier, src/web and the same packages. None may touch node:*, Buffer, process,
+ * express, level, storage or http, a clock, or randomness. Nothing in src/ may use an explicit
+ * `any`. Run by `npm test`; exits 1 listing every violation.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -16,6 +17,8 @@ export const ALLOWED_PACKAGES = ['@noble/hashes', '@noble/curves', '@scure/base'
 const LAYERS: Record<string, string[]> = {
   core: ['core'],
   verifier: ['core', 'verifier'],
+  // The court verification page's browser code (bundled into dist/web/verify.html).
+  web: ['core', 'verifier', 'web'],
 };
 
 /** Source patterns banned in restricted layers, with the reason shown to the developer. */
@@ -62,7 +65,7 @@ function stripComments(src: string): string {
     .replace(/(^|[^:'"`])\/\/.*$/gm, (m, pre: string) => pre + ' '.repeat(m.length - pre.length));
 }
 
-/** checkBoundaries scans `<srcRoot>/{core,verifier}` and returns every violation found. */
+/** checkBoundaries scans `<srcRoot>/{core,verifier,web}` and returns every violation found. */
 export function checkBoundaries(srcRoot: string): Violation[] {
   const violations: Violation[] = [];
   for (const [layer, allowed] of Object.entries(LAYERS)) {
@@ -117,5 +120,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     console.error(`check-boundaries: ${found.length} violation(s)`);
     process.exit(1);
   }
-  console.log(`check-boundaries: src/core and src/verifier are pure (${listTs(join(root, 'core')).length + listTs(join(root, 'verifier')).length} files)`);
+  const files = Object.keys(LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
+  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files)`);
 }

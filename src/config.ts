@@ -4,6 +4,7 @@
  * variable, never a silent default.
  */
 import { z } from 'zod';
+import { parseLegacyCrc, type CrcVariant } from './ingest/hj212/crc.js';
 
 /** Everything `guzheng serve` needs. */
 export interface ServiceConfig {
@@ -24,6 +25,18 @@ export interface ServiceConfig {
   readonly flushMaxEntries: number;
   /** Group commit: how long a flush may wait for more submissions (ms; 0 = none). */
   readonly flushWaitMs: number;
+  /** HJ 212 gateway TCP port; undefined = no gateway (0 picks a free port). */
+  readonly hj212Port: number | undefined;
+  /** HJ 212 gateway listen address (default: the HTTP host). */
+  readonly hj212Host: string;
+  /** Close an HJ 212 connection after this long without a byte (ms). */
+  readonly hj212IdleTimeoutMs: number;
+  /** Most simultaneous HJ 212 device connections. */
+  readonly hj212MaxConnections: number;
+  /** CRC-failed HJ 212 packets anchored per connection per minute (0 = none). */
+  readonly hj212BadCrcPerMinute: number;
+  /** Legacy CRC variants allowed per device MN (`MN=modbus,MN=modbus-swapped`). */
+  readonly hj212LegacyCrc: ReadonlyMap<string, readonly CrcVariant[]>;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -36,6 +49,9 @@ export const DEFAULTS = {
   rateLimitPerKey: 1000,
   flushMaxEntries: 4096,
   flushWaitMs: 0,
+  hj212IdleTimeoutMs: 600_000,
+  hj212MaxConnections: 10_000,
+  hj212BadCrcPerMinute: 60,
 } as const;
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -51,6 +67,22 @@ const envSchema = z.object({
   GUZHENG_RATE_LIMIT: intIn(0, 1_000_000).optional(),
   GUZHENG_FLUSH_MAX_ENTRIES: intIn(1, 1_000_000).optional(),
   GUZHENG_FLUSH_WAIT_MS: intIn(0, 1000).optional(),
+  GUZHENG_HJ212_PORT: intIn(0, 65535).optional(),
+  GUZHENG_HJ212_HOST: z.string().min(1).optional(),
+  GUZHENG_HJ212_IDLE_TIMEOUT_MS: intIn(1000, 86_400_000).optional(),
+  GUZHENG_HJ212_MAX_CONNECTIONS: intIn(1, 1_000_000).optional(),
+  GUZHENG_HJ212_BAD_CRC_PER_MINUTE: intIn(0, 1_000_000).optional(),
+  GUZHENG_HJ212_LEGACY_CRC: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseLegacyCrc(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    })
+    .optional(),
 });
 
 /** Flags of `guzheng serve` (strings as commander gives them). */
@@ -62,6 +94,7 @@ export interface ServeFlags {
   checkpointIntervalMs?: string;
   maxDocumentBytes?: string;
   rateLimit?: string;
+  hj212Port?: string;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -85,6 +118,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_RATE_LIMIT: flags.rateLimit ?? env.GUZHENG_RATE_LIMIT,
     GUZHENG_FLUSH_MAX_ENTRIES: env.GUZHENG_FLUSH_MAX_ENTRIES,
     GUZHENG_FLUSH_WAIT_MS: env.GUZHENG_FLUSH_WAIT_MS,
+    GUZHENG_HJ212_PORT: flags.hj212Port ?? env.GUZHENG_HJ212_PORT,
+    GUZHENG_HJ212_HOST: env.GUZHENG_HJ212_HOST,
+    GUZHENG_HJ212_IDLE_TIMEOUT_MS: env.GUZHENG_HJ212_IDLE_TIMEOUT_MS,
+    GUZHENG_HJ212_MAX_CONNECTIONS: env.GUZHENG_HJ212_MAX_CONNECTIONS,
+    GUZHENG_HJ212_BAD_CRC_PER_MINUTE: env.GUZHENG_HJ212_BAD_CRC_PER_MINUTE,
+    GUZHENG_HJ212_LEGACY_CRC: env.GUZHENG_HJ212_LEGACY_CRC,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -92,10 +131,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     throw new ConfigError(`configuration: ${i?.path.join('.') ?? '?'}: ${i?.message ?? 'invalid'}`);
   }
   const e = r.data;
+  const host = e.HOST ?? DEFAULTS.host;
   return {
     dataDir: e.GUZHENG_DATA ?? DEFAULTS.dataDir,
     port: e.PORT ?? DEFAULTS.port,
-    host: e.HOST ?? DEFAULTS.host,
+    host,
     origin: e.GUZHENG_ORIGIN,
     checkpointIntervalMs: e.GUZHENG_CHECKPOINT_INTERVAL_MS ?? DEFAULTS.checkpointIntervalMs,
     adminKey: e.GUZHENG_ADMIN_KEY,
@@ -103,5 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     rateLimitPerKey: e.GUZHENG_RATE_LIMIT ?? DEFAULTS.rateLimitPerKey,
     flushMaxEntries: e.GUZHENG_FLUSH_MAX_ENTRIES ?? DEFAULTS.flushMaxEntries,
     flushWaitMs: e.GUZHENG_FLUSH_WAIT_MS ?? DEFAULTS.flushWaitMs,
+    hj212Port: e.GUZHENG_HJ212_PORT,
+    hj212Host: e.GUZHENG_HJ212_HOST ?? host,
+    hj212IdleTimeoutMs: e.GUZHENG_HJ212_IDLE_TIMEOUT_MS ?? DEFAULTS.hj212IdleTimeoutMs,
+    hj212MaxConnections: e.GUZHENG_HJ212_MAX_CONNECTIONS ?? DEFAULTS.hj212MaxConnections,
+    hj212BadCrcPerMinute: e.GUZHENG_HJ212_BAD_CRC_PER_MINUTE ?? DEFAULTS.hj212BadCrcPerMinute,
+    hj212LegacyCrc: e.GUZHENG_HJ212_LEGACY_CRC ?? new Map<string, CrcVariant[]>(),
   };
 }

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSignerKey } from './core/note.js';
 import { createApp } from './http/app.js';
+import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
 import type { ServiceConfig } from './config.js';
@@ -17,6 +18,8 @@ export interface RunningService {
   readonly url: string;
   readonly ledger: Ledger;
   readonly server: Server;
+  /** The HJ 212 gateway, when configured. */
+  readonly hj212: Hj212Gateway | undefined;
   /** Stop accepting, drain, publish, close. Idempotent. */
   close(): Promise<void>;
 }
@@ -61,17 +64,45 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
+  let hj212: Hj212Gateway | undefined;
+  if (config.hj212Port !== undefined) {
+    try {
+      hj212 = await Hj212Gateway.start({
+        ledger,
+        port: config.hj212Port,
+        host: config.hj212Host,
+        registry: app.registry,
+        legacyCrc: config.hj212LegacyCrc,
+        idleTimeoutMs: config.hj212IdleTimeoutMs,
+        maxConnections: config.hj212MaxConnections,
+        badCrcPerMinute: config.hj212BadCrcPerMinute,
+      });
+    } catch (err) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ledger.close();
+      throw err;
+    }
+  }
   say(`Guzheng (固证) ledger listening on ${url}`);
   say(`  data directory: ${paths.root}${created ? ' (new log created)' : ''}`);
   say(`  log origin:     ${ledger.origin}`);
   say(`  verifier key:   ${ledger.verifierKey}`);
   say(`  entries:        ${ledger.sequencer.size} (checkpoint every ${config.checkpointIntervalMs} ms when it grows)`);
+  if (hj212 !== undefined) {
+    const a = hj212.address;
+    say(`  HJ 212 gateway: tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${config.hj212LegacyCrc.size > 0 ? ` (legacy CRC for ${config.hj212LegacyCrc.size} device(s))` : ''}`);
+  }
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
   say(`  verify receipts offline with the verifier key above; API docs at ${url}/openapi.json`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // The gateway first: what devices already sent is anchored and answered while the log runs.
+      if (hj212 !== undefined) await hj212.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -79,5 +110,5 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       });
       await ledger.close();
     })());
-  return { url, ledger, server, close };
+  return { url, ledger, server, hj212, close };
 }

@@ -1,5 +1,5 @@
 /**
- * The `guzheng` command line (commander): serve, keys, submit, prove. Exit codes: 0 success,
+ * The `guzheng` command line (commander): serve, keys, submit, prove, case, verify. Exit codes: 0 success,
  * 1 the operation failed, 2 usage error or unreadable input.
  */
 import { Command, CommanderError } from 'commander';
@@ -8,6 +8,8 @@ import { CliError } from './client.js';
 import { registerKeys } from './keys.js';
 import { registerServe } from './serve.js';
 import { registerSubmit } from './submit.js';
+import { registerVerify } from './verify.js';
+import { registerCase } from './case.js';
 
 installNodeCrypto();
 
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerKeys(program);
   registerSubmit(program);
+  registerCase(program);
+  registerVerify(program);
   return program;
 }
 

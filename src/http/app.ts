@@ -16,11 +16,15 @@ import { createMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
 import { mountRoutes, type Route } from './route.js';
+import { caseRoutes } from './routes/cases.js';
 import { documentRoutes } from './routes/documents.js';
 import { entryRoutes } from './routes/entries.js';
+import { hj212Routes } from './routes/hj212.js';
 import { logRoutes } from './routes/log.js';
 import { opsRoutes } from './routes/ops.js';
 import { proofRoutes } from './routes/proofs.js';
+import { verifyRoutes } from './routes/verify.js';
+import { webRoutes } from './routes/web.js';
 
 /** What createApp needs. */
 export interface AppDeps {
@@ -56,6 +60,10 @@ export function buildRoutes(ctx: AppContext): Route[] {
     ...documentRoutes(ctx),
     ...proofRoutes(ctx),
     ...logRoutes(ctx),
+    ...caseRoutes(ctx),
+    ...verifyRoutes(ctx),
+    ...hj212Routes(ctx),
+    ...webRoutes(ctx),
     ...opsRoutes(ctx, () => (doc ??= buildOpenApi(routes, INFO))),
   ];
   return routes;

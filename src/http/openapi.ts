@@ -88,7 +88,9 @@ function operation(route: Route): JsonSchema {
   if (route.body?.kind === 'json') {
     op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body.schema, 'input') } } };
   } else if (route.body?.kind === 'raw') {
-    op.requestBody = { required: true, description: `${route.body.description}, at most ${route.body.limitBytes} bytes`, content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } };
+    const types = route.body.mediaTypes;
+    const content = types ? Object.fromEntries(Object.entries(types).map(([t, s]) => [t, { schema: jsonSchema(s, 'input') }])) : { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } };
+    op.requestBody = { required: true, description: `${route.body.description}, at most ${route.body.limitBytes} bytes`, content };
   }
   return op;
 }

@@ -39,6 +39,8 @@ export interface RawBody {
   readonly kind: 'raw';
   readonly description: string;
   readonly limitBytes: number;
+  /** The media types the handler accepts, each with its body schema (for OpenAPI only); default any. */
+  readonly mediaTypes?: Readonly<Record<string, z.ZodType>>;
 }
 
 /** What a handler gets: parsed inputs, the authenticated key (if any), and the raw req/res. */

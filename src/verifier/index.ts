@@ -3,6 +3,24 @@
  * See contracts-free-ledger/SPEC.md#verification.
  */
 export { verifyReceipt, verifyTlogProof, type Content, type VerifyOptions } from './verify.js';
+export {
+  verifyBundle,
+  verifyDocument,
+  readProofDocument,
+  BUNDLE_CHECK_IDS,
+  BUNDLE_CHECK_TITLES,
+  type BundleCheck,
+  type BundleCheckId,
+  type BundleFacts,
+  type BundleItemReport,
+  type BundleReport,
+  type BundleVerifyOptions,
+  type DocumentReport,
+  type DocumentVerifyOptions,
+  type LooseContent,
+  type ProofDocument,
+} from './bundle.js';
+export { parseBundle, bundleReceipts, manifestLine, BUNDLE_FORMAT, type Bundle, type ManifestLine, type ParsedBundle } from '../core/bundle.js';
 export { CHECK_IDS, CHECK_TITLES, type Check, type CheckId, type CheckStatus, type ReportFacts, type VerificationReport } from './report.js';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from '../core/merkle/verify.js';
 export { openCheckpoint, parseCheckpoint, type Checkpoint, type OpenedCheckpoint } from '../core/checkpoint.js';

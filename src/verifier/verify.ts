@@ -27,8 +27,11 @@ export interface VerifyOptions {
   readonly content?: Content;
 }
 
-/** What a receipt or a tlog-proof contributes, normalized. */
-interface ProofInput {
+/**
+ * What a receipt, a tlog-proof or a bundle item contributes, normalized. Internal: shared with
+ * src/verifier/bundle.ts, not exported from the verifier entry point.
+ */
+export interface ProofInput {
   readonly index: bigint;
   readonly entryBytes: Uint8Array;
   readonly statedLeafHash?: Uint8Array;
@@ -72,7 +75,35 @@ class ReportBuilder {
   }
 }
 
-function pinnedKeys(options: VerifyOptions): VerifierKey[] {
+/**
+ * Memoized results of the expensive checks, for verifying many proofs against ONE proving
+ * checkpoint (a bundle): each note is opened once, each block verified once, each block's
+ * consistency proof checked once. Keyed by note text and by block object identity, so a cache is
+ * valid only while the proving checkpoint and the blocks' proofs stay the same. Internal.
+ */
+export class VerifyCache {
+  readonly notes = new Map<string, { opened: OpenedCheckpoint; key: VerifierKey } | LedgerError>();
+  readonly blocks = new Map<Block, OpenedCheckpoint | LedgerError>();
+  readonly consistency = new Map<Block, string | LedgerError>();
+}
+
+/** memo returns the cached value or rethrows the cached error; else computes, caches and returns. */
+function memo<K, V>(map: Map<K, V | LedgerError> | undefined, key: K, f: () => V): V {
+  const hit = map?.get(key);
+  if (hit instanceof LedgerError) throw hit;
+  if (hit !== undefined) return hit;
+  try {
+    const v = f();
+    map?.set(key, v);
+    return v;
+  } catch (err) {
+    if (isLedgerError(err)) map?.set(key, err);
+    throw err;
+  }
+}
+
+/** pinnedKeys parses the caller's pinned keys. Throws INPUT_INVALID (none) or KEY_MALFORMED. Internal. */
+export function pinnedKeys(options: Pick<VerifyOptions, 'trustedKeys'>): VerifierKey[] {
   if (!options || !Array.isArray(options.trustedKeys) || options.trustedKeys.length === 0) {
     throw new LedgerError('INPUT_INVALID', 'verify: no trusted log key given; pin the log verifier key');
   }
@@ -94,22 +125,23 @@ function openWithPinned(note: string, keys: readonly VerifierKey[]): { opened: O
   throw best ?? new LedgerError('NOTE_UNVERIFIED', 'checkpoint: no pinned key');
 }
 
-function contentDigest(content: Content, entry: Entry): Digest {
-  if ('bytes' in content) return digestBytes(content.bytes, entry.digest.alg);
-  if ('record' in content) return digestRecord(content.record, entry.digest.alg);
+/** contentDigest computes a content's digest with algorithm `alg` (a given digest is validated). Throws INPUT_INVALID. Internal. */
+export function contentDigest(content: Content, alg: Digest['alg']): Digest {
+  if ('bytes' in content) return digestBytes(content.bytes, alg);
+  if ('record' in content) return digestRecord(content.record, alg);
   const r = digestSchema.safeParse(content.digest);
   if (!r.success) throw new LedgerError('INPUT_INVALID', `content digest: want {alg: "sha256", hex: 64 lowercase hex digits}`);
   return r.data;
 }
 
-function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined): void {
+function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined, cache?: VerifyCache): void {
   b.facts.index = formatDecimal(input.index);
   // checkpoint: the only source of a trusted size and root.
   let cp: OpenedCheckpoint | undefined;
   let key: VerifierKey | undefined;
   b.run('checkpoint', () => {
     try {
-      ({ opened: cp, key } = openWithPinned(input.checkpoint, keys));
+      ({ opened: cp, key } = memo(cache?.notes, input.checkpoint, () => openWithPinned(input.checkpoint, keys)));
     } catch (err) {
       if (isLedgerError(err, 'NOTE_UNVERIFIED') && input.namedKey !== undefined) {
         throw new LedgerError('NOTE_UNVERIFIED', `checkpoint is not signed by any pinned key (the receipt names ${input.namedKey})`);
@@ -144,7 +176,7 @@ function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierK
   else {
     const e = entry;
     b.run('content', () => {
-      const got = contentDigest(content, e);
+      const got = contentDigest(content, e.digest.alg);
       if (got.alg !== e.digest.alg || got.hex !== e.digest.hex) {
         throw new LedgerError('DIGEST_MISMATCH', `content ${got.alg} ${got.hex} differs from the anchored ${e.digest.alg} ${e.digest.hex}`);
       }
@@ -161,10 +193,10 @@ function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierK
     });
   }
 
-  checkBlock(b, input, cp, key);
+  checkBlock(b, input, cp, key, cache);
 }
 
-function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined): void {
+function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined, cache: VerifyCache | undefined): void {
   const block = input.block;
   if (block === undefined) {
     const why = input.extraIgnored ? 'the tlog-proof has "extra" data that is not Guzheng block data; no block was checked' : 'no block given (a plain tlog-proof)';
@@ -179,7 +211,7 @@ function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | 
   }
   let blockCp: OpenedCheckpoint | undefined;
   const ok = b.run('block', () => {
-    blockCp = verifyBlock(block, key);
+    blockCp = memo(cache?.blocks, block, () => verifyBlock(block, key));
     const end = block.first + block.count;
     if (input.index < block.first || input.index >= end) {
       throw new LedgerError('BLOCK_INVALID', `block ${block.height} seals leaves [${block.first}, ${end}), not ${input.index}`);
@@ -195,25 +227,40 @@ function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | 
     return;
   }
   const small = blockCp;
-  b.run('block-consistency', () => {
-    try {
-      verifyConsistency(small.checkpoint.size, cp.checkpoint.size, input.blockConsistency ?? [], small.checkpoint.root, cp.checkpoint.root);
-    } catch (err) {
-      if (!isLedgerError(err, 'PROOF_INVALID')) throw err;
-      // Equal sizes with different roots, both signed by the pinned key, is conclusive: a fork.
-      if (small.checkpoint.size === cp.checkpoint.size) {
-        throw new InconsistencyError(small.note, cp.note, [], `two checkpoints of size ${cp.checkpoint.size} signed by the log key have different roots: the log forked`);
+  b.run('block-consistency', () =>
+    memo(cache?.consistency, block, () => {
+      try {
+        verifyConsistency(small.checkpoint.size, cp.checkpoint.size, input.blockConsistency ?? [], small.checkpoint.root, cp.checkpoint.root);
+      } catch (err) {
+        if (!isLedgerError(err, 'PROOF_INVALID')) throw err;
+        // Equal sizes with different roots, both signed by the pinned key, is conclusive: a fork.
+        if (small.checkpoint.size === cp.checkpoint.size && !equalBytes(small.checkpoint.root, cp.checkpoint.root)) {
+          throw new InconsistencyError(small.note, cp.note, [], `two checkpoints of size ${cp.checkpoint.size} signed by the log key have different roots: the log forked`);
+        }
+        // Otherwise the receipt's proof may simply be damaged: a failed proof, not a fraud proof.
+        throw new LedgerError('PROOF_INVALID', `the block-consistency proof does not show the block checkpoint (size ${small.checkpoint.size}) is a prefix of the proving checkpoint (size ${cp.checkpoint.size})`);
       }
-      // Otherwise the receipt's proof may simply be damaged: a failed proof, not a fraud proof.
-      throw new LedgerError('PROOF_INVALID', `the block-consistency proof does not show the block checkpoint (size ${small.checkpoint.size}) is a prefix of the proving checkpoint (size ${cp.checkpoint.size})`);
-    }
-    return small.checkpoint.size === cp.checkpoint.size
-      ? 'the block seals the proving checkpoint itself'
-      : `block checkpoint (size ${small.checkpoint.size}) is a prefix of the proving checkpoint (size ${cp.checkpoint.size})`;
-  });
+      return small.checkpoint.size === cp.checkpoint.size
+        ? 'the block seals the proving checkpoint itself'
+        : `block checkpoint (size ${small.checkpoint.size}) is a prefix of the proving checkpoint (size ${cp.checkpoint.size})`;
+    }),
+  );
 }
 
 const REQUIRED: CheckId[] = ['format', 'checkpoint', 'entry', 'inclusion'];
+
+/**
+ * verifyProofInput runs the check pipeline on an already parsed document: `format` passes with
+ * `formatMessage`, then checkpoint, entry, leaf-hash, content, inclusion, block and
+ * block-consistency. With a {@link VerifyCache}, shared work is done once. Internal: the entry
+ * points are verifyReceipt, verifyTlogProof and verifyBundle.
+ */
+export function verifyProofInput(formatMessage: string, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined, cache?: VerifyCache): VerificationReport {
+  const b = new ReportBuilder();
+  b.pass('format', formatMessage);
+  runChecks(b, input, keys, content, cache);
+  return b.report(REQUIRED);
+}
 
 /**
  * verifyReceipt checks a Guzheng receipt (JSON value or text) offline against pinned log keys and

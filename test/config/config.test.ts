@@ -3,7 +3,7 @@ import { DEFAULTS, loadConfig } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('uses the documented defaults', () => {
-    expect(loadConfig({})).toEqual({ ...DEFAULTS, origin: undefined, adminKey: undefined });
+    expect(loadConfig({})).toEqual({ ...DEFAULTS, origin: undefined, adminKey: undefined, hj212Port: undefined, hj212Host: DEFAULTS.host, hj212LegacyCrc: new Map() });
   });
 
   it('reads the environment and lets flags win', () => {
@@ -15,5 +15,46 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
     expect(() => loadConfig({ GUZHENG_CHECKPOINT_INTERVAL_MS: 'soon' })).toThrow(/GUZHENG_CHECKPOINT_INTERVAL_MS/);
     expect(() => loadConfig({}, { rateLimit: '-1' })).toThrow(/GUZHENG_RATE_LIMIT/);
+  });
+
+  describe('HJ 212 gateway', () => {
+    it('is off unless a port is given; the host defaults to HOST', () => {
+      expect(loadConfig({}).hj212Port).toBeUndefined();
+      expect(loadConfig({ GUZHENG_HJ212_PORT: '' }).hj212Port).toBeUndefined();
+      expect(loadConfig({ HOST: '0.0.0.0', GUZHENG_HJ212_PORT: '9212' })).toMatchObject({ hj212Port: 9212, hj212Host: '0.0.0.0' });
+      expect(loadConfig({ HOST: '0.0.0.0', GUZHENG_HJ212_HOST: '10.0.0.5' }).hj212Host).toBe('10.0.0.5');
+      expect(loadConfig({ GUZHENG_HJ212_PORT: '0' }).hj212Port).toBe(0);
+    });
+
+    it('lets --hj212-port win over GUZHENG_HJ212_PORT', () => {
+      expect(loadConfig({ GUZHENG_HJ212_PORT: '9212' }, { hj212Port: '9213' }).hj212Port).toBe(9213);
+    });
+
+    it('reads the tunables and the per-device legacy CRC list', () => {
+      const c = loadConfig({
+        GUZHENG_HJ212_IDLE_TIMEOUT_MS: '120000',
+        GUZHENG_HJ212_MAX_CONNECTIONS: '500',
+        GUZHENG_HJ212_BAD_CRC_PER_MINUTE: '0',
+        GUZHENG_HJ212_LEGACY_CRC: 'OLD0001=modbus, OLD0002=modbus-swapped,OLD0001=modbus-swapped',
+      });
+      expect(c).toMatchObject({ hj212IdleTimeoutMs: 120_000, hj212MaxConnections: 500, hj212BadCrcPerMinute: 0 });
+      expect(c.hj212LegacyCrc).toEqual(
+        new Map([
+          ['OLD0001', ['modbus', 'modbus-swapped']],
+          ['OLD0002', ['modbus-swapped']],
+        ]),
+      );
+    });
+
+    it('names the variable at fault', () => {
+      expect(() => loadConfig({ GUZHENG_HJ212_PORT: '65536' })).toThrow(/GUZHENG_HJ212_PORT/);
+      expect(() => loadConfig({}, { hj212Port: 'x' })).toThrow(/GUZHENG_HJ212_PORT/);
+      expect(() => loadConfig({ GUZHENG_HJ212_IDLE_TIMEOUT_MS: '10' })).toThrow(/GUZHENG_HJ212_IDLE_TIMEOUT_MS/);
+      expect(() => loadConfig({ GUZHENG_HJ212_MAX_CONNECTIONS: '0' })).toThrow(/GUZHENG_HJ212_MAX_CONNECTIONS/);
+      expect(() => loadConfig({ GUZHENG_HJ212_BAD_CRC_PER_MINUTE: '-1' })).toThrow(/GUZHENG_HJ212_BAD_CRC_PER_MINUTE/);
+      expect(() => loadConfig({ GUZHENG_HJ212_LEGACY_CRC: 'OLD0001=crc32' })).toThrow(/GUZHENG_HJ212_LEGACY_CRC: got "OLD0001=crc32", want MN=modbus or MN=modbus-swapped/);
+      expect(() => loadConfig({ GUZHENG_HJ212_LEGACY_CRC: 'modbus' })).toThrow(/GUZHENG_HJ212_LEGACY_CRC/);
+      expect(() => loadConfig({ GUZHENG_HJ212_LEGACY_CRC: 'A;B=modbus' })).toThrow(/GUZHENG_HJ212_LEGACY_CRC/);
+    });
   });
 });

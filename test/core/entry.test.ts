@@ -123,13 +123,14 @@ const GOLDEN: Record<EntryType, Golden> = {
         pollutants: ['a34004', 'a34002'],
         crc: { ok: true, variant: 'hj212' },
         flag: 4,
+        version: 1,
         peer: '192.0.2.10:50212',
         parserVersion: 'guzheng-hj212/0.1.0',
       },
       submitter: 'gateway-hj212',
       receivedAt: '2026-03-01T00:00:02.500Z',
     },
-    text: '{"digest":{"alg":"sha256","hex":"2a4a049dbcc219a804f6738436bb24b111af108de6527f4b0f1de374752028d4"},"meta":{"cn":"2011","crc":{"ok":true,"variant":"hj212"},"dataTime":"2026-03-01T08:00:00+08:00","flag":4,"mn":"010000A8900016F000169DC0","parserVersion":"guzheng-hj212/0.1.0","peer":"192.0.2.10:50212","pollutants":["a34004","a34002"],"qn":"20260301080000123","st":"22"},"receivedAt":"2026-03-01T00:00:02.500Z","submitter":"gateway-hj212","type":"hj212","v":1}',
+    text: '{"digest":{"alg":"sha256","hex":"2a4a049dbcc219a804f6738436bb24b111af108de6527f4b0f1de374752028d4"},"meta":{"cn":"2011","crc":{"ok":true,"variant":"hj212"},"dataTime":"2026-03-01T08:00:00+08:00","flag":4,"mn":"010000A8900016F000169DC0","parserVersion":"guzheng-hj212/0.1.0","peer":"192.0.2.10:50212","pollutants":["a34004","a34002"],"qn":"20260301080000123","st":"22","version":1},"receivedAt":"2026-03-01T00:00:02.500Z","submitter":"gateway-hj212","type":"hj212","v":1}',
   },
 };
 
@@ -286,6 +287,13 @@ describe('schema strictness', () => {
     expectError(() => encodeEntry(withMeta('hj212', { flag: 256 })), 'ENTRY_INVALID', 'meta.flag:');
     expectError(() => encodeEntry(withMeta('hj212', { mn: 'MN;PW=1' })), 'ENTRY_INVALID', 'meta.mn:');
     expectError(() => encodeEntry(withMeta('hj212', { cn: '20x1' })), 'ENTRY_INVALID', 'meta.cn:');
+    expectError(() => encodeEntry(withMeta('hj212', { version: 64 })), 'ENTRY_INVALID', 'meta.version:');
+    expectError(() => encodeEntry(withMeta('hj212', { pno: '1a' })), 'ENTRY_INVALID', 'meta.pno:');
+    expectError(() => encodeEntry(withMeta('hj212', { warnings: [] })), 'ENTRY_INVALID', 'meta.warnings:');
+    expectError(() => encodeEntry(withMeta('hj212', { warnings: ['No-QN'] })), 'ENTRY_INVALID', 'meta.warnings[0]:');
+    expectError(() => encodeEntry(withMeta('hj212', { warnings: Array.from({ length: 33 }, () => 'w') })), 'ENTRY_INVALID', 'meta.warnings:');
+    // A packet without a usable MN is still anchored: mn is optional.
+    expect(() => encodeEntry(withMeta('hj212', { mn: undefined }))).not.toThrow();
   });
 
   it('checks sizes as non-negative safe integers', () => {
@@ -415,8 +423,12 @@ describe('size cap', () => {
         pollutants: Array.from({ length: 256 }, () => 'p'.repeat(32)),
         crc: { ok: false, variant: 'v'.repeat(32) },
         flag: 255,
+        version: 63,
+        pnum: '9'.repeat(8),
+        pno: '9'.repeat(8),
         peer: 'p'.repeat(64),
         parserVersion: 'v'.repeat(64),
+        warnings: Array.from({ length: 32 }, () => 'w'.repeat(40)),
       }),
     ].map((e) => ({ ...e, submitter: 'k'.repeat(64) }));
     for (const e of largest) {
@@ -645,10 +657,14 @@ const metaArbs = {
       pollutants: fc.array(fc.stringMatching(/^[A-Za-z0-9_]{1,32}$/), { maxLength: 20 }),
       crc: fc.record({ ok: fc.boolean(), variant: fc.stringMatching(/^[A-Za-z0-9._-]{1,32}$/) }),
       flag: fc.integer({ min: 0, max: 255 }),
+      version: fc.integer({ min: 0, max: 63 }),
+      pnum: fc.stringMatching(/^[0-9]{1,8}$/),
+      pno: fc.stringMatching(/^[0-9]{1,8}$/),
       peer: fc.stringMatching(/^[A-Za-z0-9.:[\]%_-]{1,64}$/),
       parserVersion: fc.stringMatching(/^[A-Za-z0-9._+/@-]{1,64}$/),
+      warnings: fc.array(fc.stringMatching(/^[a-z0-9-]{1,40}$/), { minLength: 1, maxLength: 32 }),
     },
-    { requiredKeys: ['mn', 'pollutants', 'crc', 'parserVersion'] },
+    { requiredKeys: ['pollutants', 'crc', 'parserVersion'] },
   ),
 };
 

@@ -23,6 +23,7 @@ describe('check-boundaries', () => {
     mkdirSync(join(root, 'core'), { recursive: true });
     mkdirSync(join(root, 'verifier'), { recursive: true });
     mkdirSync(join(root, 'storage'), { recursive: true });
+    mkdirSync(join(root, 'web'), { recursive: true });
     writeFileSync(
       join(root, 'core', 'bad.ts'),
       [
@@ -40,6 +41,7 @@ describe('check-boundaries', () => {
     );
     writeFileSync(join(root, 'verifier', 'bad.ts'), "export { y } from '../http/app.js';\nconst n = new Date();\n");
     writeFileSync(join(root, 'storage', 'ok.ts'), "import { Level } from 'level';\n");
+    writeFileSync(join(root, 'web', 'bad.ts'), "import { verifyReceipt } from '../verifier/index.js';\nimport { createApp } from '../http/app.js';\nimport { readFile } from 'node:fs/promises';\nconst k = process.env.KEY;\n");
     const found = checkBoundaries(root).map((v) => `${v.file}:${v.line}: ${v.message}`);
     expect(found).toEqual([
       'core/bad.ts:1: core may not import package node:fs',
@@ -51,6 +53,9 @@ describe('check-boundaries', () => {
       'core/bad.ts:9: core may not use Math.random (randomness must be passed in)',
       'verifier/bad.ts:1: verifier may not import ../http/app.js (resolves to src/http/app.js)',
       'verifier/bad.ts:2: verifier may not use new Date() (a clock must be passed in)',
+      'web/bad.ts:2: web may not import ../http/app.js (resolves to src/http/app.js)',
+      'web/bad.ts:3: web may not import package node:fs/promises',
+      'web/bad.ts:4: web may not use process (no environment access in pure code)',
     ]);
   });
 });

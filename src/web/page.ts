@@ -1,0 +1,381 @@
+/**
+ * The court verification page's script (docs/verify-page.md), bundled by scripts/build-web.ts
+ * into one inline IIFE. It reads the file, the proof document and the pinned key from the page,
+ * hashes the file locally in chunks (src/web/hash.ts), runs src/verifier exactly as the CLI does,
+ * and writes the verdict and every check in Chinese and English. It makes no network request:
+ * the file never leaves the machine.
+ */
+import { LedgerError, verifyBundle, verifyReceipt, verifyTlogProof, type BundleReport, type VerificationReport } from '../verifier/index.js';
+import { explainBundleReport, explainReport, type Bilingual } from './explain.js';
+import { sha256Blob } from './hash.js';
+import { classifyProofDocument, digestFromFragment, parsePinnedKeys, type ProofDocument } from './input.js';
+import { browser, type DomDetails, type DomElement, type DomFile, type DomInput, type DomProgress } from './dom.js';
+import { SERVED_CONFIG_ID, type ServedConfig } from './template.js';
+
+const { document, location, Event } = browser();
+
+function el<T extends DomElement = DomElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (e === null) throw new Error(`verify page: no #${id}`);
+  return e as T;
+}
+
+const fileInput = el<DomInput>('file');
+const receiptInput = el<DomInput>('receipt');
+const receiptText = el<DomInput>('receipt-text');
+const entryInput = el<DomInput>('entry');
+const keyText = el<DomInput>('key');
+const verifyButton = el<DomInput>('verify');
+const statusLine = el('status');
+const progress = el<DomProgress>('progress');
+const errorBox = el('error');
+const result = el('result');
+
+/** Append a `<span lang=…>` pair: Chinese first, English second. */
+function bilingual(parent: DomElement, b: Bilingual, tag: 'span' | 'div' | 'p' = 'span'): void {
+  const zh = document.createElement(tag);
+  zh.lang = 'zh-CN';
+  zh.className = 'zh';
+  zh.textContent = b.zh;
+  const en = document.createElement(tag);
+  en.lang = 'en';
+  en.className = 'en';
+  en.textContent = b.en;
+  parent.append(zh, en);
+}
+
+function setStatus(b: Bilingual | undefined): void {
+  statusLine.replaceChildren();
+  if (b) bilingual(statusLine, b);
+}
+
+function showError(b: Bilingual | undefined, detail?: string): void {
+  errorBox.replaceChildren();
+  errorBox.hidden = b === undefined;
+  if (b === undefined) return;
+  bilingual(errorBox, b, 'p');
+  if (detail) {
+    const d = document.createElement('p');
+    d.className = 'detail';
+    d.textContent = detail;
+    errorBox.append(d);
+  }
+}
+
+// --- the pinned key: prefilled only when a log served this page (never from a saved copy) ---
+
+function servedConfig(): ServedConfig | undefined {
+  const node = document.getElementById(SERVED_CONFIG_ID);
+  if (node === null || !/^https?:$/.test(location.protocol)) return undefined;
+  try {
+    const v = JSON.parse(node.textContent ?? 'null') as ServedConfig | null;
+    return v && typeof v.verifierKey === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const served = servedConfig();
+if (served) {
+  keyText.value = served.verifierKey;
+  const note = el('key-note');
+  note.hidden = false;
+  el('key-origin').textContent = served.origin;
+}
+
+// --- the digest a certificate's QR code points at (#sha256=…) ---
+
+const expected = digestFromFragment(location.hash);
+if (expected) {
+  el('expected').hidden = false;
+  el('expected-hex').textContent = expected;
+}
+
+// --- drag and drop onto the two drop zones ---
+
+for (const [zoneId, input] of [
+  ['file-drop', fileInput],
+  ['receipt-drop', receiptInput],
+] as const) {
+  const zone = el(zoneId);
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const files = e.dataTransfer?.files;
+    if (files && files.length > 0) {
+      input.files = files;
+      input.dispatchEvent(new Event('change'));
+    }
+  });
+}
+
+function describeFiles(input: DomInput, infoId: string): void {
+  const files = input.files;
+  const parts: string[] = [];
+  for (let i = 0; files && i < files.length; i++) {
+    const f = files[i];
+    if (f) parts.push(`${f.name} · ${f.size.toLocaleString('en-US')} bytes`);
+  }
+  el(infoId).textContent = parts.join('\n');
+}
+fileInput.addEventListener('change', () => describeFiles(fileInput, 'file-info'));
+receiptInput.addEventListener('change', async () => {
+  describeFiles(receiptInput, 'receipt-info');
+  const f = receiptInput.files?.[0];
+  if (f) {
+    const doc = classifyProofDocument(await f.text());
+    el<DomDetails>('entry-section').open = doc.kind === 'tlog-proof';
+  }
+});
+
+// --- rendering a report ---
+
+/** A file the user gave, hashed here. */
+interface HashedFile {
+  readonly name: string;
+  readonly hex: string;
+}
+
+/** One line of a check list: mark, bilingual title, plain-words explanation, technical detail. */
+interface CheckLine {
+  readonly id: string;
+  readonly status: string;
+  readonly mark: string;
+  readonly title: Bilingual;
+  readonly explanation: Bilingual;
+  readonly code?: string;
+  readonly detail: string;
+}
+
+function checkItem(c: CheckLine): DomElement {
+  const li = document.createElement('li');
+  li.dataset.check = c.id;
+  li.dataset.status = c.status;
+  if (c.code) li.dataset.code = c.code;
+  const m = document.createElement('span');
+  m.className = 'mark';
+  m.textContent = c.mark;
+  const title = document.createElement('span');
+  title.className = 'title';
+  bilingual(title, c.title);
+  const why = document.createElement('div');
+  why.className = 'why';
+  bilingual(why, c.explanation, 'p');
+  const detail = document.createElement('p');
+  detail.className = 'detail';
+  detail.textContent = c.code ? `${c.code}: ${c.detail}` : c.detail;
+  why.append(detail);
+  li.append(m, title, why);
+  return li;
+}
+
+function renderFacts(rows: Array<[Bilingual, string | undefined]>): void {
+  const dl = el('facts');
+  dl.replaceChildren();
+  for (const [label, value] of rows) {
+    if (value === undefined) continue;
+    const dt = document.createElement('dt');
+    bilingual(dt, label);
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+}
+
+/** Show the verdict, summary and check list; the caller fills facts and items. */
+function renderVerdict(x: { valid: boolean; verdict: Bilingual; summary: Bilingual; checks: readonly CheckLine[] }, kind: 'receipt' | 'bundle'): void {
+  result.hidden = false;
+  result.dataset.kind = kind;
+  const verdict = el('verdict');
+  verdict.replaceChildren();
+  const mark = document.createElement('span');
+  mark.className = 'mark';
+  mark.textContent = x.valid ? '✓' : '✗';
+  verdict.append(mark);
+  bilingual(verdict, x.verdict);
+  const summary = el('summary');
+  summary.replaceChildren();
+  bilingual(summary, x.summary, 'p');
+  el('checks').replaceChildren(...x.checks.map(checkItem));
+  el('items').replaceChildren();
+  const exp = el('expected-match');
+  exp.replaceChildren();
+  delete exp.dataset.match;
+}
+
+function renderExpected(files: readonly HashedFile[]): void {
+  if (!expected || files.length === 0) return;
+  const match = files.some((f) => f.hex === expected);
+  const exp = el('expected-match');
+  bilingual(
+    exp,
+    match
+      ? { zh: '文件摘要与证书上的摘要一致。', en: 'The file digest equals the digest on the certificate.' }
+      : { zh: '文件摘要与证书上的摘要不一致。', en: 'The file digest differs from the digest on the certificate.' },
+  );
+  exp.dataset.match = String(match);
+}
+
+function renderReceiptReport(report: VerificationReport, file: HashedFile | undefined): void {
+  const x = explainReport(report);
+  renderVerdict(x, 'receipt');
+  renderExpected(file ? [file] : []);
+  const f = report.facts;
+  const meta = (f.entry?.meta ?? {}) as Record<string, unknown>;
+  renderFacts([
+    [{ zh: '条目序号', en: 'Index' }, f.index],
+    [{ zh: '条目类型', en: 'Entry type' }, f.entry?.type],
+    [{ zh: '案件编号', en: 'Case' }, typeof meta.caseId === 'string' ? meta.caseId : undefined],
+    [{ zh: '文件名（提交时声明）', en: 'File name (as declared)' }, typeof meta.name === 'string' ? meta.name : undefined],
+    [{ zh: '存证摘要', en: 'Anchored digest' }, f.entry ? `${f.entry.digest.alg} ${f.entry.digest.hex}` : undefined],
+    [{ zh: '本机计算的文件摘要', en: 'File digest computed here' }, file ? `sha256 ${file.hex} (${file.name})` : undefined],
+    [{ zh: '提交者', en: 'Submitter' }, f.entry?.submitter],
+    [{ zh: '存证时间（UTC）', en: 'Anchored at (UTC)' }, f.entry?.receivedAt],
+    [{ zh: '日志', en: 'Log origin' }, f.origin],
+    [{ zh: '树大小', en: 'Tree size' }, f.treeSize],
+    [{ zh: '根哈希', en: 'Root hash' }, f.rootHash],
+    [{ zh: '区块高度', en: 'Block height' }, f.blockHeight],
+    [{ zh: '区块哈希', en: 'Block hash' }, f.blockHash],
+    [{ zh: '封存时间（UTC）', en: 'Sealed at (UTC)' }, f.blockTime],
+    [{ zh: '核验所用公钥', en: 'Verified with key' }, f.verifierKey],
+  ]);
+  result.scrollIntoView({ block: 'start' });
+}
+
+function renderBundleReport(report: BundleReport, files: readonly HashedFile[]): void {
+  const x = explainBundleReport(report);
+  renderVerdict(x, 'bundle');
+  renderExpected(files);
+  const list = el('items');
+  for (const it of x.items) {
+    const li = document.createElement('li');
+    li.dataset.index = it.index;
+    li.dataset.valid = String(it.valid);
+    const head = document.createElement('div');
+    head.className = 'item-head';
+    head.textContent = `${it.valid ? '✓' : '✗'} #${it.index}${it.name ? ` · ${it.name}` : ''}`;
+    const checks = document.createElement('ol');
+    checks.className = 'item-checks';
+    // A valid item lists nothing more; a failed one lists its failed and skipped checks.
+    checks.append(...it.checks.filter((c) => !it.valid && c.status !== 'pass').map(checkItem));
+    li.append(head, checks);
+    list.append(li);
+  }
+  const f = report.facts;
+  renderFacts([
+    [{ zh: '案件编号', en: 'Case' }, f.caseId],
+    [{ zh: '证据包生成时间（UTC）', en: 'Bundle created (UTC)' }, f.createdAt],
+    [{ zh: '条目数（通过/总数）', en: 'Items (valid/total)' }, f.itemCount === undefined ? undefined : `${f.validItems ?? '0'} / ${f.itemCount}`],
+    [{ zh: '本机计算的文件摘要', en: 'File digests computed here' }, files.length > 0 ? files.map((h) => `sha256 ${h.hex} (${h.name})`).join('\n') : undefined],
+    [{ zh: '日志', en: 'Log origin' }, f.origin],
+    [{ zh: '树大小', en: 'Tree size' }, f.treeSize],
+    [{ zh: '根哈希', en: 'Root hash' }, f.rootHash],
+    [{ zh: '核验所用公钥', en: 'Verified with key' }, f.verifierKey],
+  ]);
+  result.scrollIntoView({ block: 'start' });
+}
+
+// --- verification ---
+
+async function readProofDocument(): Promise<ProofDocument> {
+  const f = receiptInput.files?.[0];
+  const text = f ? await f.text() : receiptText.value;
+  return classifyProofDocument(text);
+}
+
+/** Hash every picked file, one chunk at a time, with one progress bar over all their bytes. */
+async function hashFiles(): Promise<HashedFile[]> {
+  const list = fileInput.files;
+  const files: DomFile[] = [];
+  for (let i = 0; list && i < list.length; i++) {
+    const f = list[i];
+    if (f) files.push(f);
+  }
+  if (files.length === 0) return [];
+  const total = files.reduce((n, f) => n + f.size, 0);
+  let before = 0;
+  progress.hidden = false;
+  progress.value = 0;
+  const out: HashedFile[] = [];
+  for (const f of files) {
+    setStatus({ zh: `正在本机计算摘要：${f.name}`, en: `Hashing locally: ${f.name}` });
+    const hex = await sha256Blob(f, {
+      onProgress: (done) => {
+        progress.value = total === 0 ? 1 : (before + done) / total;
+      },
+    });
+    before += f.size;
+    out.push({ name: f.name, hex });
+  }
+  progress.hidden = true;
+  return out;
+}
+
+let running = false;
+
+async function run(): Promise<void> {
+  if (running) return;
+  running = true;
+  verifyButton.disabled = true;
+  result.hidden = true;
+  delete result.dataset.valid;
+  showError(undefined);
+  try {
+    const keys = parsePinnedKeys(keyText.value);
+    if (keys.length === 0) {
+      showError({ zh: '请填写您固定的日志公钥（name+keyid+base64）。', en: 'Enter the log key you pinned (name+keyid+base64).' });
+      return;
+    }
+    const doc = await readProofDocument();
+    if (doc.kind === 'unknown') {
+      showError({ zh: '请选择或粘贴存证回执、tlog-proof、存证证书（HTML）或证据包。', en: 'Pick or paste a receipt, a tlog-proof, an evidence certificate (HTML) or a bundle.' }, doc.why);
+      return;
+    }
+    const picked = fileInput.files?.length ?? 0;
+    if (doc.kind !== 'bundle' && picked > 1) {
+      showError({ zh: '一份回执只对应一个文件；多个文件请使用证据包。', en: 'A receipt is for one file; use a bundle for several files.' });
+      return;
+    }
+    const entryFile = entryInput.files?.[0];
+    if (doc.kind === 'tlog-proof' && !entryFile) {
+      el<DomDetails>('entry-section').open = true;
+      showError({ zh: 'tlog-proof 需要同时提供条目文件（条目的原始字节）。', en: 'A tlog-proof needs the entry file (the entry\'s exact bytes) as well.' });
+      return;
+    }
+    const hashed = await hashFiles();
+    setStatus({ zh: '正在核验……', en: 'Verifying…' });
+    if (doc.kind === 'bundle') {
+      const report = verifyBundle(doc.bundle, { trustedKeys: keys, files: hashed.map((h) => ({ label: h.name, content: { digest: { alg: 'sha256', hex: h.hex } } })) });
+      setStatus(undefined);
+      renderBundleReport(report, hashed);
+      result.dataset.valid = String(report.valid);
+      return;
+    }
+    const file = hashed[0];
+    const options = { trustedKeys: keys, ...(file ? { content: { digest: { alg: 'sha256' as const, hex: file.hex } } } : {}) };
+    const report =
+      doc.kind === 'tlog-proof' && entryFile ? verifyTlogProof(doc.text, new Uint8Array(await entryFile.arrayBuffer()), options) : verifyReceipt(doc.kind === 'tlog-proof' ? doc.text : doc.receipt, options);
+    setStatus(undefined);
+    renderReceiptReport(report, file);
+    result.dataset.valid = String(report.valid);
+  } catch (err) {
+    setStatus(undefined);
+    progress.hidden = true;
+    if (err instanceof LedgerError && err.code === 'KEY_MALFORMED') {
+      showError({ zh: '公钥格式错误：应为“名称+密钥编号+base64”，每行一个。', en: 'The pinned key is malformed: want name+keyid+base64, one per line.' }, err.message);
+    } else {
+      showError({ zh: '无法完成核验。', en: 'Verification could not run.' }, err instanceof Error ? err.message : String(err));
+    }
+  } finally {
+    running = false;
+    verifyButton.disabled = false;
+  }
+}
+
+verifyButton.addEventListener('click', () => void run());
+document.documentElement.dataset.ready = 'true';

@@ -1,0 +1,235 @@
+import { describe, it, expect } from 'vitest';
+import { buildBundle, type Bundle } from '../../src/core/bundle.js';
+import { digestBytes } from '../../src/core/entry/index.js';
+import { isLedgerError } from '../../src/core/errors.js';
+import { receiptToTlogProof } from '../../src/core/tlog-proof.js';
+import { parseReceipt } from '../../src/core/receipt.js';
+import { canonicalJson } from '../../src/core/entry/jcs.js';
+import { readProofDocument, verifyBundle, verifyDocument, type BundleReport } from '../../src/verifier/index.js';
+import { MiniLog, OTHER_KEYS, TEST_KEYS, content } from '../../scripts/vectors/mini-log.js';
+import { CASE, itemParts, setup } from '../support/bundles.js';
+
+const pinned = { trustedKeys: [TEST_KEYS.verifierKey] };
+const files = (...is: number[]) => is.map((i) => ({ label: `/case folder/doc-${i}.pdf`, content: { bytes: content(i) } }));
+
+function status(r: BundleReport): Record<string, string> {
+  return Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
+}
+
+function failedItems(r: BundleReport): Record<string, string[]> {
+  return Object.fromEntries(r.items.filter((i) => !i.valid).map((i) => [i.index, i.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}:${c.code}`)]));
+}
+
+function tamper(bundle: Bundle, f: (b: Bundle) => void): Bundle {
+  const b = structuredClone(bundle);
+  f(b);
+  return b;
+}
+
+function flipHex(h: string): string {
+  return (h[0] === '0' ? '1' : '0') + h.slice(1);
+}
+
+describe('verifyBundle', () => {
+  it('passes every check for a good bundle with all its files, as one unit against one checkpoint', () => {
+    const { bundle } = setup();
+    const r = verifyBundle(bundle, { ...pinned, files: files(1, 3, 8) });
+    expect(r.valid).toBe(true);
+    expect(status(r)).toEqual({ format: 'pass', checkpoint: 'pass', manifest: 'pass', items: 'pass', files: 'pass' });
+    expect(r.facts).toMatchObject({ caseId: CASE, treeSize: '12', itemCount: '3', validItems: '3', verifierKey: TEST_KEYS.verifierKey });
+    expect(r.items.map((i) => i.index)).toEqual(['1', '3', '8']);
+    for (const item of r.items) {
+      expect(item.valid).toBe(true);
+      expect(item.checks.map((c) => c.status)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
+      expect(item.facts.treeSize).toBe('12');
+    }
+    expect(r.items[2]!.facts).toMatchObject({ index: '8', blockHeight: '2' });
+    expect(r.items[0]!.manifest).toMatchObject({ name: 'doc-1.pdf' });
+  });
+
+  it('is valid without files, saying the content was not compared', () => {
+    const { bundle } = setup();
+    const r = verifyBundle(JSON.stringify(bundle), pinned);
+    expect(r.valid).toBe(true);
+    expect(r.checks.find((c) => c.id === 'files')).toMatchObject({ status: 'skip' });
+    expect(r.items.every((i) => i.checks.find((c) => c.id === 'content')?.status === 'skip')).toBe(true);
+  });
+
+  it('takes content by index and by digest', () => {
+    const { bundle } = setup();
+    const r = verifyBundle(bundle, { ...pinned, contents: new Map([[3n, { bytes: content(3) }]]), files: [{ label: 'x', content: { digest: digestBytes(content(8)) } }] });
+    expect(r.valid).toBe(true);
+    expect(r.items.map((i) => i.checks.find((c) => c.id === 'content')?.status)).toEqual(['skip', 'pass', 'pass']);
+    const wrong = verifyBundle(bundle, { ...pinned, contents: new Map([[4n, { bytes: content(4) }]]) });
+    expect(wrong.valid).toBe(false);
+    expect(wrong.checks.find((c) => c.id === 'files')?.message).toMatch(/index 4, which is not in the bundle/);
+  });
+
+  it('names the item whose file was changed, by file name', () => {
+    const { bundle } = setup();
+    const changed = content(3).slice();
+    changed[5]! ^= 1;
+    const r = verifyBundle(bundle, { ...pinned, files: [...files(1, 8), { label: 'C:\\case\\doc-3.pdf', content: { bytes: changed } }] });
+    expect(r.valid).toBe(false);
+    expect(status(r)).toEqual({ format: 'pass', checkpoint: 'pass', manifest: 'pass', items: 'fail', files: 'fail' });
+    expect(failedItems(r)).toEqual({ '3': ['content:DIGEST_MISMATCH'] });
+    expect(r.checks.find((c) => c.id === 'items')?.message).toMatch(/1 of 3 items fail: 3 \(content\)/);
+    expect(r.checks.find((c) => c.id === 'files')?.message).toMatch(/doc-3\.pdf .* is not the anchored content of item 3/);
+  });
+
+  it('fails the files check for a file that is not in the bundle', () => {
+    const { bundle } = setup();
+    const r = verifyBundle(bundle, { ...pinned, files: [{ label: 'other.pdf', content: { bytes: content(5) } }] });
+    expect(r.valid).toBe(false);
+    expect(status(r)).toMatchObject({ items: 'pass', files: 'fail' });
+    expect(r.checks.find((c) => c.id === 'files')?.message).toMatch(/other\.pdf .* is not anchored in this bundle/);
+  });
+
+  it('names the failed check for each kind of tampering', () => {
+    const { bundle, log } = setup();
+    const other = new MiniLog(OTHER_KEYS.signerKey, OTHER_KEYS.verifierKey);
+    other.publish();
+    const cases: Array<[string, Bundle | string, Record<string, string>, Record<string, string[]>]> = [
+      ['inclusion proof hash changed', tamper(bundle, (b) => (b.items[1]!.inclusionProof[0] = flipHex(b.items[1]!.inclusionProof[0]!))), { items: 'fail' }, { '3': ['inclusion:PROOF_INVALID'] }],
+      ['entry edited', tamper(bundle, (b) => ((b.items[0]!.entry.meta as Record<string, unknown>).name = 'decision.pdf')), { manifest: 'fail', items: 'fail' }, { '1': ['leaf-hash:RECEIPT_MALFORMED', 'inclusion:PROOF_INVALID'] }],
+      ['manifest edited', tamper(bundle, (b) => (b.manifest[2]!.name = 'other.pdf')), { manifest: 'fail', items: 'pass' }, {}],
+      ['manifest line dropped', tamper(bundle, (b) => b.manifest.pop()), { manifest: 'fail', items: 'pass' }, {}],
+      ['case id changed', tamper(bundle, (b) => (b.caseId = '衡环罚〔2026〕13号')), { manifest: 'fail', items: 'pass' }, {}],
+      ['block consistency changed', tamper(bundle, (b) => (b.blocks[0]!.consistency[0] = flipHex(b.blocks[0]!.consistency[0]!))), { items: 'fail' }, { '1': ['block-consistency:PROOF_INVALID'], '3': ['block-consistency:PROOF_INVALID'] }],
+      ['checkpoint altered', tamper(bundle, (b) => (b.checkpoint = b.checkpoint.replace('\n12\n', '\n13\n'))), { checkpoint: 'fail', items: 'fail' }, { '1': ['checkpoint:SIGNATURE_INVALID'], '3': ['checkpoint:SIGNATURE_INVALID'], '8': ['checkpoint:SIGNATURE_INVALID'] }],
+      ['checkpoint of another key', tamper(bundle, (b) => (b.checkpoint = other.blocks[0]!.checkpoint)), { checkpoint: 'fail', items: 'fail' }, { '1': ['checkpoint:NOTE_UNVERIFIED'], '3': ['checkpoint:NOTE_UNVERIFIED'], '8': ['checkpoint:NOTE_UNVERIFIED'] }],
+      ['block time altered', tamper(bundle, (b) => (b.blocks[1]!.block.time = '2026-11-28T09:59:59.999Z')), { items: 'pass' }, {}],
+      ['sealing block from elsewhere', tamper(bundle, (b) => (b.blocks[1]!.block.first = '0')), { items: 'fail' }, { '8': ['block:BLOCK_INVALID'] }],
+    ];
+    for (const [what, b, want, items] of cases) {
+      const r = verifyBundle(b, pinned);
+      if (what === 'block time altered') {
+        // The block is unauthenticated except through its signed checkpoint: its time is informative and unchecked.
+        expect(r.valid, what).toBe(true);
+        continue;
+      }
+      expect(r.valid, what).toBe(false);
+      expect(status(r), what).toMatchObject(want);
+      expect(failedItems(r), what).toEqual(items);
+    }
+    void log;
+  });
+
+  it('rejects a bundle signed by another key than the pinned one: checkpoint fails everywhere', () => {
+    const { bundle } = setup();
+    const r = verifyBundle(bundle, { trustedKeys: [OTHER_KEYS.verifierKey] });
+    expect(r.valid).toBe(false);
+    // Same key name, other key id: no signature by a pinned key at all.
+    expect(r.checks.find((c) => c.id === 'checkpoint')).toMatchObject({ status: 'fail', code: 'NOTE_UNVERIFIED' });
+    expect(r.checks.find((c) => c.id === 'checkpoint')?.message).toMatch(/not signed by any pinned key \(the receipt names guzheng\.test\/log\+/);
+    expect(r.items.every((i) => i.checks.find((c) => c.id === 'checkpoint')?.code === 'NOTE_UNVERIFIED')).toBe(true);
+    expect(r.items.every((i) => i.checks.find((c) => c.id === 'inclusion')?.status === 'skip')).toBe(true);
+  });
+
+  it('stops at a malformed bundle with only the format check', () => {
+    const r = verifyBundle('{"format":"guzheng-bundle/v1"}', pinned);
+    expect(r).toMatchObject({ valid: false, items: [] });
+    expect(r.checks).toEqual([{ id: 'format', status: 'fail', code: 'RECEIPT_MALFORMED', message: expect.stringMatching(/^bundle\.caseId/) }]);
+  });
+
+  it('throws only for bad options', () => {
+    const { bundle } = setup();
+    expect(() => verifyBundle(bundle, { trustedKeys: [] })).toThrow(/no trusted log key/);
+    expect(() => verifyBundle(bundle, { trustedKeys: ['not a key'] })).toThrow(expect.objectContaining({ code: 'KEY_MALFORMED' }));
+  });
+
+  it('rejects every single-character change that changes what the bundle says (except the informative createdAt and verifierKey, and block prev and time, which only the chain authenticates)', () => {
+    const { bundle } = setup([9n]);
+    const text = JSON.stringify(bundle);
+    const strip = (v: unknown) => {
+      const b = structuredClone(v) as Record<string, unknown> & { blocks?: Array<{ block?: { time?: unknown; prev?: unknown } }> };
+      delete b.createdAt;
+      delete b.verifierKey;
+      for (const x of b.blocks ?? []) {
+        if (x.block) delete x.block.time;
+        if (x.block) delete x.block.prev;
+      }
+      return JSON.stringify(b);
+    };
+    const want = strip(bundle);
+    let mutants = 0;
+    const accepted: string[] = [];
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      const mutated = text.slice(0, i) + String.fromCharCode(c === 0x30 ? 0x31 : c === 0x61 ? 0x62 : c ^ 1) + text.slice(i + 1);
+      let value: unknown;
+      try {
+        value = JSON.parse(mutated);
+      } catch {
+        continue; // not JSON: the format check fails, tested elsewhere
+      }
+      if (strip(value) === want) continue;
+      mutants++;
+      if (verifyBundle(value, pinned).valid) accepted.push(`${i}: ${mutated.slice(Math.max(0, i - 20), i + 20)}`);
+    }
+    expect(mutants).toBeGreaterThan(1000);
+    expect(accepted).toEqual([]);
+  }, 60_000);
+
+  it('builds and verifies a bundle of 1,000 items quickly', () => {
+    const log = new MiniLog();
+    log.publish();
+    for (let i = 0; i < 2000; i++) {
+      log.appendDocument(content(i), `doc-${i}.pdf`);
+      if (i % 100 === 99) log.publish();
+    }
+    const indexes = Array.from({ length: 1000 }, (_, i) => BigInt(i * 2));
+    const t0 = performance.now();
+    const bundle = buildBundle({ caseId: CASE, createdAt: '2026-11-28T09:00:00.000Z', verifierKey: TEST_KEYS.verifierKey, checkpoint: log.blocks.at(-1)!.checkpoint, items: indexes.map((i) => itemParts(log, i)) });
+    const text = JSON.stringify(bundle);
+    const t1 = performance.now();
+    const r = verifyBundle(text, { ...pinned, files: indexes.map((i) => ({ label: `doc-${i}.pdf`, content: { bytes: content(Number(i)) } })) });
+    const t2 = performance.now();
+    expect(r.valid).toBe(true);
+    expect(bundle.blocks).toHaveLength(20);
+    console.log(`bundle of 1000 items: ${text.length} characters; build ${(t1 - t0).toFixed(0)} ms, verify with files ${(t2 - t1).toFixed(0)} ms`);
+    expect(t2 - t1).toBeLessThan(10_000);
+  }, 60_000);
+});
+
+describe('readProofDocument and verifyDocument', () => {
+  it('tells a receipt, a bundle and a tlog-proof apart and verifies each', () => {
+    const { bundle, log } = setup();
+    const receipt = log.receipt(3n);
+    const proof = receiptToTlogProof(parseReceipt(receipt));
+    expect(readProofDocument(JSON.stringify(receipt)).kind).toBe('receipt');
+    expect(readProofDocument('\uFEFF' + JSON.stringify(bundle)).kind).toBe('bundle');
+    expect(readProofDocument(bundle).kind).toBe('bundle');
+    expect(readProofDocument(proof).kind).toBe('tlog-proof');
+    expect(readProofDocument({ format: 'something else' }).kind).toBe('receipt');
+    const entry = canonicalJson(log.entries[3]);
+    const file = [{ label: 'doc-3.pdf', content: { bytes: content(3) } }];
+    expect(verifyDocument(readProofDocument(receipt), { ...pinned, files: file })).toMatchObject({ kind: 'receipt', valid: true });
+    expect(verifyDocument(readProofDocument(proof), { ...pinned, entry, files: file })).toMatchObject({ kind: 'tlog-proof', valid: true });
+    expect(verifyDocument(readProofDocument(bundle), { ...pinned, files: file })).toMatchObject({ kind: 'bundle', valid: true });
+  });
+
+  it('refuses unreadable input and caller errors with INPUT_INVALID', () => {
+    const { bundle, log } = setup();
+    const receipt = log.receipt(3n);
+    const proof = receiptToTlogProof(parseReceipt(receipt));
+    const errs: Array<() => unknown> = [
+      () => readProofDocument('%PDF-1.7'),
+      () => readProofDocument('[1,2]'),
+      () => readProofDocument(42),
+      () => verifyDocument(readProofDocument(proof), pinned),
+      () => verifyDocument(readProofDocument(receipt), { ...pinned, entry: new Uint8Array(1) }),
+      () => verifyDocument(readProofDocument(bundle), { ...pinned, entry: new Uint8Array(1) }),
+      () => verifyDocument(readProofDocument(receipt), { ...pinned, files: [...files(3), ...files(3)] }),
+    ];
+    for (const f of errs) {
+      let err: unknown;
+      try {
+        f();
+      } catch (e) {
+        err = e;
+      }
+      expect(isLedgerError(err, 'INPUT_INVALID'), String(f)).toBe(true);
+    }
+  });
+});
