@@ -1,5 +1,6 @@
 /**
- * The `guzheng` command line (commander): serve, keys, submit, prove, case, verify. Exit codes: 0 success,
+ * The `guzheng` command line (commander): serve, keys, submit, prove, case, verify, audit,
+ * export-tiles, monitor. Exit codes: 0 success,
  * 1 the operation failed, 2 usage error or unreadable input.
  */
 import { Command, CommanderError } from 'commander';
@@ -10,6 +11,8 @@ import { registerServe } from './serve.js';
 import { registerSubmit } from './submit.js';
 import { registerVerify } from './verify.js';
 import { registerCase } from './case.js';
+import { registerAudit } from './audit.js';
+import { registerMonitor } from './monitor.js';
 
 installNodeCrypto();
 
@@ -26,6 +29,8 @@ export function buildProgram(): Command {
   registerSubmit(program);
   registerCase(program);
   registerVerify(program);
+  registerAudit(program);
+  registerMonitor(program);
   return program;
 }
 

@@ -9,3 +9,4 @@ export * from './entry/index.js';
 export * from './block.js';
 export * from './receipt.js';
 export * from './tlog-proof.js';
+export * from './tiles.js';

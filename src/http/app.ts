@@ -16,6 +16,7 @@ import { createMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
 import { mountRoutes, type Route } from './route.js';
+import { mountTiles } from './tiles.js';
 import { caseRoutes } from './routes/cases.js';
 import { documentRoutes } from './routes/documents.js';
 import { entryRoutes } from './routes/entries.js';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): GuzhengApp {
     next();
   });
   mountRoutes(app, routes, { store: deps.store, limiter });
+  mountTiles(app, ctx, limiter);
   app.use((req) => {
     throw new HttpProblem(404, 'NOT_FOUND', `no route ${req.method} ${req.path}; see /openapi.json`);
   });

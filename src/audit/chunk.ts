@@ -1,0 +1,381 @@
+/**
+ * One aligned chunk of a replay, the unit of parallel work: read the entries (or take them from
+ * the task), decode each strictly, hash every leaf and every tree node inside the chunk (RFC 9162
+ * §2.1.2 stack algorithm: a {@link CompactRange} started at the chunk's first leaf), compare them
+ * with the stored nodes, and check the index records. Runs unchanged inline or on a worker
+ * thread (worker.ts); a worker reads its chunk from LevelDB itself, so storage decoding is
+ * parallel too.
+ *
+ * A chunk starts at a multiple of CHUNK_SIZE (a power of two), so the nodes completed inside it
+ * are exactly the perfect subtrees inside it: relative node (l, i) is absolute node
+ * (l, (start >> l) + i). The engine joins chunks through their roots and right edges (replay.ts).
+ *
+ * Cascades: a stored node that differs from its recomputed hash is reported only if neither of
+ * its children was itself "tainted" (differed, or sits above a node that differed); otherwise it
+ * is the expected consequence of the problem below it and only counted as suppressed.
+ */
+import { Buffer } from 'node:buffer';
+import { parseBlock, verifyBlock } from '../core/block.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import { sha256 } from '../core/crypto.js';
+import { decodeEntry } from '../core/entry/codec.js';
+import { isLedgerError } from '../core/errors.js';
+import { CompactRange } from '../core/merkle/compact.js';
+import { hashLeaf, HASH_SIZE } from '../core/merkle/hash.js';
+import type { VerifierKey } from '../core/note.js';
+import type { Problem, ProblemKind } from './report.js';
+import type { EntryRead, IndexItem, StoredNodes } from './source.js';
+
+/** log2 of the chunk size. */
+export const CHUNK_LEVEL = 12;
+/** Entries per chunk (aligned): 4,096 = 16 entry bundles. */
+export const CHUNK_SIZE = 1 << CHUNK_LEVEL;
+/** Problems a chunk lists; more are only counted. */
+const LIST_PER_CHUNK = 64;
+
+/**
+ * How a chunk checks the index records of its entries:
+ * - `print`: fold each expected record key into a keyed fingerprint (see {@link indexPrint});
+ *   the engine compares the sum with the fingerprint of a sequential scan of the index. Fast.
+ * - `lookup`: look every expected record up (`hasMany`) and report each one missing. Used to
+ *   locate the problem once the fingerprints disagree.
+ */
+export type IndexMode = 'print' | 'lookup';
+
+/** One chunk to replay. */
+export interface ChunkTask {
+  /** Index of the first entry. Requires: a multiple of CHUNK_SIZE. */
+  readonly start: bigint;
+  /** Entries to replay (1..CHUNK_SIZE); fewer are replayed if one is missing. */
+  readonly count: number;
+  /** Offsets (1..count, ascending) after which to capture the right edge, for checkpoint roots. */
+  readonly snapshots: readonly number[];
+  /** The entries, when the caller read them (remote); else the worker's storage reads them. */
+  readonly read?: EntryRead;
+  /** Stored hashes per level, when the caller read them (remote: levels 0, 8, …). */
+  readonly stored?: ReadonlyArray<StoredNodes | undefined>;
+  /** With a ChunkIo: how to check index records (default `print`). */
+  readonly indexMode?: IndexMode;
+}
+
+/** Storage a chunk reads through when its task does not carry the data (local audits). */
+export interface ChunkIo {
+  readEntries(start: bigint, count: number): Promise<EntryRead>;
+  readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined>;
+  checkIndexes(items: readonly IndexItem[]): Promise<{ problems: Problem[]; lookups: number }>;
+}
+
+/** What replaying a chunk established. */
+export interface ChunkResult {
+  readonly start: bigint;
+  /** Entries replayed: less than asked when one is missing (see `gap`). */
+  readonly count: number;
+  /** Why the chunk stopped short; the replay cannot go past it. */
+  readonly gap?: Problem;
+  /** Located problems (at most LIST_PER_CHUNK), and counts of the rest by kind. */
+  readonly problems: readonly Problem[];
+  readonly unlisted: Readonly<Partial<Record<ProblemKind, number>>>;
+  /** Consequences of listed problems (ancestors of a tainted node). */
+  readonly suppressed: number;
+  /** The hash of the chunk's root (node CHUNK_LEVEL/(start >> CHUNK_LEVEL)) when the chunk is full. */
+  readonly root?: Uint8Array;
+  /** Tainted nodes at the chunk's top level, so the engine can carry the cascade upwards. */
+  readonly topTaint: readonly bigint[];
+  /** The right edge after the chunk: hashes of rangeNodes(0, count), relative. */
+  readonly edge: Uint8Array[];
+  /** The right edge after each requested offset that was reached. */
+  readonly snapshots: ReadonlyArray<{ readonly offset: number; readonly hashes: Uint8Array[] }>;
+  /** Index records still to check (when the chunk had no ChunkIo to check them): the caller does. */
+  readonly indexItems?: readonly IndexItem[];
+  /** In `print` mode: the XOR of the keyed hashes of the expected digest and leaf-hash records. */
+  readonly prints?: { readonly digest: Uint8Array; readonly leaf: Uint8Array };
+  /** Entries whose records were not expected (invalid, or their leaf differs from storage). */
+  readonly badEntries: readonly bigint[];
+  readonly nodesCompared: number;
+  readonly indexLookups: number;
+}
+
+function describe(err: unknown): { code?: string; message: string } {
+  if (isLedgerError(err)) return { code: err.code, message: err.message };
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/**
+ * indexPrint folds the keyed hash SHA-256(secret ‖ key) of one index record key into `acc`
+ * (XOR). Over a set of keys the XOR is a fingerprint of the set: the keys in LevelDB are unique,
+ * and the secret is drawn after the store was written, so a store whose index differs from the
+ * expected one has the same fingerprint with probability 2^-256. `buf` holds the secret in its
+ * first 32 bytes and has room for the key after it.
+ */
+export function indexPrint(acc: Uint8Array, buf: Uint8Array, key: Uint8Array): void {
+  buf.set(key, PRINT_SECRET_SIZE);
+  const h = sha256(buf.subarray(0, PRINT_SECRET_SIZE + key.length));
+  for (let i = 0; i < HASH_SIZE; i++) acc[i] = (acc[i] as number) ^ (h[i] as number);
+}
+
+/** Size of the fingerprint secret. */
+export const PRINT_SECRET_SIZE = 32;
+
+/** Largest index record key: `d` ‖ alg (≤ 32) ‖ 0x00 ‖ digest ‖ u64. */
+const MAX_RECORD_KEY = 1 + 32 + 1 + HASH_SIZE + 8;
+
+/** The digest-index key prefix `d ‖ alg ‖ 0x00` (src/storage/keys.ts). */
+function digestKeyPrefix(alg: string): Uint8Array {
+  const a = new TextEncoder().encode(alg);
+  const p = new Uint8Array(a.length + 2);
+  p[0] = 0x64; // 'd'
+  p.set(a, 1);
+  return p;
+}
+
+/** Entry types whose content the log stores as an attachment (src/log/ledger.ts). */
+const ATTACHED = new Set(['record', 'hj212']);
+
+/** Collects a chunk's problems: lists the first few, counts the rest. */
+class Collector {
+  readonly list: Problem[] = [];
+  readonly unlisted: Partial<Record<ProblemKind, number>> = {};
+  suppressed = 0;
+  add(p: Problem): void {
+    if (this.list.length < LIST_PER_CHUNK) this.list.push(p);
+    else this.unlisted[p.kind] = (this.unlisted[p.kind] ?? 0) + 1;
+  }
+}
+
+/**
+ * compareLevel compares recomputed hashes of nodes [first, first + n) at `level` with the stored
+ * ones and returns the tainted nodes of this level: those that differ, and the parents of
+ * tainted nodes in `below`. Reports a difference only when no child was tainted.
+ */
+export function compareLevel(
+  level: number,
+  first: bigint,
+  computed: Uint8Array,
+  stored: StoredNodes | undefined,
+  below: ReadonlySet<bigint> | undefined,
+  out: { add(p: Problem): void; suppressed: number },
+): Set<bigint> {
+  const n = computed.length / HASH_SIZE;
+  const mine = new Set<bigint>();
+  if (below !== undefined) {
+    for (const c of below) {
+      const p = c >> 1n;
+      if (p >= first && p < first + BigInt(n)) mine.add(p);
+    }
+  }
+  if (stored === undefined) return mine;
+  for (const p of stored.problems ?? []) out.add(p);
+  const missing = new Set(stored.missing);
+  for (const i of stored.missing) {
+    const node = first + BigInt(i);
+    out.add({
+      kind: 'node-missing',
+      level,
+      node,
+      index: node << BigInt(level),
+      message: level === 0 ? `the leaf hash of entry ${node} is not stored` : `tree node ${level}/${node} is not stored`,
+      expected: toHex(computed.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)),
+      found: 'nothing',
+    });
+  }
+  if (missing.size === 0 && stored.malformed === undefined && sameBytes(computed, stored.hashes)) return mine;
+  for (let i = 0; i < n; i++) {
+    if (missing.has(i)) continue;
+    const want = computed.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+    const odd = stored.malformed?.get(i);
+    const got = odd ?? stored.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+    if (odd === undefined && sameBytes(want, got)) continue;
+    const node = first + BigInt(i);
+    if (mine.has(node)) {
+      out.suppressed++;
+      continue;
+    }
+    mine.add(node);
+    out.add({
+      kind: 'node-mismatch',
+      level,
+      node,
+      index: node << BigInt(level),
+      message:
+        level === 0
+          ? `entry ${node}'s bytes hash to a leaf that differs from the stored leaf hash: the entry or its leaf was changed`
+          : `stored tree node ${level}/${node} differs from the hash of its recomputed children`,
+      expected: toHex(want),
+      found: toHex(got),
+    });
+  }
+  return mine;
+}
+
+/**
+ * replayChunk replays one chunk (see the module comment). Entries come from `task.read` or
+ * `io.readEntries`; stored nodes from `task.stored` or `io.readNodes`; index records are checked
+ * through `io` when given, else returned as `indexItems` for the caller.
+ * Requires: `start` aligned to CHUNK_SIZE, 1 <= count <= CHUNK_SIZE.
+ */
+export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8Array): Promise<ChunkResult> {
+  if (task.count < 1 || task.count > CHUNK_SIZE || task.start % BigInt(CHUNK_SIZE) !== 0n) throw new Error(`audit: bad math: chunk of ${task.count} at ${task.start}`);
+  const read = task.read ?? (await (io as ChunkIo).readEntries(task.start, task.count));
+  const count = read.lengths.length;
+  const out = new Collector();
+  const empty = { start: task.start, count, problems: out.list, unlisted: out.unlisted, suppressed: 0, topTaint: [], edge: [], snapshots: [], nodesCompared: 0, indexLookups: 0, badEntries: [] };
+  if (count === 0) return { ...empty, ...(read.gap ? { gap: read.gap } : {}) };
+  // Stored nodes are read while the entries are decoded and hashed.
+  const storedP: Promise<ReadonlyArray<StoredNodes | undefined>> =
+    task.stored !== undefined
+      ? Promise.resolve(task.stored)
+      : Promise.all(Array.from({ length: 32 - Math.clz32(count) }, (_, l) => (io as ChunkIo).readNodes(l, task.start >> BigInt(l), count >> l)));
+
+  const levels: Uint8Array[] = [];
+  for (let l = 0; count >> l > 0; l++) levels.push(new Uint8Array((count >> l) * HASH_SIZE));
+  const digests = new Uint8Array(count * HASH_SIZE);
+  const algs: Array<string | null> = new Array<string | null>(count).fill(null);
+  const types: Array<string | null> = new Array<string | null>(count).fill(null);
+  const snapshots: Array<{ offset: number; hashes: Uint8Array[] }> = [];
+  const range = CompactRange.empty();
+  let snap = 0;
+  let off = 0;
+  for (let i = 0; i < count; i++) {
+    const len = read.lengths[i] as number;
+    const bytes = read.data.subarray(off, off + len);
+    off += len;
+    try {
+      const entry = decodeEntry(bytes);
+      algs[i] = entry.digest.alg;
+      types[i] = entry.type;
+      digests.set(fromHex(entry.digest.hex, HASH_SIZE), i * HASH_SIZE);
+    } catch (err) {
+      const index = task.start + BigInt(i);
+      out.add({ kind: 'entry-invalid', index, ...describe(err), message: `entry ${index} does not decode: ${describe(err).message}` });
+    }
+    for (const n of range.append(hashLeaf(bytes))) (levels[n.level] as Uint8Array).set(n.hash, Number(n.index) * HASH_SIZE);
+    while (snap < task.snapshots.length && task.snapshots[snap] === i + 1) {
+      snapshots.push({ offset: i + 1, hashes: range.hashes() });
+      snap++;
+    }
+  }
+  if (off !== read.data.length) throw new Error(`audit: bad math: chunk lengths cover ${off} of ${read.data.length} bytes`);
+
+  // Compare every level with storage; the taint flows upwards.
+  const stored = await storedP;
+  let nodesCompared = 0;
+  let below: Set<bigint> | undefined;
+  const skip = new Set<number>();
+  for (let level = 0; level < levels.length; level++) {
+    if (stored[level] !== undefined) nodesCompared += (levels[level] as Uint8Array).length / HASH_SIZE;
+    below = compareLevel(level, task.start >> BigInt(level), levels[level] as Uint8Array, stored[level], below, out);
+    if (level === 0) for (const t of below) skip.add(Number(t - task.start));
+  }
+
+  // Attachments and index records of the entries whose leaf matched storage (those that did not
+  // are reported already; their side data is expected to disagree).
+  if (read.attachments !== undefined) checkAttachments(task.start, read.attachments, types, algs, digests, skip, out);
+  for (let i = 0; i < count; i++) if (algs[i] === null) skip.add(i);
+  const items: IndexItem[] = [];
+  for (let i = 0; i < count; i++) {
+    const alg = algs[i];
+    if (alg === null || alg === undefined || skip.has(i)) continue;
+    items.push({ index: task.start + BigInt(i), alg, digest: digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), leafHash: (levels[0] as Uint8Array).subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) });
+  }
+  let indexLookups = 0;
+  let prints: { digest: Uint8Array; leaf: Uint8Array } | undefined;
+  if (io !== undefined && (task.indexMode ?? 'print') === 'lookup') {
+    const r = await io.checkIndexes(items);
+    indexLookups = r.lookups;
+    for (const p of r.problems) out.add(p);
+  } else if (io !== undefined) {
+    if (secret === undefined || secret.length !== PRINT_SECRET_SIZE) throw new Error('audit: bad math: index fingerprints need a 32-byte secret');
+    prints = { digest: new Uint8Array(HASH_SIZE), leaf: new Uint8Array(HASH_SIZE) };
+    const buf = new Uint8Array(PRINT_SECRET_SIZE + MAX_RECORD_KEY);
+    buf.set(secret, 0);
+    const key = new Uint8Array(MAX_RECORD_KEY);
+    const view = new DataView(key.buffer);
+    const prefixes = new Map<string, Uint8Array>();
+    for (const it of items) {
+      let p = prefixes.get(it.alg);
+      if (p === undefined) prefixes.set(it.alg, (p = digestKeyPrefix(it.alg)));
+      key.set(p, 0);
+      key.set(it.digest, p.length);
+      view.setBigUint64(p.length + HASH_SIZE, it.index, false);
+      indexPrint(prints.digest, buf, key.subarray(0, p.length + HASH_SIZE + 8));
+      key[0] = 0x6c; // 'l'
+      key.set(it.leafHash, 1);
+      view.setBigUint64(1 + HASH_SIZE, it.index, false);
+      indexPrint(prints.leaf, buf, key.subarray(0, 1 + HASH_SIZE + 8));
+    }
+  }
+  const badEntries = [...skip].sort((a, b) => a - b).map((i) => task.start + BigInt(i));
+  return {
+    start: task.start,
+    count,
+    ...(read.gap ? { gap: read.gap } : {}),
+    problems: out.list,
+    unlisted: out.unlisted,
+    suppressed: out.suppressed,
+    ...(count === CHUNK_SIZE ? { root: (levels[CHUNK_LEVEL] as Uint8Array).slice() } : {}),
+    topTaint: [...(below ?? [])],
+    edge: range.hashes(),
+    snapshots,
+    ...(io === undefined ? { indexItems: items } : {}),
+    ...(prints ? { prints } : {}),
+    badEntries,
+    nodesCompared,
+    indexLookups,
+  };
+}
+
+function checkAttachments(
+  start: bigint,
+  attachments: ReadonlyArray<{ readonly offset: number; readonly bytes: Uint8Array }>,
+  types: ReadonlyArray<string | null>,
+  algs: ReadonlyArray<string | null>,
+  digests: Uint8Array,
+  tainted: ReadonlySet<number>,
+  out: Collector,
+): void {
+  const byOffset = new Map<number, Uint8Array>();
+  for (const a of attachments) byOffset.set(a.offset, a.bytes);
+  types.forEach((type, i) => {
+    if (type === null || tainted.has(i)) return; // the entry itself is reported
+    const index = start + BigInt(i);
+    const att = byOffset.get(i);
+    const problem = (message: string) => out.add({ kind: 'attachment', index, message: `entry ${index}: ${message}` });
+    if (!ATTACHED.has(type)) {
+      if (att !== undefined) problem(`a ${type} entry has a stored attachment (${att.length} bytes); only record and hj212 entries have one`);
+      return;
+    }
+    if (att === undefined) {
+      problem(`the ${type} entry's attachment (its ${type === 'record' ? 'canonical JSON record' : 'raw packet'}) is missing`);
+      return;
+    }
+    const want = toHex(digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+    const got = algs[i] === 'sha256' ? toHex(sha256(att)) : undefined;
+    if (got !== want) {
+      out.add({ kind: 'attachment', index, message: `entry ${index}: the stored attachment does not hash to the entry's digest`, expected: `${algs[i]}:${want}`, found: got === undefined ? `unsupported alg ${algs[i]}` : `sha256:${got}` });
+    }
+  });
+}
+
+/** One block's outcome: its checkpoint's size and root, or why it does not verify. */
+export type BlockCheck =
+  | { readonly ok: true; readonly size: bigint; readonly root: Uint8Array }
+  | { readonly ok: false; readonly code?: string; readonly message: string };
+
+/**
+ * verifyBlocks checks each block on its own (parseBlock + verifyBlock: the checkpoint is signed
+ * by `verifier`, size = first + count, genesis rules). Links between blocks are the engine's job.
+ */
+export function verifyBlocks(blocks: readonly unknown[], verifier: VerifierKey): BlockCheck[] {
+  return blocks.map((json) => {
+    try {
+      const opened = verifyBlock(parseBlock(json), verifier);
+      return { ok: true, size: opened.checkpoint.size, root: opened.checkpoint.root };
+    } catch (err) {
+      return { ok: false, ...describe(err) };
+    }
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * `guzheng monitor --url URL --key VKEY --state FILE [--interval S] [--once]` (docs/audit.md#monitor):
+ * follow a live log's checkpoints, verify each one's signature and its consistency with the last
+ * one accepted, persist it only then. Exit 0 when stopped (SIGINT/SIGTERM) or after a clean
+ * `--once`; 1 on misbehaviour (a fraud proof file is written) or, with `--once`, when the log
+ * could not be checked; 2 for a usage error or a state file that is not this log's.
+ *
+ * The lead wires it into the program with `registerMonitor(program)` (src/cli/main.ts).
+ */
+import type { Command } from 'commander';
+import { monitorOnce, runMonitor, MonitorError, type MonitorOutcome, type MonitorOptions } from '../audit/monitor.js';
+import { installNodeCrypto } from '../platform/node-crypto.js';
+import { loadVerifierKey, processIo, type CliIo } from './audit.js';
+import { CliError } from './client.js';
+
+interface MonitorFlags {
+  url: string;
+  key: string;
+  state: string;
+  interval: string;
+  once?: boolean;
+  fraudProof?: string;
+  apiKey?: string;
+  json?: boolean;
+}
+
+function describe(o: MonitorOutcome): string {
+  switch (o.status) {
+    case 'initialized':
+      return `first checkpoint: size ${o.size}, root ${o.root} (trusted on first use; pin it by comparing with another source)`;
+    case 'unchanged':
+      return `unchanged at size ${o.size}`;
+    case 'advanced':
+      return `verified ${o.from} → ${o.to}: consistent, root ${o.root}`;
+    case 'fraud':
+      return `MISBEHAVIOUR: ${o.proof.detail}; fraud proof written to ${o.file}`;
+  }
+}
+
+function outcomeJson(o: MonitorOutcome, at: string): Record<string, unknown> {
+  switch (o.status) {
+    case 'initialized':
+      return { at, status: o.status, size: o.size.toString(), root: o.root };
+    case 'unchanged':
+      return { at, status: o.status, size: o.size.toString() };
+    case 'advanced':
+      return { at, status: o.status, from: o.from.toString(), to: o.to.toString(), root: o.root };
+    case 'fraud':
+      return { at, status: o.status, file: o.file, fraudProof: o.proof };
+  }
+}
+
+/** registerMonitor adds `monitor` to the program. */
+export function registerMonitor(program: Command, io: CliIo = processIo(), signal?: AbortSignal): void {
+  program
+    .command('monitor')
+    .description("follow a live log's checkpoints: verify each signature and its consistency proof from the last verified one; stop with a fraud proof on misbehaviour")
+    .requiredOption('-u, --url <url>', 'the log')
+    .requiredOption('--key <vkey>', "the log's verifier key (name+keyid+base64), or a file holding it")
+    .requiredOption('-s, --state <file>', 'state file: the last verified checkpoint (created on first run, updated only after verification)')
+    .option('-i, --interval <seconds>', 'seconds between polls', '10')
+    .option('--once', 'poll once and exit')
+    .option('--fraud-proof <file>', 'where to write a fraud proof (default <state>.fraud-proof.json)')
+    .option('-k, --api-key <key>', 'API key, if the log requires one (env GUZHENG_API_KEY)')
+    .option('--json', 'one JSON object per poll')
+    .action(async (o: MonitorFlags) => {
+      const key = loadVerifierKey(o.key);
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new CliError('--interval: want a positive number of seconds', 2);
+      installNodeCrypto();
+      const apiKey = o.apiKey ?? process.env.GUZHENG_API_KEY;
+      const options: MonitorOptions = { url: o.url, verifierKey: key.text, stateFile: o.state, ...(o.fraudProof ? { fraudProofFile: o.fraudProof } : {}), ...(apiKey ? { apiKey } : {}) };
+      const report = (outcome: MonitorOutcome) => {
+        const at = new Date().toISOString();
+        io.out(o.json ? JSON.stringify(outcomeJson(outcome, at)) + '\n' : `${at} ${describe(outcome)}\n`);
+      };
+      const failed = (outcome: MonitorOutcome): never => {
+        throw new CliError(outcome.status === 'fraud' ? `the log misbehaved: ${outcome.proof.detail} (evidence in ${outcome.file})` : 'bad math', 1);
+      };
+      try {
+        if (o.once) {
+          const outcome = await monitorOnce(options);
+          report(outcome);
+          if (outcome.status === 'fraud') failed(outcome);
+          return;
+        }
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        signal?.addEventListener('abort', onSignal, { once: true });
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const outcome = await runMonitor({
+            ...options,
+            intervalMs: Number(o.interval) * 1000,
+            signal: stop.signal,
+            onOutcome: report,
+            onError: (err) => io.err(`${new Date().toISOString()} could not check the log: ${err.message}\n`),
+          });
+          if (outcome?.status === 'fraud') failed(outcome);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      } catch (err) {
+        if (err instanceof MonitorError) throw new CliError(err.message, err.exitCode);
+        throw err;
+      }
+    });
+}
