@@ -27,6 +27,28 @@ function headers(o: ClientOptions, extra: Record<string, string> = {}): Record<s
   return key ? { authorization: `Bearer ${key}`, ...extra } : extra;
 }
 
+/** requestBytes performs a GET and returns the raw body (for PDFs and HTML); throws CliError on non-2xx. */
+export async function requestBytes(o: ClientOptions, path: string): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(baseUrl(o) + path, { headers: headers(o) });
+  } catch (err) {
+    throw new CliError(`cannot reach ${baseUrl(o)}: ${(err as Error).message} (is "guzheng serve" running? set --url or GUZHENG_URL)`);
+  }
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (!res.ok) {
+    let detail = new TextDecoder().decode(body);
+    try {
+      const p = JSON.parse(detail) as { title?: string; detail?: string };
+      detail = `${p.title ?? res.statusText}${p.detail ? `: ${p.detail}` : ''}`;
+    } catch {
+      // not problem+json: keep the text
+    }
+    throw new CliError(`GET ${path} failed with ${res.status}: ${detail}`);
+  }
+  return body;
+}
+
 /** request performs one HTTP call and returns the parsed JSON (or text) body; throws CliError on non-2xx. */
 export async function request(o: ClientOptions, method: string, path: string, body?: { json?: unknown; bytes?: Uint8Array; contentType?: string }): Promise<unknown> {
   const url = baseUrl(o) + path;

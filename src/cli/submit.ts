@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
-import { CliError, request, type ClientOptions } from './client.js';
+import { CliError, request, requestBytes, type ClientOptions } from './client.js';
 
 const MEDIA_TYPES: Record<string, string> = {
   '.pdf': 'application/pdf',
@@ -34,6 +34,14 @@ function output(json: unknown, out: string | undefined): void {
   else process.stdout.write(text);
 }
 
+/** saveCertificate downloads the certificate of entry `index` to `path` (PDF by extension, else HTML). */
+async function saveCertificate(o: ClientOptions, index: string, path: string): Promise<void> {
+  const pdf = path.toLowerCase().endsWith('.pdf');
+  const bytes = await requestBytes(o, `/v1/receipts/${index}/certificate${pdf ? '.pdf' : ''}`);
+  writeFileSync(path, bytes);
+  process.stderr.write(`certificate of entry ${index} written to ${path}\n`);
+}
+
 interface SubmitOptions extends ClientOptions {
   file?: string;
   record?: string;
@@ -53,9 +61,10 @@ export function registerSubmit(program: Command): void {
     .option('--name <name>', 'document name (default: the file name)')
     .option('--media-type <type>', 'document media type (default: from the extension)')
     .option('-o, --out <path>', 'write the receipt here instead of stdout')
+    .option('--certificate <path>', 'also save the evidence certificate (PDF if the path ends in .pdf, else HTML)')
     .option('-u, --url <url>', 'service URL (env GUZHENG_URL, default http://127.0.0.1:8080)')
     .option('-k, --api-key <key>', 'API key with the submit role (env GUZHENG_API_KEY)')
-    .action(async (o: SubmitOptions) => {
+    .action(async (o: SubmitOptions & { certificate?: string }) => {
       if ((o.file === undefined) === (o.record === undefined)) throw new CliError('give exactly one of --file or --record', 2);
       let res: unknown;
       if (o.file !== undefined) {
@@ -78,6 +87,19 @@ export function registerSubmit(program: Command): void {
       output(receipt, o.out);
       const r = res as { index?: string; digest?: { hex?: string } };
       process.stderr.write(`anchored at index ${r.index} (sha256 ${r.digest?.hex})${o.out ? `; receipt written to ${o.out}` : ''}\n`);
+      if (o.certificate !== undefined) await saveCertificate(o, String(r.index), o.certificate);
+    });
+
+  program
+    .command('certificate')
+    .description('save the bilingual evidence certificate (存证证书) of an entry: PDF or HTML')
+    .requiredOption('-i, --index <index>', 'entry index')
+    .requiredOption('-o, --out <path>', 'file to write (PDF if it ends in .pdf, else HTML)')
+    .option('-u, --url <url>', 'service URL (env GUZHENG_URL)')
+    .option('-k, --api-key <key>', 'API key with the submit or audit role (env GUZHENG_API_KEY)')
+    .action(async (o: ClientOptions & { index: string; out: string }) => {
+      if (!/^(0|[1-9][0-9]{0,19})$/.test(o.index)) throw new CliError('--index must be a canonical decimal', 2);
+      await saveCertificate(o, o.index, o.out);
     });
 
   program

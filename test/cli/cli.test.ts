@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyReceipt } from '../../src/verifier/index.js';
@@ -86,6 +86,22 @@ describe('guzheng CLI', () => {
       const sub2 = cli(['submit', '--record', rec, '--url', s.url, '--api-key', admin, '--out', out]);
       expect(sub2.status, sub2.stderr).toBe(0);
       expect(verifyReceipt(JSON.parse(readFileSync(out, 'utf8')), { trustedKeys: [vkey], content: { record: { value: '35.2', station: 'HS-AQ-0001' } } }).valid).toBe(true);
+
+      // The officer saves the certificate: HTML always, PDF when Chromium is installed (CI installs it).
+      const certHtml = join(dir, 'cert.html');
+      const c1 = cli(['certificate', '--index', '0', '-o', certHtml, '--url', s.url, '--api-key', admin]);
+      expect(c1.status, c1.stderr).toBe(0);
+      const html = readFileSync(certHtml, 'utf8');
+      expect(html).toContain('衡环罚〔2026〕12号');
+      expect(html).toContain(receipt.entry.digest.hex);
+      if (existsSync('/usr/bin/chromium')) {
+        const certPdf = join(dir, 'cert.pdf');
+        const c2 = cli(['certificate', '--index', '0', '-o', certPdf, '--url', s.url, '--api-key', admin]);
+        expect(c2.status, c2.stderr).toBe(0);
+        expect(readFileSync(certPdf).subarray(0, 5).toString()).toBe('%PDF-');
+      }
+      expect(cli(['certificate', '--index', '01', '-o', certHtml, '--url', s.url]).status).toBe(2);
+      expect(cli(['certificate', '--index', '0', '-o', certHtml, '--url', s.url]).status).toBe(1); // no key
 
       const prove = cli(['prove', '--index', '0', '--url', s.url]);
       expect(prove.status, prove.stderr).toBe(0);
