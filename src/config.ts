@@ -37,6 +37,10 @@ export interface ServiceConfig {
   readonly hj212BadCrcPerMinute: number;
   /** Legacy CRC variants allowed per device MN (`MN=modbus,MN=modbus-swapped`). */
   readonly hj212LegacyCrc: ReadonlyMap<string, readonly CrcVariant[]>;
+  /** A client must send a request's headers within this many ms (slow-header clients are cut off). */
+  readonly headersTimeoutMs: number;
+  /** A connection on which nothing moves for this many ms is closed (e.g. a stalled upload body). */
+  readonly idleTimeoutMs: number;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -52,6 +56,8 @@ export const DEFAULTS = {
   hj212IdleTimeoutMs: 600_000,
   hj212MaxConnections: 10_000,
   hj212BadCrcPerMinute: 60,
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 60_000,
 } as const;
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -72,6 +78,8 @@ const envSchema = z.object({
   GUZHENG_HJ212_IDLE_TIMEOUT_MS: intIn(1000, 86_400_000).optional(),
   GUZHENG_HJ212_MAX_CONNECTIONS: intIn(1, 1_000_000).optional(),
   GUZHENG_HJ212_BAD_CRC_PER_MINUTE: intIn(0, 1_000_000).optional(),
+  GUZHENG_HEADERS_TIMEOUT_MS: intIn(100, 600_000).optional(),
+  GUZHENG_IDLE_TIMEOUT_MS: intIn(100, 3_600_000).optional(),
   GUZHENG_HJ212_LEGACY_CRC: z
     .string()
     .transform((text, ctx) => {
@@ -124,6 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_HJ212_MAX_CONNECTIONS: env.GUZHENG_HJ212_MAX_CONNECTIONS,
     GUZHENG_HJ212_BAD_CRC_PER_MINUTE: env.GUZHENG_HJ212_BAD_CRC_PER_MINUTE,
     GUZHENG_HJ212_LEGACY_CRC: env.GUZHENG_HJ212_LEGACY_CRC,
+    GUZHENG_HEADERS_TIMEOUT_MS: env.GUZHENG_HEADERS_TIMEOUT_MS,
+    GUZHENG_IDLE_TIMEOUT_MS: env.GUZHENG_IDLE_TIMEOUT_MS,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -149,5 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     hj212MaxConnections: e.GUZHENG_HJ212_MAX_CONNECTIONS ?? DEFAULTS.hj212MaxConnections,
     hj212BadCrcPerMinute: e.GUZHENG_HJ212_BAD_CRC_PER_MINUTE ?? DEFAULTS.hj212BadCrcPerMinute,
     hj212LegacyCrc: e.GUZHENG_HJ212_LEGACY_CRC ?? new Map<string, CrcVariant[]>(),
+    headersTimeoutMs: e.GUZHENG_HEADERS_TIMEOUT_MS ?? DEFAULTS.headersTimeoutMs,
+    idleTimeoutMs: e.GUZHENG_IDLE_TIMEOUT_MS ?? DEFAULTS.idleTimeoutMs,
   };
 }

@@ -4,7 +4,7 @@
  * the HTTP app, listens, and on close stops accepting requests, drains the log (every queued
  * submission is written or failed), publishes a final checkpoint and closes the store.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSignerKey } from './core/note.js';
 import { createApp } from './http/app.js';
@@ -12,7 +12,7 @@ import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
 import type { ServiceConfig } from './config.js';
-import { dataPaths, ensureAdminKey, loadOrCreateLogKey } from './setup.js';
+import { CheckpointFile, dataPaths, ensureAdminKey, ensureDataDir, loadOrCreateLogKey, readKnownCheckpoint, removeStaleTemporaries } from './setup.js';
 
 export interface RunningService {
   readonly url: string;
@@ -27,14 +27,18 @@ export interface RunningService {
 /** startService starts Guzheng per `config`; `say` receives the start-up banner lines. */
 export async function startService(config: ServiceConfig, say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<RunningService> {
   const paths = dataPaths(config.dataDir);
+  const { warning } = ensureDataDir(config.dataDir);
   const { key, created } = loadOrCreateLogKey(config.dataDir, config.origin);
+  const known = readKnownCheckpoint(config.dataDir);
+  const checkpointFile = new CheckpointFile(config.dataDir, say);
   let store: LevelStore;
   try {
-    store = await LevelStore.open(paths.ledger);
+    store = await LevelStore.open(paths.ledger, { onEvent: say });
   } catch (err) {
     if (err instanceof StoreLockedError) throw new Error(`${err.message}: another "guzheng serve" (or "guzheng keys") is using it; stop it or choose another GUZHENG_DATA`);
     throw err;
   }
+  removeStaleTemporaries(config.dataDir);
   let ledger: Ledger;
   try {
     ledger = await Ledger.open({
@@ -42,25 +46,37 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       signerKey: formatSignerKey(key.name, key.seed),
       checkpointIntervalMs: config.checkpointIntervalMs,
       sequencer: { maxBatchEntries: config.flushMaxEntries, maxWaitMs: config.flushWaitMs },
+      ...(known !== undefined ? { knownCheckpoint: known } : {}),
+      onPublish: (p) => checkpointFile.save(p.checkpoint.note),
     });
   } catch (err) {
     await store.close();
     throw err;
   }
+  checkpointFile.save(ledger.latest().checkpoint.note);
   const adminKeyAt = await ensureAdminKey(store, config.dataDir, config.adminKey);
   const app = createApp({
     ledger,
     store,
     config: { maxDocumentBytes: config.maxDocumentBytes, rateLimitPerKey: config.rateLimitPerKey },
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  // Slow clients must not hold the server: bounded header and request times.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 0; // document uploads may be large; per-route limits apply
+  // Slow clients must not hold the server: the headers must arrive within headersTimeoutMs (checked
+  // every second, not every 30 s as by default), and a connection on which nothing moves for
+  // idleTimeoutMs is closed (a stalled or trickling upload). There is no limit on a whole request:
+  // a large document upload that keeps moving may take as long as it needs.
+  const server = createServer(
+    { headersTimeout: config.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) },
+    app,
+  );
+  server.timeout = config.idleTimeoutMs;
   server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
@@ -96,6 +112,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     say(`  HJ 212 gateway: tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${config.hj212LegacyCrc.size > 0 ? ` (legacy CRC for ${config.hj212LegacyCrc.size} device(s))` : ''}`);
   }
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
+  if (warning !== undefined) say(`  ${warning}`);
   say(`  verify receipts offline with the verifier key above; API docs at ${url}/openapi.json`);
 
   let closing: Promise<void> | undefined;
@@ -108,7 +125,11 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
-      await ledger.close();
+      try {
+        await ledger.close();
+      } finally {
+        await checkpointFile.flush();
+      }
     })());
   return { url, ledger, server, hj212, close };
 }

@@ -4,25 +4,82 @@
  * registered (GUZHENG_ADMIN_KEY, or a generated one written to `<data>/admin-api-key`, 0600).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { generateSignerKey, isValidKeyName, parseSignerKey, type SignerKey } from './core/note.js';
 import { createApiKey } from './auth/api-keys.js';
 import type { LedgerStore } from './storage/store.js';
 
 /** Paths inside a data directory. */
-export function dataPaths(dataDir: string): { root: string; ledger: string; logKey: string; adminKey: string } {
+export function dataPaths(dataDir: string): { root: string; ledger: string; logKey: string; adminKey: string; checkpoint: string } {
   const root = resolve(dataDir);
-  return { root, ledger: join(root, 'ledger'), logKey: join(root, 'log-key'), adminKey: join(root, 'admin-api-key') };
+  return { root, ledger: join(root, 'ledger'), logKey: join(root, 'log-key'), adminKey: join(root, 'admin-api-key'), checkpoint: join(root, 'checkpoint') };
+}
+
+/**
+ * ensureDataDir creates the data directory with mode 0700 if it does not exist (with its parents),
+ * so `guzheng keys create` before the first `guzheng serve` makes it as private as the service
+ * does (LevelDB alone would create it 0755). An existing directory is left as it is; the caller
+ * gets a warning to print when it is open to group or others.
+ */
+export function ensureDataDir(dataDir: string): { warning?: string } {
+  const root = dataPaths(dataDir).root;
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const mode = statSync(root).mode & 0o777;
+  if ((mode & 0o077) === 0) return {};
+  return { warning: `warning: the data directory ${root} is accessible to group or others (mode ${mode.toString(8)}); run: chmod 700 ${root}` };
+}
+
+/** fsyncDir makes a directory entry (a new or renamed file) durable. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The default origin of a new log when GUZHENG_ORIGIN is not set. */
 export const DEFAULT_ORIGIN = 'localhost/guzheng';
 
-/** Write a secret file readable by its owner only (created 0600, re-chmodded in case of umask games). */
+/**
+ * Write a secret file readable by its owner only (created 0600, re-chmodded in case of umask
+ * games), atomically and durably: the text goes to a temporary file that is fsynced and then
+ * linked into place (failing, like `wx`, if the file exists), so a crash never leaves an empty or
+ * half-written key file behind that would stop every later start.
+ */
 function writeSecret(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
+  const tmp = `${path}.tmp-${process.pid}`;
+  // Left by a crashed process that had our pid (containers reuse small pids): not in use.
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    chmodSync(tmp, 0o600);
+    linkSync(tmp, path);
+  } finally {
+    unlinkSync(tmp);
+  }
+  fsyncDir(dirname(path));
+}
+
+/**
+ * removeStaleTemporaries deletes temporary files a crash left behind while writing a secret or the
+ * checkpoint file. Requires: this process holds the data directory (the store's lock), so no
+ * other process is writing them.
+ */
+export function removeStaleTemporaries(dataDir: string): void {
+  const root = dataPaths(dataDir).root;
+  for (const name of readdirSync(root)) {
+    if (/^(log-key|admin-api-key|checkpoint)\.tmp(-\d+)?$/.test(name)) unlinkSync(join(root, name));
+  }
 }
 
 /**
@@ -32,7 +89,7 @@ function writeSecret(path: string, text: string): void {
  */
 export function loadOrCreateLogKey(dataDir: string, origin: string | undefined): { key: SignerKey; created: boolean } {
   const paths = dataPaths(dataDir);
-  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  ensureDataDir(dataDir);
   if (existsSync(paths.logKey)) {
     const mode = statSync(paths.logKey).mode & 0o777;
     if ((mode & 0o077) !== 0) {
@@ -73,6 +130,86 @@ export async function ensureAdminKey(store: LedgerStore, dataDir: string, adminK
   writeSecret(path, secret + '\n');
   await createApiKey(store, 'admin', { secret, label: 'first start' });
   return path;
+}
+
+/**
+ * readKnownCheckpoint returns the latest checkpoint the service recorded outside the store
+ * (`<data>/checkpoint`), or undefined if there is none yet. Not trusted: recovery verifies it
+ * with the log key.
+ */
+export function readKnownCheckpoint(dataDir: string): { note: string; source: string } | undefined {
+  const path = dataPaths(dataDir).checkpoint;
+  if (!existsSync(path)) return undefined;
+  return { note: readFileSync(path, 'utf8'), source: path };
+}
+
+/**
+ * CheckpointFile keeps `<data>/checkpoint` (the latest signed checkpoint, public, 0644) outside
+ * the LevelDB store, so a deleted, replaced or rolled-back store is refused at the next start
+ * instead of signing a fork. Each save replaces the file atomically (temporary file, fsync,
+ * rename, fsync of the directory); saves are serialized and a burst collapses into the newest.
+ * Failures (e.g. a full disk) are reported and retried with the next save: the file is a lower
+ * bound, never ahead of the store.
+ */
+export class CheckpointFile {
+  readonly #path: string;
+  readonly #report: (message: string) => void;
+  #pending: string | undefined;
+  #running: Promise<void> | undefined;
+  #failing = false;
+
+  constructor(dataDir: string, report: (message: string) => void) {
+    this.#path = dataPaths(dataDir).checkpoint;
+    this.#report = report;
+  }
+
+  /** save records `note` (a newer checkpoint than any saved before). */
+  save(note: string): void {
+    this.#pending = note;
+    this.#running ??= this.#drain();
+  }
+
+  /** flush resolves once every saved note is on disk (or failed). */
+  async flush(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending !== undefined) {
+        const note = this.#pending;
+        this.#pending = undefined;
+        try {
+          await this.#write(note);
+          if (this.#failing) this.#report(`checkpoint file: ${this.#path} written again`);
+          this.#failing = false;
+        } catch (err) {
+          if (!this.#failing) this.#report(`checkpoint file: cannot write ${this.#path} (${(err as Error).message}); retried with the next checkpoint`);
+          this.#failing = true;
+        }
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #write(note: string): Promise<void> {
+    const tmp = `${this.#path}.tmp`;
+    const f = await open(tmp, 'w', 0o644);
+    try {
+      await f.writeFile(note);
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(tmp, this.#path);
+    const d = await open(dirname(this.#path), 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
 }
 
 /** A fresh random seed, for tests and tools that need a throwaway key. */

@@ -6,11 +6,13 @@ import type { Command } from 'commander';
 import { createApiKey, revokeApiKey, ROLES, type Role } from '../auth/api-keys.js';
 import { LevelStore, StoreLockedError } from '../storage/level.js';
 import type { LedgerStore } from '../storage/store.js';
-import { dataPaths } from '../setup.js';
+import { dataPaths, ensureDataDir } from '../setup.js';
 import { CliError } from './client.js';
 
 async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
   let store: LevelStore;
+  const { warning } = ensureDataDir(dataDir);
+  if (warning !== undefined) process.stderr.write(warning + '\n');
   try {
     store = await LevelStore.open(dataPaths(dataDir).ledger);
   } catch (err) {

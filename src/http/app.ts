@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): GuzhengApp {
   app.use((req) => {
     throw new HttpProblem(404, 'NOT_FOUND', `no route ${req.method} ${req.path}; see /openapi.json`);
   });
-  const handle = errorHandler({ retryAfterSeconds: config.overloadRetryAfterSeconds }, log);
+  const handle = errorHandler({ retryAfterSeconds: config.overloadRetryAfterSeconds, storageRetryAfterSeconds: config.storageRetryAfterSeconds }, log);
   app.use(((err, req, res, next) => {
     // A request body refused before it was read is not drained: close the connection instead.
     const cl = req.headers['content-length'];

@@ -22,6 +22,8 @@ export interface HttpConfig {
   readonly rateLimitBurst?: number;
   /** `Retry-After` (seconds) sent with 503 overload answers. Default 1. */
   readonly overloadRetryAfterSeconds?: number;
+  /** `Retry-After` (seconds) sent with 503 answers while storage refuses writes (disk full, I/O error). Default 5. */
+  readonly storageRetryAfterSeconds?: number;
 }
 
 /** An {@link HttpConfig} with every default applied. */
@@ -37,6 +39,7 @@ export const HTTP_DEFAULTS: ResolvedHttpConfig = {
   rateLimitPerKey: 1000,
   rateLimitBurst: 0,
   overloadRetryAfterSeconds: 1,
+  storageRetryAfterSeconds: 5,
 };
 
 function positiveInt(value: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -58,6 +61,7 @@ export function resolveHttpConfig(config: HttpConfig = {}, maxPage = 1000): Reso
   positiveInt(c.maxDocumentBytes, 'maxDocumentBytes');
   positiveInt(c.receiptWaitMs, 'receiptWaitMs');
   positiveInt(c.overloadRetryAfterSeconds, 'overloadRetryAfterSeconds');
+  positiveInt(c.storageRetryAfterSeconds, 'storageRetryAfterSeconds');
   if (!(Number.isFinite(c.rateLimitPerKey) && c.rateLimitPerKey >= 0)) throw new Error(`http config: rateLimitPerKey got ${c.rateLimitPerKey}, want >= 0 (0 disables)`);
   const burst = c.rateLimitBurst === 0 ? Math.max(1, Math.ceil(2 * c.rateLimitPerKey)) : positiveInt(c.rateLimitBurst, 'rateLimitBurst');
   return { ...c, rateLimitBurst: burst };

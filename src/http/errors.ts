@@ -13,6 +13,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { ZodError } from 'zod';
 import { LedgerError, type ErrorCode } from '../core/errors.js';
 import { LogClosedError, OverloadedError } from '../log/sequencer.js';
+import { StoreUnavailableError } from '../storage/store.js';
 
 /** Codes the HTTP layer adds to the core's {@link ErrorCode}. */
 export type HttpOnlyCode =
@@ -25,6 +26,7 @@ export type HttpOnlyCode =
   | 'BODY_TOO_LARGE'
   | 'RATE_LIMITED'
   | 'OVERLOADED'
+  | 'STORAGE_FULL'
   | 'RECEIPT_PENDING'
   | 'UNAVAILABLE'
   | 'INTERNAL';
@@ -56,6 +58,7 @@ const TITLES: Record<HttpOnlyCode | 'INPUT_INVALID' | 'ENTRY_INVALID' | 'DIGEST_
   BODY_TOO_LARGE: 'Content too large',
   RATE_LIMITED: 'Too many requests',
   OVERLOADED: 'Log overloaded',
+  STORAGE_FULL: 'Storage full',
   RECEIPT_PENDING: 'Receipt pending',
   UNAVAILABLE: 'Service unavailable',
   INTERNAL: 'Internal server error',
@@ -140,6 +143,8 @@ function isBodyParserError(err: unknown): err is BodyParserError {
 export interface MapperOptions {
   /** `Retry-After` seconds for 503 overload. */
   readonly retryAfterSeconds: number;
+  /** `Retry-After` seconds for 503 while storage refuses writes (default: `retryAfterSeconds`). */
+  readonly storageRetryAfterSeconds?: number;
 }
 
 /**
@@ -150,6 +155,8 @@ export interface MapperOptions {
  * - LedgerError `INPUT_INVALID`/`ENTRY_INVALID` → 400, `DIGEST_MISMATCH` → 422; any other core
  *   code here means the log could not prove its own state → 500;
  * - {@link OverloadedError} → 503 + `Retry-After`; a closed log (shutting down) → 503;
+ * - {@link StoreUnavailableError} (disk full, failed write, store down) → 503 + `Retry-After`,
+ *   `STORAGE_FULL` for a full disk, else `UNAVAILABLE`; nothing was written;
  * - body-parser errors: too large → 413, unparsable → 400 `MALFORMED_JSON`, unsupported charset or
  *   encoding → 415, aborted → 400; other express client errors (bad percent-encoding) → 400;
  * - anything else → 500 `INTERNAL` (the caller logs it; the detail is never leaked).
@@ -165,6 +172,12 @@ export function toProblem(err: unknown, options: MapperOptions): { problem: Prob
   }
   if (err instanceof OverloadedError) {
     return make(503, 'OVERLOADED', 'the log is overloaded; retry later', {}, { 'Retry-After': String(options.retryAfterSeconds) });
+  }
+  if (err instanceof StoreUnavailableError) {
+    const retry = { 'Retry-After': String(options.storageRetryAfterSeconds ?? options.retryAfterSeconds) };
+    return err.full
+      ? make(503, 'STORAGE_FULL', 'the log cannot write: its disk is full; nothing was anchored, retry later (reads and proofs still work)', {}, retry)
+      : make(503, 'UNAVAILABLE', 'the log cannot write right now (a storage write failed); the submission was not acknowledged: retry later (look it up by digest first if a duplicate matters)', {}, retry);
   }
   if (err instanceof LedgerError) {
     switch (err.code) {

@@ -51,6 +51,7 @@ export function createMetrics(ledger: Ledger, registry: Registry = new Registry(
   gaugeFrom('guzheng_log_size', 'Entries integrated (durable) in the log.', () => Number(ledger.sequencer.size));
   gaugeFrom('guzheng_checkpoint_size', 'Tree size of the latest signed checkpoint.', () => Number(ledger.publisher.latest?.checkpoint.checkpoint.size ?? 0n));
   gaugeFrom('guzheng_block_height', 'Height of the latest block.', () => Number(ledger.publisher.latest?.block.height ?? 0n));
+  gaugeFrom('guzheng_storage_writable', 'Whether storage accepts writes (0 while the disk is full or after a failed write, until the store reopens).', () => (ledger.store.health().state === 'ok' ? 1 : 0));
   const docBytes = new Counter({ name: 'guzheng_document_bytes_total', help: 'Document bytes streamed and hashed.', registers: [registry] });
   const requests = new Counter({
     name: 'guzheng_http_requests_total',

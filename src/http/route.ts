@@ -107,8 +107,48 @@ export interface MountOptions {
   readonly limiter: RateLimiter | undefined;
 }
 
-function jsonBody(limitBytes: number): RequestHandler[] {
+function tooLarge(limitBytes: number): HttpProblem {
+  return new HttpProblem(413, 'BODY_TOO_LARGE', `request body is larger than the limit of ${limitBytes} bytes`, { field: 'body', headers: { Connection: 'close' } });
+}
+
+/**
+ * limitedJson parses a JSON body (express.json: UTF-8, gzip/deflate, strict) of at most
+ * `limitBytes`, and refuses a larger one AT ONCE: when Content-Length declares more, before
+ * reading a byte; when more arrives (chunked, or a body that lies about its length), as soon as
+ * it has. body-parser on its own reads a refused body to its very end before answering (so a
+ * 64 MiB+1 upload was read whole to be told 413, and an endless chunked body was read forever).
+ * The answer carries `Connection: close`; the rest of the body is never read.
+ */
+export function limitedJson(limitBytes: number): RequestHandler {
   const parser = express.json({ limit: limitBytes, strict: true, type: () => true });
+  return (req, res, next) => {
+    const declared = req.get('content-length');
+    if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limitBytes) {
+      next(tooLarge(limitBytes));
+      return;
+    }
+    let done = false;
+    let seen = 0;
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen <= limitBytes || done) return;
+      done = true;
+      req.off('data', onData);
+      next(tooLarge(limitBytes));
+    };
+    parser(req, res, (err?: unknown) => {
+      req.off('data', onData);
+      if (done) return;
+      done = true;
+      next(err);
+    });
+    // After the parser: it attaches its own listener first, so no byte is missed.
+    if (!done) req.on('data', onData);
+  };
+}
+
+function jsonBody(limitBytes: number): RequestHandler[] {
+  const parser = limitedJson(limitBytes);
   const checkType: RequestHandler = (req, _res, next) => {
     // req.is() is null when there is no body at all; an empty body counts as none.
     const is = req.is('application/json');

@@ -6,15 +6,16 @@
 import { parseBlock, type Block, type BlockJson } from '../core/block.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import { canonicalJson } from '../core/entry/jcs.js';
-import { decodeEntry, digestRecord, encodeEntry, newEntry, type Digest, type Entry, type MetaOf } from '../core/entry/index.js';
+import { buildEntry, decodeEntry, digestBytes, formatReceivedAt, type Digest, type Entry, type MetaOf } from '../core/entry/index.js';
 import { LedgerError } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle/hash.js';
 import { buildProof, planConsistency, planInclusion } from '../core/merkle/plan.js';
 import { parseSignerKey, parseVerifierKey, formatVerifierKey, type SignerKey, type VerifierKey } from '../core/note.js';
 import { buildReceipt, type Receipt } from '../core/receipt.js';
 import type { LedgerStore } from '../storage/store.js';
+import { NodeCache } from './node-cache.js';
 import { Publisher, type Published } from './publisher.js';
-import { recover } from './recover.js';
+import { recover, type KnownCheckpoint } from './recover.js';
 import { Sequencer, type PendingEntry, type SequencerOptions } from './sequencer.js';
 
 /** What a submitter asks to anchor. A record is stored; a document or digest only by digest. */
@@ -51,6 +52,13 @@ export interface LedgerOptions {
   readonly checkpointIntervalMs?: number;
   readonly clock?: () => Date;
   readonly sequencer?: SequencerOptions;
+  /**
+   * The latest checkpoint this log is known to have signed, kept outside the store: the store must
+   * hold a tree extending it, else open refuses (a deleted, replaced or rolled-back database).
+   */
+  readonly knownCheckpoint?: KnownCheckpoint;
+  /** Called after each checkpoint is published (durably sealed), e.g. to keep it outside the store. */
+  readonly onPublish?: (published: Published) => void;
 }
 
 /** Names of the secondary indexes the log maintains. */
@@ -76,6 +84,8 @@ export class Ledger {
   readonly publisher: Publisher;
   readonly checkpointIntervalMs: number;
   readonly #clock: () => Date;
+  /** Upper tree nodes read for proofs (immutable once stored). */
+  readonly #nodes = new NodeCache();
   #closing: Promise<void> | undefined;
 
   private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher) {
@@ -92,7 +102,7 @@ export class Ledger {
   static async open(o: LedgerOptions): Promise<Ledger> {
     const signer = parseSignerKey(o.signerKey);
     const verifier = parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
-    const rec = await recover(o.store, verifier);
+    const rec = await recover(o.store, verifier, o.knownCheckpoint);
     const sequencer = new Sequencer(o.store, rec.range, o.sequencer);
     const clock = o.clock ?? (() => new Date());
     const publisher = new Publisher({
@@ -104,6 +114,7 @@ export class Ledger {
       clock,
       ...(rec.lastBlock ? { lastBlock: rec.lastBlock } : {}),
       ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
+      ...(o.onPublish ? { onPublish: o.onPublish } : {}),
     });
     await publisher.start();
     return new Ledger(o, signer, verifier, sequencer, publisher);
@@ -136,42 +147,45 @@ export class Ledger {
    * durable (fsynced). Throws ENTRY_INVALID / INPUT_INVALID before anything is queued.
    */
   async append(inputs: readonly EntryInput[], submitter: string): Promise<AppendResult[]> {
-    const receivedAt = this.#clock();
+    const receivedAt = formatReceivedAt(this.#clock());
     const prepared = inputs.map((input) => this.#prepare(input, submitter, receivedAt));
     const done = await this.sequencer.submit(prepared.map((p) => p.pending));
     return done.map((d, i) => ({ index: d.index, leafHash: toHex(d.leafHash), digest: prepared[i]!.entry.digest, entry: prepared[i]!.entry }));
   }
 
-  #prepare(input: EntryInput, submitter: string, receivedAt: Date): { entry: Entry; pending: PendingEntry } {
-    let entry: Entry;
+  #prepare(input: EntryInput, submitter: string, receivedAt: string): { entry: Entry; pending: PendingEntry } {
+    // One schema validation and one canonical serialization per entry (buildEntry).
+    let built: { entry: Entry; bytes: Uint8Array };
     let attachment: Uint8Array | undefined;
     switch (input.type) {
       case 'record': {
+        // The record's canonical bytes are both its stored attachment and what its digest hashes.
         attachment = canonicalJson(input.record);
-        entry = newEntry({ type: 'record', digest: digestRecord(input.record), meta: input.meta, submitter, receivedAt });
+        built = buildEntry({ type: 'record', digest: digestBytes(attachment), meta: input.meta, submitter, receivedAt });
         break;
       }
       case 'hj212':
         attachment = input.raw;
-        entry = newEntry({ type: 'hj212', digest: input.digest, meta: input.meta, submitter, receivedAt });
+        built = buildEntry({ type: 'hj212', digest: input.digest, meta: input.meta, submitter, receivedAt });
         break;
       case 'document':
-        entry = newEntry({ type: 'document', digest: input.digest, meta: input.meta, submitter, receivedAt });
+        built = buildEntry({ type: 'document', digest: input.digest, meta: input.meta, submitter, receivedAt });
         break;
       case 'digest':
-        entry = newEntry({ type: 'digest', digest: input.digest, meta: input.meta, submitter, receivedAt });
+        built = buildEntry({ type: 'digest', digest: input.digest, meta: input.meta, submitter, receivedAt });
         break;
     }
+    const entry = built.entry;
     const secondary = secondaryKeysOf(entry);
-    const pending: PendingEntry = { entryBytes: encodeEntry(entry), digest: entry.digest, ...(attachment ? { attachment } : {}), ...(secondary.length > 0 ? { secondary } : {}) };
+    const pending: PendingEntry = { entryBytes: built.bytes, digest: entry.digest, ...(attachment ? { attachment } : {}), ...(secondary.length > 0 ? { secondary } : {}) };
     return { entry, pending };
   }
 
   /** getEntry reads entry `index` (and its attachment), or undefined beyond the log. */
   async getEntry(index: bigint): Promise<StoredEntry | undefined> {
-    const [data] = await this.store.getEntries(index, 1);
+    const [[data], attachment] = await Promise.all([this.store.getEntries(index, 1), this.store.getAttachment(index)]);
     if (data === undefined) return undefined;
-    return this.#stored(index, data, await this.store.getAttachment(index));
+    return this.#stored(index, data, attachment);
   }
 
   /** listEntries reads up to `limit` (≤ MAX_PAGE) entries from `start`, without attachments. */
@@ -188,11 +202,10 @@ export class Ledger {
   /** lookupDigest lists every anchoring of a content digest. */
   async lookupDigest(alg: string, hex: string): Promise<Array<{ index: bigint; leafHash: string; receivedAt: string; type: string }>> {
     const indexes = await this.store.lookupDigest(alg, hex);
+    // Read concurrently: the reads of all anchorings overlap instead of queueing one by one.
+    const found = await Promise.all(indexes.map((index) => this.getEntry(index)));
     const out = [];
-    for (const index of indexes) {
-      const e = await this.getEntry(index);
-      if (e) out.push({ index, leafHash: e.leafHash, receivedAt: e.entry.receivedAt, type: e.entry.type });
-    }
+    for (const e of found) if (e) out.push({ index: e.index, leafHash: e.leafHash, receivedAt: e.entry.receivedAt, type: e.entry.type });
     return out;
   }
 
@@ -216,9 +229,10 @@ export class Ledger {
     const s = this.#checkSize(size);
     if (index >= s) throw new LedgerError('INPUT_INVALID', `index ${index} is not below size ${s}`);
     const plan = planInclusion(index, s);
-    const [hashes, [data]] = await Promise.all([this.store.readNodes(plan.ids), this.store.getEntries(index, 1)]);
-    if (data === undefined) throw new Error(`storage: entry ${index} missing`);
-    return { index, size: s, leafHash: toHex(hashLeaf(data)), path: buildProof(plan, hashes).map(toHex) };
+    // The stored leaf (node 0/index) and the path in one batched read: O(log n) keys, one round trip.
+    const [leaf, ...hashes] = await this.#nodes.readNodes(this.store, [{ level: 0, index }, ...plan.ids]);
+    if (leaf === undefined) throw new Error(`storage: leaf ${index} missing`);
+    return { index, size: s, leafHash: toHex(leaf), path: buildProof(plan, hashes).map(toHex) };
   }
 
   /** inclusionProofByLeafHash proves the first entry with this leaf hash. */
@@ -233,7 +247,7 @@ export class Ledger {
     const t = this.#checkSize(to);
     if (from > t) throw new LedgerError('INPUT_INVALID', `from ${from} is beyond to ${t}`);
     const plan = planConsistency(from, t);
-    return { from, to: t, path: buildProof(plan, await this.store.readNodes(plan.ids)).map(toHex) };
+    return { from, to: t, path: buildProof(plan, await this.#nodes.readNodes(this.store, plan.ids)).map(toHex) };
   }
 
   /** block reads one block. */
@@ -246,8 +260,13 @@ export class Ledger {
     return this.store.getBlocks(from, Math.min(limit, MAX_PAGE));
   }
 
-  /** sealingBlock finds the block whose range holds `index` (binary search, O(log blocks) reads). */
+  /**
+   * sealingBlock finds the block whose range holds `index`: the latest published block (in memory,
+   * where a fresh entry's receipt finds it), else a binary search (O(log blocks) reads).
+   */
   async sealingBlock(index: bigint): Promise<Block | undefined> {
+    const latest = this.publisher.latest?.block;
+    if (latest !== undefined && latest.first <= index && index < latest.first + latest.count) return latest;
     let lo = 0n;
     let hi = await this.store.getBlockCount();
     while (lo < hi) {
@@ -267,9 +286,8 @@ export class Ledger {
     const latest = this.latest();
     const size = latest.checkpoint.checkpoint.size;
     if (index >= size) return undefined;
-    const [stored, block] = await Promise.all([this.getEntry(index), this.sealingBlock(index)]);
+    const [stored, block, proof] = await Promise.all([this.getEntry(index), this.sealingBlock(index), this.inclusionProof(index, size)]);
     if (stored === undefined || block === undefined) throw new Error(`storage: entry or block for ${index} missing`);
-    const proof = await this.inclusionProof(index, size);
     const consistency = await this.consistencyProof(block.first + block.count, size);
     return buildReceipt({
       index,
@@ -293,9 +311,14 @@ export class Ledger {
   /** close drains queued submissions, publishes a final checkpoint, and closes the store. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.sequencer.close();
-      await this.publisher.stop();
-      await this.store.close();
+      try {
+        await this.sequencer.close();
+        await this.publisher.stop();
+      } finally {
+        // Even when the final checkpoint could not be published (e.g. the disk is full): every
+        // acknowledged entry is durable, and the next start publishes it.
+        await this.store.close();
+      }
     })();
     return this.#closing;
   }

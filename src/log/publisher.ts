@@ -4,13 +4,15 @@
  * proves, from stored nodes, that the new tree extends the last signed one, so the log can never
  * sign two inconsistent checkpoints, even if a bug elsewhere corrupted its in-memory state.
  */
-import { formatBlock, sealBlock, type Block } from '../core/block.js';
+import { formatBlock, parseBlock, sealBlock, verifyBlock, type Block } from '../core/block.js';
+import { equalBytes } from '../core/bytes.js';
 import { openCheckpoint, signCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
 import { buildProof, planConsistency } from '../core/merkle/plan.js';
 import { verifyConsistency } from '../core/merkle/verify.js';
 import type { SignerKey, VerifierKey } from '../core/note.js';
 import type { LedgerStore } from '../storage/store.js';
+import { rootAt } from './recover.js';
 import { LogClosedError, type Sequencer } from './sequencer.js';
 
 export interface PublisherOptions {
@@ -22,6 +24,8 @@ export interface PublisherOptions {
   readonly clock: () => Date;
   readonly lastBlock?: Block;
   readonly lastCheckpoint?: OpenedCheckpoint;
+  /** Called after each publication, once the block is durable (errors it throws are ignored). */
+  readonly onPublish?: (published: Published) => void;
 }
 
 /** The latest published state: the block and its opened checkpoint. */
@@ -107,14 +111,55 @@ export class Publisher {
     this.#running = new Promise((r) => (done = r));
     try {
       return await this.#publish();
+    } catch (err) {
+      // Remembered for /healthz, and so the next attempt first resyncs with the store.
+      this.lastError = err instanceof Error ? err : new Error(String(err));
+      throw err;
     } finally {
       this.#running = undefined;
       done();
     }
   }
 
+  /**
+   * #resync runs after a failed publication: the block write may have landed after all (the
+   * store reopens after a failed write and can find it). Then that block is the latest: it is
+   * verified (signature, and root against the stored tree) and adopted, so the chain goes on from
+   * it instead of sealing a second block at the same height. Blocks never go back.
+   */
+  async #resync(): Promise<void> {
+    const { store, verifier } = this.#o;
+    await this.#o.sequencer.resync();
+    const count = await store.getBlockCount();
+    const next = this.#latest === undefined ? 0n : this.#latest.block.height + 1n;
+    if (count === next) return;
+    if (count < next) throw new Error(`publisher: the store holds ${count} blocks but block ${next - 1n} was published; refusing to sign`);
+    const json = await store.getBlock(count - 1n);
+    if (json === undefined) throw new Error(`publisher: block ${count - 1n} missing`);
+    const block = parseBlock(json);
+    const checkpoint = verifyBlock(block, verifier);
+    if (checkpoint.checkpoint.size > this.#o.sequencer.size || !equalBytes(await rootAt(store, checkpoint.checkpoint.size), checkpoint.checkpoint.root)) {
+      throw new Error(`publisher: stored block ${block.height} does not match the stored tree; refusing to sign`);
+    }
+    this.#latest = { block, checkpoint };
+    this.#resolveWaiters(this.#latest);
+    try {
+      this.#o.onPublish?.(this.#latest);
+    } catch {
+      // Best effort, as after a publication.
+    }
+  }
+
+  #resolveWaiters(published: Published): void {
+    const size = published.checkpoint.checkpoint.size;
+    const ready = this.#waiters.filter((w) => w.size <= size);
+    this.#waiters = this.#waiters.filter((w) => w.size > size);
+    for (const w of ready) w.resolve(published);
+  }
+
   async #publish(): Promise<Published | undefined> {
     const { store, sequencer, signer, verifier, clock } = this.#o;
+    if (this.lastError !== undefined) await this.#resync();
     const snap = sequencer.snapshot();
     const prev = this.#latest;
     if (prev && prev.checkpoint.checkpoint.size === snap.size) return undefined;
@@ -134,9 +179,12 @@ export class Publisher {
     this.#lastPublishAt = Date.now();
     this.published++;
     this.lastError = undefined;
-    const ready = this.#waiters.filter((w) => w.size <= snap.size);
-    this.#waiters = this.#waiters.filter((w) => w.size > snap.size);
-    for (const w of ready) w.resolve(published);
+    this.#resolveWaiters(published);
+    try {
+      this.#o.onPublish?.(published);
+    } catch {
+      // Best effort: the block is durable in the store whatever a listener does.
+    }
     if (sequencer.size > snap.size) this.#schedule();
     return published;
   }
@@ -146,8 +194,11 @@ export class Publisher {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.publishNow();
-    for (const w of this.#waiters) w.reject(new LogClosedError());
-    this.#waiters = [];
+    try {
+      await this.publishNow();
+    } finally {
+      for (const w of this.#waiters) w.reject(new LogClosedError());
+      this.#waiters = [];
+    }
   }
 }

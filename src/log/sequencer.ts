@@ -5,8 +5,12 @@
  * batch. Only after that write resolves is the copy adopted and every submission in the flush
  * acknowledged; if it fails, all of them fail and the tree is unchanged. A submission is never
  * split across flushes, so a batch request is all or nothing.
+ *
+ * After a failed flush the store may come back (LevelStore reopens after a failed write) holding
+ * more than the sequencer knows: a write whose fsync failed can still land. So the next flush
+ * first re-derives the right edge from storage when the stored size differs; it never goes back.
  */
-import { CompactRange } from '../core/merkle/compact.js';
+import { CompactRange, rightEdge } from '../core/merkle/compact.js';
 import { hashLeaf } from '../core/merkle/hash.js';
 import type { NodeHash } from '../core/merkle/node.js';
 import type { AppendBatch, LedgerStore } from '../storage/store.js';
@@ -149,7 +153,33 @@ export class Sequencer {
     }
   }
 
+  /**
+   * resync adopts the store's size when a write reported as failed landed after all (never
+   * shrinks; a store holding less than was acknowledged is an error). Safe at any time: it gives
+   * way if the range moved on while it read.
+   */
+  async resync(): Promise<void> {
+    const before = this.#range;
+    const stored = await this.#store.getSize();
+    if (stored === before.size) return;
+    if (stored < before.size) throw new Error(`sequencer: the store holds ${stored} entries but ${before.size} were acknowledged; refusing to write`);
+    const edge = await this.#store.readNodes(rightEdge(stored));
+    if (this.#range !== before) return;
+    this.#range = CompactRange.fromRightEdge(stored, edge);
+    for (const f of this.#listeners) f(this.#range.size);
+  }
+
   async #flushOnce(): Promise<void> {
+    if (this.stats.failedFlushes > 0) {
+      try {
+        await this.resync();
+      } catch (err) {
+        const taken = this.#queue.splice(0);
+        this.#queuedEntries = 0;
+        for (const s of taken) s.reject(err);
+        return;
+      }
+    }
     const taken: Submission[] = [];
     let count = 0;
     while (this.#queue.length > 0) {

@@ -143,18 +143,32 @@ export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch
   // perfect subtree whose last leaf is in that range, once each, leaves equal to leafHashes.
   const wantNodes = storedNodeCount(end) - storedNodeCount(first);
   if (BigInt(nodes.length) !== wantNodes) badInput(`storage: appendBatch got ${nodes.length} nodes, want ${wantNodes} for leaves [${first}, ${end})`);
-  const seen = new Set<string>();
+  // The nodes of level L completed by leaves [first, end) are exactly indexes [first >> L, end >> L):
+  // with the count right, every node in its level's range and none twice, the set is exact.
+  const los: bigint[] = [];
+  const seen: Uint8Array[] = [];
   nodes.forEach((n, i) => {
     if (typeof n !== 'object' || n === null) badInput(`storage: batch.nodes[${i}] got ${String(n)}, want a NodeHash`);
-    checkNodeIds([n]);
+    const level = n.level;
+    if (!Number.isInteger(level) || level < 0 || level > 63) badInput(`storage: node id got level ${String(level)}, want 0..63`);
+    checkIndex(n.index, `node ${level} index`);
     checkHash(n.hash, `batch.nodes[${i}].hash`);
-    const last = ((n.index + 1n) << BigInt(n.level)) - 1n;
-    if (last < first || last >= end) badInput(`storage: batch.nodes[${i}] ${n.level}/${n.index} is not completed by leaves [${first}, ${end})`);
-    const id = `${n.level}/${n.index}`;
-    if (seen.has(id)) badInput(`storage: batch.nodes[${i}] ${id} appears twice`);
-    seen.add(id);
-    if (n.level === 0 && !equalBytes(n.hash, leafHashes[Number(n.index - first)] as Uint8Array)) {
-      badInput(`storage: batch.nodes[${i}] 0/${n.index} differs from leafHashes[${n.index - first}]`);
+    let lo = los[level];
+    let bits = seen[level];
+    if (lo === undefined || bits === undefined) {
+      const shift = BigInt(level);
+      lo = first >> shift;
+      los[level] = lo;
+      bits = new Uint8Array(Number((end >> shift) - lo));
+      seen[level] = bits;
+    }
+    const off = n.index - lo;
+    if (off < 0n || off >= BigInt(bits.length)) badInput(`storage: batch.nodes[${i}] ${level}/${n.index} is not completed by leaves [${first}, ${end})`);
+    const o = Number(off);
+    if (bits[o] === 1) badInput(`storage: batch.nodes[${i}] ${level}/${n.index} appears twice`);
+    bits[o] = 1;
+    if (level === 0 && !equalBytes(n.hash, leafHashes[o] as Uint8Array)) {
+      badInput(`storage: batch.nodes[${i}] 0/${n.index} differs from leafHashes[${o}]`);
     }
   });
 

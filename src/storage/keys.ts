@@ -82,12 +82,35 @@ export function decodeU64(bytes: Uint8Array, offset = 0): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset, false);
 }
 
+/** writeU64 writes a uint64 big-endian at `offset` of `out`. Requires: index is a uint64 (checked). */
+function writeU64(out: Uint8Array, offset: number, index: bigint): void {
+  checkIndex(index, 'u64');
+  // Safe integers (every real index) split without bigint arithmetic; larger ones with it.
+  let hi: number;
+  let lo: number;
+  if (index <= 9_007_199_254_740_991n) {
+    const n = Number(index);
+    lo = n % 4_294_967_296;
+    hi = (n - lo) / 4_294_967_296;
+  } else {
+    hi = Number(index >> 32n);
+    lo = Number(index & 0xffff_ffffn);
+  }
+  out[offset] = hi >>> 24;
+  out[offset + 1] = (hi >>> 16) & 0xff;
+  out[offset + 2] = (hi >>> 8) & 0xff;
+  out[offset + 3] = hi & 0xff;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = (lo >>> 16) & 0xff;
+  out[offset + 6] = (lo >>> 8) & 0xff;
+  out[offset + 7] = lo & 0xff;
+}
+
 /** prefixed returns `prefix ‖ u64be(index)` in one allocation. Requires: index is a uint64. */
 export function prefixed(prefix: Uint8Array, index: bigint): Uint8Array {
-  checkIndex(index, 'u64');
   const out = new Uint8Array(prefix.length + U64_SIZE);
   out.set(prefix, 0);
-  new DataView(out.buffer).setBigUint64(prefix.length, index, false);
+  writeU64(out, prefix.length, index);
   return out;
 }
 
@@ -125,9 +148,23 @@ export function digestPrefix(alg: string, digest: Uint8Array): Uint8Array {
   return concatBytes(PREFIX.digest, ascii(alg), Uint8Array.of(0), digest);
 }
 
+/** `d ‖ alg ‖ 0x00` per algorithm, checked once (a handful of algorithms exist). */
+const DIGEST_ALG_PREFIXES = new Map<string, Uint8Array>();
+
 /** digestKey returns `d ‖ alg ‖ 0x00 ‖ digest ‖ u64be(index)`. Requires: as {@link digestPrefix}. */
 export function digestKey(alg: string, digest: Uint8Array, index: bigint): Uint8Array {
-  return prefixed(digestPrefix(alg, digest), index);
+  let p = DIGEST_ALG_PREFIXES.get(alg);
+  if (p === undefined) {
+    checkDigestAlg(alg, 'digest');
+    p = concatBytes(PREFIX.digest, ascii(alg), Uint8Array.of(0));
+    if (DIGEST_ALG_PREFIXES.size < 64) DIGEST_ALG_PREFIXES.set(alg, p);
+  }
+  checkHash(digest, 'digest');
+  const out = new Uint8Array(p.length + 32 + U64_SIZE);
+  out.set(p, 0);
+  out.set(digest, p.length);
+  writeU64(out, p.length + 32, index);
+  return out;
 }
 
 /** leafHashPrefix returns `l ‖ leafHash`, the scan prefix of one leaf hash. Requires: 32 bytes. */
@@ -138,7 +175,12 @@ export function leafHashPrefix(leafHash: Uint8Array): Uint8Array {
 
 /** leafHashKey returns `l ‖ leafHash ‖ u64be(index)`. Requires: 32-byte hash; index is a uint64. */
 export function leafHashKey(leafHash: Uint8Array, index: bigint): Uint8Array {
-  return prefixed(leafHashPrefix(leafHash), index);
+  checkHash(leafHash, 'leaf hash');
+  const out = new Uint8Array(1 + 32 + U64_SIZE);
+  out[0] = PREFIX.leafHash[0] as number;
+  out.set(leafHash, 1);
+  writeU64(out, 33, index);
+  return out;
 }
 
 /**
@@ -150,9 +192,19 @@ export function secondaryPrefix(name: string, key: string): Uint8Array {
   return concatBytes(PREFIX.secondary, ascii(name), Uint8Array.of(0), encoder.encode(key), Uint8Array.of(0));
 }
 
+/** Recently used secondary prefixes (a case id or device MN recurs across many entries). */
+const SECONDARY_PREFIXES = new Map<string, Uint8Array>();
+
 /** secondaryKey returns `secondaryPrefix(name, key) ‖ u64be(index)`. */
 export function secondaryKey(name: string, key: string, index: bigint): Uint8Array {
-  return prefixed(secondaryPrefix(name, key), index);
+  const id = name + '\u0000' + key;
+  let p = SECONDARY_PREFIXES.get(id);
+  if (p === undefined) {
+    p = secondaryPrefix(name, key);
+    if (SECONDARY_PREFIXES.size >= 4096) SECONDARY_PREFIXES.clear();
+    SECONDARY_PREFIXES.set(id, p);
+  }
+  return prefixed(p, index);
 }
 
 /** metaKey returns `m: ‖ UTF-8(name)`. Requires: a non-empty name of at most 256 UTF-8 bytes. */

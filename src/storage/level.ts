@@ -9,8 +9,19 @@
  *   `sync: true`, and resolves only after LevelDB has fsynced it.
  * - The size and block count are read once at open and then kept in memory, updated only after
  *   the write that changes them has resolved.
+ * - A failed write poisons the handle (see {@link LevelStore.health}). LevelDB appends every write
+ *   to its log file; a write that fails half way (ENOSPC) leaves a torn record there, and on the
+ *   next open LevelDB drops the log from that record on, including every later write that
+ *   "succeeded" on the same handle: acknowledged entries would vanish after a crash. So after a
+ *   failed write no further write reaches that handle: writes are refused with
+ *   {@link StoreUnavailableError} until the store has been closed and reopened (which replays the
+ *   log up to the torn record and starts a new log file). Writes are serialized, so no write can be
+ *   in flight behind a failing one. Reopening waits for reads in flight and holds new ones for its
+ *   few milliseconds; it is attempted at most every `retryMs`, and while the disk is full only once
+ *   the free space could hold the log being replayed, so reads keep working on the old handle.
  */
-import { resolve } from 'node:path';
+import { readdirSync, statSync, statfsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import type { BlockJson } from '../core/block.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
@@ -53,7 +64,7 @@ import {
   secondaryKey,
   secondaryPrefix,
 } from './keys.js';
-import type { AppendBatch, ApiKeyRecord, LedgerStore } from './store.js';
+import { StoreUnavailableError, type AppendBatch, type ApiKeyRecord, type LedgerStore, type StoreHealth } from './store.js';
 
 /**
  * StoreLockedError is thrown by {@link LevelStore.open} when another Guzheng process (or another
@@ -91,6 +102,26 @@ function isLockError(err: unknown): boolean {
   return errorCode(cause) === 'LEVEL_LOCKED';
 }
 
+/** Is this LevelDB (or fs) error a full disk? */
+function isNoSpace(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ENOSPC') return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && /no space left on device|ENOSPC/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** Options of {@link LevelStore.open}. */
+export interface LevelStoreOptions {
+  /** Least time between two attempts to reopen after a failed write, ms (default 1,000). */
+  readonly retryMs?: number;
+  /** Free bytes wanted beyond the size of LevelDB's log files before reopening a full store (default 1 MiB). */
+  readonly reserveBytes?: number;
+  /** Where state changes (write failed, reopened) are reported (default: nowhere). */
+  readonly onEvent?: (message: string) => void;
+}
+
 function readU64Value(v: Uint8Array | undefined, what: string): bigint {
   if (v === undefined) return 0n;
   if (v.length !== U64_SIZE) throw new Error(`storage: ${what} value is ${v.length} bytes, want ${U64_SIZE}`);
@@ -111,12 +142,30 @@ export class LevelStore implements LedgerStore {
   #appending = false;
   #appendingBlock = false;
   #closed = false;
+  readonly #o: Required<Omit<LevelStoreOptions, 'onEvent'>> & Pick<LevelStoreOptions, 'onEvent'>;
+  /** Why writes are refused, since when; undefined while healthy. */
+  #failure: { readonly error: unknown; readonly full: boolean; readonly since: string } | undefined;
+  /** The handle is closed because reopening failed: reads are refused too. */
+  #down = false;
+  #lastReopenAt = 0;
+  #reopening: Promise<void> | undefined;
+  /** Tail of the chain that serializes writes. */
+  #writes: Promise<unknown> = Promise.resolve();
+  /** Operations using the handle now, and the gate a reopen holds them at. */
+  #users = 0;
+  #gate: Promise<void> | undefined;
+  #idle: (() => void) | undefined;
+  /** Successful reopens after failed writes (for tests and metrics). */
+  reopens = 0;
+  /** A reopen found more than was acknowledged (a failed write had landed): the pending write must be redone by its caller. */
+  #grown = false;
 
-  private constructor(db: Db, dir: string, size: bigint, blockCount: bigint) {
+  private constructor(db: Db, dir: string, size: bigint, blockCount: bigint, options: LevelStoreOptions) {
     this.#db = db;
     this.dir = dir;
     this.#size = size;
     this.#blockCount = blockCount;
+    this.#o = { retryMs: options.retryMs ?? 1000, reserveBytes: options.reserveBytes ?? 1 << 20, onEvent: options.onEvent };
   }
 
   /**
@@ -124,7 +173,7 @@ export class LevelStore implements LedgerStore {
    * count. Requires: no other process or LevelStore has `dir` open, else it rejects at once with
    * {@link StoreLockedError} (`code: 'STORE_LOCKED'`, message naming the directory).
    */
-  static async open(dir: string): Promise<LevelStore> {
+  static async open(dir: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
     const abs = resolve(dir);
     const db: Db = new Level<Uint8Array, Uint8Array>(abs, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
@@ -135,7 +184,7 @@ export class LevelStore implements LedgerStore {
     }
     try {
       const [size, blocks] = await db.getMany([SIZE_KEY, BLOCK_COUNT_KEY]);
-      return new LevelStore(db, abs, readU64Value(size, 's:size'), readU64Value(blocks, 's:blocks'));
+      return new LevelStore(db, abs, readU64Value(size, 's:size'), readU64Value(blocks, 's:blocks'), options);
     } catch (err) {
       await db.close();
       throw err;
@@ -144,6 +193,148 @@ export class LevelStore implements LedgerStore {
 
   #open(): void {
     if (this.#closed) throw new Error(`storage: store ${this.dir} is closed`);
+  }
+
+  /** health reports whether writes (and reads) work now; see {@link StoreHealth}. */
+  health(): StoreHealth {
+    const f = this.#failure;
+    if (f === undefined) return { state: 'ok' };
+    return { state: this.#down ? 'down' : f.full ? 'full' : 'failed', since: f.since };
+  }
+
+  #unavailable(): StoreUnavailableError {
+    const f = this.#failure;
+    const full = f?.full ?? false;
+    const what = this.#down
+      ? 'storage is down: the database could not be reopened after a failed write'
+      : full
+        ? 'storage is full: no space left on device; writes are refused until space is freed'
+        : 'storage failed a write; writes are refused until the database has been reopened';
+    return new StoreUnavailableError(what, full, { cause: f?.error });
+  }
+
+  /**
+   * #use runs `f` on the handle: after a reopen in progress, and counted, so a reopen waits for it.
+   * While the store is down it first tries to reopen (rate-limited) and otherwise refuses.
+   */
+  async #use<T>(f: () => Promise<T>): Promise<T> {
+    this.#open();
+    while (this.#gate !== undefined) await this.#gate;
+    if (this.#down) {
+      await this.#reopen();
+      if (this.#down) throw this.#unavailable();
+      while (this.#gate !== undefined) await this.#gate;
+    }
+    this.#open();
+    this.#users++;
+    try {
+      return await f();
+    } finally {
+      if (--this.#users === 0) this.#idle?.();
+    }
+  }
+
+  /**
+   * #write serializes a mutation: it runs after every earlier write has settled; if an earlier
+   * write failed, only after a successful reopen. `commit` must perform exactly one LevelDB write;
+   * if it fails, the handle is poisoned and the caller gets {@link StoreUnavailableError}.
+   */
+  #write<T>(prepare: () => T, commit: (prepared: T) => Promise<void>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.#open();
+      if (this.#failure !== undefined) {
+        await this.#reopen();
+        if (this.#failure !== undefined) throw this.#unavailable();
+      }
+      if (this.#grown) {
+        // The caller's view (size, block count) predates what the reopen found: let it resync.
+        this.#grown = false;
+        throw new StoreUnavailableError(`storage reopened holding ${this.#size} entries and ${this.#blockCount} blocks: a write reported as failed had landed; retry`, false);
+      }
+      return this.#use(async () => {
+        const prepared = prepare();
+        try {
+          await commit(prepared);
+        } catch (err) {
+          this.#poison(err);
+          throw this.#unavailable();
+        }
+        return prepared;
+      });
+    };
+    const result = this.#writes.then(run, run);
+    this.#writes = result.catch(() => undefined);
+    return result;
+  }
+
+  #poison(err: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = { error: err, full: isNoSpace(err), since: new Date().toISOString() };
+    this.#lastReopenAt = Date.now();
+    this.#o.onEvent?.(`storage: a write failed (${(err as Error).message ?? String(err)}); refusing writes until the database can be reopened`);
+  }
+
+  /** Bytes free on the store's filesystem, and bytes a reopen needs (LevelDB replays its log files into a table). */
+  #space(): { free: number; need: number } {
+    let logs = 0;
+    for (const name of readdirSync(this.dir)) if (name.endsWith('.log')) logs += statSync(join(this.dir, name)).size;
+    const fs = statfsSync(this.dir);
+    return { free: fs.bavail * fs.bsize, need: logs + this.#o.reserveBytes };
+  }
+
+  /**
+   * #reopen closes and reopens the handle after a failed write (at most every `retryMs`; while the
+   * disk is full, only when the free space could hold the replayed log, so that reads keep
+   * working on the open handle meanwhile). It waits for operations in flight and holds new ones.
+   * On success the failure is cleared and the size and block count are reloaded from disk (a write
+   * whose fsync failed may or may not have landed). If LevelDB cannot open, the store is down.
+   */
+  #reopen(): Promise<void> {
+    if (this.#reopening !== undefined) return this.#reopening;
+    const failure = this.#failure;
+    if (failure === undefined || this.#closed) return Promise.resolve();
+    if (Date.now() - this.#lastReopenAt < this.#o.retryMs) return Promise.resolve();
+    this.#lastReopenAt = Date.now();
+    if (!this.#down && failure.full) {
+      try {
+        const { free, need } = this.#space();
+        if (free < need) return Promise.resolve();
+      } catch {
+        return Promise.resolve();
+      }
+    }
+    let release!: () => void;
+    this.#gate = new Promise<void>((r) => (release = r));
+    this.#reopening = (async () => {
+      try {
+        if (this.#users > 0) await new Promise<void>((r) => (this.#idle = r));
+        this.#idle = undefined;
+        try {
+          if (this.#db.status === 'open') await this.#db.close();
+          await this.#db.open();
+          const [size, blocks] = await this.#db.getMany([SIZE_KEY, BLOCK_COUNT_KEY]);
+          const stored = readU64Value(size, 's:size');
+          const count = readU64Value(blocks, 's:blocks');
+          if (stored !== this.#size || count !== this.#blockCount) this.#grown = true;
+          this.#size = stored;
+          this.#blockCount = count;
+        } catch (err) {
+          if (!this.#down) this.#o.onEvent?.(`storage: reopening failed (${(err as Error).message ?? String(err)}); reads and writes are refused until it succeeds`);
+          this.#down = true;
+          this.#failure = { error: err, full: failure.full || isNoSpace(err), since: failure.since };
+          return;
+        }
+        this.#down = false;
+        this.#failure = undefined;
+        this.reopens++;
+        this.#o.onEvent?.(`storage: reopened after a failed write; writes resume at size ${this.#size}`);
+      } finally {
+        this.#gate = undefined;
+        this.#reopening = undefined;
+        release();
+      }
+    })();
+    return this.#reopening;
   }
 
   /** getSize returns the number of entries integrated (0 for a new store). */
@@ -163,7 +354,13 @@ export class LevelStore implements LedgerStore {
     const size = this.#size;
     if (count === 0 || start >= size) return [];
     const end = start + BigInt(count) < size ? start + BigInt(count) : size;
-    const rows = await this.#db.iterator({ ...indexRange(PREFIX.entry, start, end) }).all();
+    if (end - start === 1n) {
+      // One entry (a receipt, a lookup): a point read costs a fraction of an iterator.
+      const v = await this.#use(() => this.#db.get(entryKey(start)));
+      if (v === undefined) throw new Error(`storage: entry ${start} missing`);
+      return [own(v)];
+    }
+    const rows = await this.#use(() => this.#db.iterator({ ...indexRange(PREFIX.entry, start, end) }).all());
     if (BigInt(rows.length) !== end - start) throw new Error(`storage: entries [${start}, ${end}) incomplete: got ${rows.length}`);
     return rows.map(([k, v], i) => {
       if (indexOfKey(k) !== start + BigInt(i)) throw new Error(`storage: entry ${start + BigInt(i)} missing`);
@@ -174,7 +371,7 @@ export class LevelStore implements LedgerStore {
   /** getAttachment returns the attachment of entry `index`, if any. Requires: index a uint64. */
   async getAttachment(index: bigint): Promise<Uint8Array | undefined> {
     this.#open();
-    const v = await this.#db.get(attachmentKey(index));
+    const v = await this.#use(() => this.#db.get(attachmentKey(index)));
     return v === undefined ? undefined : own(v);
   }
 
@@ -186,7 +383,7 @@ export class LevelStore implements LedgerStore {
     this.#open();
     checkNodeIds(ids);
     if (ids.length === 0) return [];
-    const values = await this.#db.getMany(ids.map((id) => nodeKey(id.level, id.index)));
+    const values = await this.#use(() => this.#db.getMany(ids.map((id) => nodeKey(id.level, id.index))));
     if (values.length !== ids.length) throw new Error(`storage: bad math: getMany returned ${values.length} values for ${ids.length} keys`);
     return values.map((v, i) => {
       const id = ids[i] as NodeId;
@@ -217,7 +414,7 @@ export class LevelStore implements LedgerStore {
     checkCount(limit, 'lookupSecondary limit');
     const prefix = secondaryPrefix(name, key);
     if (limit === 0) return [];
-    const keys = await this.#db.keys({ gte: prefixed(prefix, start), lt: prefixEnd(prefix), limit }).all();
+    const keys = await this.#use(() => this.#db.keys({ gte: prefixed(prefix, start), lt: prefixEnd(prefix), limit }).all());
     const size = this.#size;
     return keys.map((k) => indexOfKey(k)).filter((i) => i < size);
   }
@@ -228,7 +425,7 @@ export class LevelStore implements LedgerStore {
    * are already visible to a scan but not yet part of the size.
    */
   async #scanIndexes(prefix: Uint8Array): Promise<bigint[]> {
-    const keys = await this.#db.keys(prefixRange(prefix)).all();
+    const keys = await this.#use(() => this.#db.keys(prefixRange(prefix)).all());
     const size = this.#size;
     const out: bigint[] = [];
     for (const k of keys) {
@@ -245,34 +442,40 @@ export class LevelStore implements LedgerStore {
    * no other appendBatch in flight (else it rejects: the log is the single writer) and a batch
    * accepted by checkAppendBatch (`first` = size, consistent lengths, 32-byte hashes, the exact
    * nodes the compact range created, indexes inside the batch). On rejection nothing is written.
-   * An empty batch writes nothing.
+   * An empty batch writes nothing. After a failed write it rejects with
+   * {@link StoreUnavailableError} until the store has reopened (see the module comment).
    */
   async appendBatch(batch: AppendBatch): Promise<void> {
     this.#open();
     if (this.#appending) throw new Error('storage: appendBatch already in flight (the log is the single writer)');
     this.#appending = true;
     try {
-      const { end, digestBytes } = checkAppendBatch(batch, this.#size);
-      if (end === batch.first) return;
-      // A chained batch builds one native LevelDB WriteBatch (it copies each key and value as
-      // it is added) and commits it with a single fsynced write; it is ~2.5x faster than the
-      // array form for thousands of puts. Nothing is visible until write() resolves.
-      const wb = this.#db.batch();
-      try {
-        const first = batch.first;
-        batch.entries.forEach((e, i) => wb.put(entryKey(first + BigInt(i)), e));
-        batch.leafHashes.forEach((h, i) => wb.put(leafHashKey(h, first + BigInt(i)), EMPTY));
-        for (const n of batch.nodes) wb.put(nodeKey(n.level, n.index), n.hash);
-        batch.digests.forEach((d, i) => wb.put(digestKey(d.alg, digestBytes[i] as Uint8Array, d.index), EMPTY));
-        for (const a of batch.attachments) wb.put(attachmentKey(a.index), a.bytes);
-        for (const x of batch.secondary ?? []) wb.put(secondaryKey(x.name, x.key, x.index), EMPTY);
-        wb.put(SIZE_KEY, encodeU64(end));
-      } catch (err) {
-        await wb.close();
-        throw err;
-      }
-      await wb.write({ sync: true });
-      this.#size = end;
+      const prepared = () => {
+        const { end, digestBytes } = checkAppendBatch(batch, this.#size);
+        if (end === batch.first) return undefined;
+        // A chained batch builds one native LevelDB WriteBatch (it copies each key and value as
+        // it is added) and commits it with a single fsynced write; it is ~2.5x faster than the
+        // array form for thousands of puts. Nothing is visible until write() resolves.
+        const wb = this.#db.batch();
+        try {
+          const first = batch.first;
+          batch.entries.forEach((e, i) => wb.put(entryKey(first + BigInt(i)), e));
+          batch.leafHashes.forEach((h, i) => wb.put(leafHashKey(h, first + BigInt(i)), EMPTY));
+          for (const n of batch.nodes) wb.put(nodeKey(n.level, n.index), n.hash);
+          batch.digests.forEach((d, i) => wb.put(digestKey(d.alg, digestBytes[i] as Uint8Array, d.index), EMPTY));
+          for (const a of batch.attachments) wb.put(attachmentKey(a.index), a.bytes);
+          for (const x of batch.secondary ?? []) wb.put(secondaryKey(x.name, x.key, x.index), EMPTY);
+          wb.put(SIZE_KEY, encodeU64(end));
+        } catch (err) {
+          void wb.close();
+          throw err;
+        }
+        return { wb, end };
+      };
+      const done = await this.#write(prepared, async (p) => {
+        if (p !== undefined) await p.wb.write({ sync: true });
+      });
+      if (done !== undefined) this.#size = done.end;
     } finally {
       this.#appending = false;
     }
@@ -287,7 +490,7 @@ export class LevelStore implements LedgerStore {
   /** getBlock returns the block at `height`, if any. Requires: height a uint64. */
   async getBlock(height: bigint): Promise<BlockJson | undefined> {
     this.#open();
-    const v = await this.#db.get(blockKey(height));
+    const v = await this.#use(() => this.#db.get(blockKey(height)));
     return v === undefined ? undefined : decodeStoredBlock(fromUtf8(v, 'stored block'), height);
   }
 
@@ -299,7 +502,7 @@ export class LevelStore implements LedgerStore {
     const count = this.#blockCount;
     if (limit === 0 || from >= count) return [];
     const end = from + BigInt(limit) < count ? from + BigInt(limit) : count;
-    const rows = await this.#db.iterator({ ...indexRange(PREFIX.block, from, end) }).all();
+    const rows = await this.#use(() => this.#db.iterator({ ...indexRange(PREFIX.block, from, end) }).all());
     if (BigInt(rows.length) !== end - from) throw new Error(`storage: blocks [${from}, ${end}) incomplete: got ${rows.length}`);
     return rows.map(([k, v], i) => {
       const height = from + BigInt(i);
@@ -317,16 +520,21 @@ export class LevelStore implements LedgerStore {
     if (this.#appendingBlock) throw new Error('storage: appendBlock already in flight (the log is the single writer)');
     this.#appendingBlock = true;
     try {
-      const height = this.#blockCount;
-      const text = checkBlockToAppend(block, height);
-      await this.#db.batch(
-        [
-          { type: 'put', key: blockKey(height), value: utf8(text) },
-          { type: 'put', key: BLOCK_COUNT_KEY, value: encodeU64(height + 1n) },
-        ],
-        { sync: true },
+      const height = await this.#write(
+        () => {
+          const at = this.#blockCount;
+          return { at, text: checkBlockToAppend(block, at) };
+        },
+        (p) =>
+          this.#db.batch(
+            [
+              { type: 'put', key: blockKey(p.at), value: utf8(p.text) },
+              { type: 'put', key: BLOCK_COUNT_KEY, value: encodeU64(p.at + 1n) },
+            ],
+            { sync: true },
+          ),
       );
-      this.#blockCount = height + 1n;
+      this.#blockCount = height.at + 1n;
     } finally {
       this.#appendingBlock = false;
     }
@@ -335,7 +543,7 @@ export class LevelStore implements LedgerStore {
   /** getMeta returns the named value, if set. */
   async getMeta(key: string): Promise<string | undefined> {
     this.#open();
-    const v = await this.#db.get(metaKey(key));
+    const v = await this.#use(() => this.#db.get(metaKey(key)));
     return v === undefined ? undefined : fromUtf8(v, `meta ${key}`);
   }
 
@@ -343,27 +551,34 @@ export class LevelStore implements LedgerStore {
   async putMeta(key: string, value: string): Promise<void> {
     this.#open();
     checkMetaValue(value);
-    await this.#db.put(metaKey(key), utf8(value), { sync: true });
+    const k = metaKey(key);
+    await this.#write(
+      () => undefined,
+      () => this.#db.put(k, utf8(value), { sync: true }),
+    );
   }
 
   /** putApiKey durably (sync) stores or replaces the record keyed by its secretHash. */
   async putApiKey(record: ApiKeyRecord): Promise<void> {
     this.#open();
     const text = checkApiKeyRecord(record);
-    await this.#db.put(apiKeyKey(record.secretHash), utf8(text), { sync: true });
+    await this.#write(
+      () => undefined,
+      () => this.#db.put(apiKeyKey(record.secretHash), utf8(text), { sync: true }),
+    );
   }
 
   /** getApiKeyBySecretHash returns the record whose secret hashes to `secretHash`, if any. */
   async getApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
     this.#open();
-    const v = await this.#db.get(apiKeyKey(secretHash));
+    const v = await this.#use(() => this.#db.get(apiKeyKey(secretHash)));
     return v === undefined ? undefined : decodeStoredApiKey(fromUtf8(v, 'api key record'));
   }
 
   /** listApiKeys returns every stored API key record, in secretHash order (one range scan). */
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     this.#open();
-    const values = await this.#db.values(prefixRange(PREFIX.apiKey)).all();
+    const values = await this.#use(() => this.#db.values(prefixRange(PREFIX.apiKey)).all());
     return values.map((v) => decodeStoredApiKey(fromUtf8(v, 'api key record')));
   }
 
@@ -371,6 +586,8 @@ export class LevelStore implements LedgerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#db.close();
+    await this.#writes;
+    while (this.#gate !== undefined) await this.#gate;
+    if (this.#db.status === 'open') await this.#db.close();
   }
 }

@@ -24,7 +24,7 @@ import {
   decodeStoredApiKey,
   decodeStoredBlock,
 } from './checks.js';
-import type { AppendBatch, ApiKeyRecord, LedgerStore } from './store.js';
+import type { AppendBatch, ApiKeyRecord, LedgerStore, StoreHealth } from './store.js';
 
 function nodeName(level: number, index: bigint): string {
   return `${level}/${index}`;
@@ -58,6 +58,11 @@ export class MemoryStore implements LedgerStore {
 
   #open(): void {
     if (this.#closed) throw new Error('storage: memory store is closed');
+  }
+
+  /** health is always ok: memory never fills up here. */
+  health(): StoreHealth {
+    return { state: 'ok' };
   }
 
   /** getSize returns the number of entries integrated. */

@@ -33,6 +33,39 @@ export interface AppendBatch {
   readonly secondary?: ReadonlyArray<{ readonly name: string; readonly key: string; readonly index: bigint }>;
 }
 
+/**
+ * The store's ability to write (and read) right now, for /healthz and the error mapper:
+ *
+ * - `ok`: reads and writes work;
+ * - `full`: a write failed because the disk is full; writes are refused until the store could
+ *   reopen with enough free space, reads still work;
+ * - `failed`: a write failed for another reason (I/O error); writes are refused until the store
+ *   reopens, reads still work;
+ * - `down`: reopening failed, the database is closed; reads and writes are refused until a later
+ *   reopen succeeds.
+ */
+export interface StoreHealth {
+  readonly state: 'ok' | 'full' | 'failed' | 'down';
+  /** When the store left `ok` (ISO 8601), absent when ok. */
+  readonly since?: string;
+}
+
+/**
+ * StoreUnavailableError: the store refuses an operation for now (a write after a failed write,
+ * or anything while it is down). Nothing was written by the refused call. The HTTP layer answers
+ * 503 with `Retry-After` (`STORAGE_FULL` when `full`).
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+  /** True when the cause is a full disk (ENOSPC). */
+  readonly full: boolean;
+  constructor(message: string, full: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+    this.full = full;
+  }
+}
+
 /** A stored API key: only the SHA-256 of the secret is kept. */
 export interface ApiKeyRecord {
   /** Public identifier (shown in entries as `submitter`, in listings, in logs). */
@@ -83,6 +116,9 @@ export interface LedgerStore {
   putApiKey(record: ApiKeyRecord): Promise<void>;
   getApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
+
+  /** Whether the store can write and read now (see {@link StoreHealth}). */
+  health(): StoreHealth;
 
   /** Release resources; further calls fail. */
   close(): Promise<void>;

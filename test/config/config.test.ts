@@ -11,6 +11,11 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ dataDir: '/srv/gz', port: 9001, host: '0.0.0.0', origin: 'hs.example/log', checkpointIntervalMs: 500, flushMaxEntries: 128, flushWaitMs: 2 });
   });
 
+  it('reads the slow-client timeouts', () => {
+    expect(loadConfig({ GUZHENG_HEADERS_TIMEOUT_MS: '1500', GUZHENG_IDLE_TIMEOUT_MS: '2500' })).toMatchObject({ headersTimeoutMs: 1500, idleTimeoutMs: 2500 });
+    expect(() => loadConfig({ GUZHENG_HEADERS_TIMEOUT_MS: '0' })).toThrow(/GUZHENG_HEADERS_TIMEOUT_MS/);
+  });
+
   it('names the variable at fault', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
     expect(() => loadConfig({ GUZHENG_CHECKPOINT_INTERVAL_MS: 'soon' })).toThrow(/GUZHENG_CHECKPOINT_INTERVAL_MS/);

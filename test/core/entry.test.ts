@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ENTRY_TYPES,
   MAX_ENTRY_SIZE,
   MAX_JSON_DEPTH,
+  buildEntry,
   canonicalJson,
   checkDigest,
   checkEntrySize,
@@ -730,6 +732,62 @@ describe('properties', () => {
         expect(digestRecord(value).hex).toBe(nodeSha256(once));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The entry serializer is specialised for schema-valid entries (codec.ts jcsValue); the general
+// RFC 8785 implementation (the canonicalize package) stays the oracle.
+
+/** An entry with some optional meta fields present but undefined, and keys in any order. */
+const entryWithUndefinedArb: fc.Arbitrary<Entry> = fc
+  .tuple(entryArb, fc.subarray(['caseId', 'source', 'dataTime', 'schema', 'note', 'name', 'mediaType', 'size', 'mn', 'st', 'flag', 'warnings']), fc.boolean())
+  .map(([entry, unset, reverse]) => {
+    const meta: Record<string, unknown> = { ...entry.meta };
+    const optional = entrySchema.options.find((o) => o.shape.type.value === entry.type)?.shape.meta.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+    for (const k of unset) if (k in optional && optional[k]!.safeParse(undefined).success) meta[k] = undefined;
+    const e = { ...entry, meta } as Entry;
+    return (reverse ? reverseKeys(e) : e) as Entry;
+  });
+
+describe('differential: the entry serializer against canonicalize (RFC 8785)', () => {
+  it('encodeEntry, buildEntry and decodeEntry agree byte for byte with canonicalize on every valid entry', () => {
+    fc.assert(
+      fc.property(fc.oneof(entryArb, entryWithUndefinedArb), (entry) => {
+        const want = canonicalize(entry);
+        expect(typeof want).toBe('string');
+        const bytes = encodeEntry(entry);
+        expect(fromUtf8(bytes)).toBe(want);
+        const built = buildEntry({ type: entry.type, digest: entry.digest, meta: entry.meta, submitter: entry.submitter, receivedAt: entry.receivedAt } as Parameters<typeof buildEntry>[0]);
+        expect(fromUtf8(built.bytes)).toBe(want);
+        // The built entry is exactly what its bytes decode to (no undefined members left).
+        expect(built.entry).toStrictEqual(decodeEntry(built.bytes));
+        expect(canonicalize(built.entry)).toBe(want);
+        expect(newEntry({ type: entry.type, digest: entry.digest, meta: entry.meta, submitter: entry.submitter, receivedAt: entry.receivedAt } as Parameters<typeof newEntry>[0])).toStrictEqual(built.entry);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('buildEntry returns exactly what its bytes decode to, even for -0 and undefined members', () => {
+    const built = buildEntry({ type: 'document', digest: digestBytes(utf8('x')), meta: { name: 'a.pdf', mediaType: 'application/pdf', size: -0, note: undefined }, submitter: 'officer-01', receivedAt: '2026-03-01T00:00:00.000Z' });
+    expect(fromUtf8(built.bytes)).toBe(canonicalize(built.entry));
+    expect(Object.is(built.entry.meta.size, 0)).toBe(true);
+    expect('note' in built.entry.meta).toBe(false);
+    expect(built.entry).toStrictEqual(decodeEntry(built.bytes));
+  });
+
+  it('decodeEntry accepts exactly the canonicalize spelling: re-serialized with other key orders or spacing it is refused', () => {
+    fc.assert(
+      fc.property(entryArb, (entry) => {
+        const want = canonicalize(entry) as string;
+        expect(decodeEntry(utf8(want))).toEqual(entry);
+        const other = JSON.stringify(reverseKeys(JSON.parse(want)));
+        if (other !== want) expectError(() => decodeEntry(utf8(other)), 'ENTRY_INVALID', 'not canonical');
+        expectError(() => decodeEntry(utf8(JSON.stringify(JSON.parse(want), null, 1))), 'ENTRY_INVALID');
+      }),
+      { numRuns: 500 },
     );
   });
 });

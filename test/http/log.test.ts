@@ -113,7 +113,7 @@ describe('GET /v1/receipts/{index}', () => {
 describe('operations', () => {
   it('GET /healthz reports sizes and the queue', async () => {
     const h = await json(await fetch(`${s.url}/healthz`));
-    expect(healthSchema.parse(h)).toEqual({ status: 'ok', size: String(s.ledger.sequencer.size), checkpointSize: String(s.ledger.checkpointSize), queued: 0 });
+    expect(healthSchema.parse(h)).toEqual({ status: 'ok', size: String(s.ledger.sequencer.size), checkpointSize: String(s.ledger.checkpointSize), queued: 0, storage: 'ok' });
   });
 
   it('GET /metrics exposes log and request metrics from the app registry', async () => {

@@ -42,4 +42,4 @@ export {
 } from './text.js';
 export { MAX_JSON_DEPTH, canonicalJson, canonicalJsonText } from './jcs.js';
 export { digestBytes, digestRecord, checkDigest } from './digest.js';
-export { MAX_ENTRY_SIZE, checkEntrySize, encodeEntry, decodeEntry, newEntry, type NewEntryInput } from './codec.js';
+export { MAX_ENTRY_SIZE, checkEntrySize, encodeEntry, decodeEntry, newEntry, buildEntry, type NewEntryInput } from './codec.js';

@@ -139,11 +139,9 @@ export function entryRoutes(ctx: AppContext): Route[] {
       async handle({ query, res }) {
         const start = query.start ?? 0n;
         const page = await ledger.listEntries(start, query.limit ?? 100);
-        const entries = [];
-        for (const e of page) {
-          const kept = e.entry.type === 'record' || e.entry.type === 'hj212' ? await ctx.store.getAttachment(e.index) : undefined;
-          entries.push(storedJson(e, kept));
-        }
+        // The attachments of the page are read concurrently, not one after another.
+        const kept = await Promise.all(page.map((e) => (e.entry.type === 'record' || e.entry.type === 'hj212' ? ctx.store.getAttachment(e.index) : undefined)));
+        const entries = page.map((e, i) => storedJson(e, kept[i]));
         const end = start + BigInt(page.length);
         sendJson(res, 200, { entries, ...(end < ledger.sequencer.size && page.length > 0 ? { next: end.toString() } : {}) });
       },

@@ -8,11 +8,22 @@ import { decimalString } from '../schemas.js';
 
 /** Zod schema of GET /healthz. */
 export const healthSchema = z.object({
-  status: z.enum(['ok', 'degraded']).describe('degraded: the last checkpoint publication failed (it is retried)'),
+  status: z.enum(['ok', 'degraded']).describe('degraded: storage refuses writes, or the last checkpoint publication failed (it is retried)'),
   size: decimalString.describe('entries durably in the log'),
   checkpointSize: decimalString.describe('tree size of the latest signed checkpoint'),
   queued: z.int().describe('entries waiting for the next flush'),
+  storage: z
+    .enum(['ok', 'full', 'failed', 'down'])
+    .describe('ok; full: the disk is full, submissions get 503 STORAGE_FULL, reads work; failed: a write failed, submissions get 503 until the store reopens, reads work; down: the store could not reopen, reads fail too'),
+  since: z.string().optional().describe('when storage left ok (ISO 8601)'),
+  detail: z.string().optional().describe('what is degraded, for operators'),
 });
+
+const STORAGE_DETAIL = {
+  full: 'the disk is full: submissions are refused (503 STORAGE_FULL) until space is freed; reads and proofs work',
+  failed: 'a storage write failed: submissions are refused (503) until the store has been reopened (retried automatically); reads and proofs work',
+  down: 'the store could not be reopened after a failed write: reads and writes are refused (503) until it can (retried automatically)',
+} as const;
 
 /** The operations routes of one app; `openapi` renders the document (built lazily, once). */
 export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
@@ -27,11 +38,22 @@ export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
       access: 'public',
       responses: { 200: { description: 'healthy', schema: healthSchema }, 503: { description: 'degraded', schema: healthSchema } },
       handle({ res }) {
-        const degraded = ledger.publisher.lastError !== undefined;
+        const storage = ctx.store.health();
+        const publishing = ledger.publisher.lastError !== undefined;
+        const degraded = publishing || storage.state !== 'ok';
+        const detail = storage.state !== 'ok' ? STORAGE_DETAIL[storage.state] : publishing ? 'the last checkpoint publication failed; it is retried' : undefined;
         sendJson(
           res,
           degraded ? 503 : 200,
-          { status: degraded ? 'degraded' : 'ok', size: ledger.sequencer.size.toString(), checkpointSize: ledger.checkpointSize.toString(), queued: ledger.sequencer.queued },
+          {
+            status: degraded ? 'degraded' : 'ok',
+            size: ledger.sequencer.size.toString(),
+            checkpointSize: ledger.checkpointSize.toString(),
+            queued: ledger.sequencer.queued,
+            storage: storage.state,
+            ...(storage.since !== undefined ? { since: storage.since } : {}),
+            ...(detail !== undefined ? { detail } : {}),
+          },
           { 'Cache-Control': 'no-store' },
         );
       },

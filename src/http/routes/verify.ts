@@ -25,7 +25,7 @@ import { BUNDLE_CHECK_IDS, readProofDocument, verifyDocument, type DocumentRepor
 import { CHECK_IDS } from '../../verifier/report.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem, zodProblem } from '../errors.js';
-import { defineRoute, sendJson, type Route } from '../route.js';
+import { defineRoute, limitedJson, sendJson, type Route } from '../route.js';
 import { decimalString, hashHex, hashParam, receiptSchema } from '../schemas.js';
 import { proveEntries } from './cases.js';
 
@@ -288,7 +288,7 @@ export function verifyRoutes(ctx: AppContext): Route[] {
   const { ledger, config } = ctx;
   const jsonLimit = config.maxBatchJsonBytes;
   const fileLimit = config.maxDocumentBytes;
-  const jsonParser = express.json({ limit: jsonLimit, strict: true, type: () => true });
+  const jsonParser = limitedJson(jsonLimit);
 
   /** fromJson validates the JSON body and normalizes it. */
   const fromJson = (body: unknown): VerifyInput => {

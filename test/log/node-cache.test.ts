@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { CompactRange } from '../../src/core/merkle/compact.js';
+import { hashLeaf } from '../../src/core/merkle/hash.js';
+import type { NodeHash, NodeId } from '../../src/core/merkle/node.js';
+import { CACHED_FROM_LEVEL, NodeCache } from '../../src/log/node-cache.js';
+import { MemoryStore } from '../../src/storage/memory.js';
+import type { LedgerStore } from '../../src/storage/store.js';
+
+describe('NodeCache', () => {
+  it('returns exactly what the store holds, reading upper nodes from storage once', async () => {
+    const store = new MemoryStore();
+    const range = CompactRange.empty();
+    const n = 1 << (CACHED_FROM_LEVEL + 2);
+    const entries: Uint8Array[] = [];
+    const leafHashes: Uint8Array[] = [];
+    const nodes: NodeHash[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = new TextEncoder().encode(`entry ${i}`);
+      entries.push(e);
+      leafHashes.push(hashLeaf(e));
+      nodes.push(...range.append(hashLeaf(e)));
+    }
+    await store.appendBatch({ first: 0n, entries, leafHashes, nodes, digests: [], attachments: [] });
+    const reads: NodeId[][] = [];
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'readNodes') return (ids: readonly NodeId[]) => (reads.push([...ids]), target.readNodes(ids));
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    }) as LedgerStore;
+    const cache = new NodeCache();
+    const ids: NodeId[] = [
+      { level: 0, index: 5n },
+      { level: CACHED_FROM_LEVEL, index: 1n },
+      { level: CACHED_FROM_LEVEL + 1, index: 0n },
+      { level: 3, index: 7n },
+    ];
+    const want = await store.readNodes(ids);
+    expect(await cache.readNodes(counting, ids)).toEqual(want);
+    expect(await cache.readNodes(counting, ids)).toEqual(want);
+    // The second read asked storage only for the levels below the cached ones.
+    expect(reads).toEqual([ids, [ids[0], ids[3]]]);
+    // A missing node is still an error, as from the store itself.
+    await expect(cache.readNodes(counting, [{ level: CACHED_FROM_LEVEL + 5, index: 0n }])).rejects.toThrow(/missing/);
+  });
+});
