@@ -187,13 +187,13 @@ export async function benchAppend(sizes: Sizes): Promise<{ rows: Row[]; built: B
   log(`1: baseline ${Math.round(raw.rate)} entries/s`);
   const disk = duBytes(dir);
   const append = rateRow({
-      scenario: '1 append, library API',
-      metric: `${n.toLocaleString('en-US')} entries, ${sizes.submitters} concurrent single-entry submitters`,
-      value: rate,
-      unit: 'entries/s',
-      baseline: { name: 'raw level, same bytes, synced batches of 1,000', value: raw.rate, unit: 'entries/s' },
-      goal: 'ratio ≥ 0.5',
-      note: `${stats.flushes} fsynced flushes, ${(stats.entries / stats.flushes).toFixed(0)} entries each on average. Storage limit of Guzheng's own key layout (every key it stored, ${floor.keysPerEntry.toFixed(1)} per entry, rewritten raw in synced batches worth 1,000 entries): ${Math.round(floor.rate).toLocaleString('en-US')} entries/s = ${(rate / floor.rate).toFixed(2)} of it`,
+    scenario: '1 append, library API',
+    metric: `${n.toLocaleString('en-US')} entries, ${sizes.submitters} concurrent single-entry submitters`,
+    value: rate,
+    unit: 'entries/s',
+    baseline: { name: 'raw level, same bytes, synced batches of 1,000', value: raw.rate, unit: 'entries/s' },
+    goal: 'ratio ≥ 0.5',
+    note: `${stats.flushes} fsynced flushes, ${(stats.entries / stats.flushes).toFixed(0)} entries each on average. Storage limit of Guzheng's own key layout (every key it stored, ${floor.keysPerEntry.toFixed(1)} per entry, rewritten raw in synced batches worth 1,000 entries): ${Math.round(floor.rate).toLocaleString('en-US')} entries/s = ${(rate / floor.rate).toFixed(2)} of it`,
   });
   const rows: Row[] = [{ ...append, met: (append.ratio ?? 0) >= 0.5 }];
   rows.push({

@@ -45,8 +45,8 @@ export const FULL: Sizes = {
   submitters: 1000,
   bigTree: 10_000_000,
   proofs: 20_000,
-  rebuilds: 2,
-  httpSeconds: 15,
+  rebuilds: 1,
+  httpSeconds: 10,
   peerEntries: 1_000_000,
 };
 

@@ -23,8 +23,8 @@ import { log, percentile, since, tempDir, type Row, type Sizes } from './common.
 import { listen, runLoad } from './http.js';
 
 /**
- * syntheticFill writes `n` digest entries through LevelStore.appendBatch (entries, leaf and digest
- * indexes, every tree node, the size; one synced batch per 10,000) and returns the directory.
+ * syntheticFill writes `n` digest entries through LevelStore.appendBatch (entries, the leaf-hash
+ * index, every tree node, the size; one synced batch per 10,000) and returns the directory.
  * Entry i is a canonical v1 digest entry whose digest is i in hex: valid, distinct, and cheap.
  */
 async function syntheticFill(n: number): Promise<string> {
@@ -36,7 +36,6 @@ async function syntheticFill(n: number): Promise<string> {
     const entries: Uint8Array[] = [];
     const leafHashes: Uint8Array[] = [];
     const nodes: NodeHash[] = [];
-    const digests: Array<{ alg: string; hex: string; index: bigint }> = [];
     for (let i = first; i < Math.min(n, first + B); i++) {
       const hex = i.toString(16).padStart(64, '0');
       const e = utf8(`{"digest":{"alg":"sha256","hex":"${hex}"},"meta":{},"receivedAt":"2026-03-01T00:00:00.000Z","submitter":"bench","type":"digest","v":1}`);
@@ -44,9 +43,9 @@ async function syntheticFill(n: number): Promise<string> {
       entries.push(e);
       leafHashes.push(leaf);
       for (const node of range.append(leaf)) nodes.push(node);
-      digests.push({ alg: 'sha256', hex, index: BigInt(i) });
     }
-    return { first: BigInt(first), entries, leafHashes, nodes, digests, attachments: [] };
+    // No digest-index records: proofs never read them, and they would add a key per entry.
+    return { first: BigInt(first), entries, leafHashes, nodes, digests: [], attachments: [] };
   };
   const t0 = performance.now();
   let next = make(0);
