@@ -88,6 +88,20 @@ export class MiniLog {
   }
 }
 
+/**
+ * threeBlockLog is the common fixture: genesis, a block sealing 5 documents, one sealing 7 more,
+ * and the receipt of entry 3 against the latest checkpoint (block 1 seals it).
+ */
+export function threeBlockLog(): { log: MiniLog; receipt: Receipt } {
+  const log = new MiniLog();
+  log.publish();
+  for (let i = 0; i < 5; i++) log.appendDocument(content(i));
+  log.publish();
+  for (let i = 5; i < 12; i++) log.appendDocument(content(i));
+  log.publish();
+  return { log, receipt: log.receipt(3n) };
+}
+
 /** Deterministic test content i. */
 export function content(i: number): Uint8Array {
   return new TextEncoder().encode(`%PDF-1.7 test document ${i}\n`);

@@ -4,18 +4,10 @@ import { isLedgerError } from '../../src/core/errors.js';
 import { canonicalJson } from '../../src/core/entry/jcs.js';
 import { parseReceipt, RECEIPT_FORMAT } from '../../src/core/receipt.js';
 import { formatTlogProof, parseTlogProof, receiptToTlogProof, tlogProofToReceipt, TLOG_PROOF_HEADER } from '../../src/core/tlog-proof.js';
-import { MiniLog, content } from '../../scripts/vectors/mini-log.js';
+import { MiniLog, content, threeBlockLog } from '../../scripts/vectors/mini-log.js';
 
 
-function logWithReceipt() {
-  const log = new MiniLog();
-  log.publish();
-  for (let i = 0; i < 5; i++) log.appendDocument(content(i));
-  log.publish();
-  for (let i = 5; i < 12; i++) log.appendDocument(content(i));
-  log.publish();
-  return { log, receipt: log.receipt(3n) };
-}
+const logWithReceipt = threeBlockLog;
 
 describe('receipts', () => {
   it('has the documented JSON shape', () => {

@@ -7,19 +7,11 @@ import { toHex } from '../../src/core/bytes.js';
 import { formatTlogProof, receiptToTlogProof } from '../../src/core/tlog-proof.js';
 import { parseReceipt, type Receipt } from '../../src/core/receipt.js';
 import { verifyReceipt, verifyTlogProof, type VerificationReport } from '../../src/verifier/index.js';
-import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content } from '../../scripts/vectors/mini-log.js';
+import { MiniLog, OTHER_KEYS, TEST_KEYS, TEST_ORIGIN, content, threeBlockLog } from '../../scripts/vectors/mini-log.js';
 
 const pinned = { trustedKeys: [TEST_KEYS.verifierKey] };
 
-function setup() {
-  const log = new MiniLog();
-  log.publish();
-  for (let i = 0; i < 5; i++) log.appendDocument(content(i));
-  log.publish();
-  for (let i = 5; i < 12; i++) log.appendDocument(content(i));
-  log.publish();
-  return { log, receipt: log.receipt(3n) };
-}
+const setup = threeBlockLog;
 
 function failed(r: VerificationReport): string[] {
   return r.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}:${c.code}`);

@@ -17,6 +17,7 @@ import { MAX_PAGE, SECONDARY, type Ledger } from '../../log/ledger.js';
 import type { Published } from '../../log/publisher.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
+import { receiptPending } from '../receipts.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
 import { decimalParam, decimalString, hashHex, limitParam, receiptSchema } from '../schemas.js';
 
@@ -101,8 +102,7 @@ export async function waitCovered(ledger: Ledger, index: bigint | undefined, ms:
 }
 
 function pending(ledger: Ledger, index: bigint): HttpProblem {
-  const retry = String(Math.max(1, Math.ceil(ledger.checkpointIntervalMs / 1000)));
-  return new HttpProblem(503, 'RECEIPT_PENDING', `entry ${index} of the case is anchored but no checkpoint covers it yet; retry later`, { headers: { 'Retry-After': retry } });
+  return receiptPending(ledger, `entry ${index} of the case`);
 }
 
 /** contentDisposition names the downloaded bundle after the case (RFC 6266 / RFC 8187 filename*). */

@@ -8,6 +8,7 @@ import { toHex } from '../../core/bytes.js';
 import { MAX_PAGE } from '../../log/ledger.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
+import { receiptOf } from '../receipts.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
 import { decimalParam, decimalString, hashHex, limitParam, receiptSchema, servedBlockSchema } from '../schemas.js';
 
@@ -116,17 +117,7 @@ export function logRoutes(ctx: AppContext): Route[] {
       responses: { 200: { description: 'guzheng-receipt/v1', schema: receiptSchema } },
       errors: [400, 404, 503],
       async handle({ params, res }) {
-        const { index } = params;
-        if (index >= ledger.sequencer.size) throw new HttpProblem(404, 'NOT_FOUND', `no entry ${index}: the log has ${ledger.sequencer.size} entries`, { field: 'index' });
-        try {
-          await ledger.publisher.waitFor(index + 1n, config.receiptWaitMs);
-        } catch {
-          const retry = String(Math.max(1, Math.ceil(ledger.checkpointIntervalMs / 1000)));
-          throw new HttpProblem(503, 'RECEIPT_PENDING', `entry ${index} is anchored but no checkpoint covers it yet; retry later`, { headers: { 'Retry-After': retry } });
-        }
-        const receipt = await ledger.receipt(index);
-        if (receipt === undefined) throw new Error(`http: entry ${index} not covered after waiting`);
-        sendJson(res, 200, receipt, { 'Cache-Control': 'no-cache' });
+        sendJson(res, 200, await receiptOf(ctx, params.index), { 'Cache-Control': 'no-cache' });
       },
     }),
   ];

@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Receipt } from '../../core/receipt.js';
 import { renderCertificateHtml } from '../../certificate/html.js';
 import { ChromiumUnavailableError, PdfRenderer, RendererBusyError } from '../../certificate/pdf.js';
 import { contentSecurityPolicy, injectServedConfig } from '../../web/template.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
+import { receiptOf } from '../receipts.js';
 import { defineRoute, type Route } from '../route.js';
 import { decimalParam } from '../schemas.js';
 
@@ -76,22 +76,8 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
   const pdf = options.pdf ?? new PdfRenderer();
   const indexParams = z.strictObject({ index: decimalParam('entry index') });
 
-  /** The receipt of `index`, waiting (like GET /v1/receipts/{index}) for a covering checkpoint. */
-  const receiptOf = async (index: bigint): Promise<Receipt> => {
-    if (index >= ledger.sequencer.size) throw new HttpProblem(404, 'NOT_FOUND', `no entry ${index}: the log has ${ledger.sequencer.size} entries`, { field: 'index' });
-    try {
-      await ledger.publisher.waitFor(index + 1n, config.receiptWaitMs);
-    } catch {
-      const retry = String(Math.max(1, Math.ceil(ledger.checkpointIntervalMs / 1000)));
-      throw new HttpProblem(503, 'RECEIPT_PENDING', `entry ${index} is anchored but no checkpoint covers it yet; retry later`, { headers: { 'Retry-After': retry } });
-    }
-    const receipt = await ledger.receipt(index);
-    if (receipt === undefined) throw new Error(`http: entry ${index} not covered after waiting`);
-    return receipt;
-  };
-
   const certificate = async (index: bigint, req: Request): Promise<string> =>
-    renderCertificateHtml({ receipt: await receiptOf(index), verifierKey: ledger.verifierKey, verifyUrl: verifyUrlOf(req) });
+    renderCertificateHtml({ receipt: await receiptOf(ctx, index), verifierKey: ledger.verifierKey, verifyUrl: verifyUrlOf(req) });
 
   return [
     defineRoute({
