@@ -15,6 +15,8 @@ export interface ServiceConfig {
   /** Log origin (= key name) for a NEW log; an existing log keeps the origin of its key. */
   readonly origin: string | undefined;
   readonly checkpointIntervalMs: number;
+  /** Minimum ms between checkpoints while a client waits for a receipt (capped by checkpointIntervalMs). */
+  readonly receiptIntervalMs: number;
   /** If set at first start, registered as an admin API key. */
   readonly adminKey: string | undefined;
   /** Largest document upload in bytes. */
@@ -49,6 +51,7 @@ export const DEFAULTS = {
   port: 8080,
   host: '127.0.0.1',
   checkpointIntervalMs: 200,
+  receiptIntervalMs: 50,
   maxDocumentBytes: 2 * 1024 ** 3,
   rateLimitPerKey: 1000,
   flushMaxEntries: 4096,
@@ -68,6 +71,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).optional(),
   GUZHENG_ORIGIN: z.string().min(1).max(256).optional(),
   GUZHENG_CHECKPOINT_INTERVAL_MS: intIn(1, 3_600_000).optional(),
+  GUZHENG_RECEIPT_INTERVAL_MS: intIn(1, 3_600_000).optional(),
   GUZHENG_ADMIN_KEY: z.string().min(1).optional(),
   GUZHENG_MAX_DOCUMENT_BYTES: intIn(1, Number.MAX_SAFE_INTEGER).optional(),
   GUZHENG_RATE_LIMIT: intIn(0, 1_000_000).optional(),
@@ -100,6 +104,7 @@ export interface ServeFlags {
   host?: string;
   origin?: string;
   checkpointIntervalMs?: string;
+  receiptIntervalMs?: string;
   maxDocumentBytes?: string;
   rateLimit?: string;
   hj212Port?: string;
@@ -121,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     HOST: flags.host ?? env.HOST,
     GUZHENG_ORIGIN: flags.origin ?? env.GUZHENG_ORIGIN,
     GUZHENG_CHECKPOINT_INTERVAL_MS: flags.checkpointIntervalMs ?? env.GUZHENG_CHECKPOINT_INTERVAL_MS,
+    GUZHENG_RECEIPT_INTERVAL_MS: flags.receiptIntervalMs ?? env.GUZHENG_RECEIPT_INTERVAL_MS,
     GUZHENG_ADMIN_KEY: env.GUZHENG_ADMIN_KEY,
     GUZHENG_MAX_DOCUMENT_BYTES: flags.maxDocumentBytes ?? env.GUZHENG_MAX_DOCUMENT_BYTES,
     GUZHENG_RATE_LIMIT: flags.rateLimit ?? env.GUZHENG_RATE_LIMIT,
@@ -148,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     host,
     origin: e.GUZHENG_ORIGIN,
     checkpointIntervalMs: e.GUZHENG_CHECKPOINT_INTERVAL_MS ?? DEFAULTS.checkpointIntervalMs,
+    receiptIntervalMs: e.GUZHENG_RECEIPT_INTERVAL_MS ?? DEFAULTS.receiptIntervalMs,
     adminKey: e.GUZHENG_ADMIN_KEY,
     maxDocumentBytes: e.GUZHENG_MAX_DOCUMENT_BYTES ?? DEFAULTS.maxDocumentBytes,
     rateLimitPerKey: e.GUZHENG_RATE_LIMIT ?? DEFAULTS.rateLimitPerKey,

@@ -45,6 +45,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       store,
       signerKey: formatSignerKey(key.name, key.seed),
       checkpointIntervalMs: config.checkpointIntervalMs,
+      receiptIntervalMs: config.receiptIntervalMs,
       sequencer: { maxBatchEntries: config.flushMaxEntries, maxWaitMs: config.flushWaitMs },
       ...(known !== undefined ? { knownCheckpoint: known } : {}),
       onPublish: (p) => checkpointFile.save(p.checkpoint.note),

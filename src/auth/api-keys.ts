@@ -4,7 +4,7 @@
  * comparison; a stolen database yields no usable key. Roles: submit, audit, admin (admin implies
  * all). Secrets look like `gzk_<43 base64url chars>` (256 random bits).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRecord, LedgerStore } from '../storage/store.js';
 
 export type Role = ApiKeyRecord['role'];
@@ -14,7 +14,7 @@ const SECRET_RE = /^gzk_[A-Za-z0-9_-]{43}$/;
 
 /** hashSecret returns SHA-256 of the secret's UTF-8 bytes, lowercase hex. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** A key id derived from the secret hash: public, safe to log and to record as `submitter`. */
@@ -43,7 +43,7 @@ export async function createApiKey(store: LedgerStore, role: Role, options: { la
 /** authenticate returns the active key record for a presented secret, or undefined. */
 export async function authenticate(store: LedgerStore, secret: string): Promise<ApiKeyRecord | undefined> {
   if (!SECRET_RE.test(secret)) return undefined;
-  const presented = Buffer.from(hashSecret(secret), 'hex');
+  const presented = hash('sha256', secret, 'buffer');
   const record = await store.getApiKeyBySecretHash(presented.toString('hex'));
   if (record === undefined || record.revokedAt !== undefined) return undefined;
   // The lookup is by hash already; compare anyway in constant time (defence in depth).

@@ -13,6 +13,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', `listen address (env HOST, default ${DEFAULTS.host})`)
     .option('--origin <origin>', 'log origin for a new log (env GUZHENG_ORIGIN, default localhost/guzheng)')
     .option('--checkpoint-interval-ms <ms>', `minimum ms between checkpoints (env GUZHENG_CHECKPOINT_INTERVAL_MS, default ${DEFAULTS.checkpointIntervalMs})`)
+    .option('--receipt-interval-ms <ms>', `minimum ms between checkpoints while a client waits for a receipt (env GUZHENG_RECEIPT_INTERVAL_MS, default ${DEFAULTS.receiptIntervalMs})`)
     .option('--max-document-bytes <n>', 'largest document upload (env GUZHENG_MAX_DOCUMENT_BYTES, default 2 GiB)')
     .option('--hj212-port <port>', 'also run the HJ 212 TCP gateway for data loggers on this port (env GUZHENG_HJ212_PORT, default off; 0 picks a free one)')
     .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)

@@ -12,7 +12,7 @@
  * This module parses and builds receipts; src/verifier checks them.
  */
 import { z } from 'zod';
-import { formatDecimal, fromHex, parseDecimal, toHex } from './bytes.js';
+import { formatDecimal, fromHex, parseDecimal, toHex, utf8 } from './bytes.js';
 import { blockJsonSchema, formatBlock, parseBlock, type Block } from './block.js';
 import { canonicalJson, canonicalJsonText } from './entry/jcs.js';
 import { LedgerError, isLedgerError } from './errors.js';
@@ -120,12 +120,14 @@ export interface ReceiptParts {
 
 /** buildReceipt assembles the receipt JSON. Requires: parts that verify (the log proves them first). */
 export function buildReceipt(parts: ReceiptParts): Receipt {
+  // Canonicalized once: the text gives the entry in canonical key order (so receipts read the same
+  // everywhere) and, as UTF-8, the leaf bytes whose hash is the leaf hash.
+  const text = canonicalJsonText(parts.entry);
   return {
     format: RECEIPT_FORMAT,
     index: formatDecimal(parts.index),
-    // Canonical key order, so receipts read the same everywhere; the leaf bytes are unaffected.
-    entry: JSON.parse(canonicalJsonText(parts.entry)) as Record<string, unknown>,
-    leafHash: toHex(hashLeaf(canonicalJson(parts.entry))),
+    entry: JSON.parse(text) as Record<string, unknown>,
+    leafHash: toHex(hashLeaf(utf8(text))),
     inclusionProof: parts.inclusionProof.map(toHex),
     checkpoint: parts.checkpoint,
     block: formatBlock(parts.block),

@@ -85,10 +85,9 @@ export function createApp(deps: AppDeps): GuzhengApp {
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(metrics.middleware);
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
+    metrics.middleware(req, res, next);
   });
   mountRoutes(app, routes, { store: deps.store, limiter });
   mountTiles(app, ctx, limiter);

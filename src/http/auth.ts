@@ -1,7 +1,8 @@
 /**
  * Bearer-token authentication (DESIGN.md §4, docs/api.md#authentication). `Authorization: Bearer
- * <key>`; the key is checked with src/auth/api-keys.ts on every request (no cache, so a revoked key
- * stops working at once). Answers 401 with `WWW-Authenticate: Bearer` (RFC 6750) for a missing,
+ * <key>`; the key is checked with src/auth/api-keys.ts on every request, against the store's key
+ * table (LevelStore keeps it in memory, in step with every key write, so a revoked key stops
+ * working at the very next request). Answers 401 with `WWW-Authenticate: Bearer` (RFC 6750) for a missing,
  * malformed, unknown or revoked key and 403 for a key lacking the role, then applies the per-key
  * rate limit.
  */

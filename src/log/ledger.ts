@@ -5,7 +5,7 @@
  */
 import { parseBlock, type Block, type BlockJson } from '../core/block.js';
 import { fromHex, toHex } from '../core/bytes.js';
-import { canonicalJson } from '../core/entry/jcs.js';
+import { CanonicalJson, canonicalJson } from '../core/entry/jcs.js';
 import { buildEntry, decodeEntry, digestBytes, formatReceivedAt, type Digest, type Entry, type MetaOf } from '../core/entry/index.js';
 import { LedgerError } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle/hash.js';
@@ -20,6 +20,7 @@ import { Sequencer, type PendingEntry, type SequencerOptions } from './sequencer
 
 /** What a submitter asks to anchor. A record is stored; a document or digest only by digest. */
 export type EntryInput =
+  /** `record`: any plain JSON value, or a {@link CanonicalJson} already checked and canonicalized. */
   | { readonly type: 'record'; readonly record: unknown; readonly meta: MetaOf<'record'> }
   | { readonly type: 'digest'; readonly digest: Digest; readonly meta: MetaOf<'digest'> }
   | { readonly type: 'document'; readonly digest: Digest; readonly meta: MetaOf<'document'> }
@@ -50,6 +51,8 @@ export interface LedgerOptions {
   readonly signerKey: string;
   /** Minimum interval between checkpoints (ms). Default 200. */
   readonly checkpointIntervalMs?: number;
+  /** Minimum interval between checkpoints while a submitter waits for a receipt (ms). Default 50 (capped by checkpointIntervalMs). */
+  readonly receiptIntervalMs?: number;
   readonly clock?: () => Date;
   readonly sequencer?: SequencerOptions;
   /**
@@ -111,6 +114,7 @@ export class Ledger {
       signer,
       verifier,
       intervalMs: o.checkpointIntervalMs ?? 200,
+      waitIntervalMs: o.receiptIntervalMs ?? 50,
       clock,
       ...(rec.lastBlock ? { lastBlock: rec.lastBlock } : {}),
       ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
@@ -160,7 +164,7 @@ export class Ledger {
     switch (input.type) {
       case 'record': {
         // The record's canonical bytes are both its stored attachment and what its digest hashes.
-        attachment = canonicalJson(input.record);
+        attachment = input.record instanceof CanonicalJson ? input.record.bytes : canonicalJson(input.record);
         built = buildEntry({ type: 'record', digest: digestBytes(attachment), meta: input.meta, submitter, receivedAt });
         break;
       }
@@ -281,17 +285,23 @@ export class Ledger {
     return undefined;
   }
 
-  /** receipt builds the receipt of `index` against the latest checkpoint, or undefined if not yet sealed. */
-  async receipt(index: bigint): Promise<Receipt | undefined> {
+  /**
+   * receipt builds the receipt of `index` against the latest checkpoint, or undefined if not yet
+   * sealed. `appended` is the entry at `index` when the caller has it (just appended it): then it
+   * is not read back and decoded again.
+   */
+  async receipt(index: bigint, appended?: AppendResult): Promise<Receipt | undefined> {
     const latest = this.latest();
     const size = latest.checkpoint.checkpoint.size;
     if (index >= size) return undefined;
-    const [stored, block, proof] = await Promise.all([this.getEntry(index), this.sealingBlock(index), this.inclusionProof(index, size)]);
-    if (stored === undefined || block === undefined) throw new Error(`storage: entry or block for ${index} missing`);
+    if (appended !== undefined && appended.index !== index) throw new Error(`ledger: receipt of ${index} given the entry at ${appended.index}`);
+    const [entry, block, proof] = await Promise.all([appended?.entry ?? this.getEntry(index).then((e) => e?.entry), this.sealingBlock(index), this.inclusionProof(index, size)]);
+    if (entry === undefined || block === undefined) throw new Error(`storage: entry or block for ${index} missing`);
+    // Empty (no read) when the block is the latest checkpoint's own, as for a fresh entry.
     const consistency = await this.consistencyProof(block.first + block.count, size);
     return buildReceipt({
       index,
-      entry: stored.entry as unknown as Record<string, unknown>,
+      entry: entry as unknown as Record<string, unknown>,
       inclusionProof: proof.path.map(fromHexHash),
       checkpoint: latest.checkpoint.note,
       block,

@@ -1,6 +1,8 @@
 /**
  * The publisher (DESIGN.md §3): signs a C2SP checkpoint for the integrated size and seals it in
- * the next block, at most once per `intervalMs` and only when the size changed. Before signing it
+ * the next block, at most once per `intervalMs` and only when the size changed; while a client
+ * waits for a receipt (`?wait=receipt`), at most once per `waitIntervalMs` instead, so a receipt
+ * costs tens of milliseconds, not a whole interval. Before signing it
  * proves, from stored nodes, that the new tree extends the last signed one, so the log can never
  * sign two inconsistent checkpoints, even if a bug elsewhere corrupted its in-memory state.
  */
@@ -21,6 +23,8 @@ export interface PublisherOptions {
   readonly signer: SignerKey;
   readonly verifier: VerifierKey;
   readonly intervalMs: number;
+  /** Minimum interval between checkpoints while someone waits for one (ms); default and cap: `intervalMs`. */
+  readonly waitIntervalMs?: number;
   readonly clock: () => Date;
   readonly lastBlock?: Block;
   readonly lastCheckpoint?: OpenedCheckpoint;
@@ -53,6 +57,8 @@ export class Publisher {
   readonly #o: PublisherOptions;
   #latest: Published | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pending timer fires (Date.now() ms). */
+  #timerAt = 0;
   #running: Promise<void> | undefined;
   #lastPublishAt = 0;
   #stopped = false;
@@ -88,12 +94,25 @@ export class Publisher {
         reject(new WaitTimeoutError(size, timeoutMs));
       }, timeoutMs);
       this.#waiters.push({ size, resolve: (p) => (clearTimeout(t), resolve(p)), reject: (e) => (clearTimeout(t), reject(e)) });
+      // The size may already be integrated with a publication due a whole interval later: bring it forward.
+      if (size <= this.#o.sequencer.size) this.#schedule();
     });
   }
 
+  /** The interval in force: shorter while someone waits for a checkpoint. */
+  #interval(): number {
+    const wait = this.#o.waitIntervalMs;
+    return this.#waiters.length > 0 && wait !== undefined ? Math.min(wait, this.#o.intervalMs) : this.#o.intervalMs;
+  }
+
   #schedule(): void {
-    if (this.#stopped || this.#timer !== undefined) return;
-    const wait = Math.max(0, this.#lastPublishAt + this.#o.intervalMs - Date.now());
+    if (this.#stopped) return;
+    const at = Math.max(Date.now(), this.#lastPublishAt + this.#interval());
+    if (this.#timer !== undefined) {
+      if (this.#timerAt <= at) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.publishNow().catch((err: unknown) => {
@@ -101,7 +120,7 @@ export class Publisher {
         // Retry later: a transient storage error must not stop publishing for good.
         if (!this.#stopped) setTimeout(() => this.#schedule(), this.#o.intervalMs);
       });
-    }, wait);
+    }, at - Date.now());
   }
 
   /** publishNow signs and seals the current size unless it is already published. Serialized. */

@@ -104,7 +104,7 @@ describe('GET /v1/cases/{caseId}/bundle', () => {
 describe('entries not yet covered by a checkpoint', () => {
   let slow: TestServer;
   beforeAll(async () => {
-    slow = await startServer({ config: { receiptWaitMs: 50 }, ledger: { checkpointIntervalMs: 60_000 } });
+    slow = await startServer({ config: { receiptWaitMs: 50 }, ledger: { checkpointIntervalMs: 60_000, receiptIntervalMs: 60_000 } });
     await json(await postJson(`${slow.url}/v1/entries`, { type: 'digest', digest: { alg: 'sha256', hex: sha256Hex('a') }, meta: { caseId: CASE } }, slow.keys.submit), 201);
   });
   afterAll(() => slow.destroy());

@@ -70,6 +70,18 @@ describe('Ledger over a store', () => {
     await ledger.close();
   });
 
+  it('publishes at the receipt interval while someone waits for a receipt, at the checkpoint interval otherwise', async () => {
+    // An hour between checkpoints: a receipt that waited for the interval would time out the test.
+    const ledger = await Ledger.open({ store: new MemoryStore(), signerKey: KEYS.signerKey, checkpointIntervalMs: 3_600_000, receiptIntervalMs: 1 });
+    const [first] = await ledger.append([doc(1)], 'officer-01');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ledger.checkpointSize).toBe(0n); // nobody waits: the hour-long interval holds
+    const receipt = await ledger.waitForReceipt(first!.index, 10_000);
+    expect(receipt.checkpoint).toContain('\n1\n');
+    expect(verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] }).valid).toBe(true);
+    await ledger.close();
+  });
+
   it('group-commits concurrent submissions: few fsynced batches, distinct indexes, valid receipts', async () => {
     const store = new SpyStore();
     const ledger = await Ledger.open({ store, signerKey: KEYS.signerKey, checkpointIntervalMs: 5 });

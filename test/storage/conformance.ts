@@ -519,6 +519,19 @@ export function describeLedgerStore(name: string, open: () => Promise<StoreHandl
         expect((await s.listApiKeys()).length).toBe(3);
       }));
 
+    it('finds a key stored after the first lookup, and a revocation at the very next lookup', () =>
+      withStore(async ({ store }) => {
+        const s = store();
+        const k = apiKey(7);
+        // The first lookup may load an in-memory table (LevelStore): later writes must reach it.
+        expect(await s.getApiKeyBySecretHash(k.secretHash)).toBeUndefined();
+        await s.putApiKey(k);
+        expect(await s.getApiKeyBySecretHash(k.secretHash)).toEqual(k);
+        const revoked = { ...k, revokedAt: '2026-11-29T00:00:00.000Z' };
+        await s.putApiKey(revoked);
+        expect((await s.getApiKeyBySecretHash(k.secretHash))?.revokedAt).toBe(revoked.revokedAt);
+      }));
+
     it('rejects every call after close', () =>
       withStore(async ({ store }) => {
         const s = store();

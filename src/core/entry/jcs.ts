@@ -119,3 +119,24 @@ export function canonicalJsonText(value: unknown, what = 'value'): string {
 export function canonicalJson(value: unknown): Uint8Array {
   return utf8(canonicalJsonText(value));
 }
+
+/**
+ * CanonicalJson is a JSON value checked and canonicalized once (RFC 8785), kept as its UTF-8
+ * bytes: a request validator makes one, and the log stores and hashes exactly those bytes instead
+ * of canonicalizing the same value a second time (benchmark scenario 3). Made only by
+ * {@link CanonicalJson.of}, so its bytes are always the canonical form of a checked value.
+ * See contracts-free-ledger/SPEC.md#entries.
+ */
+export class CanonicalJson {
+  /** The UTF-8 bytes of the RFC 8785 canonical form. */
+  readonly bytes: Uint8Array;
+
+  private constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+
+  /** CanonicalJson.of checks and canonicalizes `value` as {@link canonicalJson} does (INPUT_INVALID naming the path under `what`). */
+  static of(value: unknown, what = 'value'): CanonicalJson {
+    return new CanonicalJson(utf8(canonicalJsonText(value, what)));
+  }
+}

@@ -38,7 +38,7 @@ export async function anchor(ctx: AppContext, inputs: readonly EntryInput[], sub
     // Built concurrently: each is a few batched reads, and the reads of all of them overlap.
     const receipts: Receipt[] = await Promise.all(
       appended.map(async (r) => {
-        const receipt = await ctx.ledger.receipt(r.index);
+        const receipt = await ctx.ledger.receipt(r.index, r);
         if (receipt === undefined) throw new Error(`entry ${r.index} not covered by the checkpoint that covers ${last.index}`);
         return receipt;
       }),

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { toBase64, fromUtf8 } from '../../core/bytes.js';
-import { canonicalJsonText, digestMetaSchema, digestSchema, recordMetaSchema } from '../../core/entry/index.js';
+import { digestMetaSchema, digestSchema, recordMetaSchema } from '../../core/entry/index.js';
+import { CanonicalJson } from '../../core/entry/jcs.js';
 import { isLedgerError } from '../../core/errors.js';
 import type { EntryInput, StoredEntry } from '../../log/ledger.js';
 import { MAX_PAGE } from '../../log/ledger.js';
@@ -16,21 +17,23 @@ import { anchor } from './anchor.js';
 
 /**
  * Zod schema of a JSON record to anchor: any JSON object that RFC 8785 can represent exactly
- * (finite numbers, well-formed strings, ≤ 128 deep). Kept as received (not copied), so a key such
- * as `__proto__` is hashed like any other.
+ * (finite numbers, well-formed strings, ≤ 128 deep). Canonicalized as received (not copied), so a
+ * key such as `__proto__` is hashed like any other; the output is its {@link CanonicalJson}.
  */
 export const recordValueSchema = z
   .unknown()
-  .superRefine((v, ctx) => {
+  .transform((v, ctx): CanonicalJson => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
       ctx.addIssue({ code: 'custom', message: 'want a JSON object' });
-      return;
+      return z.NEVER;
     }
     try {
-      canonicalJsonText(v, 'record');
+      // Checked and canonicalized here, once: the log stores and hashes these very bytes.
+      return CanonicalJson.of(v, 'record');
     } catch (err) {
       if (!isLedgerError(err)) throw err;
       ctx.addIssue({ code: 'custom', message: err.message });
+      return z.NEVER;
     }
   })
   .meta({ type: 'object', description: 'the JSON record; its digest is SHA-256 of its RFC 8785 canonical form, and it is stored' });
