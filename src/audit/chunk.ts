@@ -1,10 +1,13 @@
 /**
  * One aligned chunk of a replay, the unit of parallel work: read the entries (or take them from
  * the task), decode each strictly, hash every leaf and every tree node inside the chunk (RFC 9162
- * §2.1.2 stack algorithm: a {@link CompactRange} started at the chunk's first leaf), compare them
- * with the stored nodes, and check the index records. Runs unchanged inline or on a worker
- * thread (worker.ts); a worker reads its chunk from LevelDB itself, so storage decoding is
- * parallel too.
+ * §2.1.1, level by level), compare them with the stored nodes, and check the index records. Runs
+ * unchanged inline or on a worker thread (worker.ts); a worker reads its chunk from LevelDB
+ * itself, so storage decoding is parallel too.
+ *
+ * Per entry the hot path allocates next to nothing: leaves and nodes are hashed from scratch
+ * buffers with node:crypto's one-shot `hash` straight into one buffer per level, digests are
+ * parsed into one buffer, and index fingerprints use a midstate (print.ts) instead of a hash call.
  *
  * A chunk starts at a multiple of CHUNK_SIZE (a power of two), so the nodes completed inside it
  * are exactly the perfect subtrees inside it: relative node (l, i) is absolute node
@@ -15,16 +18,18 @@
  * is the expected consequence of the problem below it and only counted as suppressed.
  */
 import { Buffer } from 'node:buffer';
+import { hash } from 'node:crypto';
 import { parseBlock, verifyBlock } from '../core/block.js';
-import { fromHex, toHex } from '../core/bytes.js';
-import { sha256 } from '../core/crypto.js';
-import { decodeEntry } from '../core/entry/codec.js';
+import { toHex } from '../core/bytes.js';
+import { decodeEntry, MAX_ENTRY_SIZE } from '../core/entry/codec.js';
 import { isLedgerError } from '../core/errors.js';
-import { CompactRange } from '../core/merkle/compact.js';
-import { hashLeaf, HASH_SIZE } from '../core/merkle/hash.js';
+import { HASH_SIZE } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
+import { IndexPrint, PRINT_SECRET_SIZE } from './print.js';
 import type { Problem, ProblemKind } from './report.js';
 import type { EntryRead, IndexItem, StoredNodes } from './source.js';
+
+export { PRINT_SECRET_SIZE } from './print.js';
 
 /** log2 of the chunk size. */
 export const CHUNK_LEVEL = 12;
@@ -35,7 +40,7 @@ const LIST_PER_CHUNK = 64;
 
 /**
  * How a chunk checks the index records of its entries:
- * - `print`: fold each expected record key into a keyed fingerprint (see {@link indexPrint});
+ * - `print`: fold each expected record key into a keyed fingerprint (see {@link IndexPrint});
  *   the engine compares the sum with the fingerprint of a sequential scan of the index. Fast.
  * - `lookup`: look every expected record up (`hasMany`) and report each one missing. Used to
  *   locate the problem once the fingerprints disagree.
@@ -103,22 +108,6 @@ function describe(err: unknown): { code?: string; message: string } {
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
-
-/**
- * indexPrint folds the keyed hash SHA-256(secret ‖ key) of one index record key into `acc`
- * (XOR). Over a set of keys the XOR is a fingerprint of the set: the keys in LevelDB are unique,
- * and the secret is drawn after the store was written, so a store whose index differs from the
- * expected one has the same fingerprint with probability 2^-256. `buf` holds the secret in its
- * first 32 bytes and has room for the key after it.
- */
-export function indexPrint(acc: Uint8Array, buf: Uint8Array, key: Uint8Array): void {
-  buf.set(key, PRINT_SECRET_SIZE);
-  const h = sha256(buf.subarray(0, PRINT_SECRET_SIZE + key.length));
-  for (let i = 0; i < HASH_SIZE; i++) acc[i] = (acc[i] as number) ^ (h[i] as number);
-}
-
-/** Size of the fingerprint secret. */
-export const PRINT_SECRET_SIZE = 32;
 
 /** Largest index record key: `d` ‖ alg (≤ 32) ‖ 0x00 ‖ digest ‖ u64. */
 const MAX_RECORD_KEY = 1 + 32 + 1 + HASH_SIZE + 8;
@@ -211,6 +200,50 @@ export function compareLevel(
   return mine;
 }
 
+/** Scratch for leaf hashing: 0x00 ‖ entry (grown for an oversized entry). */
+let leafScratch = new Uint8Array(1 + MAX_ENTRY_SIZE);
+/** Scratch for interior nodes: 0x01 ‖ left ‖ right. */
+const nodeScratch = new Uint8Array(1 + 2 * HASH_SIZE);
+nodeScratch[0] = 0x01;
+
+/** SHA-256 of `data` (node:crypto one-shot) copied into `out` at `at`. */
+function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  out.set(hash('sha256', data, 'buffer'), at);
+}
+
+/** Lowercase hex digit values (-1 for anything else). */
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX_DIGIT[0x30 + c] = c;
+for (let c = 0; c < 6; c++) HEX_DIGIT[0x61 + c] = 10 + c;
+
+/** hexInto writes the bytes of `hex` (2·n lowercase hex digits, as the schema checked) into `out` at `at`. */
+function hexInto(hex: string, n: number, out: Uint8Array, at: number): void {
+  if (hex.length !== 2 * n) throw new Error(`audit: bad math: a ${hex.length}-digit digest passed the schema`);
+  for (let i = 0; i < n; i++) {
+    const hi = HEX_DIGIT[hex.charCodeAt(2 * i)] ?? -1;
+    const lo = HEX_DIGIT[hex.charCodeAt(2 * i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new Error('audit: bad math: a digest that is not lowercase hex passed the schema');
+    out[at + i] = (hi << 4) | lo;
+  }
+}
+
+/**
+ * rightEdgeOf returns the hashes of the perfect subtrees covering the first `size` leaves of the
+ * chunk, largest first (rangeNodes(0, size), relative), as copies. Requires: `levels[l]` holds
+ * every node of level l complete inside the chunk, and 1 <= size <= the chunk's entry count.
+ */
+function rightEdgeOf(levels: readonly Uint8Array[], size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let begin = 0;
+  for (let l = 31 - Math.clz32(size); l >= 0; l--) {
+    if ((size & (1 << l)) === 0) continue;
+    const at = (begin >> l) * HASH_SIZE;
+    out.push((levels[l] as Uint8Array).slice(at, at + HASH_SIZE));
+    begin += 1 << l;
+  }
+  return out;
+}
+
 /**
  * replayChunk replays one chunk (see the module comment). Entries come from `task.read` or
  * `io.readEntries`; stored nodes from `task.stored` or `io.readNodes`; index records are checked
@@ -230,35 +263,44 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
       ? Promise.resolve(task.stored)
       : Promise.all(Array.from({ length: 32 - Math.clz32(count) }, (_, l) => (io as ChunkIo).readNodes(l, task.start >> BigInt(l), count >> l)));
 
+  // Every node complete inside the chunk, level by level: the leaves, then each level from the
+  // one below (RFC 9162 §2.1.1; the chunk is aligned, so these are the tree's own nodes).
   const levels: Uint8Array[] = [];
   for (let l = 0; count >> l > 0; l++) levels.push(new Uint8Array((count >> l) * HASH_SIZE));
+  const leaves = levels[0] as Uint8Array;
   const digests = new Uint8Array(count * HASH_SIZE);
   const algs: Array<string | null> = new Array<string | null>(count).fill(null);
   const types: Array<string | null> = new Array<string | null>(count).fill(null);
-  const snapshots: Array<{ offset: number; hashes: Uint8Array[] }> = [];
-  const range = CompactRange.empty();
-  let snap = 0;
+  const data = read.data;
   let off = 0;
   for (let i = 0; i < count; i++) {
     const len = read.lengths[i] as number;
-    const bytes = read.data.subarray(off, off + len);
+    const bytes = data.subarray(off, off + len);
     off += len;
     try {
       const entry = decodeEntry(bytes);
+      hexInto(entry.digest.hex, HASH_SIZE, digests, i * HASH_SIZE);
       algs[i] = entry.digest.alg;
       types[i] = entry.type;
-      digests.set(fromHex(entry.digest.hex, HASH_SIZE), i * HASH_SIZE);
     } catch (err) {
       const index = task.start + BigInt(i);
       out.add({ kind: 'entry-invalid', index, ...describe(err), message: `entry ${index} does not decode: ${describe(err).message}` });
     }
-    for (const n of range.append(hashLeaf(bytes))) (levels[n.level] as Uint8Array).set(n.hash, Number(n.index) * HASH_SIZE);
-    while (snap < task.snapshots.length && task.snapshots[snap] === i + 1) {
-      snapshots.push({ offset: i + 1, hashes: range.hashes() });
-      snap++;
+    if (len + 1 > leafScratch.length) leafScratch = new Uint8Array(len + 1);
+    leafScratch.set(bytes, 1);
+    sha256Into(leafScratch.subarray(0, len + 1), leaves, i * HASH_SIZE);
+  }
+  if (off !== data.length) throw new Error(`audit: bad math: chunk lengths cover ${off} of ${data.length} bytes`);
+  for (let l = 1; l < levels.length; l++) {
+    const below = levels[l - 1] as Uint8Array;
+    const here = levels[l] as Uint8Array;
+    for (let j = 0; j < here.length / HASH_SIZE; j++) {
+      nodeScratch.set(below.subarray(2 * j * HASH_SIZE, (2 * j + 2) * HASH_SIZE), 1);
+      sha256Into(nodeScratch, here, j * HASH_SIZE);
     }
   }
-  if (off !== read.data.length) throw new Error(`audit: bad math: chunk lengths cover ${off} of ${read.data.length} bytes`);
+  const snapshots: Array<{ offset: number; hashes: Uint8Array[] }> = [];
+  for (const offset of task.snapshots) if (offset >= 1 && offset <= count && snapshots.at(-1)?.offset !== offset) snapshots.push({ offset, hashes: rightEdgeOf(levels, offset) });
 
   // Compare every level with storage; the taint flows upwards.
   const stored = await storedP;
@@ -275,38 +317,60 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
   // are reported already; their side data is expected to disagree).
   if (read.attachments !== undefined) checkAttachments(task.start, read.attachments, types, algs, digests, skip, out);
   for (let i = 0; i < count; i++) if (algs[i] === null) skip.add(i);
-  const items: IndexItem[] = [];
-  for (let i = 0; i < count; i++) {
-    const alg = algs[i];
-    if (alg === null || alg === undefined || skip.has(i)) continue;
-    items.push({ index: task.start + BigInt(i), alg, digest: digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), leafHash: (levels[0] as Uint8Array).subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) });
+  const mode = task.indexMode ?? 'print';
+  let items: IndexItem[] | undefined;
+  if (io === undefined || mode === 'lookup') {
+    items = [];
+    for (let i = 0; i < count; i++) {
+      const alg = algs[i];
+      if (alg === null || alg === undefined || skip.has(i)) continue;
+      items.push({ index: task.start + BigInt(i), alg, digest: digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), leafHash: leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) });
+    }
   }
   let indexLookups = 0;
   let prints: { digest: Uint8Array; leaf: Uint8Array } | undefined;
-  if (io !== undefined && (task.indexMode ?? 'print') === 'lookup') {
-    const r = await io.checkIndexes(items);
+  if (io !== undefined && mode === 'lookup') {
+    const r = await io.checkIndexes(items as IndexItem[]);
     indexLookups = r.lookups;
     for (const p of r.problems) out.add(p);
   } else if (io !== undefined) {
-    if (secret === undefined || secret.length !== PRINT_SECRET_SIZE) throw new Error('audit: bad math: index fingerprints need a 32-byte secret');
-    prints = { digest: new Uint8Array(HASH_SIZE), leaf: new Uint8Array(HASH_SIZE) };
-    const buf = new Uint8Array(PRINT_SECRET_SIZE + MAX_RECORD_KEY);
-    buf.set(secret, 0);
+    if (secret === undefined || secret.length !== PRINT_SECRET_SIZE) throw new Error(`audit: bad math: index fingerprints need a ${PRINT_SECRET_SIZE}-byte secret`);
+    const digestPrint = new IndexPrint(secret);
+    const leafPrint = new IndexPrint(secret);
+    // Record keys (src/storage/keys.ts): `d ‖ alg ‖ 0x00 ‖ digest ‖ u64(index)` and
+    // `l ‖ leaf hash ‖ u64(index)`. The chunk is aligned to 4,096, so the low 32 bits of every
+    // index in it are those of the start plus the offset, without a carry.
+    const hi = Number(task.start >> 32n);
+    const lo = Number(task.start & 0xffff_ffffn);
     const key = new Uint8Array(MAX_RECORD_KEY);
     const view = new DataView(key.buffer);
-    const prefixes = new Map<string, Uint8Array>();
-    for (const it of items) {
-      let p = prefixes.get(it.alg);
-      if (p === undefined) prefixes.set(it.alg, (p = digestKeyPrefix(it.alg)));
-      key.set(p, 0);
-      key.set(it.digest, p.length);
-      view.setBigUint64(p.length + HASH_SIZE, it.index, false);
-      indexPrint(prints.digest, buf, key.subarray(0, p.length + HASH_SIZE + 8));
+    const leafKey = key.subarray(0, 1 + HASH_SIZE + 8);
+    let alg: string | undefined;
+    let digestKey = key;
+    let dv = view;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const a = algs[i];
+      if (a === null || a === undefined || skip.has(i)) continue;
+      if (a !== alg) {
+        const p = digestKeyPrefix(a);
+        alg = a;
+        at = p.length;
+        digestKey = new Uint8Array(p.length + HASH_SIZE + 8);
+        digestKey.set(p, 0);
+        dv = new DataView(digestKey.buffer);
+      }
+      digestKey.set(digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), at);
+      dv.setUint32(at + HASH_SIZE, hi, false);
+      dv.setUint32(at + HASH_SIZE + 4, lo + i, false);
+      digestPrint.add(digestKey);
       key[0] = 0x6c; // 'l'
-      key.set(it.leafHash, 1);
-      view.setBigUint64(1 + HASH_SIZE, it.index, false);
-      indexPrint(prints.leaf, buf, key.subarray(0, 1 + HASH_SIZE + 8));
+      key.set(leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), 1);
+      view.setUint32(1 + HASH_SIZE, hi, false);
+      view.setUint32(1 + HASH_SIZE + 4, lo + i, false);
+      leafPrint.add(leafKey);
     }
+    prints = { digest: digestPrint.bytes(), leaf: leafPrint.bytes() };
   }
   const badEntries = [...skip].sort((a, b) => a - b).map((i) => task.start + BigInt(i));
   return {
@@ -318,9 +382,9 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
     suppressed: out.suppressed,
     ...(count === CHUNK_SIZE ? { root: (levels[CHUNK_LEVEL] as Uint8Array).slice() } : {}),
     topTaint: [...(below ?? [])],
-    edge: range.hashes(),
+    edge: rightEdgeOf(levels, count),
     snapshots,
-    ...(io === undefined ? { indexItems: items } : {}),
+    ...(io === undefined ? { indexItems: items as IndexItem[] } : {}),
     ...(prints ? { prints } : {}),
     badEntries,
     nodesCompared,
@@ -339,25 +403,33 @@ function checkAttachments(
 ): void {
   const byOffset = new Map<number, Uint8Array>();
   for (const a of attachments) byOffset.set(a.offset, a.bytes);
-  types.forEach((type, i) => {
-    if (type === null || tainted.has(i)) return; // the entry itself is reported
+  const problem = (i: number, message: string, more?: { expected: string; found: string }) => {
     const index = start + BigInt(i);
+    out.add({ kind: 'attachment', index, message: `entry ${index}: ${message}`, ...more });
+  };
+  for (let i = 0; i < types.length; i++) {
+    const type = types[i];
+    if (type === null || type === undefined || tainted.has(i)) continue; // the entry itself is reported
     const att = byOffset.get(i);
-    const problem = (message: string) => out.add({ kind: 'attachment', index, message: `entry ${index}: ${message}` });
     if (!ATTACHED.has(type)) {
-      if (att !== undefined) problem(`a ${type} entry has a stored attachment (${att.length} bytes); only record and hj212 entries have one`);
-      return;
+      if (att !== undefined) problem(i, `a ${type} entry has a stored attachment (${att.length} bytes); only record and hj212 entries have one`);
+      continue;
     }
     if (att === undefined) {
-      problem(`the ${type} entry's attachment (its ${type === 'record' ? 'canonical JSON record' : 'raw packet'}) is missing`);
-      return;
+      problem(i, `the ${type} entry's attachment (its ${type === 'record' ? 'canonical JSON record' : 'raw packet'}) is missing`);
+      continue;
     }
+    const got = algs[i] === 'sha256' ? hash('sha256', att, 'buffer') : undefined;
+    if (got !== undefined && equalAt(got, digests, i * HASH_SIZE)) continue;
     const want = toHex(digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-    const got = algs[i] === 'sha256' ? toHex(sha256(att)) : undefined;
-    if (got !== want) {
-      out.add({ kind: 'attachment', index, message: `entry ${index}: the stored attachment does not hash to the entry's digest`, expected: `${algs[i]}:${want}`, found: got === undefined ? `unsupported alg ${algs[i]}` : `sha256:${got}` });
-    }
-  });
+    problem(i, "the stored attachment does not hash to the entry's digest", { expected: `${algs[i]}:${want}`, found: got === undefined ? `unsupported alg ${algs[i]}` : `sha256:${toHex(got)}` });
+  }
+}
+
+/** equalAt tells whether the 32-byte hash `h` equals `bytes[at, at + 32)`. */
+function equalAt(h: Uint8Array, bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < HASH_SIZE; i++) if (h[i] !== bytes[at + i]) return false;
+  return true;
 }
 
 /** One block's outcome: its checkpoint's size and root, or why it does not verify. */

@@ -40,7 +40,7 @@ describe('a clean 100k-entry ledger', () => {
     const used = process.cpuUsage(cpu);
     await source.close();
     console.log(formatReport(r).trimEnd());
-    console.log(`main-thread CPU ${((used.user + used.system) / SIZE).toFixed(1)} µs/entry; ${r.stats.workers} workers`);
+    console.log(`process CPU (all threads) ${((used.user + used.system) / SIZE).toFixed(1)} µs/entry; ${r.stats.workers} workers`);
     expect(r.ok, formatReport(r)).toBe(true);
     expect(r.size).toBe(BigInt(SIZE));
     expect(r.checkpoints).toBe(101n);
