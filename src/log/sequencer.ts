@@ -180,35 +180,41 @@ export class Sequencer {
         return;
       }
     }
-    const taken: Submission[] = [];
+    // Whole submissions up to maxBatch entries (at least one), taken off the queue in one splice.
+    const queue = this.#queue;
+    let take = 0;
     let count = 0;
-    while (this.#queue.length > 0) {
-      const next = this.#queue[0] as Submission;
-      if (taken.length > 0 && count + next.items.length > this.#maxBatch) break;
-      taken.push(next);
-      this.#queue.shift();
-      count += next.items.length;
+    while (take < queue.length) {
+      const k = (queue[take] as Submission).items.length;
+      if (take > 0 && count + k > this.#maxBatch) break;
+      count += k;
+      take++;
     }
+    const taken = take === queue.length ? queue.splice(0) : queue.splice(0, take);
     this.#queuedEntries -= count;
     const first = this.#range.size;
     const range = this.#range.clone();
-    const entries: Uint8Array[] = [];
-    const leafHashes: Uint8Array[] = [];
+    const entries: Uint8Array[] = new Array(count);
+    const leafHashes: Uint8Array[] = new Array(count);
     const nodes: NodeHash[] = [];
-    const digests: Array<{ alg: string; hex: string; index: bigint }> = [];
+    const digests: Array<{ alg: string; hex: string; index: bigint }> = new Array(count);
     const attachments: Array<{ index: bigint; bytes: Uint8Array }> = [];
     const secondary: Array<{ name: string; key: string; index: bigint }> = [];
-    let index = first;
-    for (const s of taken) {
-      for (const item of s.items) {
+    let at = 0;
+    for (let t = 0; t < taken.length; t++) {
+      const items = (taken[t] as Submission).items;
+      for (let j = 0; j < items.length; j++, at++) {
+        const item = items[j] as PendingEntry;
         const leaf = hashLeaf(item.entryBytes);
-        entries.push(item.entryBytes);
-        leafHashes.push(leaf);
-        for (const n of range.append(leaf)) nodes.push(n);
-        digests.push({ alg: item.digest.alg, hex: item.digest.hex, index });
+        entries[at] = item.entryBytes;
+        leafHashes[at] = leaf;
+        // The range's size before the append is this entry's index: one bigint per entry, shared
+        // by its leaf node, digest, attachment, secondary keys and acknowledgement.
+        const index = range.appendTo(leaf, nodes);
+        digests[at] = { alg: item.digest.alg, hex: item.digest.hex, index };
         if (item.attachment !== undefined) attachments.push({ index, bytes: item.attachment });
-        for (const x of item.secondary ?? []) secondary.push({ name: x.name, key: x.key, index });
-        index++;
+        const sec = item.secondary;
+        if (sec !== undefined) for (const x of sec) secondary.push({ name: x.name, key: x.key, index });
       }
     }
     const batch: AppendBatch = { first, entries, leafHashes, nodes, digests, attachments, secondary };
@@ -223,10 +229,12 @@ export class Sequencer {
     this.stats.flushes++;
     this.stats.entries += count;
     this.stats.lastFlushEntries = count;
-    let at = 0;
-    for (const s of taken) {
-      const out: Appended[] = [];
-      for (let i = 0; i < s.items.length; i++, at++) out.push({ index: first + BigInt(at), leafHash: leafHashes[at] as Uint8Array });
+    at = 0;
+    for (let t = 0; t < taken.length; t++) {
+      const s = taken[t] as Submission;
+      const n = s.items.length;
+      const out: Appended[] = new Array(n);
+      for (let i = 0; i < n; i++, at++) out[i] = { index: (digests[at] as { index: bigint }).index, leafHash: leafHashes[at] as Uint8Array };
       s.resolve(out);
     }
     for (const f of this.#listeners) f(this.#range.size);

@@ -12,7 +12,7 @@ import { blockJsonSchema, type BlockJson } from '../core/block.js';
 import { MAX_UINT64, equalBytes, formatDecimal, fromHex } from '../core/bytes.js';
 import { badInput } from '../core/errors.js';
 import { MAX_ENTRY_SIZE } from '../core/entry/codec.js';
-import type { NodeId } from '../core/merkle/node.js';
+import type { NodeHash, NodeId } from '../core/merkle/node.js';
 import type { AppendBatch, ApiKeyRecord } from './store.js';
 
 
@@ -93,6 +93,36 @@ const SECONDARY_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const SECONDARY_BAD = /[\u0000-\u001f\u007f]/;
 
 /**
+ * utf8Length returns the number of bytes TextEncoder makes of `s` (a lone surrogate becomes
+ * U+FFFD, 3 bytes), without encoding it.
+ */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** isGoodSecondary is true exactly when {@link checkSecondary} accepts (`name`, `key`). */
+function isGoodSecondary(name: string, key: string): boolean {
+  if (typeof name !== 'string' || !SECONDARY_NAME.test(name)) return false;
+  if (typeof key !== 'string' || key.length === 0 || SECONDARY_BAD.test(key)) return false;
+  // At least one UTF-8 byte per UTF-16 unit and at most three.
+  if (key.length > 256) return false;
+  return key.length <= 85 || utf8Length(key) <= 256;
+}
+
+/**
  * checkSecondary requires a secondary index name `[a-z0-9][a-z0-9-]{0,31}` and a key of 1..256
  * UTF-8 bytes without control characters (else INPUT_INVALID naming `what`).
  */
@@ -107,8 +137,48 @@ export function checkSecondary(name: string, key: string, what: string): void {
 export interface CheckedBatch {
   /** Size after the batch: first + entries.length. */
   readonly end: bigint;
-  /** The digests as bytes, same order as `batch.digests`. */
-  readonly digestBytes: readonly Uint8Array[];
+  /** The digests' bytes, packed: `batch.digests[i]` is bytes [32·i, 32·i + 32). */
+  readonly digestBytes: Uint8Array;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Is `n` a uint64 bigint (what {@link checkIndex} accepts)? */
+function isIndex(n: unknown): n is bigint {
+  return typeof n === 'bigint' && n >= 0n && n <= MAX_UINT64;
+}
+
+/** Is `h` a 32-byte Uint8Array (what {@link checkHash} accepts)? */
+function isHash(h: unknown): h is Uint8Array {
+  return h instanceof Uint8Array && h.length === 32;
+}
+
+/** Digest algorithm names already matched against {@link DIGEST_ALG} (a handful exist). */
+const GOOD_DIGEST_ALGS = new Set<string>();
+
+/** Value of a lowercase hex digit by char code, -1 for anything else (codes 0..127). */
+const HEX_NIBBLE = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i++) t['0123456789abcdef'.charCodeAt(i)] = i;
+  return t;
+})();
+
+/**
+ * decodeDigestHexInto writes the 32 bytes spelled by `hex` (64 lowercase hex digits) at `offset`
+ * of `out` and returns true; returns false for anything else (the caller then reports it).
+ */
+function decodeDigestHexInto(hex: unknown, out: Uint8Array, offset: number): boolean {
+  if (typeof hex !== 'string' || hex.length !== 64) return false;
+  for (let i = 0; i < 32; i++) {
+    const h = hex.charCodeAt(2 * i);
+    const l = hex.charCodeAt(2 * i + 1);
+    if ((h | l) >= 128) return false;
+    const hi = HEX_NIBBLE[h] as number;
+    const lo = HEX_NIBBLE[l] as number;
+    if ((hi | lo) < 0) return false;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
 }
 
 /**
@@ -118,6 +188,10 @@ export interface CheckedBatch {
  * 32 bytes; `nodes` exactly the perfect subtrees completed by appending leaves [first, end), with
  * level-0 nodes equal to `leafHashes`; digest and attachment indexes inside [first, end), at most
  * one attachment per entry (else INPUT_INVALID). See contracts-free-ledger/SPEC.md#storage.
+ *
+ * It runs once per entry of every flush, so the common case allocates nothing per element: the
+ * conditions are tested inline, indexes are compared as bigints and offset as numbers, and only a
+ * failing element builds its message (through the same check functions as everywhere else).
  */
 export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch {
   if (typeof batch !== 'object' || batch === null) badInput('storage: appendBatch got a non-object, want an AppendBatch');
@@ -133,11 +207,15 @@ export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch
   const first = batch.first;
   const end = first + BigInt(entries.length);
   if (end > MAX_UINT64) badInput(`storage: appendBatch would grow the log to ${end} entries, past 2^64-1`);
-  entries.forEach((e, i) => {
+  for (let i = 0; i < entries.length; i++) {
+    const e: unknown = entries[i];
     if (!isBytes(e)) badInput(`storage: batch.entries[${i}] got ${typeof e}, want a Uint8Array`);
     if (e.length > MAX_ENTRY_SIZE) badInput(`storage: batch.entries[${i}] got ${e.length} bytes, want at most ${MAX_ENTRY_SIZE}`);
-  });
-  leafHashes.forEach((h, i) => checkHash(h, `batch.leafHashes[${i}]`));
+  }
+  for (let i = 0; i < leafHashes.length; i++) {
+    const h = leafHashes[i] as Uint8Array;
+    if (!isHash(h)) checkHash(h, `batch.leafHashes[${i}]`);
+  }
 
   // The nodes must be exactly those a compact range creates for leaves [first, end): every
   // perfect subtree whose last leaf is in that range, once each, leaves equal to leafHashes.
@@ -145,57 +223,92 @@ export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch
   if (BigInt(nodes.length) !== wantNodes) badInput(`storage: appendBatch got ${nodes.length} nodes, want ${wantNodes} for leaves [${first}, ${end})`);
   // The nodes of level L completed by leaves [first, end) are exactly indexes [first >> L, end >> L):
   // with the count right, every node in its level's range and none twice, the set is exact.
+  // While end is a safe integer (always, in practice) the offsets are numbers: an index past
+  // 2^53 converts inexactly but still lands past the level's range, so it is refused all the same.
+  const safe = end <= MAX_SAFE;
   const los: bigint[] = [];
+  const loNums: number[] = [];
   const seen: Uint8Array[] = [];
-  nodes.forEach((n, i) => {
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i] as NodeHash;
     if (typeof n !== 'object' || n === null) badInput(`storage: batch.nodes[${i}] got ${String(n)}, want a NodeHash`);
     const level = n.level;
     if (!Number.isInteger(level) || level < 0 || level > 63) badInput(`storage: node id got level ${String(level)}, want 0..63`);
-    checkIndex(n.index, `node ${level} index`);
-    checkHash(n.hash, `batch.nodes[${i}].hash`);
+    const index = n.index;
+    if (!isIndex(index)) checkIndex(index, `node ${level} index`);
+    if (!isHash(n.hash)) checkHash(n.hash, `batch.nodes[${i}].hash`);
     let lo = los[level];
     let bits = seen[level];
     if (lo === undefined || bits === undefined) {
       const shift = BigInt(level);
       lo = first >> shift;
       los[level] = lo;
+      loNums[level] = Number(lo);
       bits = new Uint8Array(Number((end >> shift) - lo));
       seen[level] = bits;
     }
-    const off = n.index - lo;
-    if (off < 0n || off >= BigInt(bits.length)) badInput(`storage: batch.nodes[${i}] ${level}/${n.index} is not completed by leaves [${first}, ${end})`);
-    const o = Number(off);
-    if (bits[o] === 1) badInput(`storage: batch.nodes[${i}] ${level}/${n.index} appears twice`);
-    bits[o] = 1;
-    if (level === 0 && !equalBytes(n.hash, leafHashes[o] as Uint8Array)) {
-      badInput(`storage: batch.nodes[${i}] 0/${n.index} differs from leafHashes[${o}]`);
+    let o: number;
+    if (safe) {
+      o = Number(index) - (loNums[level] as number);
+      if (o < 0 || o >= bits.length) badInput(`storage: batch.nodes[${i}] ${level}/${index} is not completed by leaves [${first}, ${end})`);
+    } else {
+      const off = index - lo;
+      if (off < 0n || off >= BigInt(bits.length)) badInput(`storage: batch.nodes[${i}] ${level}/${index} is not completed by leaves [${first}, ${end})`);
+      o = Number(off);
     }
-  });
+    if (bits[o] === 1) badInput(`storage: batch.nodes[${i}] ${level}/${index} appears twice`);
+    bits[o] = 1;
+    if (level === 0) {
+      const leaf = leafHashes[o] as Uint8Array;
+      if (n.hash !== leaf && !equalBytes(n.hash, leaf)) badInput(`storage: batch.nodes[${i}] 0/${index} differs from leafHashes[${o}]`);
+    }
+  }
 
-  const digestBytes = digests.map((d, i) => {
+  const digestBytes = new Uint8Array(32 * digests.length);
+  for (let i = 0; i < digests.length; i++) {
+    const d = digests[i] as { readonly alg: string; readonly hex: string; readonly index: bigint };
     if (typeof d !== 'object' || d === null) badInput(`storage: batch.digests[${i}] got ${String(d)}, want {alg, hex, index}`);
-    checkIndex(d.index, `batch.digests[${i}].index`);
-    if (d.index < first || d.index >= end) badInput(`storage: batch.digests[${i}].index got ${d.index}, want in [${first}, ${end})`);
-    return checkDigestArg(d.alg, d.hex, `batch.digests[${i}]`);
-  });
+    const index = d.index;
+    if (!isIndex(index)) checkIndex(index, `batch.digests[${i}].index`);
+    if (index < first || index >= end) badInput(`storage: batch.digests[${i}].index got ${index}, want in [${first}, ${end})`);
+    if (!GOOD_DIGEST_ALGS.has(d.alg)) {
+      checkDigestAlg(d.alg, `batch.digests[${i}]`);
+      if (GOOD_DIGEST_ALGS.size < 64) GOOD_DIGEST_ALGS.add(d.alg);
+    }
+    // checkDigestArg reports a digest the fast decoder refuses, with its usual message.
+    if (!decodeDigestHexInto(d.hex, digestBytes, 32 * i)) digestBytes.set(checkDigestArg(d.alg, d.hex, `batch.digests[${i}]`), 32 * i);
+  }
 
-  const attached = new Set<bigint>();
-  attachments.forEach((a, i) => {
+  // Attachments: at most one per entry, marked by offset from first (numbers while end is safe).
+  const attached = safe ? new Uint8Array(entries.length) : undefined;
+  const attachedBig = safe ? undefined : new Set<bigint>();
+  const firstNum = safe ? Number(first) : 0;
+  for (let i = 0; i < attachments.length; i++) {
+    const a = attachments[i] as { readonly index: bigint; readonly bytes: Uint8Array };
     if (typeof a !== 'object' || a === null) badInput(`storage: batch.attachments[${i}] got ${String(a)}, want {index, bytes}`);
-    checkIndex(a.index, `batch.attachments[${i}].index`);
-    if (a.index < first || a.index >= end) badInput(`storage: batch.attachments[${i}].index got ${a.index}, want in [${first}, ${end})`);
-    if (attached.has(a.index)) badInput(`storage: batch.attachments[${i}]: a second attachment for entry ${a.index}`);
-    attached.add(a.index);
+    const index = a.index;
+    if (!isIndex(index)) checkIndex(index, `batch.attachments[${i}].index`);
+    if (index < first || index >= end) badInput(`storage: batch.attachments[${i}].index got ${index}, want in [${first}, ${end})`);
+    if (attached !== undefined) {
+      const o = Number(index) - firstNum;
+      if (attached[o] === 1) badInput(`storage: batch.attachments[${i}]: a second attachment for entry ${index}`);
+      attached[o] = 1;
+    } else if (attachedBig !== undefined) {
+      if (attachedBig.has(index)) badInput(`storage: batch.attachments[${i}]: a second attachment for entry ${index}`);
+      attachedBig.add(index);
+    }
     if (!isBytes(a.bytes)) badInput(`storage: batch.attachments[${i}].bytes got ${typeof a.bytes}, want a Uint8Array`);
-  });
+  }
   const secondary = batch.secondary ?? [];
   if (!Array.isArray(secondary)) badInput('storage: appendBatch: secondary must be an array');
-  secondary.forEach((x, i) => {
+  for (let i = 0; i < secondary.length; i++) {
+    const x = secondary[i] as { readonly name: string; readonly key: string; readonly index: bigint };
     if (typeof x !== 'object' || x === null) badInput(`storage: batch.secondary[${i}] got ${String(x)}, want {name, key, index}`);
-    checkSecondary(x.name, x.key, `storage: batch.secondary[${i}]`);
-    checkIndex(x.index, `batch.secondary[${i}].index`);
-    if (x.index < first || x.index >= end) badInput(`storage: batch.secondary[${i}].index got ${x.index}, want in [${first}, ${end})`);
-  });
+    if (!isGoodSecondary(x.name, x.key)) checkSecondary(x.name, x.key, `storage: batch.secondary[${i}]`);
+    const index = x.index;
+    if (!isIndex(index)) checkIndex(index, `batch.secondary[${i}].index`);
+    if (index < first || index >= end) badInput(`storage: batch.secondary[${i}].index got ${index}, want in [${first}, ${end})`);
+  }
   return { end, digestBytes };
 }
 

@@ -151,14 +151,19 @@ export function digestPrefix(alg: string, digest: Uint8Array): Uint8Array {
 /** `d ‖ alg ‖ 0x00` per algorithm, checked once (a handful of algorithms exist). */
 const DIGEST_ALG_PREFIXES = new Map<string, Uint8Array>();
 
-/** digestKey returns `d ‖ alg ‖ 0x00 ‖ digest ‖ u64be(index)`. Requires: as {@link digestPrefix}. */
-export function digestKey(alg: string, digest: Uint8Array, index: bigint): Uint8Array {
+function digestAlgPrefix(alg: string): Uint8Array {
   let p = DIGEST_ALG_PREFIXES.get(alg);
   if (p === undefined) {
     checkDigestAlg(alg, 'digest');
     p = concatBytes(PREFIX.digest, ascii(alg), Uint8Array.of(0));
     if (DIGEST_ALG_PREFIXES.size < 64) DIGEST_ALG_PREFIXES.set(alg, p);
   }
+  return p;
+}
+
+/** digestKey returns `d ‖ alg ‖ 0x00 ‖ digest ‖ u64be(index)`. Requires: as {@link digestPrefix}. */
+export function digestKey(alg: string, digest: Uint8Array, index: bigint): Uint8Array {
+  const p = digestAlgPrefix(alg);
   checkHash(digest, 'digest');
   const out = new Uint8Array(p.length + 32 + U64_SIZE);
   out.set(p, 0);
@@ -192,19 +197,34 @@ export function secondaryPrefix(name: string, key: string): Uint8Array {
   return concatBytes(PREFIX.secondary, ascii(name), Uint8Array.of(0), encoder.encode(key), Uint8Array.of(0));
 }
 
-/** Recently used secondary prefixes (a case id or device MN recurs across many entries). */
-const SECONDARY_PREFIXES = new Map<string, Uint8Array>();
+/** Recently used secondary prefixes by name, then key (a case id or device MN recurs across many entries). */
+const SECONDARY_PREFIXES = new Map<string, Map<string, Uint8Array>>();
+let secondaryPrefixCount = 0;
+
+/** cachedSecondaryPrefix is {@link secondaryPrefix}, remembered (checked once per name and key). */
+function cachedSecondaryPrefix(name: string, key: string): Uint8Array {
+  let byKey = SECONDARY_PREFIXES.get(name);
+  let p = byKey?.get(key);
+  if (p === undefined) {
+    p = secondaryPrefix(name, key);
+    if (secondaryPrefixCount >= 4096) {
+      SECONDARY_PREFIXES.clear();
+      secondaryPrefixCount = 0;
+      byKey = undefined;
+    }
+    if (byKey === undefined) {
+      byKey = new Map();
+      SECONDARY_PREFIXES.set(name, byKey);
+    }
+    byKey.set(key, p);
+    secondaryPrefixCount++;
+  }
+  return p;
+}
 
 /** secondaryKey returns `secondaryPrefix(name, key) ‖ u64be(index)`. */
 export function secondaryKey(name: string, key: string, index: bigint): Uint8Array {
-  const id = name + '\u0000' + key;
-  let p = SECONDARY_PREFIXES.get(id);
-  if (p === undefined) {
-    p = secondaryPrefix(name, key);
-    if (SECONDARY_PREFIXES.size >= 4096) SECONDARY_PREFIXES.clear();
-    SECONDARY_PREFIXES.set(id, p);
-  }
-  return prefixed(p, index);
+  return prefixed(cachedSecondaryPrefix(name, key), index);
 }
 
 /** metaKey returns `m: ‖ UTF-8(name)`. Requires: a non-empty name of at most 256 UTF-8 bytes. */
@@ -217,6 +237,125 @@ export function metaKey(name: string): Uint8Array {
 export function apiKeyKey(secretHash: string): Uint8Array {
   checkSecretHash(secretHash);
   return concatBytes(PREFIX.apiKey, ascii(secretHash));
+}
+
+/**
+ * writeIndex writes an index as u64be at `offset` of `out`: a bigint as {@link writeU64}, or a
+ * number, which must be a safe non-negative integer (else INPUT_INVALID).
+ */
+function writeIndex(out: Uint8Array, offset: number, index: bigint | number): void {
+  if (typeof index !== 'number') {
+    writeU64(out, offset, index);
+    return;
+  }
+  if (!Number.isSafeInteger(index) || index < 0) badInput(`storage: u64 got ${String(index)}, want a safe non-negative integer`);
+  const lo = index % 4_294_967_296;
+  const hi = (index - lo) / 4_294_967_296;
+  out[offset] = hi >>> 24;
+  out[offset + 1] = (hi >>> 16) & 0xff;
+  out[offset + 2] = (hi >>> 8) & 0xff;
+  out[offset + 3] = hi & 0xff;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = (lo >>> 16) & 0xff;
+  out[offset + 6] = (lo >>> 8) & 0xff;
+  out[offset + 7] = lo & 0xff;
+}
+
+/**
+ * KeyArena lays out the keys of one write batch in a few large buffers. Each method writes one key,
+ * byte for byte what the matching `*Key` function returns and with the same checks, and returns a
+ * view of it. A flush's thousands of keys then cost a few allocations instead of one each, and
+ * LevelDB's binding reads them straight from the shared backing store (a small array of its own
+ * would first be moved off the V8 heap). An index may be given as a number (a safe integer) to
+ * spare a bigint per key. The views are never written again: the arena only moves forward.
+ */
+export class KeyArena {
+  #buf: Uint8Array;
+  #pos = 0;
+  readonly #chunk: number;
+
+  /** `expectedBytes`: about how many bytes of keys will be written (more is fine: a new chunk). */
+  constructor(expectedBytes: number) {
+    this.#chunk = Math.max(4096, Math.ceil(expectedBytes));
+    this.#buf = new Uint8Array(this.#chunk);
+  }
+
+  /** #take reserves `n` bytes and returns their offset in (the possibly new) #buf. */
+  #take(n: number): number {
+    if (this.#pos + n > this.#buf.length) {
+      this.#buf = new Uint8Array(Math.max(this.#chunk, n));
+      this.#pos = 0;
+    }
+    const at = this.#pos;
+    this.#pos += n;
+    return at;
+  }
+
+  /** #view returns bytes [at, at + n) of #buf (the constructor is cheaper than subarray). */
+  #view(at: number, n: number): Uint8Array {
+    return new Uint8Array(this.#buf.buffer, this.#buf.byteOffset + at, n);
+  }
+
+  /** `prefix ‖ u64be(index)`, as {@link prefixed}. */
+  prefixed(prefix: Uint8Array, index: bigint | number): Uint8Array {
+    const n = prefix.length + U64_SIZE;
+    const at = this.#take(n);
+    const buf = this.#buf;
+    for (let i = 0; i < prefix.length; i++) buf[at + i] = prefix[i] as number;
+    writeIndex(buf, at + prefix.length, index);
+    return this.#view(at, n);
+  }
+
+  /** As {@link entryKey}. */
+  entry(index: bigint | number): Uint8Array {
+    return this.prefixed(PREFIX.entry, index);
+  }
+
+  /** As {@link attachmentKey}. */
+  attachment(index: bigint | number): Uint8Array {
+    return this.prefixed(PREFIX.attachment, index);
+  }
+
+  /** As {@link nodeKey}. */
+  node(level: number, index: bigint | number): Uint8Array {
+    const prefix = typeof level === 'number' && Number.isInteger(level) ? NODE_PREFIXES[level] : undefined;
+    if (prefix === undefined) badInput(`storage: node level got ${String(level)}, want 0..63`);
+    return this.prefixed(prefix, index);
+  }
+
+  /** As {@link leafHashKey}. */
+  leafHash(leafHash: Uint8Array, index: bigint | number): Uint8Array {
+    if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) checkHash(leafHash, 'leaf hash');
+    const at = this.#take(1 + 32 + U64_SIZE);
+    const buf = this.#buf;
+    buf[at] = PREFIX.leafHash[0] as number;
+    buf.set(leafHash, at + 1);
+    writeIndex(buf, at + 33, index);
+    return this.#view(at, 1 + 32 + U64_SIZE);
+  }
+
+  /**
+   * As {@link digestKey}, the 32 digest bytes read at `offset` of `digests` (e.g. the packed
+   * digests of checkAppendBatch). Requires: 32 bytes there.
+   */
+  digest(alg: string, digests: Uint8Array, offset: number, index: bigint | number): Uint8Array {
+    const p = digestAlgPrefix(alg);
+    if (!(digests instanceof Uint8Array) || !Number.isSafeInteger(offset) || offset < 0 || offset + 32 > digests.length) {
+      badInput(`storage: digest at offset ${String(offset)}: want 32 bytes there`);
+    }
+    const n = p.length + 32 + U64_SIZE;
+    const at = this.#take(n);
+    const buf = this.#buf;
+    for (let i = 0; i < p.length; i++) buf[at + i] = p[i] as number;
+    for (let i = 0; i < 32; i++) buf[at + p.length + i] = digests[offset + i] as number;
+    writeIndex(buf, at + p.length + 32, index);
+    return this.#view(at, n);
+  }
+
+  /** As {@link secondaryKey}. */
+  secondary(name: string, key: string, index: bigint | number): Uint8Array {
+    return this.prefixed(cachedSecondaryPrefix(name, key), index);
+  }
 }
 
 /**

@@ -10,6 +10,8 @@ import { emptyRoot, hashChildren, HASH_SIZE } from './hash.js';
 import { rangeNodes, type NodeHash, type NodeId } from './node.js';
 import { MAX_UINT64 } from '../bytes.js';
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** rightEdge lists the node ids whose hashes a compact range of `size` leaves holds. */
 export function rightEdge(size: bigint): NodeId[] {
   return rangeNodes(0n, size);
@@ -65,30 +67,46 @@ export class CompactRange {
    * (level 0) and every interior node completed by it, bottom-up. Requires: a 32-byte hash.
    */
   append(leafHash: Uint8Array): NodeHash[] {
+    const created: NodeHash[] = [];
+    this.appendTo(leafHash, created);
+    return created;
+  }
+
+  /**
+   * appendTo is {@link append} pushing the created nodes onto `out` (no array per leaf), and
+   * returns the leaf's index (the size before the append).
+   */
+  appendTo(leafHash: Uint8Array, out: NodeHash[]): bigint {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_SIZE) badInput('append: leaf hash must be 32 bytes');
-    if (this.#size === MAX_UINT64) badInput('append: tree is full');
-    const created: NodeHash[] = [{ level: 0, index: this.#size, hash: leafHash }];
-    let hash = leafHash;
-    let index = this.#size;
-    let level = 0;
+    const size = this.#size;
+    if (size === MAX_UINT64) badInput('append: tree is full');
+    out.push({ level: 0, index: size, hash: leafHash });
     // Each trailing 1 bit of the old size is a completed sibling subtree on the stack: merge it.
-    while ((index & 1n) === 1n) {
+    // Count them on a number while the size is a safe integer (no bigint per bit test).
+    let merges = 0;
+    if (size <= MAX_SAFE) {
+      for (let x = Number(size); x % 2 === 1; x = (x - 1) / 2) merges++;
+    } else {
+      for (let x = size; (x & 1n) === 1n; x >>= 1n) merges++;
+    }
+    let hash = leafHash;
+    let index = size;
+    for (let level = 1; level <= merges; level++) {
       const left = this.#hashes.pop();
       if (left === undefined) throw new Error('core: bad math in CompactRange.append');
       hash = hashChildren(left, hash);
       index >>= 1n;
-      level++;
-      created.push({ level, index, hash });
+      out.push({ level, index, hash });
     }
     this.#hashes.push(hash);
-    this.#size++;
-    return created;
+    this.#size = size + 1n;
+    return size;
   }
 
   /** appendAll appends leaf hashes in order and returns all nodes created, in creation order. */
   appendAll(leafHashes: readonly Uint8Array[]): NodeHash[] {
     const out: NodeHash[] = [];
-    for (const h of leafHashes) for (const n of this.append(h)) out.push(n);
+    for (const h of leafHashes) this.appendTo(h, out);
     return out;
   }
 
