@@ -25,7 +25,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function machine(): string {
   const c = cpus();
-  return `${c.length} × ${c[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.version}`;
+  return `${c.length} × ${c[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.version}, libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} threads`;
 }
 
 function cell(s: string): string {
@@ -94,4 +94,13 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// The service runs with a 16-thread libuv pool (src/cli/guzheng.cts sets UV_THREADPOOL_SIZE before
+// the pool starts); the benchmark runs it in this process, so it needs the same. libuv reads the
+// variable when the pool starts, which happened while this ESM file loaded: start again with it.
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: '16' } });
+  process.exitCode = r.status ?? 1;
+} else {
+  await main();
+}
