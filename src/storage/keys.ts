@@ -82,6 +82,18 @@ export function decodeU64(bytes: Uint8Array, offset = 0): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset, false);
 }
 
+/** writeHiLo writes the uint64 hi·2^32 + lo big-endian at `offset` of `out` (hi, lo: uint32). */
+function writeHiLo(out: Uint8Array, offset: number, hi: number, lo: number): void {
+  out[offset] = hi >>> 24;
+  out[offset + 1] = (hi >>> 16) & 0xff;
+  out[offset + 2] = (hi >>> 8) & 0xff;
+  out[offset + 3] = hi & 0xff;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = (lo >>> 16) & 0xff;
+  out[offset + 6] = (lo >>> 8) & 0xff;
+  out[offset + 7] = lo & 0xff;
+}
+
 /** writeU64 writes a uint64 big-endian at `offset` of `out`. Requires: index is a uint64 (checked). */
 function writeU64(out: Uint8Array, offset: number, index: bigint): void {
   checkIndex(index, 'u64');
@@ -96,14 +108,7 @@ function writeU64(out: Uint8Array, offset: number, index: bigint): void {
     hi = Number(index >> 32n);
     lo = Number(index & 0xffff_ffffn);
   }
-  out[offset] = hi >>> 24;
-  out[offset + 1] = (hi >>> 16) & 0xff;
-  out[offset + 2] = (hi >>> 8) & 0xff;
-  out[offset + 3] = hi & 0xff;
-  out[offset + 4] = lo >>> 24;
-  out[offset + 5] = (lo >>> 16) & 0xff;
-  out[offset + 6] = (lo >>> 8) & 0xff;
-  out[offset + 7] = lo & 0xff;
+  writeHiLo(out, offset, hi, lo);
 }
 
 /** prefixed returns `prefix ‖ u64be(index)` in one allocation. Requires: index is a uint64. */
@@ -251,14 +256,7 @@ function writeIndex(out: Uint8Array, offset: number, index: bigint | number): vo
   if (!Number.isSafeInteger(index) || index < 0) badInput(`storage: u64 got ${String(index)}, want a safe non-negative integer`);
   const lo = index % 4_294_967_296;
   const hi = (index - lo) / 4_294_967_296;
-  out[offset] = hi >>> 24;
-  out[offset + 1] = (hi >>> 16) & 0xff;
-  out[offset + 2] = (hi >>> 8) & 0xff;
-  out[offset + 3] = hi & 0xff;
-  out[offset + 4] = lo >>> 24;
-  out[offset + 5] = (lo >>> 16) & 0xff;
-  out[offset + 6] = (lo >>> 8) & 0xff;
-  out[offset + 7] = lo & 0xff;
+  writeHiLo(out, offset, hi, lo);
 }
 
 /**

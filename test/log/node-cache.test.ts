@@ -6,28 +6,33 @@ import { CACHED_FROM_LEVEL, NodeCache } from '../../src/log/node-cache.js';
 import { MemoryStore } from '../../src/storage/memory.js';
 import type { LedgerStore } from '../../src/storage/store.js';
 
+/** A store holding a tree of `n` leaves, and a view of it that records every readNodes call. */
+async function countingStore(n: number): Promise<{ store: MemoryStore; counting: LedgerStore; reads: NodeId[][] }> {
+  const store = new MemoryStore();
+  const range = CompactRange.empty();
+  const entries: Uint8Array[] = [];
+  const leafHashes: Uint8Array[] = [];
+  const nodes: NodeHash[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = new TextEncoder().encode(`entry ${i}`);
+    entries.push(e);
+    leafHashes.push(hashLeaf(e));
+    nodes.push(...range.append(hashLeaf(e)));
+  }
+  await store.appendBatch({ first: 0n, entries, leafHashes, nodes, digests: [], attachments: [] });
+  const reads: NodeId[][] = [];
+  const counting = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'readNodes') return (ids: readonly NodeId[]) => (reads.push([...ids]), target.readNodes(ids));
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  }) as LedgerStore;
+  return { store, counting, reads };
+}
+
 describe('NodeCache', () => {
   it('returns exactly what the store holds, reading upper nodes from storage once', async () => {
-    const store = new MemoryStore();
-    const range = CompactRange.empty();
-    const n = 1 << (CACHED_FROM_LEVEL + 2);
-    const entries: Uint8Array[] = [];
-    const leafHashes: Uint8Array[] = [];
-    const nodes: NodeHash[] = [];
-    for (let i = 0; i < n; i++) {
-      const e = new TextEncoder().encode(`entry ${i}`);
-      entries.push(e);
-      leafHashes.push(hashLeaf(e));
-      nodes.push(...range.append(hashLeaf(e)));
-    }
-    await store.appendBatch({ first: 0n, entries, leafHashes, nodes, digests: [], attachments: [] });
-    const reads: NodeId[][] = [];
-    const counting = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'readNodes') return (ids: readonly NodeId[]) => (reads.push([...ids]), target.readNodes(ids));
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    }) as LedgerStore;
+    const { store, counting, reads } = await countingStore(1 << (CACHED_FROM_LEVEL + 2));
     const cache = new NodeCache();
     const ids: NodeId[] = [
       { level: 0, index: 5n },
@@ -45,25 +50,7 @@ describe('NodeCache', () => {
   });
 
   it('merges the reads of one event-loop turn into one store read, and one bad request fails alone', async () => {
-    const store = new MemoryStore();
-    const range = CompactRange.empty();
-    const entries: Uint8Array[] = [];
-    const leafHashes: Uint8Array[] = [];
-    const nodes: NodeHash[] = [];
-    for (let i = 0; i < 64; i++) {
-      const e = new TextEncoder().encode(`entry ${i}`);
-      entries.push(e);
-      leafHashes.push(hashLeaf(e));
-      nodes.push(...range.append(hashLeaf(e)));
-    }
-    await store.appendBatch({ first: 0n, entries, leafHashes, nodes, digests: [], attachments: [] });
-    const reads: NodeId[][] = [];
-    const counting = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'readNodes') return (ids: readonly NodeId[]) => (reads.push([...ids]), target.readNodes(ids));
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    }) as LedgerStore;
+    const { store, counting, reads } = await countingStore(64);
     const cache = new NodeCache();
     // 40 concurrent proofs-like reads (overlapping ids): one store read of the distinct ids.
     const asks = Array.from({ length: 40 }, (_, i): NodeId[] => [{ level: 0, index: BigInt(i) }, { level: 1, index: BigInt(i >> 1) }, { level: 3, index: 2n }]);
