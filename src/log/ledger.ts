@@ -90,6 +90,7 @@ export class Ledger {
   /** Upper tree nodes read for proofs (immutable once stored). */
   readonly #nodes = new NodeCache();
   #closing: Promise<void> | undefined;
+  readonly #receipts = new Set<Promise<Receipt | undefined>>();
   /** The time value (ms) of the last receive time formatted, and its text (see #receivedAt). */
   #lastMs = Number.NaN;
   #lastReceivedAt = '';
@@ -339,7 +340,17 @@ export class Ledger {
    * sealed. `appended` is the entry at `index` when the caller has it (just appended it): then it
    * is not read back and decoded again.
    */
-  async receipt(index: bigint, appended?: AppendResult): Promise<Receipt | undefined> {
+  receipt(index: bigint, appended?: AppendResult): Promise<Receipt | undefined> {
+    // Tracked so that close() lets receipts already asked for finish before the store closes
+    // (e.g. those of clients that waited for the final checkpoint and then disconnected).
+    const p = this.#receipt(index, appended);
+    this.#receipts.add(p);
+    const done = () => void this.#receipts.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async #receipt(index: bigint, appended: AppendResult | undefined): Promise<Receipt | undefined> {
     const latest = this.latest();
     const size = latest.checkpoint.checkpoint.size;
     if (index >= size) return undefined;
@@ -374,6 +385,10 @@ export class Ledger {
         await this.sequencer.close();
         await this.publisher.stop();
       } finally {
+        // The final checkpoint released its waiters: let them ask for their receipts (a turn of
+        // the event loop), then let those receipts finish reading before the store closes.
+        await new Promise((r) => setImmediate(r));
+        await Promise.allSettled([...this.#receipts]);
         // Even when the final checkpoint could not be published (e.g. the disk is full): every
         // acknowledged entry is durable, and the next start publishes it.
         await this.store.close();

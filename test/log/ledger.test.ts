@@ -82,6 +82,15 @@ describe('Ledger over a store', () => {
     await ledger.close();
   });
 
+  it('lets receipts released by the final checkpoint finish before the store closes', async () => {
+    const ledger = await Ledger.open({ store: await LevelStore.open(tempDir()), signerKey: KEYS.signerKey, checkpointIntervalMs: 3_600_000, receiptIntervalMs: 3_600_000 });
+    const [first] = await ledger.append([doc(1)], 'officer-01');
+    const pending = ledger.waitForReceipt(first!.index, 10_000); // nothing is published for an hour
+    await ledger.close(); // the final checkpoint releases it, then the store closes
+    const receipt = await pending;
+    expect(verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] }).valid).toBe(true);
+  });
+
   it('group-commits concurrent submissions: few fsynced batches, distinct indexes, valid receipts', async () => {
     const store = new SpyStore();
     const ledger = await Ledger.open({ store, signerKey: KEYS.signerKey, checkpointIntervalMs: 5 });
