@@ -107,7 +107,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   say(`  data directory: ${paths.root}${created ? ' (new log created)' : ''}`);
   say(`  log origin:     ${ledger.origin}`);
   say(`  verifier key:   ${ledger.verifierKey}`);
-  say(`  entries:        ${ledger.sequencer.size} (checkpoint every ${config.checkpointIntervalMs} ms when it grows)`);
+  say(`  entries:        ${ledger.sequencer.size} (checkpoint every ${config.checkpointIntervalMs} ms when it grows, every ${Math.min(config.receiptIntervalMs, config.checkpointIntervalMs)} ms while a receipt is awaited)`);
   if (hj212 !== undefined) {
     const a = hj212.address;
     say(`  HJ 212 gateway: tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${config.hj212LegacyCrc.size > 0 ? ` (legacy CRC for ${config.hj212LegacyCrc.size} device(s))` : ''}`);
