@@ -59,6 +59,16 @@ describe('guzheng CLI', () => {
     expect(cli(['no-such-command']).status).toBe(2);
   }, 60_000);
 
+  it('the built executable (dist/cli/guzheng.cjs, what npm start runs) is the same CLI, exit codes included', () => {
+    const launcher = join(ROOT, 'dist', 'cli', 'guzheng.cjs');
+    expect(existsSync(launcher), 'dist/cli/guzheng.cjs missing: npm ci / npm run build writes it').toBe(true);
+    const run = (args: string[]) => spawnSync(process.execPath, [launcher, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const version = run(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe('0.1.0');
+    expect(run(['no-such-command']).status).toBe(2);
+  });
+
   it('serves, anchors a file and a record with receipts that verify offline, shuts down cleanly, restarts', async () => {
     const s = await serve();
     try {
