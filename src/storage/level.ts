@@ -24,7 +24,7 @@ import { readdirSync, statSync, statfsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import type { BlockJson } from '../core/block.js';
-import { fromUtf8, utf8 } from '../core/bytes.js';
+import { MAX_SAFE_BIGINT, fromUtf8, utf8 } from '../core/bytes.js';
 import type { NodeId } from '../core/merkle/node.js';
 import {
   checkApiKeyRecord,
@@ -84,8 +84,6 @@ export class StoreLockedError extends Error {
 type Db = Level<Uint8Array, Uint8Array>;
 
 const EMPTY = new Uint8Array(0);
-
-const MAX_SAFE_INDEX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A plain Uint8Array that owns its memory (LevelDB hands back Buffers; copy any pooled view). */
 function own(v: Uint8Array): Uint8Array {
@@ -469,7 +467,7 @@ export class LevelStore implements LedgerStore {
         const n = entries.length;
         // Entry i's index as a number while the log is below 2^53 (always, in practice): no
         // bigint per key. The keys go into a few shared buffers (KeyArena), same bytes as entryKey etc.
-        const safe = end <= MAX_SAFE_INDEX;
+        const safe = end <= MAX_SAFE_BIGINT;
         const f = safe ? Number(first) : 0;
         const keys = new KeyArena(50 * n + 10 * nodes.length + 48 * digests.length + 9 * attachments.length + 48 * secondary.length);
         // A chained batch builds one native LevelDB WriteBatch (it copies each key and value as
@@ -588,7 +586,9 @@ export class LevelStore implements LedgerStore {
       () => this.#db.put(apiKeyKey(record.secretHash), utf8(text), { sync: true }),
     );
     // After the write resolved (a load in flight read either version; this one is the newest).
-    if (this.#apiKeys !== undefined) (await this.#apiKeys).set(record.secretHash, Object.freeze(decodeStoredApiKey(text)));
+    // A table whose load failed is dropped (the next lookup reads again): the write stands either way.
+    const table = await this.#apiKeys?.catch(() => undefined);
+    table?.set(record.secretHash, Object.freeze(decodeStoredApiKey(text)));
   }
 
   /** getApiKeyBySecretHash returns the record whose secret hashes to `secretHash`, if any (from the in-memory table). */
