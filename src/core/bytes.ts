@@ -10,6 +10,9 @@ import { LedgerError, badInput } from './errors.js';
 /** The largest 64-bit unsigned value; sizes and indexes never exceed it. */
 export const MAX_UINT64 = (1n << 64n) - 1n;
 
+/** 2^53 − 1 as a bigint: indexes up to it convert to a number exactly (hot paths then skip bigint arithmetic). */
+export const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 const HEX_DIGITS = '0123456789abcdef';
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUE[HEX_DIGITS.charCodeAt(i)] = i;

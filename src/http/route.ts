@@ -193,20 +193,15 @@ export function mountRoutes(app: Express, routes: readonly Route[], o: MountOpti
     // on a single-entry submit that dispatch was a measurable share of the request (scenario 2).
     const auth = r.access === 'public' ? undefined : requireRole(o.store, r.access, o.limiter);
     const chain: RequestHandler[] = [
-      auth === undefined
-        ? (req, res, next) => {
-            res.locals.route = r.path;
-            inputs(req, res);
-            next();
-          }
-        : (req, res, next) => {
-            res.locals.route = r.path;
-            return auth(req, res, (err?: unknown) => {
-              if (err !== undefined) return next(err);
-              inputs(req, res);
-              next();
-            });
-          },
+      (req, res, next) => {
+        res.locals.route = r.path;
+        const validated = (err?: unknown) => {
+          if (err !== undefined) return next(err);
+          inputs(req, res);
+          next();
+        };
+        return auth === undefined ? validated() : auth(req, res, validated);
+      },
     ];
     const body = r.body?.kind === 'json' ? r.body : undefined;
     if (body !== undefined) chain.push(...jsonBody(body.limitBytes));

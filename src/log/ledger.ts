@@ -183,19 +183,12 @@ export class Ledger {
    * With the default clock no Date is made unless the millisecond changed.
    */
   #receivedAt(): string {
-    if (this.#systemClock) {
-      const ms = Date.now();
-      if (ms === this.#lastMs) return this.#lastReceivedAt;
-      return this.#formatReceivedAt(ms, new Date(ms));
-    }
-    const now = this.#clock();
-    const ms = now instanceof Date ? now.getTime() : Number.NaN;
+    const system = this.#systemClock;
+    const now = system ? undefined : this.#clock();
+    const ms = system ? Date.now() : now instanceof Date ? now.getTime() : Number.NaN;
     if (ms === this.#lastMs) return this.#lastReceivedAt;
-    return this.#formatReceivedAt(ms, now);
-  }
-
-  #formatReceivedAt(ms: number, now: Date): string {
-    const text = formatReceivedAt(now);
+    // Throws for an invalid time, which is then never remembered (NaN equals nothing).
+    const text = formatReceivedAt(system ? new Date(ms) : (now as Date));
     this.#lastMs = ms;
     this.#lastReceivedAt = text;
     return text;
@@ -226,12 +219,9 @@ export class Ledger {
     const entry = built.entry;
     const secondary = secondaryKeysOf(entry);
     // Only the members present (PendingEntry's optional fields are absent, never undefined).
-    let pending: PendingEntry;
-    if (secondary.length > 0) {
-      pending = attachment ? { entryBytes: built.bytes, digest: entry.digest, attachment, secondary } : { entryBytes: built.bytes, digest: entry.digest, secondary };
-    } else {
-      pending = attachment ? { entryBytes: built.bytes, digest: entry.digest, attachment } : { entryBytes: built.bytes, digest: entry.digest };
-    }
+    const pending: { -readonly [K in keyof PendingEntry]: PendingEntry[K] } = { entryBytes: built.bytes, digest: entry.digest };
+    if (attachment) pending.attachment = attachment;
+    if (secondary.length > 0) pending.secondary = secondary;
     return { entry, pending };
   }
 

@@ -11,6 +11,7 @@
  * libuv's four threads ahead of the next fsync and the publisher's own reads, and receipt latency
  * grew to seconds (benchmark scenario 4). Merged, they are one round trip.
  */
+import { MAX_SAFE_BIGINT } from '../core/bytes.js';
 import type { NodeId } from '../core/merkle/node.js';
 import type { LedgerStore } from '../storage/store.js';
 
@@ -31,9 +32,6 @@ export class NodeCache {
   readonly #levels: Array<Map<number, Uint8Array>> = [];
   #count = 0;
   #pending: PendingRead | undefined;
-
-  /** Stored reads made (merged requests count once), for tests and metrics. */
-  storeReads = 0;
 
   /** #readStored reads `ids` from `store`, merged with the other reads of this turn of the event loop. */
   #readStored(store: LedgerStore, ids: readonly NodeId[]): Promise<Uint8Array[]> {
@@ -66,7 +64,6 @@ export class NodeCache {
     });
     let read: Uint8Array[];
     try {
-      this.storeReads++;
       read = await p.store.readNodes(unique);
       if (read.length !== unique.length) throw new Error(`storage: bad math: read ${read.length} nodes for ${unique.length} ids`);
     } catch (err) {
@@ -75,10 +72,7 @@ export class NodeCache {
         return;
       }
       // One bad request must not fail the others: each reads again on its own and gets its own answer.
-      for (const r of p.requests) {
-        this.storeReads++;
-        p.store.readNodes(p.ids.slice(r.from, r.from + r.count)).then(r.resolve, r.reject);
-      }
+      for (const r of p.requests) p.store.readNodes(p.ids.slice(r.from, r.from + r.count)).then(r.resolve, r.reject);
       return;
     }
     for (const r of p.requests) r.resolve(at.slice(r.from, r.from + r.count).map((j) => read[j] as Uint8Array));
@@ -93,7 +87,7 @@ export class NodeCache {
     const missing: NodeId[] = [];
     const at: number[] = [];
     ids.forEach((id, i) => {
-      const hit = id.level >= CACHED_FROM_LEVEL && id.index <= 9_007_199_254_740_991n ? this.#levels[id.level]?.get(Number(id.index)) : undefined;
+      const hit = id.level >= CACHED_FROM_LEVEL && id.index <= MAX_SAFE_BIGINT ? this.#levels[id.level]?.get(Number(id.index)) : undefined;
       if (hit !== undefined) out[i] = hit;
       else {
         missing.push(id);
@@ -107,7 +101,7 @@ export class NodeCache {
         const i = at[j] as number;
         out[i] = h;
         const id = ids[i] as NodeId;
-        if (id.level >= CACHED_FROM_LEVEL && id.index <= 9_007_199_254_740_991n && this.#count < MAX_NODES) {
+        if (id.level >= CACHED_FROM_LEVEL && id.index <= MAX_SAFE_BIGINT && this.#count < MAX_NODES) {
           const level = (this.#levels[id.level] ??= new Map());
           if (!level.has(Number(id.index))) {
             level.set(Number(id.index), h);

@@ -190,7 +190,7 @@ export class Sequencer {
       count += k;
       take++;
     }
-    const taken = take === queue.length ? queue.splice(0) : queue.splice(0, take);
+    const taken = queue.splice(0, take);
     this.#queuedEntries -= count;
     const first = this.#range.size;
     const range = this.#range.clone();

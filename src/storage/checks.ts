@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { blockJsonSchema, type BlockJson } from '../core/block.js';
-import { MAX_UINT64, equalBytes, formatDecimal, fromHex } from '../core/bytes.js';
+import { MAX_SAFE_BIGINT, MAX_UINT64, equalBytes, formatDecimal, fromHex } from '../core/bytes.js';
 import { badInput } from '../core/errors.js';
 import { MAX_ENTRY_SIZE } from '../core/entry/codec.js';
 import type { NodeHash, NodeId } from '../core/merkle/node.js';
@@ -141,7 +141,6 @@ export interface CheckedBatch {
   readonly digestBytes: Uint8Array;
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Is `n` a uint64 bigint (what {@link checkIndex} accepts)? */
 function isIndex(n: unknown): n is bigint {
@@ -225,7 +224,7 @@ export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch
   // with the count right, every node in its level's range and none twice, the set is exact.
   // While end is a safe integer (always, in practice) the offsets are numbers: an index past
   // 2^53 converts inexactly but still lands past the level's range, so it is refused all the same.
-  const safe = end <= MAX_SAFE;
+  const safe = end <= MAX_SAFE_BIGINT;
   const los: bigint[] = [];
   const loNums: number[] = [];
   const seen: Uint8Array[] = [];

@@ -29,7 +29,7 @@
  *   `s:size`) goes into ONE LevelDB write batch with `sync: true`: it is all on disk, or none of it.
  *   Likewise a block and `s:blocks`.
  */
-import { MAX_UINT64, concatBytes } from '../core/bytes.js';
+import { MAX_SAFE_BIGINT, MAX_UINT64, concatBytes } from '../core/bytes.js';
 import { badInput } from '../core/errors.js';
 import { checkDigestAlg, checkHash, checkIndex, checkMetaKey, checkSecondary, checkSecretHash } from './checks.js';
 
@@ -100,7 +100,7 @@ function writeU64(out: Uint8Array, offset: number, index: bigint): void {
   // Safe integers (every real index) split without bigint arithmetic; larger ones with it.
   let hi: number;
   let lo: number;
-  if (index <= 9_007_199_254_740_991n) {
+  if (index <= MAX_SAFE_BIGINT) {
     const n = Number(index);
     lo = n % 4_294_967_296;
     hi = (n - lo) / 4_294_967_296;
@@ -114,9 +114,35 @@ function writeU64(out: Uint8Array, offset: number, index: bigint): void {
 /** prefixed returns `prefix ‖ u64be(index)` in one allocation. Requires: index is a uint64. */
 export function prefixed(prefix: Uint8Array, index: bigint): Uint8Array {
   const out = new Uint8Array(prefix.length + U64_SIZE);
-  out.set(prefix, 0);
-  writeU64(out, prefix.length, index);
+  writePrefixed(out, 0, prefix, index);
   return out;
+}
+
+// The key layouts, each written once: the single-key functions below write into a fresh array,
+// KeyArena into its shared buffers. See contracts-free-ledger/SPEC.md#storage.
+
+/** writePrefixed writes `prefix ‖ u64be(index)` at `at` of `out`. */
+function writePrefixed(out: Uint8Array, at: number, prefix: Uint8Array, index: bigint | number): void {
+  for (let i = 0; i < prefix.length; i++) out[at + i] = prefix[i] as number;
+  writeIndex(out, at + prefix.length, index);
+}
+
+/** Length of a leaf-hash index key. */
+const LEAF_HASH_KEY_SIZE = 1 + 32 + U64_SIZE;
+
+/** writeLeafHashKey writes `l ‖ leafHash ‖ u64be(index)` at `at` of `out`. Requires: a 32-byte hash (checked). */
+function writeLeafHashKey(out: Uint8Array, at: number, leafHash: Uint8Array, index: bigint | number): void {
+  if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) checkHash(leafHash, 'leaf hash');
+  out[at] = PREFIX.leafHash[0] as number;
+  out.set(leafHash, at + 1);
+  writeIndex(out, at + 33, index);
+}
+
+/** writeDigestKey writes `p ‖ digests[offset, offset + 32) ‖ u64be(index)` at `at` of `out` (p: a checked digestAlgPrefix). */
+function writeDigestKey(out: Uint8Array, at: number, p: Uint8Array, digests: Uint8Array, offset: number, index: bigint | number): void {
+  for (let i = 0; i < p.length; i++) out[at + i] = p[i] as number;
+  for (let i = 0; i < 32; i++) out[at + p.length + i] = digests[offset + i] as number;
+  writeIndex(out, at + p.length + 32, index);
 }
 
 /** entryKey returns `e ‖ u64be(index)`. Requires: index is a uint64. */
@@ -171,9 +197,7 @@ export function digestKey(alg: string, digest: Uint8Array, index: bigint): Uint8
   const p = digestAlgPrefix(alg);
   checkHash(digest, 'digest');
   const out = new Uint8Array(p.length + 32 + U64_SIZE);
-  out.set(p, 0);
-  out.set(digest, p.length);
-  writeU64(out, p.length + 32, index);
+  writeDigestKey(out, 0, p, digest, 0, index);
   return out;
 }
 
@@ -185,11 +209,8 @@ export function leafHashPrefix(leafHash: Uint8Array): Uint8Array {
 
 /** leafHashKey returns `l ‖ leafHash ‖ u64be(index)`. Requires: 32-byte hash; index is a uint64. */
 export function leafHashKey(leafHash: Uint8Array, index: bigint): Uint8Array {
-  checkHash(leafHash, 'leaf hash');
-  const out = new Uint8Array(1 + 32 + U64_SIZE);
-  out[0] = PREFIX.leafHash[0] as number;
-  out.set(leafHash, 1);
-  writeU64(out, 33, index);
+  const out = new Uint8Array(LEAF_HASH_KEY_SIZE);
+  writeLeafHashKey(out, 0, leafHash, index);
   return out;
 }
 
@@ -298,9 +319,7 @@ export class KeyArena {
   prefixed(prefix: Uint8Array, index: bigint | number): Uint8Array {
     const n = prefix.length + U64_SIZE;
     const at = this.#take(n);
-    const buf = this.#buf;
-    for (let i = 0; i < prefix.length; i++) buf[at + i] = prefix[i] as number;
-    writeIndex(buf, at + prefix.length, index);
+    writePrefixed(this.#buf, at, prefix, index);
     return this.#view(at, n);
   }
 
@@ -323,13 +342,9 @@ export class KeyArena {
 
   /** As {@link leafHashKey}. */
   leafHash(leafHash: Uint8Array, index: bigint | number): Uint8Array {
-    if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) checkHash(leafHash, 'leaf hash');
-    const at = this.#take(1 + 32 + U64_SIZE);
-    const buf = this.#buf;
-    buf[at] = PREFIX.leafHash[0] as number;
-    buf.set(leafHash, at + 1);
-    writeIndex(buf, at + 33, index);
-    return this.#view(at, 1 + 32 + U64_SIZE);
+    const at = this.#take(LEAF_HASH_KEY_SIZE);
+    writeLeafHashKey(this.#buf, at, leafHash, index);
+    return this.#view(at, LEAF_HASH_KEY_SIZE);
   }
 
   /**
@@ -343,10 +358,7 @@ export class KeyArena {
     }
     const n = p.length + 32 + U64_SIZE;
     const at = this.#take(n);
-    const buf = this.#buf;
-    for (let i = 0; i < p.length; i++) buf[at + i] = p[i] as number;
-    for (let i = 0; i < 32; i++) buf[at + p.length + i] = digests[offset + i] as number;
-    writeIndex(buf, at + p.length + 32, index);
+    writeDigestKey(this.#buf, at, p, digests, offset, index);
     return this.#view(at, n);
   }
 

@@ -8,9 +8,7 @@
 import { badInput } from '../errors.js';
 import { emptyRoot, hashChildren, HASH_SIZE } from './hash.js';
 import { rangeNodes, type NodeHash, type NodeId } from './node.js';
-import { MAX_UINT64 } from '../bytes.js';
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+import { MAX_SAFE_BIGINT, MAX_UINT64 } from '../bytes.js';
 
 /** rightEdge lists the node ids whose hashes a compact range of `size` leaves holds. */
 export function rightEdge(size: bigint): NodeId[] {
@@ -84,7 +82,7 @@ export class CompactRange {
     // Each trailing 1 bit of the old size is a completed sibling subtree on the stack: merge it.
     // Count them on a number while the size is a safe integer (no bigint per bit test).
     let merges = 0;
-    if (size <= MAX_SAFE) {
+    if (size <= MAX_SAFE_BIGINT) {
       for (let x = Number(size); x % 2 === 1; x = (x - 1) / 2) merges++;
     } else {
       for (let x = size; (x & 1n) === 1n; x >>= 1n) merges++;
