@@ -3,15 +3,17 @@
  * src/core imports only src/core and a few pure packages; src/verifier imports only src/core,
  * src/verifier and the same packages; src/web (the verification page's browser code) imports only
  * src/core, src/verifier, src/web and the same packages. None may touch node:*, Buffer, process,
- * express, level, storage or http, a clock, or randomness. Nothing in src/ may use an explicit
- * `any`. Run by `npm test`; exits 1 listing every violation.
+ * express, level, storage or http, a clock, or randomness. src/witness (a Node service) may use
+ * node:*, express, zod, level and prom-client, but of src only core, platform and itself: never the
+ * log, storage, http or audit. Nothing in src/ may use an explicit `any`. Run by `npm test`;
+ * exits 1 listing every violation.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Packages that are pure, browser-safe and allowed in core and verifier. */
-export const ALLOWED_PACKAGES = ['@noble/hashes', '@noble/curves', '@scure/base', 'canonicalize', 'zod'];
+export const ALLOWED_PACKAGES = ['@noble/hashes', '@noble/curves', '@noble/post-quantum', '@scure/base', 'canonicalize', 'zod', 'pkijs', 'asn1js'];
 
 /** Layers: which source folders each restricted folder may import from. */
 const LAYERS: Record<string, string[]> = {
@@ -19,6 +21,15 @@ const LAYERS: Record<string, string[]> = {
   verifier: ['core', 'verifier'],
   // The court verification page's browser code (bundled into dist/web/verify.html).
   web: ['core', 'verifier', 'web'],
+};
+
+/**
+ * Service layers: Node code that must stay independent of the log. The witness (DESIGN.md §5:
+ * "uses core, never the log") may use node:* and the packages listed, but no src folder other
+ * than core, platform (node:crypto for core) and itself: not log, storage, http or audit.
+ */
+const SERVICE_LAYERS: Record<string, { folders: string[]; packages: string[] }> = {
+  witness: { folders: ['core', 'platform', 'witness'], packages: ['node:', 'express', 'zod', 'level', 'prom-client'] },
 };
 
 /** Source patterns banned in restricted layers, with the reason shown to the developer. */
@@ -65,7 +76,7 @@ function stripComments(src: string): string {
     .replace(/(^|[^:'"`])\/\/.*$/gm, (m, pre: string) => pre + ' '.repeat(m.length - pre.length));
 }
 
-/** checkBoundaries scans `<srcRoot>/{core,verifier,web}` and returns every violation found. */
+/** checkBoundaries scans `<srcRoot>/{core,verifier,web,witness}` and returns every violation found. */
 export function checkBoundaries(srcRoot: string): Violation[] {
   const violations: Violation[] = [];
   for (const [layer, allowed] of Object.entries(LAYERS)) {
@@ -91,6 +102,25 @@ export function checkBoundaries(srcRoot: string): Violation[] {
         const g = new RegExp(re.source, 'g');
         for (const m of src.matchAll(g)) {
           violations.push({ file: rel, line: lineOf(m.index ?? 0), message: `${layer} may not use ${why}` });
+        }
+      }
+    }
+  }
+  for (const [layer, { folders, packages }] of Object.entries(SERVICE_LAYERS)) {
+    for (const file of listTs(join(srcRoot, layer))) {
+      const src = stripComments(readFileSync(file, 'utf8'));
+      const rel = relative(srcRoot, file);
+      for (const m of src.matchAll(IMPORT_RE)) {
+        const spec = m[1] as string;
+        const at = src.slice(0, m.index ?? 0).split('\n').length;
+        if (spec.startsWith('.')) {
+          const target = relative(srcRoot, resolve(dirname(file), spec));
+          const top = target.split(sep)[0] ?? '';
+          if (target.startsWith('..') || !folders.includes(top)) {
+            violations.push({ file: rel, line: at, message: `${layer} may not import ${spec} (resolves to src/${target})` });
+          }
+        } else if (!packages.some((p) => (p.endsWith(':') ? spec.startsWith(p) : spec === p || spec.startsWith(p + '/')))) {
+          violations.push({ file: rel, line: at, message: `${layer} may not import package ${spec}` });
         }
       }
     }
@@ -121,5 +151,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.exit(1);
   }
   const files = Object.keys(LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
-  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files)`);
+  const service = Object.keys(SERVICE_LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
+  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files); src/witness stays off the log (${service} files)`);
 }

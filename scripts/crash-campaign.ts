@@ -601,7 +601,7 @@ class Campaign {
     // 3. Receipts handed out before the crash: valid offline, and consistent with now.
     const due = this.receipts.filter((r) => full || !r.checked);
     for (const r of due) {
-      const report = verifyReceipt(r.receipt, { trustedKeys: [verifier] });
+      const report = await verifyReceipt(r.receipt, { trustedKeys: [verifier] });
       if (!report.valid) this.fail(`receipt of entry ${r.index} (round ${r.round}) no longer verifies: ${JSON.stringify(report.checks.filter((c) => c.status === 'fail'))}`);
       if (report.facts.leafHash !== r.leafHash || report.facts.index !== r.index.toString()) this.fail(`receipt of entry ${r.index} is for ${report.facts.index}/${report.facts.leafHash}`);
       const cp = (r.receipt as { checkpoint: string }).checkpoint;

@@ -14,22 +14,24 @@ import { generateHashingVectors } from './vectors/hashing.js';
 import { generateMerkleVectors } from './vectors/merkle.js';
 import { generate as generateNoteVectors } from './vectors/notes.js';
 import { generate as generateReceiptVectors } from './vectors/receipts.js';
+import { generate as generateBlockVectors } from './vectors/blocks.js';
 import { VectorSet, vectorText } from './vectors/write.js';
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'contracts-free-ledger', 'vectors');
 
 /** The vector families, each a directory under vectors/. */
-const FAMILIES: Array<[string, (set: VectorSet) => void]> = [
+const FAMILIES: Array<[string, (set: VectorSet) => void | Promise<void>]> = [
   ['hashing', generateHashingVectors],
   ['inclusion+consistency', generateMerkleVectors],
   ['checkpoint+verifier-key', generateNoteVectors],
   ['receipt+tlog-proof+example', generateReceiptVectors],
+  ['block+block-chain', generateBlockVectors],
 ];
 
 /** generateAll builds the complete vector set in memory. */
-export function generateAll(): VectorSet {
+export async function generateAll(): Promise<VectorSet> {
   const set = new VectorSet();
-  for (const [, gen] of FAMILIES) gen(set);
+  for (const [, gen] of FAMILIES) await gen(set);
   return set;
 }
 
@@ -75,7 +77,7 @@ function writeAll(set: VectorSet, dir = VECTORS_DIR): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const set = generateAll();
+  const set = await generateAll();
   if (process.argv.includes('--check')) {
     const diffs = compareWithDisk(set);
     for (const d of diffs.slice(0, 50)) console.error(d);

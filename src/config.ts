@@ -43,6 +43,14 @@ export interface ServiceConfig {
   readonly headersTimeoutMs: number;
   /** A connection on which nothing moves for this many ms is closed (e.g. a stalled upload body). */
   readonly idleTimeoutMs: number;
+  /** RFC 3161 TSAs that stamp the log's checkpoints, tried in order; empty = no time stamping. */
+  readonly tsaUrls: readonly string[];
+  /** PEM bundle of the TSA root certificates tokens must chain to; required with tsaUrls. */
+  readonly tsaCaFile: string | undefined;
+  /** Least ms between two time stamps while the log grows. */
+  readonly tsaIntervalMs: number;
+  /** Deadline of one TSA request, ms. */
+  readonly tsaTimeoutMs: number;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -61,7 +69,27 @@ export const DEFAULTS = {
   hj212BadCrcPerMinute: 60,
   headersTimeoutMs: 20_000,
   idleTimeoutMs: 60_000,
+  tsaIntervalMs: 10_000,
+  tsaTimeoutMs: 10_000,
 } as const;
+
+/** A comma-separated list of http(s) URLs (GUZHENG_TSA_URL). */
+const urlList = z.string().transform((text, ctx) => {
+  const urls = text
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const u of urls) {
+    let ok = false;
+    try {
+      ok = /^https?:$/.test(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(u)} is not an http(s) URL` });
+  }
+  return urls;
+});
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -84,6 +112,10 @@ const envSchema = z.object({
   GUZHENG_HJ212_BAD_CRC_PER_MINUTE: intIn(0, 1_000_000).optional(),
   GUZHENG_HEADERS_TIMEOUT_MS: intIn(100, 600_000).optional(),
   GUZHENG_IDLE_TIMEOUT_MS: intIn(100, 3_600_000).optional(),
+  GUZHENG_TSA_URL: urlList.optional(),
+  GUZHENG_TSA_CA: z.string().min(1).optional(),
+  GUZHENG_TSA_INTERVAL_MS: intIn(100, 86_400_000).optional(),
+  GUZHENG_TSA_TIMEOUT_MS: intIn(100, 600_000).optional(),
   GUZHENG_HJ212_LEGACY_CRC: z
     .string()
     .transform((text, ctx) => {
@@ -108,6 +140,9 @@ export interface ServeFlags {
   maxDocumentBytes?: string;
   rateLimit?: string;
   hj212Port?: string;
+  tsaUrl?: string;
+  tsaCa?: string;
+  tsaIntervalMs?: string;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -140,6 +175,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_HJ212_LEGACY_CRC: env.GUZHENG_HJ212_LEGACY_CRC,
     GUZHENG_HEADERS_TIMEOUT_MS: env.GUZHENG_HEADERS_TIMEOUT_MS,
     GUZHENG_IDLE_TIMEOUT_MS: env.GUZHENG_IDLE_TIMEOUT_MS,
+    GUZHENG_TSA_URL: flags.tsaUrl ?? env.GUZHENG_TSA_URL,
+    GUZHENG_TSA_CA: flags.tsaCa ?? env.GUZHENG_TSA_CA,
+    GUZHENG_TSA_INTERVAL_MS: flags.tsaIntervalMs ?? env.GUZHENG_TSA_INTERVAL_MS,
+    GUZHENG_TSA_TIMEOUT_MS: env.GUZHENG_TSA_TIMEOUT_MS,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -148,6 +187,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
   }
   const e = r.data;
   const host = e.HOST ?? DEFAULTS.host;
+  const tsaUrls = e.GUZHENG_TSA_URL ?? [];
+  if (tsaUrls.length > 0 && e.GUZHENG_TSA_CA === undefined) {
+    throw new ConfigError('configuration: GUZHENG_TSA_CA (--tsa-ca) is required with GUZHENG_TSA_URL: the log keeps only time-stamp tokens that chain to TSA roots you chose (a PEM bundle)');
+  }
   return {
     dataDir: e.GUZHENG_DATA ?? DEFAULTS.dataDir,
     port: e.PORT ?? DEFAULTS.port,
@@ -168,5 +211,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     hj212LegacyCrc: e.GUZHENG_HJ212_LEGACY_CRC ?? new Map<string, CrcVariant[]>(),
     headersTimeoutMs: e.GUZHENG_HEADERS_TIMEOUT_MS ?? DEFAULTS.headersTimeoutMs,
     idleTimeoutMs: e.GUZHENG_IDLE_TIMEOUT_MS ?? DEFAULTS.idleTimeoutMs,
+    tsaUrls,
+    tsaCaFile: e.GUZHENG_TSA_CA,
+    tsaIntervalMs: e.GUZHENG_TSA_INTERVAL_MS ?? DEFAULTS.tsaIntervalMs,
+    tsaTimeoutMs: e.GUZHENG_TSA_TIMEOUT_MS ?? DEFAULTS.tsaTimeoutMs,
   };
 }

@@ -4,15 +4,47 @@
  * the HTTP app, listens, and on close stops accepting requests, drains the log (every queued
  * submission is written or failed), publishes a final checkpoint and closes the store.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSignerKey } from './core/note.js';
 import { createApp } from './http/app.js';
+import type { TsaView } from './http/context.js';
+import { Stamper } from './tsa/stamper.js';
+import { parseCertificatesPem } from './verifier/timestamp.js';
 import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
 import type { ServiceConfig } from './config.js';
 import { CheckpointFile, dataPaths, ensureAdminKey, ensureDataDir, loadOrCreateLogKey, readKnownCheckpoint, removeStaleTemporaries } from './setup.js';
+
+/** readTsaRoots reads the PEM bundle of GUZHENG_TSA_CA; an unreadable or empty bundle stops the start. */
+function readTsaRoots(file: string | undefined): Uint8Array[] {
+  if (file === undefined) throw new Error('GUZHENG_TSA_CA (--tsa-ca) is required with GUZHENG_TSA_URL');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`GUZHENG_TSA_CA ${file}: cannot read it: ${(err as Error).message}`);
+  }
+  let roots: Uint8Array[];
+  try {
+    roots = parseCertificatesPem(text);
+  } catch (err) {
+    throw new Error(`GUZHENG_TSA_CA ${file}: ${(err as Error).message}`);
+  }
+  if (roots.length === 0) throw new Error(`GUZHENG_TSA_CA ${file}: no certificate (want PEM "-----BEGIN CERTIFICATE-----" blocks)`);
+  return roots;
+}
+
+/** stamperView is what the HTTP app sees of the stamper. */
+function stamperView(stamper: Stamper, roots: readonly Uint8Array[]): TsaView {
+  return {
+    roots,
+    status: () => stamper.status(),
+    requests: () => [...stamper.requests].flatMap(([tsa, byOutcome]) => [...byOutcome].map(([outcome, count]) => ({ tsa, outcome, count }))),
+  };
+}
 
 export interface RunningService {
   readonly url: string;
@@ -20,6 +52,8 @@ export interface RunningService {
   readonly server: Server;
   /** The HJ 212 gateway, when configured. */
   readonly hj212: Hj212Gateway | undefined;
+  /** The RFC 3161 stamper, when a TSA is configured. */
+  readonly stamper: Stamper | undefined;
   /** Stop accepting, drain, publish, close. Idempotent. */
   close(): Promise<void>;
 }
@@ -39,6 +73,9 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     throw err;
   }
   removeStaleTemporaries(config.dataDir);
+  // The TSA roots are read before the ledger opens: a bad bundle stops the start, nothing runs.
+  const tsaRoots = config.tsaUrls.length > 0 ? readTsaRoots(config.tsaCaFile) : [];
+  let stamper: Stamper | undefined;
   let ledger: Ledger;
   try {
     ledger = await Ledger.open({
@@ -48,11 +85,26 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       receiptIntervalMs: config.receiptIntervalMs,
       sequencer: { maxBatchEntries: config.flushMaxEntries, maxWaitMs: config.flushWaitMs },
       ...(known !== undefined ? { knownCheckpoint: known } : {}),
-      onPublish: (p) => checkpointFile.save(p.checkpoint.note),
+      onPublish: (p) => {
+        checkpointFile.save(p.checkpoint.note);
+        stamper?.notify();
+      },
     });
   } catch (err) {
     await store.close();
     throw err;
+  }
+  if (config.tsaUrls.length > 0) {
+    stamper = new Stamper({
+      urls: config.tsaUrls,
+      roots: tsaRoots,
+      intervalMs: config.tsaIntervalMs,
+      timeoutMs: config.tsaTimeoutMs,
+      book: ledger.stamps,
+      latest: () => ledger.publisher.latest,
+      onEvent: say,
+    });
+    stamper.start();
   }
   checkpointFile.save(ledger.latest().checkpoint.note);
   const adminKeyAt = await ensureAdminKey(store, config.dataDir, config.adminKey);
@@ -60,6 +112,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     ledger,
     store,
     config: { maxDocumentBytes: config.maxDocumentBytes, rateLimitPerKey: config.rateLimitPerKey },
+    ...(stamper !== undefined ? { tsa: stamperView(stamper, tsaRoots) } : {}),
   });
   // Slow clients must not hold the server: the headers must arrive within headersTimeoutMs (checked
   // every second, not every 30 s as by default), and a connection on which nothing moves for
@@ -112,6 +165,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     const a = hj212.address;
     say(`  HJ 212 gateway: tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${config.hj212LegacyCrc.size > 0 ? ` (legacy CRC for ${config.hj212LegacyCrc.size} device(s))` : ''}`);
   }
+  if (stamper !== undefined) say(`  time stamping:  ${config.tsaUrls.join(', ')} (RFC 3161, at most every ${config.tsaIntervalMs} ms while the log grows; ${tsaRoots.length} pinned root(s) from ${config.tsaCaFile})`);
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
   if (warning !== undefined) say(`  ${warning}`);
   say(`  verify receipts offline with the verifier key above; API docs at ${url}/openapi.json`);
@@ -127,10 +181,11 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
       try {
+        await stamper?.stop();
         await ledger.close();
       } finally {
         await checkpointFile.flush();
       }
     })());
-  return { url, ledger, server, hj212, close };
+  return { url, ledger, server, hj212, stamper, close };
 }

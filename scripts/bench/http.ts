@@ -44,6 +44,10 @@ export async function startGuzheng(name: string): Promise<RunningService> {
     hj212Port: undefined,
     hj212Host: '127.0.0.1',
     hj212LegacyCrc: new Map(),
+    tsaUrls: [],
+    tsaCaFile: undefined,
+    tsaIntervalMs: 10_000,
+    tsaTimeoutMs: 10_000,
   };
   return startService(config, () => {});
 }

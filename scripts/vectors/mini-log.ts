@@ -7,7 +7,7 @@ import { formatReceivedAt, newEntry, digestBytes, encodeEntry, type Entry } from
 import { CompactRange, buildProof, hashLeaf, planConsistency, planInclusion, type NodeId } from '../../src/core/merkle/index.js';
 import { generateSignerKey } from '../../src/core/note.js';
 import { signCheckpoint } from '../../src/core/checkpoint.js';
-import { sealBlock, type Block } from '../../src/core/block.js';
+import { sealBlock, sealLegacyBlock, type Block } from '../../src/core/block.js';
 import { buildReceipt, type Receipt } from '../../src/core/receipt.js';
 
 export const TEST_ORIGIN = 'guzheng.test/log';
@@ -52,10 +52,17 @@ export class MiniLog {
     return ids.map((id) => this.nodes.get(`${id.level}/${id.index}`)!);
   }
 
-  /** Sign a checkpoint for the current size and seal it in a block. */
+  /** Sign a checkpoint for the current size and seal it in a (format-2, signed) block. */
   publish(): Block {
+    const block = sealBlock(this.blocks.at(-1), { signer: this.signerKey, size: this.range.size, root: this.range.root(), time: this.now() });
+    this.blocks.push(block);
+    return block;
+  }
+
+  /** Seal a format-1 block, as logs did before blocks were signed (for the format-1 vectors and upgrade tests). */
+  publishLegacy(): Block {
     const note = signCheckpoint({ origin: this.origin, size: this.range.size, root: this.range.root() }, this.signerKey);
-    const block = sealBlock(this.blocks.at(-1), note, this.range.size, this.now());
+    const block = sealLegacyBlock(this.blocks.at(-1), note, this.range.size, this.now());
     this.blocks.push(block);
     return block;
   }
@@ -83,6 +90,7 @@ export class MiniLog {
       checkpoint: latest.checkpoint,
       block: sealing,
       blockConsistency: this.consistency(sealSize, size),
+      timestamp: null,
       verifierKey: this.verifierKey,
     });
   }

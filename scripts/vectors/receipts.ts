@@ -20,6 +20,8 @@ export const EXAMPLE_ORIGIN = 'guzheng.example/hengshui';
 /** Seed bytes 0x00..0x1f. Never use a published key for a real log. */
 export const EXAMPLE_KEYS = generateSignerKey(EXAMPLE_ORIGIN, new Uint8Array(32).map((_, i) => i));
 const STRANGER = generateSignerKey(EXAMPLE_ORIGIN, new Uint8Array(32).map((_, i) => 255 - i));
+const FOREIGN_ORIGIN = 'guzheng.example/cangzhou';
+const FOREIGN = generateSignerKey(FOREIGN_ORIGIN, new Uint8Array(32).map((_, i) => 128 + i));
 
 /** The example document: a (tiny) inspection record PDF stand-in. */
 export const EXAMPLE_DOCUMENT = new TextEncoder().encode('%PDF-1.7\n% 现场检查笔录 衡环罚〔2026〕12号\n%%EOF\n');
@@ -59,16 +61,20 @@ function flipHex(h: string, at: number): string {
 }
 
 /** generate adds receipt/*, tlog-proof/* and example/* vectors. */
-export function generate(set: VectorSet): void {
+export async function generate(set: VectorSet): Promise<void> {
   const log = buildExampleLog();
   const trustedKey = EXAMPLE_KEYS.verifierKey;
   const receipt = log.receipt(1n);
+  // Verification is asynchronous; the vectors are added in the order they are declared.
+  const queue: Array<() => Promise<void>> = [];
 
   const addReceipt = (name: string, desc: string, r: unknown, mustFail: boolean, file?: Uint8Array) => {
-    const report = verifyReceipt(r, { trustedKeys: [trustedKey], ...(file ? { content: { bytes: file } } : {}) });
-    const got = outcomeOf(report);
-    if (got.wantErr !== mustFail) throw new Error(`receipt vector ${name}: verifier disagrees (${JSON.stringify(got)})`);
-    set.add(`receipt/${name}`, { desc, trustedKey, receipt: r, ...(file ? { contentBase64: toBase64(file) } : {}), ...got });
+    queue.push(async () => {
+      const report = await verifyReceipt(r, { trustedKeys: [trustedKey], ...(file ? { content: { bytes: file } } : {}) });
+      const got = outcomeOf(report);
+      if (got.wantErr !== mustFail) throw new Error(`receipt vector ${name}: verifier disagrees (${JSON.stringify(got)})`);
+      set.add(`receipt/${name}`, { desc, trustedKey, receipt: r, ...(file ? { contentBase64: toBase64(file) } : {}), ...got });
+    });
   };
   const changed = EXAMPLE_DOCUMENT.slice();
   changed[changed.length - 2]! ^= 1;
@@ -88,12 +94,7 @@ export function generate(set: VectorSet): void {
     return { ...receipt, entry, leafHash: toHex(hashLeaf(canonicalJson(entry))) };
   })(), true);
   addReceipt('checkpoint-edited', 'checkpoint size changed after signing', { ...receipt, checkpoint: receipt.checkpoint.replace('\n3\n', '\n4\n') }, true);
-  const stranger = new MiniLog(STRANGER.signerKey, STRANGER.verifierKey, EXAMPLE_ORIGIN);
-  stranger.clock = log.clock;
-  stranger.publish();
-  for (const e of log.entries) stranger.appendEntry(e);
-  stranger.publish();
-  addReceipt('other-log-key', 'the same entries logged under another key with the same origin', stranger.receipt(1n), true);
+  addReceipt('other-log-key', 'the same entries logged under another key with the same origin', strangerReceipt(), true);
   addReceipt('block-consistency-missing', 'block-consistency proof removed (block and checkpoint differ in size)', (() => {
     log.appendDocument(testContent(7));
     log.publish();
@@ -102,6 +103,25 @@ export function generate(set: VectorSet): void {
   })(), true);
   addReceipt('later-checkpoint', 'a receipt against a later checkpoint than its block', log.receipt(1n), false);
   addReceipt('wrong-format', 'unknown format identifier', { ...receipt, format: 'guzheng-receipt/v0' }, true);
+  addReceipt('v1-with-timestamp', 'a guzheng-receipt/v1 carrying the v2 timestamp member', { ...receipt, format: 'guzheng-receipt/v1' }, true);
+  addReceipt('v2-without-timestamp', 'a guzheng-receipt/v2 without its timestamp member', (() => {
+    const { timestamp: _t, ...rest } = receipt;
+    return rest;
+  })(), true);
+  // The signed block header (SPEC.md#signed-block-header): every member of the block is signed.
+  const b = receipt.block;
+  const other = (h: string) => (h[0] === 'a' ? 'b' : 'a') + h.slice(1);
+  addReceipt('block-time-changed', 'block.time moved back to 2020 (the signed block header says otherwise)', { ...receipt, block: { ...b, time: '2020-01-01T00:00:00.000Z' } }, true);
+  addReceipt('block-prev-changed', 'one hex digit of block.prev changed', { ...receipt, block: { ...b, prev: other(b.prev) } }, true);
+  addReceipt('block-height-changed', 'block.height changed', { ...receipt, block: { ...b, height: String(BigInt(b.height) + 1n) } }, true);
+  addReceipt('block-first-changed', 'block.first changed (count adjusted so first + count still equals the size)', { ...receipt, block: { ...b, first: String(BigInt(b.first) + 1n), count: String(BigInt(b.count) - 1n) } }, true);
+  addReceipt('block-count-changed', 'block.count changed', { ...receipt, block: { ...b, count: String(BigInt(b.count) + 1n) } }, true);
+  addReceipt('block-format-removed', 'the format member of a signed block removed (passed off as an unsigned format-1 block)', (() => {
+    const { format: _f, ...rest } = b;
+    return { ...receipt, block: rest };
+  })(), true);
+  addReceipt('block-from-another-log-key', "the sealing block of the same entries in a log with the same origin but another key", { ...receipt, block: strangerReceipt().block }, true);
+  addReceipt('block-from-another-origin', 'the sealing block of another log (another origin and key)', { ...receipt, block: foreignReceipt().block }, true);
   addReceipt('not-an-object', 'a JSON array instead of a receipt', [receipt], true);
 
   // tlog-proof probes: the same receipt exported, and a plain one without Guzheng's extra.
@@ -109,10 +129,12 @@ export function generate(set: VectorSet): void {
   const exported = receiptToTlogProof(parseReceipt(receipt));
   const plain = formatTlogProof({ index: 1n, inclusionProof: parseReceipt(receipt).inclusionProof, checkpoint: receipt.checkpoint });
   const addTlog = (name: string, desc: string, text: string, entry: Uint8Array, mustFail: boolean, file?: Uint8Array) => {
-    const report = verifyTlogProof(text, entry, { trustedKeys: [trustedKey], ...(file ? { content: { bytes: file } } : {}) });
-    const got = outcomeOf(report);
-    if (got.wantErr !== mustFail) throw new Error(`tlog-proof vector ${name}: verifier disagrees (${JSON.stringify(got)})`);
-    set.add(`tlog-proof/${name}`, { desc, trustedKey, tlogProof: text, entryBase64: toBase64(entry), ...(file ? { contentBase64: toBase64(file) } : {}), ...got });
+    queue.push(async () => {
+      const report = await verifyTlogProof(text, entry, { trustedKeys: [trustedKey], ...(file ? { content: { bytes: file } } : {}) });
+      const got = outcomeOf(report);
+      if (got.wantErr !== mustFail) throw new Error(`tlog-proof vector ${name}: verifier disagrees (${JSON.stringify(got)})`);
+      set.add(`tlog-proof/${name}`, { desc, trustedKey, tlogProof: text, entryBase64: toBase64(entry), ...(file ? { contentBase64: toBase64(file) } : {}), ...got });
+    });
   };
   addTlog('valid-with-extra', 'exported receipt (block in extra) with the entry bytes and file', exported, entryBytes, false, EXAMPLE_DOCUMENT);
   addTlog('valid-plain', 'plain tlog-proof without extra', plain, entryBytes, false);
@@ -121,6 +143,7 @@ export function generate(set: VectorSet): void {
   addTlog('index-leading-zero', 'index 01', plain.replace('\nindex 1\n', '\nindex 01\n'), entryBytes, true);
   addTlog('missing-blank-line', 'no blank line before the checkpoint', plain.replace('\n\n', '\n'), entryBytes, true);
   addTlog('trailing-garbage', 'text after the checkpoint signature', plain + 'garbage\n', entryBytes, true);
+  for (const add of queue) await add();
 
   // The worked example of SPEC.md, as data.
   const first = log.blocks[0]!;
@@ -147,6 +170,28 @@ export function generate(set: VectorSet): void {
     receipt,
     tlogProof: exported,
   });
+}
+
+/** The example's entries logged under a stranger's key with the same origin: its receipt of entry 1. */
+function strangerReceipt(): Receipt {
+  const stranger = new MiniLog(STRANGER.signerKey, STRANGER.verifierKey, EXAMPLE_ORIGIN);
+  const log = buildExampleLog();
+  stranger.clock = Date.parse('2026-03-01T00:00:00.000Z');
+  stranger.publish();
+  for (const e of log.entries) stranger.appendEntry(e);
+  stranger.publish();
+  return stranger.receipt(1n);
+}
+
+/** The example's entries in another log (another origin and key): its receipt of entry 1. */
+function foreignReceipt(): Receipt {
+  const foreign = new MiniLog(FOREIGN.signerKey, FOREIGN.verifierKey, FOREIGN_ORIGIN);
+  const log = buildExampleLog();
+  foreign.clock = Date.parse('2026-03-01T00:00:00.000Z');
+  foreign.publish();
+  for (const e of log.entries) foreign.appendEntry(e);
+  foreign.publish();
+  return foreign.receipt(1n);
 }
 
 function proofHashes(r: Receipt): string[] {

@@ -18,7 +18,8 @@ import { decodeEntry } from '../core/entry/codec.js';
 import { hashLeaf, HASH_SIZE } from '../core/merkle/hash.js';
 import { buildProof, planConsistency } from '../core/merkle/plan.js';
 import { StoreLockedError } from '../storage/level.js';
-import { BLOCK_COUNT_KEY, PREFIX, SIZE_KEY, U64_SIZE, decodeU64, entryKey, indexOfKey, indexRange, nodeKey, prefixEnd, prefixRange } from '../storage/keys.js';
+import { TSA_EVIDENCE, decodeStoredToken } from '../log/stamps.js';
+import { BLOCK_COUNT_KEY, PREFIX, SIZE_KEY, U64_SIZE, decodeU64, entryKey, evidenceKey, indexOfKey, indexRange, nodeKey, prefixEnd, prefixRange } from '../storage/keys.js';
 import type { ChunkIo } from './chunk.js';
 import { IndexPrint } from './print.js';
 import type { Problem } from './report.js';
@@ -424,6 +425,24 @@ export class LocalSource implements AuditSource {
     return this.reader.checkIndexes(items);
   }
 
+  /** The time-stamp tokens kept with the blocks of one page of block rows (one range scan). */
+  async #tokensFor(rows: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<Map<bigint, Uint8Array>> {
+    const out = new Map<bigint, Uint8Array>();
+    const heights = rows.filter(([k]) => k.length === PREFIX.block.length + U64_SIZE).map(([k]) => indexOfKey(k));
+    if (heights.length === 0) return out;
+    const first = heights[0] as bigint;
+    const last = heights[heights.length - 1] as bigint;
+    for (const [k, v] of await this.#db.iterator({ gte: evidenceKey(TSA_EVIDENCE, first), lte: evidenceKey(TSA_EVIDENCE, last) }).all()) {
+      const height = indexOfKey(k);
+      try {
+        out.set(height, decodeStoredToken(v, height).token);
+      } catch {
+        // A corrupt record is not a token: the audit reports the block as stamped by nothing.
+      }
+    }
+    return out;
+  }
+
   async *blocks(): AsyncIterable<BlockItem> {
     const it = this.#db.iterator({ ...prefixRange(PREFIX.block), highWaterMarkBytes: HIGH_WATER });
     let expected = 0n;
@@ -431,6 +450,7 @@ export class LocalSource implements AuditSource {
       for (;;) {
         const rows = await it.nextv(1024);
         if (rows.length === 0) break;
+        const tokens = await this.#tokensFor(rows);
         for (const [k, v] of rows) {
           if (k.length !== PREFIX.block.length + U64_SIZE) {
             yield { height: expected, problem: { kind: 'block-invalid', height: expected, message: `a block key of ${k.length} bytes is malformed` } };
@@ -458,7 +478,8 @@ export class LocalSource implements AuditSource {
             yield { height, problem: { kind: 'block-invalid', height, message: `block ${height} is not UTF-8 JSON` } };
             continue;
           }
-          yield { height, json };
+          const kept = tokens.get(height);
+          yield { height, json, ...(kept ? { tokens: [kept] } : {}) };
         }
       }
     } finally {

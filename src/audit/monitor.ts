@@ -13,9 +13,12 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { z } from 'zod';
 import { toHex } from '../core/bytes.js';
+import { blockOfCheckpoint, parseBlock, verifyBlockChain, type Block } from '../core/block.js';
+import { findBlockHeader } from '../core/block-header.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
+import { LedgerError, isLedgerError } from '../core/errors.js';
 import { formatReceivedAt } from '../core/entry/text.js';
-import { parseVerifierKey, type VerifierKey } from '../core/note.js';
+import { parseVerifierKey, splitNote, type VerifierKey } from '../core/note.js';
 import { buildFraudProof, type FraudProof } from './fraud.js';
 import { LogClient } from './remote.js';
 import { AuditAbort } from './source.js';
@@ -177,12 +180,55 @@ export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
   const proof = to > from ? await ask(() => client.consistencyProof(from, to)) : [];
   const fraud = buildFraudProof(old, latest, proof, { verifierKey: key.text, source: client.base, detectedAt: formatReceivedAt(now) });
   if (fraud === undefined) {
+    await ask(() => checkServedBlocks(client, key, old, latest));
     saveState(o, key, latest, now);
     return { status: 'advanced', from, to, root: toHex(latest.checkpoint.root) };
   }
   const file = o.fraudProofFile ?? `${o.stateFile}.fraud-proof.json`;
   writeFileAtomic(file, JSON.stringify(fraud, null, 2) + '\n');
   return { status: 'fraud', proof: fraud, file };
+}
+
+/** Most blocks one poll checks; a monitor that fell further behind checks the newest ones. */
+const MAX_BLOCKS_PER_POLL = 10_000;
+
+/**
+ * checkServedBlocks checks the blocks the log serves between the last accepted checkpoint and the
+ * new one (SPEC.md#blocks): each verifies on its own (so every member equals its signed block
+ * header), they link to each other and to the saved checkpoint's block, and the last one seals
+ * exactly the checkpoint served at /checkpoint. A log (or a proxy) that serves a block whose time,
+ * prev, height or range was altered, even re-hashed, is caught here. Checkpoints without a signed
+ * block header (format-1 logs) have nothing to compare. Throws {@link MonitorError} (exit 1).
+ */
+async function checkServedBlocks(client: LogClient, key: VerifierKey, old: OpenedCheckpoint, latest: OpenedCheckpoint): Promise<void> {
+  if (findBlockHeader(latest.checkpoint.extensions) === undefined) return;
+  const tip = blockOfCheckpoint(latest.note);
+  const savedBlock = findBlockHeader(old.checkpoint.extensions) === undefined ? undefined : blockOfCheckpoint(old.note);
+  let from = savedBlock === undefined ? tip.height : savedBlock.height + 1n;
+  if (tip.height - from >= BigInt(MAX_BLOCKS_PER_POLL)) from = tip.height - BigInt(MAX_BLOCKS_PER_POLL) + 1n;
+  const blocks: Block[] = [];
+  try {
+    while (from <= tip.height) {
+      const page = (await client.getJson(`/v1/blocks?from=${from}&limit=1000`)) as { blocks?: unknown };
+      if (!Array.isArray(page.blocks) || page.blocks.length === 0) throw new LedgerError('BLOCK_INVALID', `GET /v1/blocks?from=${from} served no blocks, but the checkpoint is sealed in block ${tip.height}`);
+      for (const raw of page.blocks as unknown[]) {
+        const { hash: _hash, timestamps: _timestamps, ...json } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+        const block = parseBlock(json);
+        if (block.height > tip.height) break;
+        blocks.push(block);
+      }
+      from = (blocks.at(-1)?.height ?? from) + 1n;
+    }
+    const previous = savedBlock !== undefined && blocks[0]?.height === savedBlock.height + 1n ? { previous: savedBlock } : {};
+    verifyBlockChain(blocks, key, previous);
+    const last = blocks.at(-1) as Block;
+    if (splitNote(last.checkpoint).text !== latest.text) {
+      throw new LedgerError('BLOCK_INVALID', `block ${last.height} served at /v1/blocks does not seal the checkpoint served at /checkpoint`);
+    }
+  } catch (err) {
+    if (err instanceof AuditAbort || !isLedgerError(err)) throw err;
+    throw new MonitorError(`the log serves blocks that do not match its signed checkpoints: ${err.code}: ${err.message}`, 1, { cause: err });
+  }
 }
 
 /** Options of {@link runMonitor}. */

@@ -12,7 +12,7 @@
  * Transient failures (network errors, 5xx, 429) are retried with back-off; a tile that is still
  * missing or malformed afterwards is a finding (`tile-invalid`), and the replay stops there.
  */
-import { fromHex, toHex } from '../core/bytes.js';
+import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { openCheckpoint } from '../core/checkpoint.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
@@ -261,16 +261,29 @@ export class RemoteSource implements AuditSource {
       if (!Array.isArray(page.blocks)) throw new AuditAbort(`GET /v1/blocks?from=${from}: no blocks array`);
       let height: bigint = from;
       for (const raw of page.blocks as unknown[]) {
-        const { hash, ...json } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+        const { hash, timestamps, ...json } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
         if (typeof json['height'] === 'string' && /^(0|[1-9][0-9]*)$/.test(json['height'])) height = BigInt(json['height']);
         let problem: Problem | undefined;
+        const tokens: Uint8Array[] = [];
+        if (timestamps !== undefined) {
+          const list = Array.isArray(timestamps) ? (timestamps as unknown[]) : [undefined];
+          for (const t of list) {
+            const token = (t as { token?: unknown } | undefined)?.token;
+            try {
+              if (typeof token !== 'string') throw new Error('no token');
+              tokens.push(fromBase64(token));
+            } catch {
+              problem ??= { kind: 'timestamp-invalid', height, message: `the API serves block ${height} with a malformed timestamps member` };
+            }
+          }
+        }
         try {
           const want = toHex(blockHash(parseBlock(json)));
           if (hash !== want) problem = { kind: 'block-invalid', height, message: `the API serves block ${height} with hash ${String(hash)}, but the block hashes to ${want}`, expected: want, found: String(hash) };
         } catch {
           // parseBlock fails: the engine reports it.
         }
-        yield { height, json, ...(problem ? { problem } : {}) };
+        yield { height, json, ...(problem ? { problem } : {}), ...(tokens.length > 0 ? { tokens } : {}) };
         height++;
       }
       from = typeof page.next === 'string' && /^(0|[1-9][0-9]*)$/.test(page.next) ? BigInt(page.next) : undefined;

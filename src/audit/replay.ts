@@ -21,6 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { blockHash, parseBlock, type Block } from '../core/block.js';
+import { TimeAudit } from './timestamps.js';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, parseCheckpoint, type OpenedCheckpoint, type ParsedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
@@ -68,6 +69,8 @@ export interface AuditOptions {
   readonly onWarning?: (message: string) => void;
   /** Clock for the evidence timestamp (default: now). */
   readonly clock?: () => Date;
+  /** Root certificates (DER) of the TSAs the auditor trusts: every kept time-stamp token is verified against them. */
+  readonly tsaRoots?: readonly Uint8Array[];
 }
 
 /** Problems kept before sorting (the report lists `maxProblems` of them). */
@@ -238,7 +241,8 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     }
   };
 
-  const processBlock = (height: bigint, json: unknown): void => {
+  const time = new TimeAudit(options.tsaRoots ?? []);
+  const processBlock = (height: bigint, json: unknown, tokens: readonly Uint8Array[]): void => {
     let block: Block;
     try {
       block = parseBlock(json);
@@ -255,6 +259,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       return;
     }
     blocksSeen++;
+    time.block(block.height, block.format, block.checkpoint, tokens);
     if (prevBlock !== undefined) {
       const prev = prevBlock;
       const broken = (what: string, expected: string, found: string) =>
@@ -264,6 +269,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       else if (toHex(block.prev) !== prevHash) broken('prev is not the hash of the previous block', prevHash, toHex(block.prev));
       else if (block.first !== prev.first + prev.count) broken('first is not where the previous block ended', `${prev.first + prev.count}`, `${block.first}`);
       else if (block.time < prev.time) broken('its time is earlier', `a time at or after ${prev.time}`, block.time);
+      else if (block.format < prev.format) broken('a format-1 (unsigned) block follows a signed one', 'a signed guzheng-block/v2 block', 'a format-1 block');
     } else if (expectHeight !== undefined && block.height !== expectHeight) {
       problems.add({ kind: 'block-missing', height: expectHeight, message: `block ${expectHeight} is missing (the chain continues at ${block.height})`, expected: `block ${expectHeight}`, found: `block ${block.height}` }, block.first);
     }
@@ -312,7 +318,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
         expectHeight = undefined;
         if (item.json === undefined) continue;
       }
-      processBlock(item.height, item.json);
+      processBlock(item.height, item.json, item.tokens ?? []);
     }
     if (blocksDone) await blockIt.return?.();
   };
@@ -662,6 +668,8 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   const unsealed = !source.live && latest !== undefined && latest.size < N ? N - latest.size : 0n;
   // Things stored beyond the size sort after the size itself.
   for (const p of await source.finish(N, replayed)) problems.add(p, p.kind === 'node-extra' ? N + 1n : undefined);
+  const timeResult = await time.finish();
+  for (const p of timeResult.problems) problems.add(p, undefined);
 
   const elapsedMs = performance.now() - t0;
   const list = problems.sorted();
@@ -677,6 +685,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     ...(latest ? { latest: { height: latest.height, size: latest.size, root: latest.root } } : {}),
     savedCheckpoints: saved.length,
     unsealed,
+    time: timeResult.report,
     problems: list.slice(0, options.maxProblems ?? 20),
     problemCount: problems.count,
     counts: problems.counts,

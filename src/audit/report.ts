@@ -6,6 +6,7 @@
  */
 import { toHex } from '../core/bytes.js';
 import type { FraudProof } from './fraud.js';
+import { describeTime, type TimeReport } from './timestamps.js';
 
 /** Every kind of problem an audit can report (a closed union, stable in `--json`). */
 export type ProblemKind =
@@ -42,7 +43,9 @@ export type ProblemKind =
   /** A tile or entry bundle could not be fetched or is malformed (remote audits). */
   | 'tile-invalid'
   /** A stored counter disagrees with what is stored. */
-  | 'size-mismatch';
+  | 'size-mismatch'
+  /** A time-stamp token kept with a block does not verify against its checkpoint and the pinned TSA roots. */
+  | 'timestamp-invalid';
 
 /** One located problem. */
 export interface Problem {
@@ -88,6 +91,8 @@ export interface AuditReport {
   readonly savedCheckpoints: number;
   /** Entries stored after the last signed checkpoint (not covered by a signature yet). */
   readonly unsealed: bigint;
+  /** Block formats and time stamps. */
+  readonly time: TimeReport;
   /** The problems, first (lowest index, then height) first; at most `maxProblems`. */
   readonly problems: readonly Problem[];
   /** All problems found, including those not listed. */
@@ -134,6 +139,14 @@ export function reportJson(r: AuditReport): Record<string, unknown> {
     ...(r.latest ? { latest: { height: r.latest.height.toString(), size: r.latest.size.toString(), root: toHex(r.latest.root) } } : {}),
     savedCheckpoints: r.savedCheckpoints,
     unsealed: r.unsealed.toString(),
+    time: {
+      signedBlocks: r.time.signedBlocks.toString(),
+      unsignedBlocks: r.time.unsignedBlocks.toString(),
+      ...(r.time.upgradedAt !== undefined ? { upgradedAt: r.time.upgradedAt.toString() } : {}),
+      tokens: r.time.tokens,
+      verifiedTokens: r.time.verifiedTokens,
+      tsaRootsPinned: r.time.tsaRootsPinned,
+    },
     ...(r.problems[0] ? { firstProblem: problemJson(r.problems[0]) } : {}),
     problemCount: r.problemCount,
     counts: r.counts,
@@ -170,6 +183,7 @@ export function formatReport(r: AuditReport): string {
   const latest = r.latest ? `, last at height ${r.latest.height} (size ${r.latest.size})` : '';
   lines.push(`  checkpoints ${fmt(r.checkpoints)} blocks checked${latest}${r.savedCheckpoints > 0 ? `; ${r.savedCheckpoints} saved checkpoint(s) compared` : ''}`);
   if (r.unsealed > 0n) lines.push(`  unsealed   ${fmt(r.unsealed)} entries after the last checkpoint (no signature covers them yet)`);
+  lines.push(...describeTime(r.time));
   for (const w of r.warnings) lines.push(`  warning    ${w}`);
   if (r.ok) {
     lines.push(`OK: ${fmt(r.size)} entries, ${fmt(r.checkpoints)} checkpoints: everything is consistent.`);

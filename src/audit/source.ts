@@ -52,6 +52,8 @@ export interface BlockItem {
   readonly json?: unknown;
   /** A problem with the stream at this height (missing, undecodable). */
   readonly problem?: Problem;
+  /** The RFC 3161 tokens (DER) the log keeps with this block. */
+  readonly tokens?: readonly Uint8Array[];
 }
 
 /** One entry whose index records to check: its index, decoded digest and recomputed leaf hash. */

@@ -9,7 +9,7 @@
 import QRCode from 'qrcode';
 import type { Receipt } from '../core/receipt.js';
 import { toBase64, utf8 } from '../core/bytes.js';
-import { verifyReceipt, type Entry, type ReportFacts } from '../verifier/index.js';
+import { verifyReceipt, type Entry, type ReportFacts, type TimestampFact } from '../verifier/index.js';
 import { CERTIFICATE_RECEIPT_ID } from '../web/input.js';
 import { FONT_STACK, escapeHtml, jsonForScript } from '../web/template.js';
 
@@ -23,6 +23,8 @@ export interface CertificateInput {
   readonly verifyUrl: string;
   /** When the certificate is issued (shown; default now). */
   readonly issuedAt?: Date;
+  /** The TSA root certificates (DER) the log pins (GUZHENG_TSA_CA): a time stamp is shown as verified only under them. */
+  readonly tsaRoots?: readonly Uint8Array[];
 }
 
 /** The facts a certificate states, all strings, as computed from a verified receipt. */
@@ -36,7 +38,14 @@ export interface CertificateFacts {
   readonly rootHash: string;
   readonly blockHeight: string;
   readonly blockHash: string;
-  readonly blockTime: string;
+  /** The signed sealing time; absent for a format-1 block (its time is unsigned). */
+  readonly blockTime?: string;
+  /** A format-1 block's unsigned time. */
+  readonly blockTimeUnsigned?: string;
+  /** The trusted time stamp, when the receipt carries one (verified or not). */
+  readonly timestamp?: TimestampFact;
+  /** Whether the receipt carries a time stamp at all (false: none yet, or a v1 receipt). */
+  readonly timestampState: 'verified' | 'unverified' | 'none';
   readonly verifierKey: string;
   /** `name+keyid` of the verifier key. */
   readonly keyId: string;
@@ -57,8 +66,8 @@ export function evidenceNumber(index: string, leafHash: string): string {
  * states. Throws a plain Error if the receipt does not verify: the log never certifies a receipt
  * it cannot itself verify.
  */
-export function certificateFacts(input: CertificateInput): CertificateFacts {
-  const report = verifyReceipt(input.receipt, { trustedKeys: [input.verifierKey] });
+export async function certificateFacts(input: CertificateInput): Promise<CertificateFacts> {
+  const report = await verifyReceipt(input.receipt, { trustedKeys: [input.verifierKey], ...(input.tsaRoots === undefined ? {} : { trustedTsaRoots: input.tsaRoots }) });
   if (!report.valid) {
     const failed = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.code} ${c.message}`);
     throw new Error(`certificate: receipt ${input.receipt.index} does not verify under the log key (${failed.join('; ')})`);
@@ -76,7 +85,10 @@ export function certificateFacts(input: CertificateInput): CertificateFacts {
     rootHash: f.rootHash,
     blockHeight: f.blockHeight,
     blockHash: f.blockHash,
-    blockTime: f.blockTime,
+    ...(f.blockTime === undefined ? {} : { blockTime: f.blockTime }),
+    ...(f.blockTimeUnsigned === undefined ? {} : { blockTimeUnsigned: f.blockTimeUnsigned }),
+    ...(f.timestamp === undefined ? {} : { timestamp: f.timestamp }),
+    timestampState: report.checks.some((c) => c.id === 'timestamp' && c.status === 'pass') ? 'verified' : f.timestamp === undefined ? 'none' : 'unverified',
     verifierKey: f.verifierKey,
     keyId: `${name}+${keyId}`,
     verifyLink: `${base}#${f.entry.digest.alg}=${f.entry.digest.hex}`,
@@ -105,6 +117,28 @@ export function beijingTime(utc: string): string {
 
 /** One row of a field table: Chinese label, English label, value (text, escaped later), mono? */
 type Row = readonly [zh: string, en: string, value: string, mono?: boolean];
+
+function bothZones(utc: string): string {
+  return `${beijingTime(utc)}（北京时间 UTC+8） · ${utc} (UTC)`;
+}
+
+/** The sealing time, and who vouches for it (SPEC.md#blocks: a format-1 block's time is unsigned). */
+function sealedRow(f: CertificateFacts): Row {
+  if (f.blockTime !== undefined) return ['封存时间', 'Sealed at', `${bothZones(f.blockTime)} — 日志时钟，经日志签名 / log clock, signed by the log`];
+  return ['封存时间', 'Sealed at', `${f.blockTimeUnsigned ?? '—'} — 未经签名（格式1区块），不作为已核验时间 / not signed (format-1 block), not a verified time`];
+}
+
+/** 可信时间: the TSA's time, marked as independent of the log, or why there is none. */
+function trustedTimeRows(f: CertificateFacts): Row[] {
+  const t = f.timestamp?.tokens[0];
+  if (f.timestampState === 'none' || t === undefined) {
+    return [['可信时间', 'Trusted time', '尚未取得可信时间戳（稍后重新获取回执） / no time stamp yet (fetch the receipt again later)']];
+  }
+  const verified = f.timestampState === 'verified';
+  const who = `${t.tsa ?? '—'}${t.serial === undefined ? '' : ` · serial ${t.serial}`}${t.accuracy === undefined ? '' : ` · ±${t.accuracy} s`}`;
+  const state = verified ? '独立时间来源，已核验 / independent source, verified' : '未核验：未固定该机构根证书 / not verified: TSA root not pinned';
+  return [['可信时间', 'Trusted time', `${t.genTime === undefined ? '—' : bothZones(t.genTime)} · ${state} · 时间戳机构 TSA: ${who}`]];
+}
 
 function evidenceRows(entry: Entry): Row[] {
   const m = entry.meta as Record<string, unknown>;
@@ -163,10 +197,10 @@ h1 .en { display: block; font-size: 11pt; letter-spacing: .05em; font-weight: 40
 .qr { text-align: center; width: 32mm; flex: none; }
 .qr svg { width: 30mm; height: 30mm; display: block; margin: 0 auto; }
 .qr p { margin: .5mm 0 0; font-size: 7pt; color: #444; }
-h2 { font-size: 11pt; margin: 4mm 0 1.5mm; color: #7a1f1f; border-left: 3pt solid #7a1f1f; padding-left: 2mm; line-height: 1.2; }
+h2 { font-size: 11pt; margin: 3mm 0 1.2mm; color: #7a1f1f; border-left: 3pt solid #7a1f1f; padding-left: 2mm; line-height: 1.2; }
 h2 .en { font-weight: 400; color: #555; font-size: 9pt; margin-left: 2mm; }
 table { width: 100%; border-collapse: collapse; }
-th, td { border: 0.5pt solid #b8bec4; padding: .6mm 2mm; vertical-align: top; text-align: left; }
+th, td { border: 0.5pt solid #b8bec4; padding: .45mm 2mm; vertical-align: top; text-align: left; }
 th { width: 36mm; background: #f6f3f0; font-weight: 600; white-space: nowrap; }
 th .en { font-weight: 400; font-size: 7.5pt; color: #555; margin-left: 1.5mm; }
 td { word-break: break-all; }
@@ -196,12 +230,12 @@ export const CERTIFICATE_CSS = CSS;
  * const html = await renderCertificateHtml({ receipt, verifierKey: ledger.verifierKey, verifyUrl: 'https://log.example/verify' });
  */
 export async function renderCertificateHtml(input: CertificateInput): Promise<string> {
-  const f = certificateFacts(input);
+  const f = await certificateFacts(input);
   const issued = (input.issuedAt ?? new Date()).toISOString();
   const qr = await QRCode.toString(f.verifyLink, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
   const receiptJson = JSON.stringify(input.receipt, null, 1);
   const anchoring: Row[] = [
-    ['存证时间', 'Anchored at', `${beijingTime(f.entry.receivedAt)}（北京时间 UTC+8） · ${f.entry.receivedAt} (UTC)`],
+    ['接收时间', 'Received at', `${bothZones(f.entry.receivedAt)} — 日志时钟，经日志签名 / log clock, signed by the log`],
     ['日志', 'Log origin', f.origin, true],
     ['条目序号', 'Index', f.index, true],
     ['叶子哈希', 'Leaf hash', f.leafHash, true],
@@ -209,7 +243,8 @@ export async function renderCertificateHtml(input: CertificateInput): Promise<st
     ['根哈希', 'Root hash', f.rootHash, true],
     ['区块高度', 'Block height', f.blockHeight, true],
     ['区块哈希', 'Block hash', f.blockHash, true],
-    ['封存时间', 'Sealed at', `${beijingTime(f.blockTime)}（北京时间 UTC+8） · ${f.blockTime} (UTC)`],
+    sealedRow(f),
+    ...trustedTimeRows(f),
     ['公钥编号', 'Verifier key id', f.keyId, true],
     ['日志公钥', 'Verifier key', f.verifierKey, true],
   ];
@@ -258,7 +293,7 @@ ${table(anchoring)}
 <h2>核验方法<span class="en" lang="en">How to verify</span></h2>
 <ol class="steps">${steps.map(([zh, en]) => `<li><span class="zh">${e(zh)}</span><span class="en" lang="en">${e(en)}</span></li>`).join('')}</ol>
 <p class="link mono" id="verify-link">${e(f.verifyLink)}</p>
-<footer><span>出具时间 Issued ${e(issued)}</span><span>算法公开 Open algorithms: RFC 9162, C2SP, Ed25519</span><span>固证 Guzheng · guzheng-receipt/v1</span></footer>
+<footer><span>出具时间 Issued ${e(issued)}</span><span>算法公开 Open algorithms: RFC 9162, C2SP, Ed25519, RFC 3161</span><span>固证 Guzheng · ${e(input.receipt.format)}</span></footer>
 </div>
 </div>
 <div class="sheet appendix">

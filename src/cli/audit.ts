@@ -22,6 +22,7 @@ import { installNodeCrypto } from '../platform/node-crypto.js';
 import { dataPaths } from '../setup.js';
 import { LevelStore, StoreLockedError } from '../storage/level.js';
 import { exportTiles } from '../tiles/export.js';
+import { tsaRoots } from './verify.js';
 import { CliError } from './client.js';
 
 /** Where a command writes (process streams by default; tests capture them). */
@@ -107,6 +108,7 @@ interface AuditFlags {
   maxProblems?: string;
   digestEvery?: string;
   fraudProof?: string;
+  tsaCa: string[];
   progress: boolean;
 }
 
@@ -123,6 +125,7 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
   const workers = positiveInt(o.workers, '--workers');
   const maxProblems = positiveInt(o.maxProblems, '--max-problems', 1);
   const digestEvery = positiveInt(o.digestEvery, '--digest-every', 1);
+  const roots = tsaRoots(o.tsaCa);
   installNodeCrypto();
   let source;
   try {
@@ -141,6 +144,7 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
     const report = await runAudit(source, {
       verifierKey: key.text,
       saved,
+      tsaRoots: roots,
       ...(workers !== undefined ? { workers } : {}),
       ...(maxProblems !== undefined ? { maxProblems } : {}),
       onWarning: (m) => io.err(`warning: ${m}\n`),
@@ -181,6 +185,7 @@ export function registerAudit(program: Command, io: CliIo = processIo()): void {
     .option('--max-problems <n>', 'problems to list (default 20; all are counted)')
     .option('--digest-every <n>', 'with --url: look up the digest of every n-th entry (default 256)')
     .option('--fraud-proof <file>', 'write the evidence of a fork here')
+    .option('--tsa-ca <pem-file>', 'root certificates (PEM) of the time-stamping authorities you trust: every time-stamp token the log keeps is verified (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-progress', 'no progress bar')
     .action(async (o: AuditFlags) => {
       const report = await audit(o, io);

@@ -46,7 +46,7 @@ export function registerCase(program: Command): void {
       const bundle = (await request(o, 'GET', `/v1/cases/${encodeURIComponent(caseId)}/bundle`)) as { items?: unknown[]; manifest?: ManifestLine[] };
       let report: BundleReport | undefined;
       if (keys.length > 0) {
-        report = verifyBundle(bundle, { trustedKeys: keys });
+        report = await verifyBundle(bundle, { trustedKeys: keys });
         if (!report.valid) {
           process.stderr.write(formatReport({ kind: 'bundle', ...report }));
           throw new CliError('the service answered a bundle that does not verify against the pinned key; nothing written');

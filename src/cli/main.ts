@@ -13,6 +13,7 @@ import { registerVerify } from './verify.js';
 import { registerCase } from './case.js';
 import { registerAudit } from './audit.js';
 import { registerMonitor } from './monitor.js';
+import { registerWitness } from './witness.js';
 
 installNodeCrypto();
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerAudit(program);
   registerMonitor(program);
+  registerWitness(program);
   return program;
 }
 

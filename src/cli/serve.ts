@@ -16,6 +16,9 @@ export function registerServe(program: Command): void {
     .option('--receipt-interval-ms <ms>', `minimum ms between checkpoints while a client waits for a receipt (env GUZHENG_RECEIPT_INTERVAL_MS, default ${DEFAULTS.receiptIntervalMs})`)
     .option('--max-document-bytes <n>', 'largest document upload (env GUZHENG_MAX_DOCUMENT_BYTES, default 2 GiB)')
     .option('--hj212-port <port>', 'also run the HJ 212 TCP gateway for data loggers on this port (env GUZHENG_HJ212_PORT, default off; 0 picks a free one)')
+    .option('--tsa-url <urls>', 'RFC 3161 time-stamping authorities that stamp the checkpoints, comma-separated, tried in order (env GUZHENG_TSA_URL, default none)')
+    .option('--tsa-ca <pem-file>', 'PEM bundle of the TSA root certificates tokens must chain to; required with --tsa-url (env GUZHENG_TSA_CA)')
+    .option('--tsa-interval-ms <ms>', `least ms between two time stamps while the log grows (env GUZHENG_TSA_INTERVAL_MS, default ${DEFAULTS.tsaIntervalMs})`)
     .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)
     .action(async (flags: ServeFlags) => {
       let config;

@@ -15,6 +15,7 @@ import { fromUtf8, toBase64 } from '../core/bytes.js';
 import { digestBytes, digestRecord, type Digest } from '../core/entry/index.js';
 import { isLedgerError } from '../core/errors.js';
 import { parseVerifierKey } from '../core/note.js';
+import { parseCertificatesPem } from '../verifier/timestamp.js';
 import {
   BUNDLE_CHECK_TITLES,
   CHECK_TITLES,
@@ -41,6 +42,7 @@ interface VerifyCliOptions {
   digest: string[];
   entry?: string;
   key: string[];
+  tsaCa: string[];
   json?: boolean;
   url?: string;
 }
@@ -108,6 +110,23 @@ export function pinnedKeys(values: readonly string[]): string[] {
   return out;
 }
 
+/** tsaRoots reads each --tsa-ca PEM bundle into DER certificates; an unreadable or empty bundle is a usage error. */
+export function tsaRoots(paths: readonly string[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of paths) {
+    let certs: Uint8Array[];
+    try {
+      certs = parseCertificatesPem(readText(p, 'TSA root bundle'));
+    } catch (err) {
+      if (isLedgerError(err)) usage(`--tsa-ca ${p}: ${err.message}`);
+      throw err;
+    }
+    if (certs.length === 0) usage(`--tsa-ca ${p}: no certificate in the file (want PEM "-----BEGIN CERTIFICATE-----" blocks)`);
+    out.push(...certs);
+  }
+  return out;
+}
+
 /** The content the user gave: files (bytes), records (JSON) and digests, each with a label. */
 function contents(o: VerifyCliOptions): LooseContent[] {
   const out: LooseContent[] = [];
@@ -165,25 +184,44 @@ function describeEntry(r: VerificationReport): string {
   return `entry ${r.facts.index} (${e.type}${name !== undefined ? ` "${name}"` : ''}, ${e.digest.alg} ${e.digest.hex})`;
 }
 
+/** times says each time the report shows and who vouches for it (DESIGN.md §5: three kinds of time, never mixed up). */
+function times(r: VerificationReport): string[] {
+  const f = r.facts;
+  const out = [`  received  ${f.entry?.receivedAt ?? '?'}  (log clock, signed by the log)`];
+  if (f.blockTime !== undefined) out.push(`  sealed    ${f.blockTime}  (log clock, signed by the log; block ${f.blockHeight})`);
+  else if (f.blockTimeUnsigned !== undefined) out.push(`  sealed    ${f.blockTimeUnsigned}  (NOT verified: format-1 block ${f.blockHeight}, sealed before blocks were signed)`);
+  const ts = r.checks.find((c) => c.id === 'timestamp');
+  const t = f.timestamp?.tokens[0];
+  if (ts?.status === 'pass' && t !== undefined) {
+    out.push(`  可信时间   ${t.genTime}  (independent: RFC 3161 TSA ${t.tsa}, serial ${t.serial}, policy ${t.policy}${t.accuracy === undefined ? '' : `, accuracy ±${t.accuracy} s`}): the entry existed no later than this`);
+  } else if (t?.genTime !== undefined) {
+    out.push(`  可信时间   ${t.genTime}  (NOT verified: ${ts?.status === 'fail' ? 'the token does not verify' : 'no TSA root pinned; give --tsa-ca'}; claimed by ${t.tsa ?? 'an unnamed TSA'})`);
+  } else {
+    out.push(`  可信时间   none  (${ts?.message ?? 'no time stamp'})`);
+  }
+  return out;
+}
+
 function receiptVerdict(r: VerificationReport): string {
   if (!r.valid) return `INVALID: failed ${failedIds(r) || 'a required check did not run'}`;
   const f = r.facts;
-  const block = f.blockHeight !== undefined ? `, sealed in block ${f.blockHeight} at ${f.blockTime}` : '';
+  const block = f.blockHeight !== undefined ? `, sealed in block ${f.blockHeight}` : '';
   const content = r.checks.find((c) => c.id === 'content')?.status === 'pass' ? 'The content matches the anchored digest.' : 'The content itself was not compared (give --file, --record or --digest).';
-  return `VALID: ${describeEntry(r)} is in log ${f.origin} at tree size ${f.treeSize}, received ${f.entry?.receivedAt}${block}. ${content}`;
+  return [`VALID: ${describeEntry(r)} is in log ${f.origin} at tree size ${f.treeSize}${block}. ${content}`, 'Times:', ...times(r)].join('\n');
 }
 
 /** formatReport renders a report for people: every check with ✓ (pass), ✗ (fail) or – (skipped), then a one-line verdict. */
 export function formatReport(report: DocumentReport): string {
   const lines: string[] = [];
   if (report.kind !== 'bundle') {
-    lines.push(`Guzheng verification of a ${report.kind === 'receipt' ? 'receipt (guzheng-receipt/v1)' : 'tlog-proof (c2sp.org/tlog-proof@v1)'}`);
+    const format = report.checks.find((c) => c.id === 'format');
+    lines.push(`Guzheng verification of a ${report.kind === 'receipt' ? `receipt (${format?.status === 'pass' ? format.message : 'guzheng-receipt'})` : 'tlog-proof (c2sp.org/tlog-proof@v1)'}`);
     for (const c of report.checks) lines.push(checkLine(c, title(c.id), '  '));
     lines.push('', receiptVerdict(report));
     return lines.join('\n') + '\n';
   }
   const f = report.facts;
-  lines.push(`Guzheng verification of an evidence bundle (guzheng-bundle/v1)${f.caseId !== undefined ? ` for case ${f.caseId}` : ''}`);
+  lines.push(`Guzheng verification of an evidence bundle${f.caseId !== undefined ? ` for case ${f.caseId}` : ''}`);
   for (const c of report.checks) lines.push(checkLine(c, BUNDLE_CHECK_TITLES[c.id].en, '  '));
   if (report.items.length > 0) lines.push('', `Items (${f.validItems ?? '0'} of ${f.itemCount ?? report.items.length} valid):`);
   for (const item of report.items) {
@@ -224,11 +262,12 @@ function reportValid(r: DocumentReport): boolean {
 }
 
 /** Local, offline verification. */
-function verifyLocally(doc: ProofDocument, o: VerifyCliOptions, keys: string[]): DocumentReport {
+async function verifyLocally(doc: ProofDocument, o: VerifyCliOptions, keys: string[]): Promise<DocumentReport> {
   if (keys.length === 0) usage('give --key with the log verifier key you trust (a key string or a file): offline verification pins it');
   const entry = o.entry !== undefined ? readBytes(o.entry, 'entry') : undefined;
+  const roots = tsaRoots(o.tsaCa);
   try {
-    return verifyDocument(doc, { trustedKeys: keys, files: contents(o), ...(entry !== undefined ? { entry } : {}) });
+    return await verifyDocument(doc, { trustedKeys: keys, trustedTsaRoots: roots, files: contents(o), ...(entry !== undefined ? { entry } : {}) });
   } catch (err) {
     if (isLedgerError(err, 'INPUT_INVALID', 'KEY_MALFORMED')) usage(err.message.replace(/^entry: /, '--entry: ').replace(/^files: /, 'files: '));
     throw err;
@@ -290,12 +329,13 @@ async function lookupOnline(url: string, o: VerifyCliOptions, keys: string[]): P
   const content = (given[0] as LooseContent).content;
   const digest = digestOf(content);
   const answer = await ask<DigestAnswer>(url, 'GET', `/v1/verify/${digest.alg}/${digest.hex}`);
-  const reports = answer.anchorings.map((a) => {
-    const r = verifyReceipt(a.receipt, { trustedKeys: keys, content });
+  const roots = tsaRoots(o.tsaCa);
+  const reports = await Promise.all(answer.anchorings.map(async (a) => {
+    const r = await verifyReceipt(a.receipt, { trustedKeys: keys, trustedTsaRoots: roots, content });
     const sameCheckpoint = (a.receipt as { checkpoint?: unknown }).checkpoint === answer.checkpoint;
     const sameIndex = r.facts.index === a.index;
     return { index: a.index, valid: r.valid && sameCheckpoint && sameIndex, report: r };
-  });
+  }));
   const valid = answer.anchored && reports.length > 0 && reports.every((r) => r.valid);
   if (o.json) {
     process.stdout.write(JSON.stringify({ kind: 'digest', digest, anchored: answer.anchored, valid, treeSize: answer.treeSize, anchorings: reports, pending: answer.pending }, null, 2) + '\n');
@@ -324,6 +364,7 @@ export function registerVerify(program: Command): void {
     .option('--digest <hex>', 'the content SHA-256 instead of the file (repeatable for a bundle)', collect, [])
     .option('-e, --entry <path>', 'the exact entry bytes (with a tlog-proof)')
     .option('-k, --key <key-or-file>', 'the log verifier key you trust, or a file holding it (repeatable)', collect, [])
+    .option('--tsa-ca <pem-file>', 'root certificates (PEM) of the time-stamping authorities you trust (repeatable); without it time stamps are shown as unverified', collect, [])
     .option('--json', 'print the structured report')
     .option('-u, --url <url>', 'ask this service instead of checking locally (only digests are sent)')
     .action(async (o: VerifyCliOptions) => {
@@ -341,7 +382,7 @@ export function registerVerify(program: Command): void {
         throw err;
       }
       if (o.url !== undefined) return verifyOnline(o.url.replace(/\/+$/, ''), text, doc, o, keys);
-      const report = verifyLocally(doc, o, keys);
+      const report = await verifyLocally(doc, o, keys);
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
       if (!report.valid) throw new CliError(`INVALID: failed ${failedIds(report) || 'a required check'}${report.kind === 'bundle' ? ` (items: ${report.items.filter((i) => !i.valid).map((i) => `#${i.index}`).join(', ') || 'none'})` : ''}`, 1);
     });

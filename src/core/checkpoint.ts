@@ -7,8 +7,9 @@
  *     [<extension line>\n …]
  *
  * `formatCheckpoint` and `parseCheckpoint` are an exact pair (Go tlog `FormatTree`/`ParseTree`):
- * every checkpoint without extension lines has exactly one spelling. We never emit extension
- * lines; we parse and return them (opaque, non-empty) for forward compatibility.
+ * every checkpoint has exactly one spelling. A Guzheng log emits one extension line, the signed
+ * block header (src/core/block-header.ts); other extension lines are parsed and returned (opaque,
+ * non-empty) for forward compatibility.
  * See contracts-free-ledger/SPEC.md#checkpoints.
  */
 import { LedgerError, isLedgerError } from './errors.js';
@@ -78,13 +79,15 @@ function checkOrigin(origin: unknown, what: string): asserts origin is string {
 }
 
 /**
- * formatCheckpoint returns the checkpoint text `<origin>\n<size>\n<base64 root>\n`, the exact
- * inverse of {@link parseCheckpoint}. Never emits extension lines.
+ * formatCheckpoint returns the checkpoint text `<origin>\n<size>\n<base64 root>\n`, followed by
+ * its extension lines (each with a newline), the exact inverse of {@link parseCheckpoint}.
  * Requires: `origin` a valid key name (non-empty, no Unicode spaces, no `+`), `size` a bigint in
- * [0, 2^64−1], `root` 32 bytes, and no extension lines; else `CHECKPOINT_MALFORMED`.
+ * [0, 2^64−1], `root` 32 bytes, and extension lines (if any) non-empty, well-formed Unicode,
+ * without control characters; else `CHECKPOINT_MALFORMED`. A Guzheng log writes exactly one
+ * extension line, the block header (SPEC.md#signed-block-header).
  * See contracts-free-ledger/SPEC.md#checkpoints.
  */
-export function formatCheckpoint(cp: Checkpoint): string {
+export function formatCheckpoint(cp: Checkpoint | ParsedCheckpoint): string {
   if (typeof cp !== 'object' || cp === null) malformed(`formatCheckpoint: got ${typeof cp}, want a checkpoint`);
   checkOrigin(cp.origin, 'formatCheckpoint');
   if (typeof cp.size !== 'bigint' || cp.size < 0n || cp.size > MAX_UINT64) {
@@ -94,11 +97,15 @@ export function formatCheckpoint(cp: Checkpoint): string {
     const got = cp.root instanceof Uint8Array ? `${cp.root.length} bytes` : typeof cp.root;
     malformed(`formatCheckpoint: got root of ${got}, want ${ROOT_SIZE} bytes`);
   }
-  const ext: unknown = (cp as Partial<ParsedCheckpoint>).extensions;
-  if (Array.isArray(ext) && ext.length > 0) {
-    malformed(`formatCheckpoint: got ${ext.length} extension lines, want none (they are never emitted)`);
+  const ext: unknown = (cp as Partial<ParsedCheckpoint>).extensions ?? [];
+  if (!Array.isArray(ext)) malformed('formatCheckpoint: extensions must be an array of lines');
+  for (const [i, line] of (ext as unknown[]).entries()) {
+    if (typeof line !== 'string' || line === '' || line.includes('\n') || CONTROL.test(line) || LONE_SURROGATE.test(line)) {
+      malformed(`formatCheckpoint: extension line ${i + 1} must be non-empty text without control characters`);
+    }
   }
-  return `${cp.origin}\n${formatDecimal(cp.size)}\n${toBase64(cp.root)}\n`;
+  const lines = (ext as string[]).map((l) => `${l}\n`).join('');
+  return `${cp.origin}\n${formatDecimal(cp.size)}\n${toBase64(cp.root)}\n${lines}`;
 }
 
 /**
@@ -143,7 +150,7 @@ export function parseCheckpoint(text: string): ParsedCheckpoint {
  * (else `KEY_MALFORMED`) whose name equals `cp.origin` (else `ORIGIN_MISMATCH`).
  * See contracts-free-ledger/SPEC.md#checkpoints.
  */
-export function signCheckpoint(cp: Checkpoint, signer: string | SignerKey): string {
+export function signCheckpoint(cp: Checkpoint | ParsedCheckpoint, signer: string | SignerKey): string {
   const key = typeof signer === 'string' ? parseSignerKey(signer) : signer;
   if (typeof key !== 'object' || key === null) throw new LedgerError('KEY_MALFORMED', `signCheckpoint: got ${typeof key}, want a signer key`);
   const text = formatCheckpoint(cp);

@@ -1,7 +1,8 @@
 /**
- * All platform cryptography in one small module (sigstore-js `core/src/crypto.ts`): SHA-256 and
- * Ed25519. Pure JavaScript by default (@noble/hashes, @noble/curves: Uint8Array in and out, no
- * dependencies), so the same bytes verify in Node and in a browser.
+ * All platform cryptography in one small module (sigstore-js `core/src/crypto.ts`): SHA-256,
+ * Ed25519 and ML-DSA-44 (FIPS 204, for post-quantum witness cosignatures). Pure JavaScript by
+ * default (@noble/hashes, @noble/curves, @noble/post-quantum: Uint8Array in and out), so the same
+ * bytes verify in Node and in a browser. No function here draws randomness or reads a clock.
  *
  * A host may install a faster SHA-256 (the Node side injects `node:crypto`'s one-shot `hash`,
  * see src/platform/node-crypto.ts) with {@link useSha256}; the replacement is checked against a
@@ -9,6 +10,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 import { badInput } from './errors.js';
 
 /** A one-shot SHA-256 function: 32 bytes out for any input. */
@@ -70,6 +72,57 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   if (publicKey.length !== ED25519_PUBLIC_KEY_SIZE || signature.length !== ED25519_SIGNATURE_SIZE) return false;
   try {
     return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** ML-DSA-44 public key length in bytes (FIPS 204 Table 2). */
+export const ML_DSA_44_PUBLIC_KEY_SIZE = 1312;
+/** ML-DSA-44 key generation seed length in bytes (FIPS 204 Algorithm 1, ξ). */
+export const ML_DSA_44_SEED_SIZE = 32;
+/** ML-DSA-44 signature length in bytes (FIPS 204 Table 2). */
+export const ML_DSA_44_SIGNATURE_SIZE = 2420;
+/** Length of the per-signature randomness of hedged ML-DSA signing (FIPS 204 Algorithm 2, rnd). */
+export const ML_DSA_44_RANDOMNESS_SIZE = 32;
+
+/** An ML-DSA-44 key pair: the 1312-byte public key and the expanded 2560-byte secret key. */
+export interface MlDsa44KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+/**
+ * mlDsa44KeyPair derives the ML-DSA-44 key pair from a 32-byte seed ξ (FIPS 204 Algorithm 6,
+ * ML-DSA.KeyGen_internal; deterministic).
+ */
+export function mlDsa44KeyPair(seed: Uint8Array): MlDsa44KeyPair {
+  if (!(seed instanceof Uint8Array) || seed.length !== ML_DSA_44_SEED_SIZE) badInput('ml-dsa-44: seed must be 32 bytes');
+  const { publicKey, secretKey } = ml_dsa44.keygen(seed);
+  return { publicKey, secretKey };
+}
+
+/**
+ * mlDsa44Sign signs `message` with pure ML-DSA-44 and the EMPTY context string (FIPS 204
+ * Algorithm 2, ML-DSA.Sign(sk, M, ctx = "")). With `randomness` (32 bytes, from the caller: core
+ * draws none) the signature is hedged as FIPS 204 recommends; without it, it is the deterministic
+ * variant (rnd = 0^32, FIPS 204 §3.4), which gives reproducible test vectors.
+ */
+export function mlDsa44Sign(secretKey: Uint8Array, message: Uint8Array, randomness?: Uint8Array): Uint8Array {
+  if (randomness !== undefined && (!(randomness instanceof Uint8Array) || randomness.length !== ML_DSA_44_RANDOMNESS_SIZE)) {
+    badInput('ml-dsa-44: randomness must be 32 bytes');
+  }
+  return ml_dsa44.sign(message, secretKey, { extraEntropy: randomness ?? false });
+}
+
+/**
+ * mlDsa44Verify checks a pure ML-DSA-44 signature with the empty context string (FIPS 204
+ * Algorithm 3). Returns false, never throws, for any malformed key or signature.
+ */
+export function mlDsa44Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== ML_DSA_44_PUBLIC_KEY_SIZE || signature.length !== ML_DSA_44_SIGNATURE_SIZE) return false;
+  try {
+    return ml_dsa44.verify(signature, message, publicKey);
   } catch {
     return false;
   }

@@ -39,7 +39,15 @@ export type ErrorCode =
   /** A receipt or tlog-proof document is malformed. */
   | 'RECEIPT_MALFORMED'
   /** Two signed checkpoints cannot both be views of one append-only log (evidence attached). */
-  | 'INCONSISTENT';
+  | 'INCONSISTENT'
+  /** An RFC 3161 time-stamp token is malformed, its signature or imprint does not verify, or its signer lacks the critical timeStamping key usage. */
+  | 'TIMESTAMP_INVALID'
+  /** An RFC 3161 time-stamp token verifies, but its certificate does not chain to any pinned TSA root. */
+  | 'TIMESTAMP_UNTRUSTED'
+  /** A witness policy (C2SP tlog-policy) is malformed. */
+  | 'POLICY_MALFORMED'
+  /** A checkpoint does not carry the valid cosignatures its witness policy requires. */
+  | 'QUORUM_NOT_MET';
 
 /** A coded error from the ledger core. `code` is stable API; `message` is for humans. */
 export class LedgerError extends Error {

@@ -453,3 +453,40 @@ export function openNote(note: string | Uint8Array, verifiers: ReadonlyArray<Ver
   if (verified.length === 0) throw new UnverifiedNoteError({ text, verified, unverified });
   return { text, verified, unverified };
 }
+
+/**
+ * splitNote splits a signed note into its text (up to and including the newline before the LAST
+ * blank line, as {@link openNote} splits it) and its signature lines, WITHOUT checking any
+ * signature: for hashing what was signed (a block hash, a time-stamp imprint) and for picking
+ * one signer's line out of a cosigned note.
+ * Requires: a string at most 1,000,000 bytes with a blank line followed by at least one line
+ * ending in `\n`; else `NOTE_MALFORMED`. See contracts-free-ledger/SPEC.md#signed-notes.
+ */
+export function splitNote(note: string): { text: string; signatures: string[] } {
+  const msg = decodeNote(note);
+  const split = msg.lastIndexOf('\n\n');
+  if (split < 0) noteMalformed('note: want a blank line before the signatures');
+  const text = msg.slice(0, split + 1);
+  const block = msg.slice(split + 2);
+  if (text === '' || block === '' || !block.endsWith('\n')) noteMalformed('note: want text, a blank line and signature lines ending in a newline');
+  return { text, signatures: block.slice(0, -1).split('\n') };
+}
+
+/**
+ * signatureLineKeyId returns the (name, key id) a signature line names, or undefined when the line
+ * is not a well-formed `— <name> <base64 of at least 5 bytes>` line. Checks nothing else.
+ */
+export function signatureLineKeyId(line: string): { name: string; keyId: number } | undefined {
+  if (!line.startsWith(SIG_PREFIX)) return undefined;
+  const rest = line.slice(SIG_PREFIX.length);
+  const sp = rest.indexOf(' ');
+  if (sp < 0 || !isValidKeyName(rest.slice(0, sp))) return undefined;
+  let raw: Uint8Array;
+  try {
+    raw = fromBase64(rest.slice(sp + 1));
+  } catch {
+    return undefined;
+  }
+  if (raw.length < 5) return undefined;
+  return { name: rest.slice(0, sp), keyId: (((raw[0] as number) << 24) | ((raw[1] as number) << 16) | ((raw[2] as number) << 8) | (raw[3] as number)) >>> 0 };
+}

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { formatDecimal, fromBase64, fromHex, fromUtf8, parseDecimal, toBase64, toHex } from './bytes.js';
 import { blockJsonSchema, formatBlock, parseBlock, type Block } from './block.js';
+import { formatStamp, parseStamp, stampSchema, type Stamp } from './stamp.js';
 import { canonicalJson } from './entry/jcs.js';
 import { LedgerError, isLedgerError } from './errors.js';
 import { buildReceipt, type ParsedReceipt, type Receipt } from './receipt.js';
@@ -97,12 +98,14 @@ export function parseTlogProof(text: string): TlogProof {
 const extraSchema = z.strictObject({
   block: blockJsonSchema,
   blockConsistency: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(128),
+  timestamp: stampSchema.optional(),
 });
 
-/** Guzheng's `extra`: the sealing block and its consistency proof to the proof's checkpoint. */
+/** Guzheng's `extra`: the sealing block and its consistency proof to the proof's checkpoint, and the entry's time stamp if it has one. */
 export interface GuzhengExtra {
   readonly block: Block;
   readonly blockConsistency: Uint8Array[];
+  readonly timestamp?: Stamp;
 }
 
 /** parseGuzhengExtra decodes Guzheng's `extra` payload, or returns undefined if it is not one. */
@@ -110,7 +113,8 @@ export function parseGuzhengExtra(extra: Uint8Array | undefined): GuzhengExtra |
   if (extra === undefined) return undefined;
   try {
     const j = extraSchema.parse(JSON.parse(fromUtf8(extra)));
-    return { block: parseBlock(j.block), blockConsistency: j.blockConsistency.map((h) => fromHex(h, 32)) };
+    const base = { block: parseBlock(j.block), blockConsistency: j.blockConsistency.map((h) => fromHex(h, 32)) };
+    return j.timestamp === undefined ? base : { ...base, timestamp: parseStamp(j.timestamp) };
   } catch {
     return undefined;
   }
@@ -118,7 +122,8 @@ export function parseGuzhengExtra(extra: Uint8Array | undefined): GuzhengExtra |
 
 /** receiptToTlogProof exports a receipt as tlog-proof text (block data in `extra`). */
 export function receiptToTlogProof(receipt: ParsedReceipt): string {
-  const extra = canonicalJson({ block: formatBlock(receipt.block), blockConsistency: receipt.blockConsistency.map(toHex) });
+  const stamp = receipt.timestamp == null ? {} : { timestamp: formatStamp(receipt.timestamp) };
+  const extra = canonicalJson({ block: formatBlock(receipt.block), blockConsistency: receipt.blockConsistency.map(toHex), ...stamp });
   return formatTlogProof({ index: receipt.index, inclusionProof: receipt.inclusionProof, checkpoint: receipt.checkpoint, extra });
 }
 
@@ -145,6 +150,7 @@ export function tlogProofToReceipt(text: string, entryBytes: Uint8Array, verifie
     checkpoint: p.checkpoint,
     block: extra.block,
     blockConsistency: extra.blockConsistency,
+    timestamp: extra.timestamp ?? null,
     verifierKey,
   });
   if (fromUtf8(canonicalJson(receipt.entry)) !== fromUtf8(entryBytes)) malformed('entry: bytes are not RFC 8785 canonical');

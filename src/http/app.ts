@@ -10,7 +10,7 @@ import type { Ledger } from '../log/ledger.js';
 import { MAX_PAGE } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import { resolveHttpConfig, type HttpConfig } from './config.js';
-import type { AppContext } from './context.js';
+import type { AppContext, TsaView } from './context.js';
 import { HttpProblem, errorHandler } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
@@ -40,7 +40,12 @@ export interface AppDeps {
   readonly log?: (message: string, err: unknown) => void;
   /** Clock for the rate limiter, in milliseconds (default performance.now). */
   readonly now?: () => number;
+  /** The log's time stamping, when a TSA is configured (default: off, no pinned roots). */
+  readonly tsa?: TsaView;
 }
+
+/** The time stamping view of a log without a TSA. */
+export const TSA_OFF: TsaView = { roots: [], status: () => ({ state: 'off' }), requests: () => [] };
 
 /** An express app with the route table and metrics registry it was built from. */
 export type GuzhengApp = Express & { readonly routes: readonly Route[]; readonly registry: Registry };
@@ -78,8 +83,9 @@ export function buildRoutes(ctx: AppContext): Route[] {
 export function createApp(deps: AppDeps): GuzhengApp {
   const config = resolveHttpConfig(deps.config, MAX_PAGE);
   const log = deps.log ?? ((message: string, err: unknown) => console.error(message, err));
-  const metrics = createMetrics(deps.ledger, deps.registry);
-  const ctx: AppContext = { ledger: deps.ledger, store: deps.store, config, metrics, log };
+  const tsa = deps.tsa ?? TSA_OFF;
+  const metrics = createMetrics(deps.ledger, tsa, deps.registry);
+  const ctx: AppContext = { ledger: deps.ledger, tsa, store: deps.store, config, metrics, log };
   const limiter = config.rateLimitPerKey === 0 ? undefined : new RateLimiter({ ratePerSecond: config.rateLimitPerKey, burst: config.rateLimitBurst }, deps.now);
   const routes = buildRoutes(ctx);
 

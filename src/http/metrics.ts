@@ -7,6 +7,7 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Ledger } from '../log/ledger.js';
+import type { TsaView } from './context.js';
 
 /** The metrics of one app. */
 export interface HttpMetrics {
@@ -21,7 +22,7 @@ export interface HttpMetrics {
  * createMetrics registers the Guzheng metrics on `registry` (a new one by default).
  * Requires: `registry` holds no metric of the same names (one app per registry).
  */
-export function createMetrics(ledger: Ledger, registry: Registry = new Registry()): HttpMetrics {
+export function createMetrics(ledger: Ledger, tsa: TsaView, registry: Registry = new Registry()): HttpMetrics {
   const stats = ledger.sequencer.stats;
   const counterFrom = (name: string, help: string, read: () => number) =>
     new Counter({
@@ -52,6 +53,22 @@ export function createMetrics(ledger: Ledger, registry: Registry = new Registry(
   gaugeFrom('guzheng_checkpoint_size', 'Tree size of the latest signed checkpoint.', () => Number(ledger.publisher.latest?.checkpoint.checkpoint.size ?? 0n));
   gaugeFrom('guzheng_block_height', 'Height of the latest block.', () => Number(ledger.publisher.latest?.block.height ?? 0n));
   gaugeFrom('guzheng_storage_writable', 'Whether storage accepts writes (0 while the disk is full or after a failed write, until the store reopens).', () => (ledger.store.health().state === 'ok' ? 1 : 0));
+  gaugeFrom('guzheng_tsa_up', 'Time stamping: 1 ok, 0 degraded (the last attempt failed), -1 off (no TSA configured).', () => ({ ok: 1, degraded: 0, off: -1 })[tsa.status().state]);
+  gaugeFrom('guzheng_tsa_unstamped_blocks', 'Published blocks after the last time-stamped one.', () => tsa.status().unstampedBlocks ?? 0);
+  gaugeFrom('guzheng_tsa_last_success_timestamp_seconds', 'When the last time-stamp token was kept (Unix seconds; 0 before the first).', () => {
+    const at = tsa.status().lastSuccessAt;
+    return at === undefined ? 0 : Date.parse(at) / 1000;
+  });
+  new Counter({
+    name: 'guzheng_tsa_requests_total',
+    help: 'RFC 3161 requests by TSA and outcome (ok; unavailable: no answer, timeout or HTTP error; invalid: a reply that failed a check; untrusted: a token not chaining to the pinned roots).',
+    labelNames: ['tsa', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of tsa.requests()) this.inc({ tsa: r.tsa, outcome: r.outcome }, r.count);
+    },
+  });
   const docBytes = new Counter({ name: 'guzheng_document_bytes_total', help: 'Document bytes streamed and hashed.', registers: [registry] });
   const requests = new Counter({
     name: 'guzheng_http_requests_total',

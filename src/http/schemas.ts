@@ -73,7 +73,13 @@ export const storedEntrySchema = z.object({
 });
 
 /** Zod schema of a block as served: the stored block JSON plus its hash. */
-export const servedBlockSchema = blockJsonSchema.extend({ hash: hashHex.describe('SHA-256 of the RFC 8785 form of the block JSON (without hash)') });
+export const servedBlockSchema = blockJsonSchema.extend({
+  hash: hashHex.describe('the block hash (SPEC.md#block-hash): SHA-256 of the signed checkpoint text for a guzheng-block/v2 block, of the RFC 8785 block JSON for a format-1 block'),
+  timestamps: z
+    .array(z.object({ tsa: z.string().describe('the TSA URL the token came from (informative)'), token: z.string().describe('base64 DER RFC 3161 TimeStampToken over SHA-256 of checkpoint') }))
+    .optional()
+    .describe('time-stamp tokens of this block\'s checkpoint, kept after they passed every check (absent: none)'),
+});
 
 /** Zod schema of an RFC 9457 problem document. */
 export const problemSchema = z.object({

@@ -12,9 +12,11 @@ import { hashLeaf } from '../core/merkle/hash.js';
 import { buildProof, planConsistency, planInclusion } from '../core/merkle/plan.js';
 import { parseSignerKey, parseVerifierKey, formatVerifierKey, type SignerKey, type VerifierKey } from '../core/note.js';
 import { buildReceipt, type Receipt } from '../core/receipt.js';
+import type { Stamp } from '../core/stamp.js';
 import type { LedgerStore } from '../storage/store.js';
 import { NodeCache } from './node-cache.js';
 import { Publisher, type Published } from './publisher.js';
+import { StampBook } from './stamps.js';
 import { recover, type KnownCheckpoint } from './recover.js';
 import { Sequencer, type Appended, type PendingEntry, type SequencerOptions } from './sequencer.js';
 
@@ -85,6 +87,8 @@ export class Ledger {
   readonly verifier: VerifierKey;
   readonly sequencer: Sequencer;
   readonly publisher: Publisher;
+  /** The RFC 3161 time stamps of the log's checkpoints (filled by src/tsa/stamper.ts when a TSA is configured). */
+  readonly stamps: StampBook;
   readonly checkpointIntervalMs: number;
   readonly #clock: () => Date;
   /** Upper tree nodes read for proofs (immutable once stored). */
@@ -97,8 +101,9 @@ export class Ledger {
   /** No clock was given: the system clock, read with Date.now(). */
   readonly #systemClock: boolean;
 
-  private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher) {
+  private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher, stamps: StampBook) {
     this.store = o.store;
+    this.stamps = stamps;
     this.signer = signer;
     this.verifier = verifier;
     this.sequencer = sequencer;
@@ -127,8 +132,10 @@ export class Ledger {
       ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
       ...(o.onPublish ? { onPublish: o.onPublish } : {}),
     });
+    const stamps = new StampBook(o.store);
+    await stamps.load();
     await publisher.start();
-    return new Ledger(o, signer, verifier, sequencer, publisher);
+    return new Ledger(o, signer, verifier, sequencer, publisher, stamps);
   }
 
   /** The log origin (= key name). */
@@ -347,8 +354,9 @@ export class Ledger {
     if (appended !== undefined && appended.index !== index) throw new Error(`ledger: receipt of ${index} given the entry at ${appended.index}`);
     const [entry, block, proof] = await Promise.all([appended?.entry ?? this.getEntry(index).then((e) => e?.entry), this.sealingBlock(index), this.inclusionProof(index, size)]);
     if (entry === undefined || block === undefined) throw new Error(`storage: entry or block for ${index} missing`);
-    // Empty (no read) when the block is the latest checkpoint's own, as for a fresh entry.
-    const consistency = await this.consistencyProof(block.first + block.count, size);
+    // Empty (no read) when the block is the latest checkpoint's own, as for a fresh entry; and no
+    // read for the stamp while nothing at or after the sealing block is stamped.
+    const [consistency, timestamp] = await Promise.all([this.consistencyProof(block.first + block.count, size), this.stampFor(block.height, size)]);
     return buildReceipt({
       index,
       entry: entry as unknown as Record<string, unknown>,
@@ -356,8 +364,17 @@ export class Ledger {
       checkpoint: latest.checkpoint.note,
       block,
       blockConsistency: consistency.path.map(fromHexHash),
+      timestamp,
       verifierKey: this.verifierKey,
     });
+  }
+
+  /**
+   * stampFor returns the time stamp of an entry sealed in block `sealingHeight`, for a document
+   * proved against the checkpoint of `provingSize` (SPEC.md#time-stamps), or null if none yet.
+   */
+  stampFor(sealingHeight: bigint, provingSize: bigint): Promise<Stamp | null> {
+    return this.stamps.stampFor(sealingHeight, provingSize, async (from, to) => (await this.consistencyProof(from, to)).path.map(fromHexHash));
   }
 
   /** waitForReceipt resolves with the receipt once a checkpoint covers `index`. */

@@ -8,7 +8,7 @@
  */
 import { formatBlock, parseBlock, sealBlock, verifyBlock, type Block } from '../core/block.js';
 import { equalBytes } from '../core/bytes.js';
-import { openCheckpoint, signCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
+import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
 import { buildProof, planConsistency } from '../core/merkle/plan.js';
 import { verifyConsistency } from '../core/merkle/verify.js';
@@ -189,11 +189,11 @@ export class Publisher {
       // Throws PROOF_INVALID rather than sign a checkpoint inconsistent with the last one.
       verifyConsistency(old.size, snap.size, buildProof(plan, await store.readNodes(plan.ids)), old.root, snap.root);
     }
-    const note = signCheckpoint({ origin: signer.name, size: snap.size, root: snap.root }, signer);
-    const time = formatReceivedAt(clock());
-    const block = sealBlock(prev?.block, note, snap.size, prev && prev.block.time > time ? prev.block.time : time);
+    const now = formatReceivedAt(clock());
+    // Every block from here on is signed (format 2), also the first one after a format-1 chain.
+    const block = sealBlock(prev?.block, { signer, size: snap.size, root: snap.root, time: prev && prev.block.time > now ? prev.block.time : now });
     await store.appendBlock(formatBlock(block));
-    const published: Published = { block, checkpoint: openCheckpoint(note, verifier) };
+    const published: Published = { block, checkpoint: openCheckpoint(block.checkpoint, verifier) };
     this.#latest = published;
     this.#lastPublishAt = Date.now();
     this.published++;

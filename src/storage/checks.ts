@@ -311,6 +311,27 @@ export function checkAppendBatch(batch: AppendBatch, size: bigint): CheckedBatch
   return { end, digestBytes };
 }
 
+/** Largest value of one piece of block evidence (a TSA token with its chain is a few KiB). */
+export const MAX_EVIDENCE_BYTES = 1 << 20;
+
+/** checkEvidenceKind requires a block evidence kind `[a-z0-9][a-z0-9-]{0,31}` (else INPUT_INVALID). */
+export function checkEvidenceKind(kind: string): void {
+  if (typeof kind !== 'string' || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(kind)) badInput(`storage: evidence kind got ${JSON.stringify(String(kind)).slice(0, 40)}, want [a-z0-9][a-z0-9-]{0,31}`);
+}
+
+/**
+ * checkEvidence validates a put of block evidence: a kind, the height of an existing block
+ * (below `blockCount`), and 1 to {@link MAX_EVIDENCE_BYTES} bytes (else INPUT_INVALID).
+ */
+export function checkEvidence(kind: string, height: bigint, value: Uint8Array, blockCount: bigint): void {
+  checkEvidenceKind(kind);
+  checkIndex(height, 'evidence height');
+  if (height >= blockCount) badInput(`storage: evidence for block ${height}, but there are only ${blockCount} blocks`);
+  if (!(value instanceof Uint8Array) || value.length === 0 || value.length > MAX_EVIDENCE_BYTES) {
+    badInput(`storage: evidence value got ${value instanceof Uint8Array ? `${value.length} bytes` : typeof value}, want 1 to ${MAX_EVIDENCE_BYTES} bytes`);
+  }
+}
+
 /**
  * checkBlockToAppend validates a block before it is stored and returns its canonical JSON text
  * (fields in {@link BlockJson} order). Requires: it matches `blockJsonSchema` (else
@@ -327,7 +348,8 @@ export function checkBlockToAppend(block: BlockJson, count: bigint): string {
 }
 
 function encodeBlockJson(b: BlockJson): string {
-  return JSON.stringify({ height: b.height, prev: b.prev, time: b.time, first: b.first, count: b.count, checkpoint: b.checkpoint });
+  const body = { height: b.height, prev: b.prev, time: b.time, first: b.first, count: b.count, checkpoint: b.checkpoint };
+  return JSON.stringify(b.format === undefined ? body : { format: b.format, ...body });
 }
 
 /**

@@ -16,6 +16,7 @@
  * | `d` ‖ alg ‖ 0x00 ‖ digest (32 bytes) ‖ u64be(index)  | empty: entry `index` has this digest   |
  * | `l` ‖ leaf hash (32 bytes) ‖ u64be(index)            | empty: entry `index` has this leaf hash|
  * | `b` ‖ u64be(height)                                  | UTF-8 JSON of the BlockJson            |
+ * | `v` ‖ kind ‖ 0x00 ‖ u64be(height)                    | evidence of kind `kind` for that block |
  * | `m:` ‖ UTF-8(name)                                   | UTF-8 value (small named settings)     |
  * | `k:` ‖ ASCII(secretHash, 64 lowercase hex)           | UTF-8 JSON of the ApiKeyRecord         |
  *
@@ -28,10 +29,13 @@
  * - Everything one sequencer flush writes (entries, attachments, nodes, both indexes and
  *   `s:size`) goes into ONE LevelDB write batch with `sync: true`: it is all on disk, or none of it.
  *   Likewise a block and `s:blocks`.
+ * - Block evidence (`v`) is what arrives after a block is sealed and is kept with it: an RFC 3161
+ *   time-stamp token of its checkpoint (kind `tsa`), later witness cosignatures. Each is verified
+ *   before it is written, and written on its own (`sync: true`), never in the append batch.
  */
 import { MAX_SAFE_BIGINT, MAX_UINT64, concatBytes } from '../core/bytes.js';
 import { badInput } from '../core/errors.js';
-import { checkDigestAlg, checkHash, checkIndex, checkMetaKey, checkSecondary, checkSecretHash } from './checks.js';
+import { checkDigestAlg, checkEvidenceKind, checkHash, checkIndex, checkMetaKey, checkSecondary, checkSecretHash } from './checks.js';
 
 /** Size in bytes of a u64be field. */
 export const U64_SIZE = 8;
@@ -51,6 +55,7 @@ export const PREFIX = {
   leafHash: ascii('l'),
   secondary: ascii('x'),
   block: ascii('b'),
+  evidence: ascii('v'),
   meta: ascii('m:'),
   apiKey: ascii('k:'),
 } as const;
@@ -167,6 +172,20 @@ export function nodeKey(level: number, index: bigint): Uint8Array {
 /** blockKey returns `b ‖ u64be(height)`. Requires: height is a uint64. */
 export function blockKey(height: bigint): Uint8Array {
   return prefixed(PREFIX.block, height);
+}
+
+/**
+ * evidencePrefix returns `v ‖ kind ‖ 0x00`, the scan prefix of one kind of block evidence.
+ * Requires: `kind` matches `[a-z0-9][a-z0-9-]{0,31}`.
+ */
+export function evidencePrefix(kind: string): Uint8Array {
+  checkEvidenceKind(kind);
+  return concatBytes(PREFIX.evidence, ascii(kind), Uint8Array.of(0));
+}
+
+/** evidenceKey returns `evidencePrefix(kind) ‖ u64be(height)`. */
+export function evidenceKey(kind: string, height: bigint): Uint8Array {
+  return prefixed(evidencePrefix(kind), height);
 }
 
 /**

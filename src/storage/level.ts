@@ -32,6 +32,7 @@ import {
   checkBlockToAppend,
   checkCount,
   checkDigestArg,
+  checkEvidence,
   checkHash,
   checkIndex,
   checkMetaValue,
@@ -53,6 +54,8 @@ import {
   digestPrefix,
   encodeU64,
   entryKey,
+  evidenceKey,
+  evidencePrefix,
   indexOfKey,
   indexRange,
   leafHashPrefix,
@@ -557,6 +560,36 @@ export class LevelStore implements LedgerStore {
     } finally {
       this.#appendingBlock = false;
     }
+  }
+
+  /** putEvidence durably (sync) stores block evidence (see {@link LedgerStore.putEvidence}). */
+  async putEvidence(kind: string, height: bigint, value: Uint8Array): Promise<void> {
+    this.#open();
+    checkEvidence(kind, height, value, this.#blockCount);
+    const key = evidenceKey(kind, height);
+    await this.#write(
+      () => undefined,
+      () => this.#db.put(key, value, { sync: true }),
+    );
+  }
+
+  /** listEvidence scans block evidence of `kind` from height `from`, ascending (one range scan). */
+  async listEvidence(kind: string, from: bigint, limit: number): Promise<Array<{ height: bigint; value: Uint8Array }>> {
+    this.#open();
+    checkIndex(from, 'listEvidence from');
+    checkCount(limit, 'listEvidence limit');
+    if (limit === 0) return [];
+    const prefix = evidencePrefix(kind);
+    const rows = await this.#use(() => this.#db.iterator({ gte: prefixed(prefix, from), lt: prefixEnd(prefix), limit }).all());
+    return rows.map(([k, v]) => ({ height: indexOfKey(k), value: new Uint8Array(v) }));
+  }
+
+  /** lastEvidence reads the block evidence of `kind` at the greatest height (one reverse seek). */
+  async lastEvidence(kind: string): Promise<{ height: bigint; value: Uint8Array } | undefined> {
+    this.#open();
+    const prefix = evidencePrefix(kind);
+    const [row] = await this.#use(() => this.#db.iterator({ gte: prefix, lt: prefixEnd(prefix), reverse: true, limit: 1 }).all());
+    return row === undefined ? undefined : { height: indexOfKey(row[0]), value: new Uint8Array(row[1]) };
   }
 
   /** getMeta returns the named value, if set. */

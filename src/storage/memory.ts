@@ -14,6 +14,8 @@ import {
   checkBlockToAppend,
   checkCount,
   checkDigestArg,
+  checkEvidence,
+  checkEvidenceKind,
   checkHash,
   checkIndex,
   checkMetaKey,
@@ -49,6 +51,7 @@ export class MemoryStore implements LedgerStore {
   readonly #secondary = new Map<string, Set<bigint>>();
   readonly #blocks: string[] = [];
   readonly #meta = new Map<string, string>();
+  readonly #evidence = new Map<string, Map<bigint, Uint8Array>>();
   readonly #apiKeys = new Map<string, string>();
   #appending = false;
   #appendingBlock = false;
@@ -198,6 +201,35 @@ export class MemoryStore implements LedgerStore {
     } finally {
       this.#appendingBlock = false;
     }
+  }
+
+  /** putEvidence stores block evidence (see {@link LedgerStore.putEvidence}). */
+  async putEvidence(kind: string, height: bigint, value: Uint8Array): Promise<void> {
+    this.#open();
+    checkEvidence(kind, height, value, BigInt(this.#blocks.length));
+    let byHeight = this.#evidence.get(kind);
+    if (byHeight === undefined) this.#evidence.set(kind, (byHeight = new Map()));
+    byHeight.set(height, value.slice());
+  }
+
+  /** listEvidence lists block evidence of `kind` from height `from`, ascending. */
+  async listEvidence(kind: string, from: bigint, limit: number): Promise<Array<{ height: bigint; value: Uint8Array }>> {
+    this.#open();
+    checkEvidenceKind(kind);
+    checkIndex(from, 'listEvidence from');
+    checkCount(limit, 'listEvidence limit');
+    const rows = [...(this.#evidence.get(kind) ?? new Map<bigint, Uint8Array>()).entries()].filter(([h]) => h >= from);
+    rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return rows.slice(0, limit).map(([height, value]) => ({ height, value: value.slice() }));
+  }
+
+  /** lastEvidence returns the block evidence of `kind` at the greatest height, if any. */
+  async lastEvidence(kind: string): Promise<{ height: bigint; value: Uint8Array } | undefined> {
+    this.#open();
+    checkEvidenceKind(kind);
+    let last: { height: bigint; value: Uint8Array } | undefined;
+    for (const [height, value] of this.#evidence.get(kind) ?? []) if (last === undefined || height > last.height) last = { height, value: value.slice() };
+    return last;
   }
 
   /** getMeta returns the named value, if set. */

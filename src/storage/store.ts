@@ -108,6 +108,18 @@ export interface LedgerStore {
   /** Durably append the block at height = getBlockCount(); refuses any other height. */
   appendBlock(block: BlockJson): Promise<void>;
 
+  /**
+   * Durably (fsync) store one piece of evidence of kind `kind` (e.g. `tsa`: a time-stamp token)
+   * for the existing block `height`, replacing any earlier one of that kind. Written on its own,
+   * never in an append batch: evidence arrives after the block is sealed. Requires: kind
+   * `[a-z0-9][a-z0-9-]{0,31}`, height < getBlockCount(), 1 byte to 1 MiB (else INPUT_INVALID).
+   */
+  putEvidence(kind: string, height: bigint, value: Uint8Array): Promise<void>;
+  /** Evidence of `kind` for blocks at heights >= `from`, ascending, at most `limit` of them. */
+  listEvidence(kind: string, from: bigint, limit: number): Promise<Array<{ height: bigint; value: Uint8Array }>>;
+  /** The evidence of `kind` at the greatest height, if any. */
+  lastEvidence(kind: string): Promise<{ height: bigint; value: Uint8Array } | undefined>;
+
   /** Small named values (e.g. configuration fingerprints); durable. */
   getMeta(key: string): Promise<string | undefined>;
   putMeta(key: string, value: string): Promise<void>;

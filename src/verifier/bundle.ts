@@ -4,7 +4,7 @@
  * on src/core only. Every item of a bundle runs the receipt check pipeline of ./verify.ts against
  * the bundle's one checkpoint, which is opened once; each sealing block is verified once.
  */
-import { BUNDLE_FORMAT, MAX_BUNDLE_SIZE, manifestLine, parseBundle, sameManifestLine, type ManifestLine, type ParsedBundle } from '../core/bundle.js';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_V1, MAX_BUNDLE_SIZE, manifestLine, parseBundle, sameManifestLine, type ManifestLine, type ParsedBundle } from '../core/bundle.js';
 import { formatDecimal } from '../core/bytes.js';
 import { decodeEntry, type Digest, type Entry } from '../core/entry/index.js';
 import { LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
@@ -86,6 +86,8 @@ export interface BundleVerifyOptions {
    * item); else the `files` check fails: this content is not in the bundle.
    */
   readonly files?: readonly LooseContent[];
+  /** Pinned TSA root certificates (DER), as in VerifyOptions. */
+  readonly trustedTsaRoots?: readonly Uint8Array[];
 }
 
 const REQUIRED: BundleCheckId[] = ['format', 'checkpoint', 'manifest', 'items'];
@@ -105,10 +107,10 @@ function summary(indexes: readonly string[]): string {
  * Requires: at least one pinned key. See contracts-free-ledger/SPEC.md#bundles.
  *
  * @example
- * const report = verifyBundle(JSON.parse(bundleText), { trustedKeys: [logKey], files: [{ label: 'decision.pdf', content: { bytes: pdf } }] });
+ * const report = await verifyBundle(JSON.parse(bundleText), { trustedKeys: [logKey], files: [{ label: 'decision.pdf', content: { bytes: pdf } }] });
  * for (const item of report.items) if (!item.valid) console.log(item.index, item.checks.filter((c) => c.status === 'fail'));
  */
-export function verifyBundle(bundle: unknown, options: BundleVerifyOptions): BundleReport {
+export async function verifyBundle(bundle: unknown, options: BundleVerifyOptions): Promise<BundleReport> {
   const keys = pinnedKeys(options);
   const checks: BundleCheck[] = [];
   const facts: BundleFacts = {};
@@ -127,7 +129,8 @@ export function verifyBundle(bundle: unknown, options: BundleVerifyOptions): Bun
     push('format', 'fail', err.message, err.code);
     return done([]);
   }
-  push('format', 'pass', `${BUNDLE_FORMAT}: case ${parsed.caseId}, ${parsed.items.length} items, ${parsed.blocks.length} sealing blocks`);
+  const stamps = parsed.format === 2 ? `, ${parsed.timestamps.length} time stamps` : '';
+  push('format', 'pass', `${parsed.format === 2 ? BUNDLE_FORMAT : BUNDLE_FORMAT_V1}: case ${parsed.caseId}, ${parsed.items.length} items, ${parsed.blocks.length} sealing blocks${stamps}`);
   Object.assign(facts, { caseId: parsed.caseId, createdAt: parsed.createdAt, itemCount: String(parsed.items.length) });
 
   // Which content goes with which item.
@@ -174,9 +177,12 @@ export function verifyBundle(bundle: unknown, options: BundleVerifyOptions): Bun
 
   // The items, against the one checkpoint (opened once through the cache).
   const cache = new VerifyCache();
-  const items: BundleItemReport[] = parsed.items.map((it, i) => {
-    const report = verifyProofInput(
-      `item ${i} of ${BUNDLE_FORMAT}`,
+  const format = parsed.format === 2 ? BUNDLE_FORMAT : BUNDLE_FORMAT_V1;
+  const tsa = options.trustedTsaRoots === undefined ? {} : { trustedTsaRoots: options.trustedTsaRoots };
+  const items: BundleItemReport[] = await Promise.all(parsed.items.map(async (it, i) => {
+    const content = assigned.get(i);
+    const report = await verifyProofInput(
+      `item ${i} of ${format}`,
       {
         index: it.index,
         entryBytes: it.entryBytes,
@@ -186,14 +192,15 @@ export function verifyBundle(bundle: unknown, options: BundleVerifyOptions): Bun
         block: it.sealing.block,
         blockConsistency: it.sealing.consistency,
         namedKey: parsed.verifierKey,
+        ...(it.stamped === undefined ? { noTimestampBecause: `a ${BUNDLE_FORMAT_V1} carries no time stamps` } : { timestamp: it.stamped?.stamp ?? null }),
       },
       keys,
-      assigned.get(i),
+      { ...tsa, ...(content === undefined ? {} : { content }) },
       cache,
     );
     const e = decoded[i];
     return { index: formatDecimal(it.index), ...(e !== undefined ? { manifest: manifestLine(it.index, e) } : {}), ...report };
-  });
+  }));
 
   // The common checkpoint: its verdict is the items' (all share it).
   const cp = items[0]?.checks.find((c) => c.id === 'checkpoint');
@@ -247,7 +254,7 @@ export type ProofDocument =
 /**
  * readProofDocument tells a receipt, a bundle and a tlog-proof apart: text starting with the
  * line `c2sp.org/tlog-proof@v1` is a tlog-proof; otherwise JSON text (a leading BOM is ignored) or
- * a JSON value, which is a bundle if its `format` is `guzheng-bundle/v1` and a receipt otherwise
+ * a JSON value, which is a bundle if its `format` is `guzheng-bundle/v2` or `/v1`, and a receipt otherwise
  * (then checked as one). Throws `INPUT_INVALID` for anything else: unreadable input, not a verdict.
  * Requires: nothing. See contracts-free-ledger/SPEC.md#bundles.
  */
@@ -263,7 +270,8 @@ export function readProofDocument(input: unknown): ProofDocument {
     }
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new LedgerError('INPUT_INVALID', 'document: want a JSON object (a receipt or a bundle)');
-  return (json as { format?: unknown }).format === BUNDLE_FORMAT ? { kind: 'bundle', json } : { kind: 'receipt', json };
+  const format = (json as { format?: unknown }).format;
+  return format === BUNDLE_FORMAT || format === BUNDLE_FORMAT_V1 ? { kind: 'bundle', json } : { kind: 'receipt', json };
 }
 
 /** The report of any proof document, tagged with its kind: what the CLI prints with --json and the API answers. */
@@ -276,6 +284,8 @@ export interface DocumentVerifyOptions {
   readonly entry?: Uint8Array;
   /** Content to compare: at most one for a receipt or tlog-proof; any number for a bundle. */
   readonly files?: readonly LooseContent[];
+  /** Pinned TSA root certificates (DER), as in {@link VerifyOptions}. */
+  readonly trustedTsaRoots?: readonly Uint8Array[];
 }
 
 /**
@@ -287,22 +297,23 @@ export interface DocumentVerifyOptions {
  * See contracts-free-ledger/SPEC.md#bundles.
  *
  * @example
- * const report = verifyDocument(readProofDocument(text), { trustedKeys: [logKey], files: [{ label: 'decision.pdf', content: { bytes: pdf } }] });
+ * const report = await verifyDocument(readProofDocument(text), { trustedKeys: [logKey], files: [{ label: 'decision.pdf', content: { bytes: pdf } }] });
  * console.log(report.kind, report.valid);
  */
-export function verifyDocument(doc: ProofDocument, options: DocumentVerifyOptions): DocumentReport {
+export async function verifyDocument(doc: ProofDocument, options: DocumentVerifyOptions): Promise<DocumentReport> {
   const files = options.files ?? [];
+  const tsa = options.trustedTsaRoots === undefined ? {} : { trustedTsaRoots: options.trustedTsaRoots };
   if (doc.kind === 'bundle') {
     if (options.entry !== undefined) throw new LedgerError('INPUT_INVALID', 'entry: entry bytes go with a tlog-proof, not a bundle');
-    return { kind: 'bundle', ...verifyBundle(doc.json, { trustedKeys: options.trustedKeys, files }) };
+    return { kind: 'bundle', ...(await verifyBundle(doc.json, { trustedKeys: options.trustedKeys, files, ...tsa })) };
   }
   if (files.length > 1) throw new LedgerError('INPUT_INVALID', `files: ${files.length} given, a ${doc.kind} proves one entry: give at most one`);
   const content = files[0]?.content;
-  const o = { trustedKeys: options.trustedKeys, ...(content !== undefined ? { content } : {}) };
+  const o = { trustedKeys: options.trustedKeys, ...tsa, ...(content !== undefined ? { content } : {}) };
   if (doc.kind === 'receipt') {
     if (options.entry !== undefined) throw new LedgerError('INPUT_INVALID', 'entry: entry bytes go with a tlog-proof; a receipt carries its entry');
-    return { kind: 'receipt', ...verifyReceipt(doc.json, o) };
+    return { kind: 'receipt', ...(await verifyReceipt(doc.json, o)) };
   }
   if (options.entry === undefined) throw new LedgerError('INPUT_INVALID', 'entry: a tlog-proof needs the exact entry bytes');
-  return { kind: 'tlog-proof', ...verifyTlogProof(doc.text, options.entry, o) };
+  return { kind: 'tlog-proof', ...(await verifyTlogProof(doc.text, options.entry, o)) };
 }

@@ -20,13 +20,14 @@ export {
   type LooseContent,
   type ProofDocument,
 } from './bundle.js';
-export { parseBundle, bundleReceipts, manifestLine, BUNDLE_FORMAT, type Bundle, type ManifestLine, type ParsedBundle } from '../core/bundle.js';
-export { CHECK_IDS, CHECK_TITLES, type Check, type CheckId, type CheckStatus, type ReportFacts, type VerificationReport } from './report.js';
+export { parseBundle, bundleReceipts, manifestLine, BUNDLE_FORMAT, BUNDLE_FORMAT_V1, type Bundle, type ManifestLine, type ParsedBundle } from '../core/bundle.js';
+export { CHECK_IDS, CHECK_TITLES, type Check, type CheckId, type CheckStatus, type ReportFacts, type TimestampFact, type TimestampTokenFact, type VerificationReport } from './report.js';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from '../core/merkle/verify.js';
 export { openCheckpoint, parseCheckpoint, type Checkpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 export { openNote, parseVerifierKey, type VerifierKey } from '../core/note.js';
-export { parseReceipt, RECEIPT_FORMAT, type Receipt } from '../core/receipt.js';
+export { parseReceipt, RECEIPT_FORMAT, RECEIPT_FORMAT_V1, type Receipt } from '../core/receipt.js';
+export { stampImprint, type Stamp } from '../core/stamp.js';
 export { parseTlogProof, formatTlogProof, receiptToTlogProof } from '../core/tlog-proof.js';
-export { parseBlock, blockHash, verifyBlock, verifyBlockChain, type Block } from '../core/block.js';
+export { parseBlock, blockHash, blockOfCheckpoint, verifyBlock, verifyBlockChain, BLOCK_FORMAT_V2, type Block } from '../core/block.js';
 export { decodeEntry, digestBytes, digestRecord, type Digest, type Entry } from '../core/entry/index.js';
 export { LedgerError, InconsistencyError, type ErrorCode } from '../core/errors.js';

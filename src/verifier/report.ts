@@ -6,7 +6,7 @@ import type { ErrorCode } from '../core/errors.js';
 import type { Entry } from '../core/entry/index.js';
 
 /** Every check a verification can run, in order. */
-export const CHECK_IDS = ['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency'] as const;
+export const CHECK_IDS = ['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency', 'timestamp'] as const;
 
 /** One check's identity. */
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -36,7 +36,37 @@ export interface ReportFacts {
   verifierKey?: string;
   blockHeight?: string;
   blockHash?: string;
+  /** '2': the block's members are signed; '1': a block sealed before blocks were signed. */
+  blockFormat?: '1' | '2';
+  /** When the sealing block was signed, by the log's clock: present only when signed (format 2). */
   blockTime?: string;
+  /** The time a format-1 block states, which no signature covers: never show it as verified. */
+  blockTimeUnsigned?: string;
+  /** The RFC 3161 time stamp, as far as it was checked. */
+  timestamp?: TimestampFact;
+}
+
+/** What the time stamp of a document shows. */
+export interface TimestampFact {
+  /** Height and size of the stamped checkpoint's block, and its signed log time. */
+  readonly height: string;
+  readonly size: string;
+  readonly logTime: string;
+  /** One per token; `verified` only when it chained to a pinned TSA root and all checks passed. */
+  readonly tokens: TimestampTokenFact[];
+}
+
+/** One TSA token: who vouches for which time. Without `verified`, the fields are the token's unverified claims (or absent). */
+export interface TimestampTokenFact {
+  readonly verified: boolean;
+  readonly tsa?: string;
+  readonly genTime?: string;
+  readonly serial?: string;
+  readonly policy?: string;
+  /** Accuracy as a decimal number of seconds, e.g. "1", "0.5". */
+  readonly accuracy?: string;
+  /** The pinned root certificate it chained to (subject). */
+  readonly root?: string;
 }
 
 /** The result of verifying a receipt or tlog-proof. `valid` iff no check failed and the core checks passed. */
@@ -56,4 +86,5 @@ export const CHECK_TITLES: Record<CheckId, { en: string; zh: string }> = {
   inclusion: { en: 'Inclusion proof', zh: '包含性证明' },
   block: { en: 'Sealing block', zh: '封存区块' },
   'block-consistency': { en: 'Block consistency', zh: '区块一致性' },
+  timestamp: { en: 'Trusted time stamp (RFC 3161, pinned TSA roots)', zh: '可信时间戳（RFC 3161，已固定的时间戳机构根证书）' },
 };

@@ -5,16 +5,18 @@
  * not just the first thing.
  */
 import { equalBytes, toHex, formatDecimal } from '../core/bytes.js';
-import { blockHash, verifyBlock, type Block } from '../core/block.js';
+import { blockHash, blockOfCheckpoint, verifyBlock, type Block } from '../core/block.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { decodeEntry, digestBytes, digestRecord, digestSchema, type Digest, type Entry } from '../core/entry/index.js';
 import { InconsistencyError, LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../core/merkle/verify.js';
-import { parseVerifierKey, type VerifierKey } from '../core/note.js';
-import { parseReceipt } from '../core/receipt.js';
+import { parseVerifierKey, splitNote, type VerifierKey } from '../core/note.js';
+import { RECEIPT_FORMAT, RECEIPT_FORMAT_V1, parseReceipt } from '../core/receipt.js';
+import { stampImprint, type Stamp } from '../core/stamp.js';
+import { inspectTimestampToken, verifyTimestampToken, type TimestampInfo } from './timestamp.js';
 import { parseGuzhengExtra, parseTlogProof } from '../core/tlog-proof.js';
-import type { Check, CheckId, ReportFacts, VerificationReport } from './report.js';
+import type { Check, CheckId, ReportFacts, TimestampTokenFact, VerificationReport } from './report.js';
 
 /** The content to compare with the entry's digest: the file's bytes, a JSON record, or a digest. */
 export type Content = { readonly bytes: Uint8Array } | { readonly record: unknown } | { readonly digest: Digest };
@@ -25,6 +27,12 @@ export interface VerifyOptions {
   readonly trustedKeys: ReadonlyArray<string | VerifierKey>;
   /** The original content, if the caller has it. */
   readonly content?: Content;
+  /**
+   * Root certificates (DER) of the time-stamping authorities the caller trusts. With none, a time
+   * stamp's time is reported as unverified (the `timestamp` check skips); with some, a token that
+   * does not verify and chain to one of them fails the verification.
+   */
+  readonly trustedTsaRoots?: readonly Uint8Array[];
 }
 
 /**
@@ -43,6 +51,10 @@ export interface ProofInput {
   readonly namedKey?: string;
   /** A tlog-proof carried `extra` that is not Guzheng's block payload. */
   readonly extraIgnored?: boolean;
+  /** The time stamp: null when the log had none yet, undefined when the format carries none. */
+  readonly timestamp?: Stamp | null;
+  /** Why there is no `timestamp` member at all (said in the skipped check). */
+  readonly noTimestampBecause?: string;
 }
 
 class ReportBuilder {
@@ -68,6 +80,17 @@ class ReportBuilder {
       return false;
     }
   }
+  /** As {@link run}, for a check that awaits (WebCrypto); `f` may also decide to skip. */
+  async runAsync(id: CheckId, f: () => Promise<{ skip: string } | string>): Promise<void> {
+    try {
+      const r = await f();
+      if (typeof r === 'string') this.pass(id, r);
+      else this.skip(id, r.skip);
+    } catch (err) {
+      if (!isLedgerError(err)) throw err;
+      this.fail(id, err.code, err.message);
+    }
+  }
   report(required: CheckId[]): VerificationReport {
     const failed = this.checks.some((c) => c.status === 'fail');
     const passed = (id: CheckId) => this.checks.some((c) => c.id === id && c.status === 'pass');
@@ -85,6 +108,8 @@ export class VerifyCache {
   readonly notes = new Map<string, { opened: OpenedCheckpoint; key: VerifierKey } | LedgerError>();
   readonly blocks = new Map<Block, OpenedCheckpoint | LedgerError>();
   readonly consistency = new Map<Block, string | LedgerError>();
+  /** Token verification per stamp (by identity), shared by the items of a bundle. */
+  readonly stamps = new Map<Stamp, Promise<VerifiedStamp>>();
 }
 
 /** memo returns the cached value or rethrows the cached error; else computes, caches and returns. */
@@ -134,7 +159,8 @@ export function contentDigest(content: Content, alg: Digest['alg']): Digest {
   return r.data;
 }
 
-function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined, cache?: VerifyCache): void {
+async function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], options: Pick<VerifyOptions, 'content' | 'trustedTsaRoots'>, cache?: VerifyCache): Promise<void> {
+  const content = options.content;
   b.facts.index = formatDecimal(input.index);
   // checkpoint: the only source of a trusted size and root.
   let cp: OpenedCheckpoint | undefined;
@@ -194,6 +220,7 @@ function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierK
   }
 
   checkBlock(b, input, cp, key, cache);
+  await checkTimestamp(b, input, cp, key, options.trustedTsaRoots ?? [], cache);
 }
 
 function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined, cache: VerifyCache | undefined): void {
@@ -219,8 +246,13 @@ function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | 
     if (blockCp.checkpoint.size > cp.checkpoint.size) {
       throw new LedgerError('BLOCK_INVALID', `block ${block.height} (size ${blockCp.checkpoint.size}) is newer than the proving checkpoint (size ${cp.checkpoint.size})`);
     }
-    Object.assign(b.facts, { blockHeight: formatDecimal(block.height), blockHash: toHex(blockHash(block)), blockTime: block.time });
-    return `sealed in block ${block.height} at ${block.time}, leaves [${block.first}, ${end})`;
+    Object.assign(b.facts, { blockHeight: formatDecimal(block.height), blockHash: toHex(blockHash(block)), blockFormat: block.format === 2 ? '2' : '1' });
+    if (block.format === 2) {
+      b.facts.blockTime = block.time;
+      return `sealed in block ${block.height} at ${block.time} (signed by the log), leaves [${block.first}, ${end})`;
+    }
+    b.facts.blockTimeUnsigned = block.time;
+    return `sealed in format-1 block ${block.height}, leaves [${block.first}, ${end}); the log sealed it before blocks were signed, so its height, prev and time (${block.time}) are not authenticated`;
   });
   if (!ok || blockCp === undefined) {
     b.skip('block-consistency', 'block not verified');
@@ -255,23 +287,31 @@ const REQUIRED: CheckId[] = ['format', 'checkpoint', 'entry', 'inclusion'];
  * block-consistency. With a {@link VerifyCache}, shared work is done once. Internal: the entry
  * points are verifyReceipt, verifyTlogProof and verifyBundle.
  */
-export function verifyProofInput(formatMessage: string, input: ProofInput, keys: readonly VerifierKey[], content: Content | undefined, cache?: VerifyCache): VerificationReport {
+export async function verifyProofInput(
+  formatMessage: string,
+  input: ProofInput,
+  keys: readonly VerifierKey[],
+  options: Pick<VerifyOptions, 'content' | 'trustedTsaRoots'>,
+  cache?: VerifyCache,
+): Promise<VerificationReport> {
   const b = new ReportBuilder();
   b.pass('format', formatMessage);
-  runChecks(b, input, keys, content, cache);
+  await runChecks(b, input, keys, options, cache);
   return b.report(REQUIRED);
 }
 
 /**
- * verifyReceipt checks a Guzheng receipt (JSON value or text) offline against pinned log keys and
- * optionally the original content. Never throws for a bad receipt: the report says what failed.
- * Throws `INPUT_INVALID`/`KEY_MALFORMED` only for bad options (no or malformed pinned keys).
+ * verifyReceipt checks a Guzheng receipt (guzheng-receipt/v2 or v1; JSON value or text) offline
+ * against pinned log keys, optionally pinned TSA roots, and optionally the original content. Never
+ * rejects for a bad receipt: the report says what failed. Rejects with `INPUT_INVALID` /
+ * `KEY_MALFORMED` only for bad options (no or malformed pinned keys). Asynchronous because time
+ * stamp tokens are verified with WebCrypto.
  *
  * @example
- * const report = verifyReceipt(JSON.parse(receiptText), { trustedKeys: [logKey], content: { bytes: pdf } });
+ * const report = await verifyReceipt(JSON.parse(receiptText), { trustedKeys: [logKey], trustedTsaRoots: [tsaRootDer], content: { bytes: pdf } });
  * if (!report.valid) console.log(report.checks.filter((c) => c.status === 'fail'));
  */
-export function verifyReceipt(receipt: unknown, options: VerifyOptions): VerificationReport {
+export async function verifyReceipt(receipt: unknown, options: VerifyOptions): Promise<VerificationReport> {
   const keys = pinnedKeys(options);
   const b = new ReportBuilder();
   let parsed;
@@ -282,8 +322,8 @@ export function verifyReceipt(receipt: unknown, options: VerifyOptions): Verific
     b.fail('format', err.code, err.message);
     return b.report(REQUIRED);
   }
-  b.pass('format', 'guzheng-receipt/v1');
-  runChecks(
+  b.pass('format', parsed.format === 2 ? RECEIPT_FORMAT : RECEIPT_FORMAT_V1);
+  await runChecks(
     b,
     {
       index: parsed.index,
@@ -294,9 +334,10 @@ export function verifyReceipt(receipt: unknown, options: VerifyOptions): Verific
       block: parsed.block,
       blockConsistency: parsed.blockConsistency,
       namedKey: parsed.verifierKey,
+      ...(parsed.timestamp === undefined ? { noTimestampBecause: `a ${RECEIPT_FORMAT_V1} receipt carries no time stamp` } : { timestamp: parsed.timestamp }),
     },
     keys,
-    options.content,
+    options,
   );
   return b.report(REQUIRED);
 }
@@ -305,7 +346,7 @@ export function verifyReceipt(receipt: unknown, options: VerifyOptions): Verific
  * verifyTlogProof checks a C2SP tlog-proof text with the exact entry bytes given separately.
  * Guzheng's block data in `extra`, if present, is checked too; otherwise the block checks skip.
  */
-export function verifyTlogProof(text: string, entryBytes: Uint8Array, options: VerifyOptions): VerificationReport {
+export async function verifyTlogProof(text: string, entryBytes: Uint8Array, options: VerifyOptions): Promise<VerificationReport> {
   const keys = pinnedKeys(options);
   const b = new ReportBuilder();
   let parsed;
@@ -319,7 +360,7 @@ export function verifyTlogProof(text: string, entryBytes: Uint8Array, options: V
   }
   b.pass('format', 'c2sp.org/tlog-proof@v1');
   const extra = parseGuzhengExtra(parsed.extra);
-  runChecks(
+  await runChecks(
     b,
     {
       index: parsed.index,
@@ -327,9 +368,87 @@ export function verifyTlogProof(text: string, entryBytes: Uint8Array, options: V
       inclusionProof: parsed.inclusionProof,
       checkpoint: parsed.checkpoint,
       ...(extra === undefined ? { extraIgnored: parsed.extra !== undefined } : { block: extra.block, blockConsistency: extra.blockConsistency }),
+      ...(extra?.timestamp === undefined ? { noTimestampBecause: 'the tlog-proof carries no Guzheng time stamp' } : { timestamp: extra.timestamp }),
     },
     keys,
-    options.content,
+    options,
   );
   return b.report(REQUIRED);
+}
+
+/** What the tokens of one stamp established (the synchronous checks are redone per document). */
+interface VerifiedStamp {
+  readonly tokens: TimestampTokenFact[];
+}
+
+/** describeInfo turns a verified token's details into report facts. */
+function describeInfo(info: TimestampInfo, verified: boolean): TimestampTokenFact {
+  const a = info.accuracy;
+  const accuracy = a === undefined ? undefined : String((a.seconds ?? 0) + (a.millis ?? 0) / 1e3 + (a.micros ?? 0) / 1e6);
+  return {
+    verified,
+    tsa: info.tsaName,
+    genTime: info.genTime,
+    serial: info.serialNumber,
+    policy: info.policy,
+    ...(accuracy === undefined ? {} : { accuracy }),
+    ...(verified && info.root !== undefined ? { root: info.root } : {}),
+  };
+}
+
+/**
+ * checkTimestamp runs the `timestamp` check (SPEC.md#verifying-a-time-stamp): the stamped
+ * checkpoint opens under the pinned key that opened the proving checkpoint and is exactly the
+ * note as the log signed it; it covers the entry and is a prefix of the proving checkpoint
+ * (consistency proof); every token's imprint is SHA-256 of that note and, with pinned TSA roots,
+ * each token verifies and chains to one of them. Without pinned roots the check skips and the
+ * time is reported as unverified.
+ */
+async function checkTimestamp(
+  b: ReportBuilder,
+  input: ProofInput,
+  cp: OpenedCheckpoint | undefined,
+  key: VerifierKey | undefined,
+  roots: readonly Uint8Array[],
+  cache: VerifyCache | undefined,
+): Promise<void> {
+  const stamp = input.timestamp;
+  if (stamp === undefined) return b.skip('timestamp', input.noTimestampBecause ?? 'no time stamp given');
+  if (stamp === null) {
+    return b.skip('timestamp', 'no trusted time stamp yet: no time-stamped checkpoint covered this entry when the document was made; fetch the receipt again later (GET /v1/receipts/{index})');
+  }
+  if (cp === undefined || key === undefined) return b.skip('timestamp', 'no verified checkpoint');
+  const proving = cp.checkpoint;
+  await b.runAsync('timestamp', async () => {
+    // The stamped checkpoint is a signed block's: open it under the pinned key, with its header.
+    const header = blockOfCheckpoint(stamp.checkpoint);
+    const stamped = verifyBlock(header, key).checkpoint;
+    if (splitNote(stamp.checkpoint).signatures.length !== 1) {
+      throw new LedgerError('TIMESTAMP_INVALID', 'the stamped checkpoint must be the note exactly as the log signed it (one signature line): its tokens stamp those bytes');
+    }
+    if (input.index >= stamped.size) throw new LedgerError('TIMESTAMP_INVALID', `the stamped checkpoint (size ${stamped.size}) does not cover entry ${input.index}`);
+    if (stamped.size > proving.size) throw new LedgerError('TIMESTAMP_INVALID', `the stamped checkpoint (size ${stamped.size}) is newer than the proving checkpoint (size ${proving.size})`);
+    verifyConsistency(stamped.size, proving.size, stamp.consistency, stamped.root, proving.root);
+    const fact = { height: formatDecimal(header.height), size: formatDecimal(stamped.size), logTime: header.time };
+    const imprint = stampImprint(stamp.checkpoint);
+    if (roots.length === 0) {
+      const tokens = await Promise.all(stamp.tokens.map(async (t) => {
+        const claimed = await inspectTimestampToken(t);
+        return claimed === undefined ? { verified: false } : describeInfo(claimed, false);
+      }));
+      b.facts.timestamp = { ...fact, tokens };
+      const first = tokens[0];
+      const claim = first?.genTime === undefined ? '' : ` (the token claims ${first.genTime} by ${first.tsa ?? 'an unnamed TSA'})`;
+      return { skip: `time not verified: no TSA root certificate pinned${claim}; pin the TSA's root (--tsa-ca) to verify it` };
+    }
+    let verified = cache?.stamps.get(stamp);
+    if (verified === undefined) {
+      verified = (async () => ({ tokens: await Promise.all(stamp.tokens.map(async (t) => describeInfo(await verifyTimestampToken(t, { imprint, trustedRoots: roots }), true))) }))();
+      cache?.stamps.set(stamp, verified);
+    }
+    const { tokens } = await verified;
+    b.facts.timestamp = { ...fact, tokens };
+    const t = tokens[0] as TimestampTokenFact;
+    return `the entry existed no later than ${t.genTime} according to TSA ${t.tsa} (serial ${t.serial}, policy ${t.policy}${t.accuracy === undefined ? '' : `, accuracy ${t.accuracy} s`}), which stamped checkpoint ${stamped.size} (block ${header.height}, signed at ${header.time} by the log's clock)`;
+  });
 }

@@ -71,6 +71,8 @@ export interface Browser {
   };
   readonly location: { readonly protocol: string; readonly hash: string };
   readonly Event: new (type: string) => DomEvent;
+  /** WebCrypto: absent (or without `subtle`) outside a secure context (plain http from a LAN address). */
+  readonly crypto?: { readonly subtle?: unknown };
 }
 
 /** browser returns the page's globals, typed by the interfaces above. */

@@ -5,7 +5,7 @@
  * (SPEC.md#verification: a user interface MUST show skipped checks).
  */
 import type { ErrorCode } from '../core/errors.js';
-import { BUNDLE_CHECK_TITLES, CHECK_TITLES, type BundleCheckId, type BundleReport, type Check, type CheckId, type CheckStatus, type VerificationReport } from '../verifier/index.js';
+import { BUNDLE_CHECK_TITLES, CHECK_TITLES, type BundleCheckId, type BundleReport, type Check, type CheckId, type CheckStatus, type ReportFacts, type VerificationReport } from '../verifier/index.js';
 
 /** A sentence in both languages. */
 export interface Bilingual {
@@ -33,10 +33,23 @@ export const CODE_EXPLANATIONS: Record<ErrorCode, Bilingual> = {
   },
   BLOCK_INVALID: { zh: '封存区块无效，或并未封存该条目。', en: 'The sealing block is invalid, or does not seal this entry.' },
   CHAIN_BROKEN: { zh: '区块链接断裂。', en: 'The blocks do not link.' },
-  RECEIPT_MALFORMED: { zh: '回执格式错误或被改动过（不是完整的 guzheng-receipt/v1 文件）。', en: 'The receipt is malformed or was altered (not a complete guzheng-receipt/v1 file).' },
+  RECEIPT_MALFORMED: { zh: '回执格式错误或被改动过（不是完整的 guzheng-receipt 文件）。', en: 'The receipt is malformed or was altered (not a complete guzheng-receipt file).' },
   INCONSISTENT: {
     zh: '日志对同一大小签署了两个不同的根：这是日志分叉（作假）的证据，请保留此回执。',
     en: 'The log signed two different roots for the same size: evidence that the log forked. Keep this receipt.',
+  },
+  TIMESTAMP_INVALID: {
+    zh: '可信时间戳无效：时间戳令牌被改动、签名不成立，或并非针对该检查点签发。',
+    en: 'The trusted timestamp is invalid: the token was altered, its signature does not verify, or it was not issued for this checkpoint.',
+  },
+  TIMESTAMP_UNTRUSTED: {
+    zh: '时间戳令牌的签名成立，但其证书不属于您所固定的任何时间戳服务机构根证书。',
+    en: 'The timestamp token verifies, but its certificate does not chain to any time-stamping authority root you pinned.',
+  },
+  POLICY_MALFORMED: { zh: '见证策略格式错误。', en: 'The witness policy is malformed.' },
+  QUORUM_NOT_MET: {
+    zh: '见证人联署不足：检查点没有达到见证策略要求数量的有效联署。',
+    en: 'Not enough witness cosignatures: the checkpoint lacks the valid cosignatures the witness policy requires.',
   },
 };
 
@@ -60,6 +73,12 @@ const CHECK_CODE_EXPLANATIONS: Partial<Record<CheckId, Partial<Record<ErrorCode,
   content: {
     INPUT_INVALID: { zh: '所给的内容无法计算摘要。', en: 'No digest can be computed for the given content.' },
   },
+  block: {
+    BLOCK_INVALID: {
+      zh: '封存区块无效：其高度、前一区块哈希、时间或范围与日志签名的区块头不符（被改动过），或并未封存该条目。',
+      en: 'The sealing block is invalid: its height, previous-block hash, time or range differs from the block header the log signed (it was altered), or it does not seal this entry.',
+    },
+  },
 };
 
 /** What a passing check establishes. */
@@ -72,6 +91,10 @@ const PASS_EXPLANATIONS: Record<CheckId, Bilingual> = {
   inclusion: { zh: '该条目确实在日志中，位于所示位置。', en: 'The entry is in the log, at the position shown.' },
   block: { zh: '该条目被所示区块封存。', en: 'The entry was sealed in the block shown.' },
   'block-consistency': { zh: '封存区块与检查点属于同一条不可改写的历史。', en: 'The sealing block and the checkpoint belong to one append-only history.' },
+  timestamp: {
+    zh: '独立的时间戳服务机构（TSA）证明：该条目最迟在所示可信时间已经存在。',
+    en: 'An independent time-stamping authority (TSA) vouches that the entry existed no later than the trusted time shown.',
+  },
 };
 
 /** Why a check may be skipped, in plain words (keyed by check; the technical reason is shown too). */
@@ -84,7 +107,23 @@ const SKIP_EXPLANATIONS: Record<CheckId, Bilingual> = {
   inclusion: { zh: '检查点未通过，无法核验包含性证明。', en: 'The checkpoint did not verify, so the inclusion proof could not be checked.' },
   block: { zh: '没有可核验的封存区块。', en: 'No sealing block could be checked.' },
   'block-consistency': { zh: '封存区块未核验，跳过一致性检查。', en: 'The sealing block was not verified, so its consistency was not checked.' },
+  timestamp: {
+    zh: '可信时间未核验：回执尚无时间戳（稍后重新获取回执），或未固定时间戳服务机构的根证书。',
+    en: 'The trusted time was not verified: the receipt has no time stamp yet (fetch it again later), or no TSA root certificate is pinned.',
+  },
 };
+
+/** Why the `timestamp` check skipped, told apart by what the report established. */
+const TIMESTAMP_SKIPS = {
+  unpinned: {
+    zh: '可信时间未核验：未固定时间戳服务机构（TSA）的根证书。回执带有时间戳，下方所示为其自称的时间；固定该机构的根证书后再核验即可确认。',
+    en: 'The trusted time was not verified: no TSA root certificate is pinned. The receipt carries a time stamp, and the time shown below is what it claims; pin the TSA\'s root and verify again to confirm it.',
+  },
+  none: {
+    zh: '尚无可信时间戳：回执生成时还没有覆盖该条目的时间戳（旧格式回执不含时间戳）。请稍后向日志重新获取回执。',
+    en: 'No time stamp yet: none covered this entry when the receipt was made (older receipt formats carry none). Fetch the receipt again later.',
+  },
+} satisfies Record<string, Bilingual>;
 
 /** The mark shown for a status. */
 export const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✓', fail: '✗', skip: '–' };
@@ -109,11 +148,17 @@ export interface ExplainedReport {
   readonly checks: ExplainedCheck[];
 }
 
-/** explainCheck puts one check into plain words. */
-export function explainCheck(c: Check): ExplainedCheck {
+/**
+ * explainCheck puts one check into plain words. With the report's `facts`, a skipped `timestamp`
+ * check says which reason applies: a stamp is there but no TSA root is pinned, or there is no
+ * stamp yet (its checkpoint verified, so that is the only other reason).
+ */
+export function explainCheck(c: Check, facts?: ReportFacts): ExplainedCheck {
   let explanation: Bilingual;
   if (c.status === 'pass') explanation = PASS_EXPLANATIONS[c.id];
-  else if (c.status === 'skip') explanation = SKIP_EXPLANATIONS[c.id];
+  else if (c.status === 'skip' && c.id === 'timestamp' && facts !== undefined) {
+    explanation = facts.timestamp !== undefined ? TIMESTAMP_SKIPS.unpinned : facts.verifierKey !== undefined ? TIMESTAMP_SKIPS.none : SKIP_EXPLANATIONS.timestamp;
+  } else if (c.status === 'skip') explanation = SKIP_EXPLANATIONS[c.id];
   else explanation = (c.code && CHECK_CODE_EXPLANATIONS[c.id]?.[c.code]) || (c.code ? CODE_EXPLANATIONS[c.code] : { zh: '检查未通过。', en: 'The check failed.' });
   return { id: c.id, status: c.status, mark: STATUS_MARKS[c.status], title: CHECK_TITLES[c.id], explanation, ...(c.code ? { code: c.code } : {}), detail: c.message };
 }
@@ -124,7 +169,7 @@ export function explainCheck(c: Check): ExplainedCheck {
  * file was compared with it.
  */
 export function explainReport(report: VerificationReport): ExplainedReport {
-  const checks = report.checks.map(explainCheck);
+  const checks = report.checks.map((c) => explainCheck(c, report.facts));
   const failed = checks.filter((c) => c.status === 'fail');
   const contentPassed = checks.some((c) => c.id === 'content' && c.status === 'pass');
   let summary: Bilingual;
@@ -205,7 +250,7 @@ export function explainBundleReport(report: BundleReport): ExplainedBundleReport
   });
   const items = report.items.map((it): ExplainedBundleItem => {
     const name = (it.facts.entry?.meta as { name?: unknown } | undefined)?.name;
-    return { index: it.index, ...(typeof name === 'string' ? { name } : {}), valid: it.valid, checks: it.checks.map(explainCheck) };
+    return { index: it.index, ...(typeof name === 'string' ? { name } : {}), valid: it.valid, checks: it.checks.map((c) => explainCheck(c, it.facts)) };
   });
   const failed = checks.filter((c) => c.status === 'fail');
   const filesPassed = checks.some((c) => c.id === 'files' && c.status === 'pass');

@@ -4,7 +4,11 @@
  * bytes beside it), an evidence certificate (HTML with the receipt embedded), or an evidence
  * bundle (JSON). Pure string work: runs in the browser and in Node tests.
  */
+import { fromUtf8, toBase64 } from '../core/bytes.js';
+import { LedgerError } from '../core/errors.js';
 import { RECEIPT_FORMAT } from '../core/receipt.js';
+import { parseCertificatesPem } from '../verifier/timestamp.js';
+import { formatName, parseCertificate } from '../verifier/x509.js';
 
 /** The proof document as recognized. */
 export type ProofDocument =
@@ -77,4 +81,62 @@ export function parsePinnedKeys(text: string): string[] {
 export function digestFromFragment(fragment: string): string | undefined {
   const m = /(?:^#|[#&])sha256=([0-9a-fA-F]{64})(?:&|$)/.exec(fragment);
   return m?.[1]?.toLowerCase();
+}
+
+/**
+ * formatCertificatesPem spells DER certificates as one PEM bundle (RFC 7468 §3 strict form: 64
+ * base64 characters a line, LF), the form {@link parsePinnedTsaRoots} reads back exactly. Used by
+ * the route that serves the page to prefill the log's pinned TSA roots.
+ * Requires: each element is one certificate's DER bytes (not checked here).
+ */
+export function formatCertificatesPem(ders: readonly Uint8Array[]): string {
+  return ders
+    .map((der) => {
+      const b64 = toBase64(der);
+      const lines: string[] = [];
+      for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+      return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+    })
+    .join('');
+}
+
+/**
+ * parsePinnedTsaRoots reads the TSA-roots field of the page: PEM `CERTIFICATE` blocks, as pasted
+ * or read from a file. Surrounding whitespace of each line and a byte-order mark are ignored (a
+ * paste often indents or adds CR); otherwise the text must be what `parseCertificatesPem`
+ * (src/verifier/x509.ts) accepts, and every certificate parses. An empty field pins nothing.
+ * Throws `LedgerError('INPUT_INVALID')` saying what is wrong (SPEC.md#verifying-a-time-stamp-token).
+ */
+export function parsePinnedTsaRoots(text: string): Uint8Array[] {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n|\r/).map((l) => l.trim());
+  if (lines.every((l) => l === '')) return [];
+  return parseCertificatesPem(lines.join('\n'));
+}
+
+/**
+ * certificateFileText turns a dropped or picked certificate file into PEM text for the TSA-roots
+ * field: a PEM file (`.pem`, most `.crt`) is taken as it is; a binary DER file (`.cer`, `.der`,
+ * some `.crt`: it starts with a SEQUENCE tag, 0x30) is spelled as PEM. Anything else is returned as
+ * text, for {@link parsePinnedTsaRoots} to report. Throws `INPUT_INVALID` for a file that is
+ * neither DER nor UTF-8 text.
+ */
+export function certificateFileText(bytes: Uint8Array): string {
+  if (bytes[0] === 0x30) return formatCertificatesPem([bytes]);
+  return fromUtf8(bytes, 'certificate file');
+}
+
+/**
+ * describeTsaRoots names pinned roots by subject (`CN=…, O=…`), to show what was pinned.
+ * Requires: certificates {@link parsePinnedTsaRoots} returned; throws `INPUT_INVALID` otherwise.
+ */
+export function describeTsaRoots(ders: readonly Uint8Array[]): string[] {
+  return ders.map((der, i) => {
+    const c = parseCertificate(der, `TSA root ${i + 1}`, 'INPUT_INVALID');
+    return formatName(c.subject);
+  });
+}
+
+/** isInputError tells a caller's input mistake (shown as such, not as a verdict). */
+export function isInputError(err: unknown): err is LedgerError {
+  return err instanceof LedgerError && err.code === 'INPUT_INVALID';
 }

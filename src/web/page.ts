@@ -1,18 +1,20 @@
 /**
  * The court verification page's script (docs/verify-page.md), bundled by scripts/build-web.ts
- * into one inline IIFE. It reads the file, the proof document and the pinned key from the page,
- * hashes the file locally in chunks (src/web/hash.ts), runs src/verifier exactly as the CLI does,
- * and writes the verdict and every check in Chinese and English. It makes no network request:
- * the file never leaves the machine.
+ * into one inline IIFE. It reads the file, the proof document, the pinned key and the pinned TSA
+ * roots from the page, hashes the file locally in chunks (src/web/hash.ts), runs src/verifier
+ * exactly as the CLI does, and writes the verdict, every check and the times (with who vouches for
+ * each) in Chinese and English. It makes no network request: the file never leaves the machine.
  */
 import { LedgerError, verifyBundle, verifyReceipt, verifyTlogProof, type BundleReport, type VerificationReport } from '../verifier/index.js';
 import { explainBundleReport, explainReport, type Bilingual } from './explain.js';
 import { sha256Blob } from './hash.js';
-import { classifyProofDocument, digestFromFragment, parsePinnedKeys, type ProofDocument } from './input.js';
+import { certificateFileText, classifyProofDocument, describeTsaRoots, digestFromFragment, parsePinnedKeys, parsePinnedTsaRoots, type ProofDocument } from './input.js';
 import { browser, type DomDetails, type DomElement, type DomFile, type DomInput, type DomProgress } from './dom.js';
 import { SERVED_CONFIG_ID, type ServedConfig } from './template.js';
+import { reportTimes, type TimeRow } from './times.js';
 
-const { document, location, Event } = browser();
+const globals = browser();
+const { document, location, Event } = globals;
 
 function el<T extends DomElement = DomElement>(id: string): T {
   const e = document.getElementById(id);
@@ -25,6 +27,8 @@ const receiptInput = el<DomInput>('receipt');
 const receiptText = el<DomInput>('receipt-text');
 const entryInput = el<DomInput>('entry');
 const keyText = el<DomInput>('key');
+const tsaFileInput = el<DomInput>('tsa-file');
+const tsaText = el<DomInput>('tsa-roots');
 const verifyButton = el<DomInput>('verify');
 const statusLine = el('status');
 const progress = el<DomProgress>('progress');
@@ -62,7 +66,7 @@ function showError(b: Bilingual | undefined, detail?: string): void {
   }
 }
 
-// --- the pinned key: prefilled only when a log served this page (never from a saved copy) ---
+// --- the pinned key and TSA roots: prefilled only when a log served this page (never from a saved copy) ---
 
 function servedConfig(): ServedConfig | undefined {
   const node = document.getElementById(SERVED_CONFIG_ID);
@@ -81,6 +85,11 @@ if (served) {
   const note = el('key-note');
   note.hidden = false;
   el('key-origin').textContent = served.origin;
+  if (typeof served.tsaRoots === 'string' && served.tsaRoots !== '') {
+    tsaText.value = served.tsaRoots;
+    el('tsa-note').hidden = false;
+    el('tsa-origin').textContent = served.origin;
+  }
 }
 
 // --- the digest a certificate's QR code points at (#sha256=…) ---
@@ -96,6 +105,7 @@ if (expected) {
 for (const [zoneId, input] of [
   ['file-drop', fileInput],
   ['receipt-drop', receiptInput],
+  ['tsa-drop', tsaFileInput],
 ] as const) {
   const zone = el(zoneId);
   zone.addEventListener('dragover', (e) => {
@@ -132,6 +142,48 @@ receiptInput.addEventListener('change', async () => {
     el<DomDetails>('entry-section').open = doc.kind === 'tlog-proof';
   }
 });
+
+// --- the pinned TSA roots: a picked or dropped file fills the PEM field; the field says what it pins ---
+
+/** Say under the TSA-roots field which roots it pins, or that it does not parse. */
+function describeTsaField(): void {
+  const info = el('tsa-info');
+  info.replaceChildren();
+  let names: string[];
+  try {
+    names = describeTsaRoots(parsePinnedTsaRoots(tsaText.value));
+  } catch (err) {
+    bilingual(info, { zh: '不是有效的 PEM 证书：', en: 'Not valid PEM certificates: ' });
+    const detail = document.createElement('span');
+    detail.textContent = err instanceof Error ? err.message : String(err);
+    info.append(detail);
+    info.dataset.ok = 'false';
+    return;
+  }
+  info.dataset.ok = 'true';
+  if (names.length > 0) bilingual(info, { zh: `已固定 ${names.length} 个根证书：${names.join('；')}`, en: `${names.length} root(s) pinned: ${names.join('; ')}` });
+}
+
+tsaFileInput.addEventListener('change', async () => {
+  const files = tsaFileInput.files;
+  const texts: string[] = [];
+  try {
+    for (let i = 0; files && i < files.length; i++) {
+      const f = files[i];
+      if (f) texts.push(certificateFileText(new Uint8Array(await f.arrayBuffer())));
+    }
+  } catch (err) {
+    showError({ zh: '无法读取根证书文件：应为 PEM 或 DER 格式的证书。', en: 'The root certificate file cannot be read: want a PEM or DER certificate.' }, err instanceof Error ? err.message : String(err));
+    return;
+  }
+  if (texts.length === 0) return;
+  tsaText.value = texts.map((t) => (t.endsWith('\n') ? t : `${t}\n`)).join('');
+  describeTsaField();
+});
+// On input, not on change: a change fires on blur, and the info line changing height then would
+// move the Verify button under the pointer between mousedown and mouseup.
+tsaText.addEventListener('input', () => describeTsaField());
+if (tsaText.value !== '') describeTsaField();
 
 // --- rendering a report ---
 
@@ -203,6 +255,7 @@ function renderVerdict(x: { valid: boolean; verdict: Bilingual; summary: Bilingu
   bilingual(summary, x.summary, 'p');
   el('checks').replaceChildren(...x.checks.map(checkItem));
   el('items').replaceChildren();
+  el('times').replaceChildren();
   const exp = el('expected-match');
   exp.replaceChildren();
   delete exp.dataset.match;
@@ -221,10 +274,90 @@ function renderExpected(files: readonly HashedFile[]): void {
   exp.dataset.match = String(match);
 }
 
+/** Chinese, then English, on one line (for badges and small print). */
+function inline(parent: DomElement, b: Bilingual, className: string): DomElement {
+  const span = document.createElement('span');
+  span.className = className;
+  const zh = document.createElement('span');
+  zh.lang = 'zh-CN';
+  zh.textContent = b.zh;
+  const sep = document.createElement('span');
+  sep.textContent = ' · ';
+  const en = document.createElement('span');
+  en.lang = 'en';
+  en.textContent = b.en;
+  span.append(zh, sep, en);
+  parent.append(span);
+  return span;
+}
+
+/** The times of a valid report, each with its source and who vouches for it (src/web/times.ts). */
+function timesTable(rows: readonly TimeRow[]): DomElement {
+  const table = document.createElement('table');
+  table.className = 'times';
+  const caption = document.createElement('caption');
+  bilingual(caption, { zh: '时间及其担保者', en: 'Times, and who vouches for each' });
+  const head = document.createElement('tr');
+  for (const b of [
+    { zh: '时间', en: 'Time' },
+    { zh: '北京时间（UTC+8） / UTC', en: 'Beijing time / UTC' },
+    { zh: '来源与担保', en: 'Source, and who vouches for it' },
+  ]) {
+    const th = document.createElement('th');
+    bilingual(th, b);
+    head.append(th);
+  }
+  const thead = document.createElement('thead');
+  thead.append(head);
+  const tbody = document.createElement('tbody');
+  for (const r of rows) {
+    const tr = document.createElement('tr');
+    tr.dataset.time = r.kind;
+    tr.dataset.state = r.state;
+    const th = document.createElement('th');
+    bilingual(th, r.label);
+    const when = document.createElement('td');
+    when.className = 'when';
+    if (r.utc === undefined) when.textContent = '—';
+    else {
+      const bj = document.createElement('span');
+      bj.className = 'bj';
+      bj.textContent = `${r.beijing ?? r.utc}（北京时间）`;
+      const utc = document.createElement('span');
+      utc.className = 'utc';
+      utc.textContent = `${r.utc} (UTC)`;
+      when.append(bj, utc);
+    }
+    const who = document.createElement('td');
+    const source = document.createElement('div');
+    source.className = 'source';
+    inline(source, r.source, 'src');
+    const badge = document.createElement('div');
+    inline(badge, r.vouch, 'badge');
+    who.append(source, badge);
+    for (const [label, value] of r.details) {
+      const p = document.createElement('p');
+      p.className = 'details';
+      inline(p, label, 'label');
+      const v = document.createElement('span');
+      v.className = 'value';
+      v.textContent = `: ${value}`;
+      p.append(v);
+      who.append(p);
+    }
+    tr.append(th, when, who);
+    tbody.append(tr);
+  }
+  table.append(caption, thead, tbody);
+  return table;
+}
+
 function renderReceiptReport(report: VerificationReport, file: HashedFile | undefined): void {
   const x = explainReport(report);
   renderVerdict(x, 'receipt');
   renderExpected(file ? [file] : []);
+  // Only a valid receipt establishes its times; an invalid one shows none of them.
+  if (report.valid) el('times').replaceChildren(timesTable(reportTimes(report)));
   const f = report.facts;
   const meta = (f.entry?.meta ?? {}) as Record<string, unknown>;
   renderFacts([
@@ -235,13 +368,12 @@ function renderReceiptReport(report: VerificationReport, file: HashedFile | unde
     [{ zh: '存证摘要', en: 'Anchored digest' }, f.entry ? `${f.entry.digest.alg} ${f.entry.digest.hex}` : undefined],
     [{ zh: '本机计算的文件摘要', en: 'File digest computed here' }, file ? `sha256 ${file.hex} (${file.name})` : undefined],
     [{ zh: '提交者', en: 'Submitter' }, f.entry?.submitter],
-    [{ zh: '存证时间（UTC）', en: 'Anchored at (UTC)' }, f.entry?.receivedAt],
     [{ zh: '日志', en: 'Log origin' }, f.origin],
     [{ zh: '树大小', en: 'Tree size' }, f.treeSize],
     [{ zh: '根哈希', en: 'Root hash' }, f.rootHash],
     [{ zh: '区块高度', en: 'Block height' }, f.blockHeight],
     [{ zh: '区块哈希', en: 'Block hash' }, f.blockHash],
-    [{ zh: '封存时间（UTC）', en: 'Sealed at (UTC)' }, f.blockTime],
+    [{ zh: '区块格式', en: 'Block format' }, f.blockFormat === undefined ? undefined : f.blockFormat === '2' ? '2（区块各项均经签名 / every member signed）' : '1（仅检查点经签名 / only the checkpoint signed）'],
     [{ zh: '核验所用公钥', en: 'Verified with key' }, f.verifierKey],
   ]);
   result.scrollIntoView({ block: 'start' });
@@ -252,7 +384,7 @@ function renderBundleReport(report: BundleReport, files: readonly HashedFile[]):
   renderVerdict(x, 'bundle');
   renderExpected(files);
   const list = el('items');
-  for (const it of x.items) {
+  for (const [i, it] of x.items.entries()) {
     const li = document.createElement('li');
     li.dataset.index = it.index;
     li.dataset.valid = String(it.valid);
@@ -264,6 +396,9 @@ function renderBundleReport(report: BundleReport, files: readonly HashedFile[]):
     // A valid item lists nothing more; a failed one lists its failed and skipped checks.
     checks.append(...it.checks.filter((c) => !it.valid && c.status !== 'pass').map(checkItem));
     li.append(head, checks);
+    // A valid item shows its times (received, sealed, trusted), as a receipt does.
+    const item = report.items[i];
+    if (it.valid && item) li.append(timesTable(reportTimes(item)));
     list.append(li);
   }
   const f = report.facts;
@@ -341,6 +476,25 @@ async function run(): Promise<void> {
       showError({ zh: '一份回执只对应一个文件；多个文件请使用证据包。', en: 'A receipt is for one file; use a bundle for several files.' });
       return;
     }
+    let tsaRoots: Uint8Array[];
+    try {
+      tsaRoots = parsePinnedTsaRoots(tsaText.value);
+    } catch (err) {
+      if (!(err instanceof LedgerError)) throw err;
+      showError(
+        { zh: '时间戳机构根证书格式错误：应为 PEM 格式的证书（-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----），可含多个。', en: 'The pinned TSA root certificates are malformed: want PEM certificates (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----), one or more.' },
+        err.message,
+      );
+      return;
+    }
+    if (tsaRoots.length > 0 && globals.crypto?.subtle === undefined) {
+      showError({
+        zh: '此浏览器在当前页面不提供 WebCrypto，无法核验时间戳（页面不在安全上下文中）。请通过 https 打开本页，或保存到本地后打开；也可清空根证书，仅核验回执本身。',
+        en: 'This browser offers no WebCrypto on this page (not a secure context), so time stamps cannot be verified. Open the page over https or saved to disk; or clear the TSA roots to verify the receipt alone.',
+      });
+      return;
+    }
+    const tsa = tsaRoots.length > 0 ? { trustedTsaRoots: tsaRoots } : {};
     const entryFile = entryInput.files?.[0];
     if (doc.kind === 'tlog-proof' && !entryFile) {
       el<DomDetails>('entry-section').open = true;
@@ -350,16 +504,16 @@ async function run(): Promise<void> {
     const hashed = await hashFiles();
     setStatus({ zh: '正在核验……', en: 'Verifying…' });
     if (doc.kind === 'bundle') {
-      const report = verifyBundle(doc.bundle, { trustedKeys: keys, files: hashed.map((h) => ({ label: h.name, content: { digest: { alg: 'sha256', hex: h.hex } } })) });
+      const report = await verifyBundle(doc.bundle, { trustedKeys: keys, ...tsa, files: hashed.map((h) => ({ label: h.name, content: { digest: { alg: 'sha256', hex: h.hex } } })) });
       setStatus(undefined);
       renderBundleReport(report, hashed);
       result.dataset.valid = String(report.valid);
       return;
     }
     const file = hashed[0];
-    const options = { trustedKeys: keys, ...(file ? { content: { digest: { alg: 'sha256' as const, hex: file.hex } } } : {}) };
+    const options = { trustedKeys: keys, ...tsa, ...(file ? { content: { digest: { alg: 'sha256' as const, hex: file.hex } } } : {}) };
     const report =
-      doc.kind === 'tlog-proof' && entryFile ? verifyTlogProof(doc.text, new Uint8Array(await entryFile.arrayBuffer()), options) : verifyReceipt(doc.kind === 'tlog-proof' ? doc.text : doc.receipt, options);
+      doc.kind === 'tlog-proof' && entryFile ? await verifyTlogProof(doc.text, new Uint8Array(await entryFile.arrayBuffer()), options) : await verifyReceipt(doc.kind === 'tlog-proof' ? doc.text : doc.receipt, options);
     setStatus(undefined);
     renderReceiptReport(report, file);
     result.dataset.valid = String(report.valid);

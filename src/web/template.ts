@@ -11,10 +11,16 @@ import { sha256 } from '../core/crypto.js';
 /** The id of the JSON data block a log fills in when it serves the page. */
 export const SERVED_CONFIG_ID = 'guzheng-served';
 
-/** What a log tells the page it serves: its own key, shown as "this log's key — pin your own copy". */
+/**
+ * What a log tells the page it serves: its own key, shown as "this log's key — pin your own copy",
+ * and the TSA root certificates it pins (PEM), shown the same way. The page uses neither when
+ * opened from disk.
+ */
 export interface ServedConfig {
   readonly origin: string;
   readonly verifierKey: string;
+  /** The TSA roots the log pins (GUZHENG_TSA_CA), as PEM text; absent when it pins none. */
+  readonly tsaRoots?: string;
 }
 
 /** The empty data block of a page not (yet) served by a log. */
@@ -58,6 +64,8 @@ section.step { background: #fff; border: 1px solid var(--line); border-radius: 8
 .drop { display: block; border: 2px dashed var(--line); border-radius: 8px; padding: 1rem; text-align: center; cursor: pointer; }
 .drop.over { border-color: var(--accent); background: #fff5f5; }
 .drop input[type=file] { display: block; margin: .5rem auto 0; }
+#tsa-info[data-ok=false] { color: var(--bad); }
+#tsa-info .en { display: block; }
 .info { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85rem; color: var(--muted); min-height: 1.2em; margin: .25rem 0 0; word-break: break-all; white-space: pre-line; }
 textarea { width: 100%; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85rem; padding: .5rem; border: 1px solid var(--line); border-radius: 6px; }
 .hint { font-size: .85rem; color: var(--muted); margin: .5rem 0 0; }
@@ -107,6 +115,25 @@ progress { width: 16rem; }
 #expected-hex { font-family: ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-all; }
 #expected-match[data-match=false] { color: var(--bad); font-weight: 600; }
 #expected-match[data-match=true] { color: var(--ok); font-weight: 600; }
+h3 { font-size: 1rem; margin: 1rem 0 .5rem; }
+h3 .en { font-weight: 400; color: var(--muted); }
+table.times { border-collapse: collapse; width: 100%; margin: 1rem 0 0; font-size: .9rem; }
+table.times caption { text-align: left; font-weight: 600; margin-bottom: .25rem; }
+table.times caption .en { font-weight: 400; color: var(--muted); margin-left: .5rem; }
+table.times th, table.times td { border-top: 1px solid var(--line); padding: .35rem .5rem .35rem 0; text-align: left; vertical-align: top; }
+table.times thead th { font-weight: 400; color: var(--muted); font-size: .8rem; }
+table.times .en { display: block; color: var(--muted); font-size: .8rem; }
+table.times .when { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: nowrap; }
+table.times .when .utc { display: block; color: var(--muted); }
+table.times .badge { display: inline-block; border-radius: 4px; padding: 0 .4rem; font-size: .8rem; margin: .1rem 0; }
+table.times tr[data-state=independent] .badge { background: #dafbe1; color: var(--ok); font-weight: 700; }
+table.times tr[data-state=signed] .badge { background: #ddf4ff; color: #0969da; }
+table.times tr[data-state=unsigned] .badge, table.times tr[data-state=unverified] .badge, table.times tr[data-state=none] .badge { background: #fff8c5; color: #7d4e00; }
+table.times tr[data-state=invalid] .badge { background: #ffebe9; color: var(--bad); font-weight: 700; }
+table.times tr[data-state=unsigned] .when, table.times tr[data-state=unverified] .when { color: var(--skip); }
+table.times .details { margin: .2rem 0 0; font-size: .8rem; color: var(--muted); font-family: ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-all; }
+table.times .details .en { display: inline; font-size: inherit; }
+#items table.times { margin: .25rem 0 .25rem 1.5rem; width: calc(100% - 1.5rem); font-size: .85rem; }
 footer { margin-top: 2rem; font-size: .8rem; color: var(--muted); }
 details summary { cursor: pointer; }
 @media print { .step, .actions, #error { display: none; } html { background: #fff; } }
@@ -143,7 +170,7 @@ export function renderVerifyPage(script: string): string {
 <h2>② 存证回执 <span class="en" lang="en">Receipt</span></h2>
 <label class="drop" id="receipt-drop"><span class="zh">拖入或选择存证回执（.json）、存证证书（.html）、证据包（.bundle.json）或 tlog-proof</span><br><span class="en" lang="en">Drop or pick the receipt (.json), the evidence certificate (.html), an evidence bundle (.bundle.json) or a tlog-proof</span><input type="file" id="receipt" accept=".json,.html,.htm,.txt,.proof,application/json,text/html,text/plain"></label>
 <p class="info" id="receipt-info"></p>
-<details><summary><span class="zh">或粘贴回执文本</span> / <span class="en" lang="en">or paste the receipt text</span></summary><textarea id="receipt-text" rows="6" spellcheck="false" placeholder='{"format":"guzheng-receipt/v1", …}'></textarea></details>
+<details><summary><span class="zh">或粘贴回执文本</span> / <span class="en" lang="en">or paste the receipt text</span></summary><textarea id="receipt-text" rows="6" spellcheck="false" placeholder='{"format":"guzheng-receipt/v2", …}'></textarea></details>
 <details id="entry-section"><summary><span class="zh">tlog-proof 的条目文件</span> / <span class="en" lang="en">Entry file for a tlog-proof</span></summary><p class="hint"><span class="zh">tlog-proof 不含条目本身，请同时提供条目的原始字节（entry.json）。</span><span class="en" lang="en">A tlog-proof does not carry the entry: give its exact bytes (entry.json) too.</span></p><input type="file" id="entry"></details>
 </section>
 <section class="step">
@@ -151,6 +178,12 @@ export function renderVerifyPage(script: string): string {
 <p class="served" id="key-note" hidden><span class="zh">已预填本日志（<b id="key-origin"></b>）提供的公钥。请与您从官方渠道独立获得并保存的公钥副本核对：只有您自己固定的公钥才是信任的依据。</span><span class="en" lang="en">Prefilled with this log's key — pin your own copy: compare it with the key you obtained independently from an official source; only a key you pinned yourself is a basis for trust.</span></p>
 <textarea id="key" rows="2" spellcheck="false" autocomplete="off" placeholder="origin+keyid+base64"></textarea>
 <p class="hint"><span class="zh">格式：名称+密钥编号+base64，每行一个。</span><span class="en" lang="en">Format: name+keyid+base64, one per line.</span></p>
+<h3>固定的时间戳机构根证书（可选） <span class="en" lang="en">Pinned TSA root certificates (optional)</span></h3>
+<p class="served" id="tsa-note" hidden><span class="zh">已预填本日志（<b id="tsa-origin"></b>）固定的时间戳机构（TSA）根证书。请与您从该机构官方渠道独立获得并保存的根证书副本核对：只有您自己固定的根证书才是信任可信时间的依据。</span><span class="en" lang="en">Prefilled with the TSA root certificates this log pins — pin your own copy: compare them with the roots you obtained independently from the time-stamping authority; only a root you pinned yourself is a basis for trusting the trusted time.</span></p>
+<label class="drop" id="tsa-drop"><span class="zh">拖入或选择根证书文件（.pem / .crt / .cer），或在下方粘贴 PEM 文本</span><br><span class="en" lang="en">Drop or pick the root certificate file (.pem / .crt / .cer), or paste the PEM text below</span><input type="file" id="tsa-file" multiple accept=".pem,.crt,.cer,.der,application/x-pem-file,application/pkix-cert,application/x-x509-ca-cert"></label>
+<p class="info" id="tsa-info"></p>
+<textarea id="tsa-roots" rows="3" spellcheck="false" autocomplete="off" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
+<p class="hint"><span class="zh">PEM 格式，可含多个证书。不填则可信时间显示为“未核验”，回执本身照常核验。</span><span class="en" lang="en">PEM, one or more certificates. Without them the trusted time is shown as not verified; the receipt itself is verified all the same.</span></p>
 </section>
 <div class="actions"><button type="button" id="verify">核验 Verify</button><progress id="progress" max="1" value="0" hidden></progress><span id="status" role="status"></span></div>
 <div id="error" role="alert" hidden></div>
@@ -160,6 +193,7 @@ export function renderVerifyPage(script: string): string {
 <p id="expected-match"></p>
 <ol id="checks"></ol>
 <ol id="items"></ol>
+<div id="times"></div>
 <dl id="facts"></dl>
 </section>
 <footer><span class="zh">核验算法见规范 contracts-free-ledger/SPEC.md（RFC 9162 Merkle 日志、C2SP 签名检查点、Ed25519）。</span> <span class="en" lang="en">The checks follow contracts-free-ledger/SPEC.md (RFC 9162 Merkle log, C2SP signed checkpoints, Ed25519).</span></footer>
@@ -172,15 +206,17 @@ ${SERVED_PLACEHOLDER}
 }
 
 /**
- * injectServedConfig fills the page's data block with the serving log's origin and key, so the
- * key field is prefilled (and labelled) when the page is opened from that log. The page ignores
- * the block when opened from disk (`file:`), so a saved copy never pre-pins a key.
+ * injectServedConfig fills the page's data block with the serving log's origin and key (and the
+ * TSA roots it pins, if any), so the key and TSA-root fields are prefilled (and labelled) when the
+ * page is opened from that log. The page ignores the block when opened from disk (`file:`), so a
+ * saved copy never pre-pins a key or a root.
  * Requires: `html` came from {@link renderVerifyPage}.
  */
 export function injectServedConfig(html: string, config: ServedConfig): string {
   const at = html.indexOf(SERVED_PLACEHOLDER);
   if (at < 0) throw new Error('verify page: no served-config placeholder (not built by renderVerifyPage?)');
-  const block = `<script type="application/json" id="${SERVED_CONFIG_ID}">${jsonForScript({ origin: config.origin, verifierKey: config.verifierKey })}</script>`;
+  const value: ServedConfig = { origin: config.origin, verifierKey: config.verifierKey, ...(config.tsaRoots ? { tsaRoots: config.tsaRoots } : {}) };
+  const block = `<script type="application/json" id="${SERVED_CONFIG_ID}">${jsonForScript(value)}</script>`;
   return html.slice(0, at) + block + html.slice(at + SERVED_PLACEHOLDER.length);
 }
 

@@ -269,12 +269,23 @@ describe('tamper matrix', () => {
     const bad = { ...block, prev: new Uint8Array(32).fill(1) };
     await withDb(dir, (db) => db.put(blockKey(7n), utf8(JSON.stringify(formatBlock(bad)))));
     const r = await audit(dir);
-    expect(first(r)).toMatchObject({ kind: 'chain-broken', height: 7n, found: '01'.repeat(32) });
-    // Block 8's prev no longer matches block 7's (changed) hash either.
-    expect(r.problems.map((p) => [p.kind, p.height])).toEqual([
-      ['chain-broken', 7n],
-      ['chain-broken', 8n],
+    expect(r.problems.find((p) => p.kind === 'chain-broken')).toMatchObject({ height: 7n, found: '01'.repeat(32) });
+    // The signed block header says otherwise; block 8 still links: a signed block's hash covers only signed text.
+    expect(r.problems.map((p) => [p.kind, p.height, p.code]).sort()).toEqual([
+      ['block-invalid', 7n, 'BLOCK_INVALID'],
+      ['chain-broken', 7n, undefined],
     ]);
+  });
+
+  it("the newest block's time moved a year forward (and re-sealed to keep its links): block-invalid at its height", async () => {
+    const dir = copy();
+    const height = BigInt(SIZE / BATCH);
+    const block = parseBlock(JSON.parse(fromUtf8(await getValue(dir, blockKey(height)))));
+    const later = new Date(Date.parse(block.time) + 365 * 86_400_000).toISOString();
+    await withDb(dir, (db) => db.put(blockKey(height), utf8(JSON.stringify(formatBlock({ ...block, time: later })))));
+    const r = await audit(dir);
+    expect(r.problems.map((p) => [p.kind, p.height, p.code])).toEqual([['block-invalid', height, 'BLOCK_INVALID']]);
+    expect(r.problems[0]?.message).toMatch(/differs from the signed block header/);
   });
 
   it('history rewritten after index k and re-signed with the real key: a fork, caught against a saved checkpoint', async () => {
@@ -374,7 +385,8 @@ describe('tamper matrix', () => {
 
   it('seals blocks the way the log does (the forged block above is otherwise valid)', () => {
     // Sanity check of the helpers: sealBlock over the same checkpoint reproduces a stored block.
-    const b0 = sealBlock(undefined, notes[0] as string, 0n, '2026-03-01T00:00:00.500Z');
+    const b0 = sealBlock(undefined, { signer: KEYS.signerKey, size: 0n, root: openCheckpoint(notes[0] as string, KEYS.verifierKey).checkpoint.root, time: '2026-03-01T00:00:00.500Z' });
     expect(formatBlock(b0).prev).toBe('0'.repeat(64));
+    expect(formatBlock(b0).format).toBe('guzheng-block/v2');
   });
 });

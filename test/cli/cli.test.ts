@@ -51,7 +51,7 @@ function stop(child: ChildProcess): Promise<number | null> {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('guzheng CLI', () => {
-  it('prints help and exits 2 on a usage error', () => {
+  it('prints help and exits 2 on a usage error', async () => {
     const help = cli(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/serve[\s\S]*keys[\s\S]*submit[\s\S]*prove/);
@@ -59,7 +59,7 @@ describe('guzheng CLI', () => {
     expect(cli(['no-such-command']).status).toBe(2);
   }, 60_000);
 
-  it('the built executable (dist/cli/guzheng.cjs, what npm start runs) is the same CLI, exit codes included', () => {
+  it('the built executable (dist/cli/guzheng.cjs, what npm start runs) is the same CLI, exit codes included', async () => {
     const launcher = join(ROOT, 'dist', 'cli', 'guzheng.cjs');
     expect(existsSync(launcher), 'dist/cli/guzheng.cjs missing: npm ci / npm run build writes it').toBe(true);
     const run = (args: string[]) => spawnSync(process.execPath, [launcher, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
@@ -86,7 +86,7 @@ describe('guzheng CLI', () => {
       const sub = cli(['submit', '--file', file, '--case', '衡环罚〔2026〕12号', '--url', s.url, '--api-key', admin]);
       expect(sub.status, sub.stderr).toBe(0);
       const receipt = JSON.parse(sub.stdout);
-      const report = verifyReceipt(receipt, { trustedKeys: [vkey], content: { bytes: readFileSync(file) } });
+      const report = await verifyReceipt(receipt, { trustedKeys: [vkey], content: { bytes: readFileSync(file) } });
       expect(report.valid).toBe(true);
       expect(report.facts.entry?.meta).toMatchObject({ caseId: '衡环罚〔2026〕12号', name: '现场检查笔录.pdf', mediaType: 'application/pdf' });
 
@@ -95,7 +95,7 @@ describe('guzheng CLI', () => {
       const out = join(dir, 'record.receipt.json');
       const sub2 = cli(['submit', '--record', rec, '--url', s.url, '--api-key', admin, '--out', out]);
       expect(sub2.status, sub2.stderr).toBe(0);
-      expect(verifyReceipt(JSON.parse(readFileSync(out, 'utf8')), { trustedKeys: [vkey], content: { record: { value: '35.2', station: 'HS-AQ-0001' } } }).valid).toBe(true);
+      expect((await verifyReceipt(JSON.parse(readFileSync(out, 'utf8')), { trustedKeys: [vkey], content: { record: { value: '35.2', station: 'HS-AQ-0001' } } })).valid).toBe(true);
 
       // The officer saves the certificate: HTML always, PDF when Chromium is installed (CI installs it).
       const certHtml = join(dir, 'cert.html');

@@ -96,7 +96,8 @@ describe('guzheng case export + guzheng verify: the officer and the clerk', () =
 
     const ok = await cli(['verify', '--receipt', p('case.bundle.json'), '--file', files.record, '--file', files.photo, '--record', files.data, '--key', p('log.vkey')], { GUZHENG_URL: 'http://127.0.0.1:9' });
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
-    expect(ok.stdout).toContain(`evidence bundle (guzheng-bundle/v1) for case ${CASE}`);
+    expect(ok.stdout).toContain(`evidence bundle for case ${CASE}`);
+    expect(ok.stdout).toMatch(/Bundle format: guzheng-bundle\/v2/);
     for (const line of ['✓ Bundle format', '✓ Common checkpoint signature', '✓ Manifest and case id match the entries', '✓ Every item verifies', '✓ Given files are anchored items']) expect(ok.stdout).toContain(line);
     expect(ok.stdout).toMatch(/Items \(3 of 3 valid\)/);
     expect(ok.stdout).toMatch(/✓ format {2}✓ checkpoint {2}✓ entry {2}✓ leaf-hash {2}✓ content {2}✓ inclusion {2}✓ block {2}✓ block-consistency/);
@@ -138,11 +139,16 @@ describe('guzheng verify: each input kind round-trips', () => {
     ]);
     expect(human.status, human.stdout + human.stderr).toBe(0);
     for (const t of ['Receipt format', 'Checkpoint signature (pinned log key)', 'Entry encoding', 'Leaf hash', 'Content digest', 'Inclusion proof', 'Sealing block', 'Block consistency']) expect(human.stdout).toContain(`✓ ${t}: `);
-    expect(human.stdout.trim().split('\n').at(-1)).toMatch(/^VALID: entry 0 \(document "现场检查笔录\.pdf", sha256 [0-9a-f]{64}\) is in log guzheng\.test\/log at tree size \d+, received .*The content matches the anchored digest\.$/);
+    const verdict = human.stdout.slice(human.stdout.indexOf('VALID: '));
+    expect(verdict).toMatch(/^VALID: entry 0 \(document "现场检查笔录\.pdf", sha256 [0-9a-f]{64}\) is in log guzheng\.test\/log at tree size \d+, sealed in block \d+\. The content matches the anchored digest\.\nTimes:\n/);
+    // Each time says who vouches for it.
+    expect(verdict).toMatch(/received {2}\S+ {2}\(log clock, signed by the log\)/);
+    expect(verdict).toMatch(/sealed {4}\S+ {2}\(log clock, signed by the log; block \d+\)/);
+    expect(verdict).toMatch(/可信时间 {3}none/);
     expect(asJson.status).toBe(0);
     const report = JSON.parse(asJson.stdout);
     expect(report).toMatchObject({ kind: 'receipt', valid: true, facts: { index: '0', verifierKey: key } });
-    expect(report.checks).toHaveLength(8);
+    expect(report.checks).toHaveLength(9);
     expect(noFile.status).toBe(0);
     expect(noFile.stdout).toContain('– Content digest: no file, record or digest given');
     expect(noFile.stdout).toContain('The content itself was not compared');

@@ -3,7 +3,23 @@ import { DEFAULTS, loadConfig } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('uses the documented defaults', () => {
-    expect(loadConfig({})).toEqual({ ...DEFAULTS, origin: undefined, adminKey: undefined, hj212Port: undefined, hj212Host: DEFAULTS.host, hj212LegacyCrc: new Map() });
+    expect(loadConfig({})).toEqual({ ...DEFAULTS, origin: undefined, adminKey: undefined, hj212Port: undefined, hj212Host: DEFAULTS.host, hj212LegacyCrc: new Map(), tsaUrls: [], tsaCaFile: undefined });
+  });
+
+  describe('RFC 3161 time stamping', () => {
+    it('is off by default, takes a comma-separated list of TSAs in order, and flags win', () => {
+      expect(loadConfig({}).tsaUrls).toEqual([]);
+      const c = loadConfig({ GUZHENG_TSA_URL: 'https://tsa.example/tsr, http://127.0.0.1:3161/', GUZHENG_TSA_CA: '/etc/guzheng/tsa-roots.pem', GUZHENG_TSA_INTERVAL_MS: '60000' });
+      expect(c).toMatchObject({ tsaUrls: ['https://tsa.example/tsr', 'http://127.0.0.1:3161/'], tsaCaFile: '/etc/guzheng/tsa-roots.pem', tsaIntervalMs: 60000, tsaTimeoutMs: 10000 });
+      expect(loadConfig({ GUZHENG_TSA_URL: 'https://a.example/', GUZHENG_TSA_CA: 'x.pem' }, { tsaUrl: 'https://b.example/', tsaCa: 'y.pem', tsaIntervalMs: '500' })).toMatchObject({ tsaUrls: ['https://b.example/'], tsaCaFile: 'y.pem', tsaIntervalMs: 500 });
+      expect(loadConfig({}).tsaIntervalMs).toBe(10_000);
+    });
+
+    it('refuses a TSA without pinned roots, and names bad values', () => {
+      expect(() => loadConfig({ GUZHENG_TSA_URL: 'https://tsa.example/' })).toThrow(/GUZHENG_TSA_CA/);
+      expect(() => loadConfig({ GUZHENG_TSA_URL: 'ftp://tsa.example/', GUZHENG_TSA_CA: 'x.pem' })).toThrow(/GUZHENG_TSA_URL.*not an http\(s\) URL/);
+      expect(() => loadConfig({ GUZHENG_TSA_URL: 'https://tsa.example/', GUZHENG_TSA_CA: 'x.pem', GUZHENG_TSA_INTERVAL_MS: '5' })).toThrow(/GUZHENG_TSA_INTERVAL_MS/);
+    });
   });
 
   it('reads the environment and lets flags win', () => {

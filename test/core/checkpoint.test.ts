@@ -45,8 +45,11 @@ describe('formatCheckpoint / parseCheckpoint', () => {
     const cp = parseCheckpoint(GOLDEN + 'ext one\n— looks like a signature\n');
     expect(cp.extensions).toEqual(['ext one', '— looks like a signature']);
     expect(cp.size).toBe(20852163n);
-    // Formatting never drops them silently.
-    expect(codeOf(() => formatCheckpoint(cp))).toBe('CHECKPOINT_MALFORMED');
+    // Formatting keeps them: format and parse are an exact pair, extension lines included.
+    expect(formatCheckpoint(cp)).toBe(GOLDEN + 'ext one\n— looks like a signature\n');
+    for (const bad of [[''], ['a\nb'], ['tab\there'], ['\ud800'], [7]]) {
+      expect(codeOf(() => formatCheckpoint({ ...cp, extensions: bad as string[] }))).toBe('CHECKPOINT_MALFORMED');
+    }
   });
 
   it('rejects non-canonical sizes', () => {

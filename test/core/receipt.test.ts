@@ -12,7 +12,9 @@ const logWithReceipt = threeBlockLog;
 describe('receipts', () => {
   it('has the documented JSON shape', () => {
     const { receipt } = logWithReceipt();
-    expect(Object.keys(receipt).sort()).toEqual(['block', 'blockConsistency', 'checkpoint', 'entry', 'format', 'inclusionProof', 'index', 'leafHash', 'verifierKey']);
+    expect(Object.keys(receipt).sort()).toEqual(['block', 'blockConsistency', 'checkpoint', 'entry', 'format', 'inclusionProof', 'index', 'leafHash', 'timestamp', 'verifierKey']);
+    expect(receipt.format).toBe('guzheng-receipt/v2');
+    expect(receipt.timestamp).toBeNull();
     expect(receipt.format).toBe(RECEIPT_FORMAT);
     expect(receipt.index).toBe('3');
     expect(receipt.block.height).toBe('1');
@@ -25,7 +27,14 @@ describe('receipts', () => {
     expect(p.index).toBe(3n);
     expect(p.entryBytes).toEqual(canonicalJson(receipt.entry));
     expect(codeOf(() => parseReceipt('{'))).toBe('RECEIPT_MALFORMED');
-    expect(codeOf(() => parseReceipt({ ...receipt, format: 'guzheng-receipt/v2' }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, format: 'guzheng-receipt/v3' }))).toBe('RECEIPT_MALFORMED');
+    // v1 has no timestamp member; v2 must have it (null while there is no stamp yet).
+    expect(codeOf(() => parseReceipt({ ...receipt, format: 'guzheng-receipt/v1' }))).toBe('RECEIPT_MALFORMED');
+    const { timestamp: _t, ...v1 } = receipt;
+    expect(parseReceipt({ ...v1, format: 'guzheng-receipt/v1' }).format).toBe(1);
+    expect(codeOf(() => parseReceipt(v1))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, timestamp: { checkpoint: 'x', consistency: [], tokens: [] } }))).toBe('RECEIPT_MALFORMED');
+    expect(codeOf(() => parseReceipt({ ...receipt, timestamp: { checkpoint: 'x', consistency: [], tokens: ['not base64!'] } }))).toBe('RECEIPT_MALFORMED');
     expect(codeOf(() => parseReceipt({ ...receipt, index: 3 }))).toBe('RECEIPT_MALFORMED');
     expect(codeOf(() => parseReceipt({ ...receipt, index: '03' }))).toBe('RECEIPT_MALFORMED');
     expect(codeOf(() => parseReceipt({ ...receipt, index: '99999999999999999999' }))).toBe('RECEIPT_MALFORMED');

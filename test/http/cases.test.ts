@@ -36,10 +36,10 @@ describe('GET /v1/cases/{caseId}', () => {
       for (const e of body.entries) {
         expect(e.entry.meta.caseId).toBe(CASE);
         expect(e.receipt.leafHash).toBe(e.leafHash);
-        expect(verifyReceipt(e.receipt, pinned).valid).toBe(true);
+        expect((await verifyReceipt(e.receipt, pinned)).valid).toBe(true);
       }
-      expect(verifyReceipt(body.entries[0].receipt, { ...pinned, content: { bytes: pdf } }).valid).toBe(true);
-      expect(verifyReceipt(body.entries[1].receipt, { ...pinned, content: { record } }).valid).toBe(true);
+      expect((await verifyReceipt(body.entries[0].receipt, { ...pinned, content: { bytes: pdf } })).valid).toBe(true);
+      expect((await verifyReceipt(body.entries[1].receipt, { ...pinned, content: { record } })).valid).toBe(true);
     }
   });
 
@@ -60,7 +60,7 @@ describe('GET /v1/cases/{caseId}', () => {
     const body = await json(await fetch(`${s.url}/v1/cases/${enc(id)}`, { headers: auth(s.keys.audit) }));
     expect(body).toMatchObject({ caseId: id, entries: [{ index: r.index }] });
     const bundle = await json(await fetch(`${s.url}/v1/cases/${enc(id)}/bundle`, { headers: auth(s.keys.audit) }));
-    expect(verifyBundle(bundle, pinned)).toMatchObject({ valid: true, facts: { caseId: id, itemCount: '1' } });
+    expect(await verifyBundle(bundle, pinned)).toMatchObject({ valid: true, facts: { caseId: id, itemCount: '1' } });
   });
 
   it('needs a key; 404 for a case without entries; 400 for a bad case id or query', async () => {
@@ -79,10 +79,10 @@ describe('GET /v1/cases/{caseId}/bundle', () => {
     const bundle = await json(res);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="case.bundle.json"; filename*=UTF-8''${enc(`${CASE}.bundle.json`)}`);
     expect(res.headers.get('cache-control')).toBe('private, no-cache');
-    expect(bundle).toMatchObject({ format: 'guzheng-bundle/v1', caseId: CASE, verifierKey: s.ledger.verifierKey });
+    expect(bundle).toMatchObject({ format: 'guzheng-bundle/v2', caseId: CASE, verifierKey: s.ledger.verifierKey });
     expect(bundle.items.map((i: { index: string }) => i.index)).toEqual(indexes);
     expect(bundle.manifest.map((m: { name?: string; type: string }) => m.name ?? m.type)).toEqual(['处罚决定书.pdf', 'record', 'photo-0012.jpg']);
-    const r = verifyBundle(bundle, {
+    const r = await verifyBundle(bundle, {
       ...pinned,
       files: [
         { label: '处罚决定书.pdf', content: { bytes: pdf } },

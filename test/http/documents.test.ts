@@ -42,12 +42,12 @@ describe('POST /v1/documents', () => {
     expect(res.headers.get('location')).toBe(`/v1/entries/${r.index}`);
     expect(r.digest).toEqual({ alg: 'sha256', hex: sha256Hex(file) });
     expect(r.entry).toMatchObject({ type: 'document', submitter: s.keyIds.submit, meta: { name: '检查笔录 2026-03.pdf', mediaType: 'application/pdf', size: 300_000, caseId: '衡环罚〔2026〕12号' } });
-    const report = verifyReceipt(r.receipt, { ...pinned, content: { bytes: new Uint8Array(file) } });
+    const report = await verifyReceipt(r.receipt, { ...pinned, content: { bytes: new Uint8Array(file) } });
     expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(report.valid).toBe(true);
     const changed = Buffer.from(file);
     changed[1000]! ^= 1;
-    expect(verifyReceipt(r.receipt, { ...pinned, content: { bytes: new Uint8Array(changed) } }).valid).toBe(false);
+    expect((await verifyReceipt(r.receipt, { ...pinned, content: { bytes: new Uint8Array(changed) } })).valid).toBe(false);
     // The content is never stored: the entry has no attachment.
     const got = await json(await fetch(`${s.url}/v1/entries/${r.index}`, { headers: auth(s.keys.audit) }));
     expect(got.record).toBeUndefined();

@@ -49,11 +49,11 @@ describe('POST /v1/entries', () => {
   it('?wait=receipt returns a receipt that verifies offline with the pinned key and the record', async () => {
     const record = { station: 'HS-001', cod: 12.5 };
     const r = await json(await postJson(`${s.url}/v1/entries?wait=receipt`, { type: 'record', record }, s.keys.submit), 201);
-    expect(r.receipt).toMatchObject({ format: 'guzheng-receipt/v1', index: r.index, leafHash: r.leafHash });
-    const report = verifyReceipt(r.receipt, { ...pinned, content: { record } });
+    expect(r.receipt).toMatchObject({ format: 'guzheng-receipt/v2', index: r.index, leafHash: r.leafHash });
+    const report = await verifyReceipt(r.receipt, { ...pinned, content: { record } });
     expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(report.valid).toBe(true);
-    expect(verifyReceipt(r.receipt, { ...pinned, content: { record: { ...record, cod: 12.6 } } }).valid).toBe(false);
+    expect((await verifyReceipt(r.receipt, { ...pinned, content: { record: { ...record, cod: 12.6 } } })).valid).toBe(false);
   });
 
   it('names the offending field and writes nothing for invalid input', async () => {
@@ -140,7 +140,7 @@ describe('POST /v1/entries/batch', () => {
   it('?wait=receipt gives every entry a valid receipt', async () => {
     const records = [{ k: 1 }, { k: 2 }, { k: 3 }];
     const r = await json(await postJson(`${s.url}/v1/entries/batch?wait=receipt`, { entries: records.map((record) => ({ type: 'record', record })) }, s.keys.submit), 201);
-    r.results.forEach((x: { receipt: unknown }, i: number) => expect(verifyReceipt(x.receipt, { ...pinned, content: { record: records[i] } }).valid).toBe(true));
+    for (const [i, x] of (r.results as Array<{ receipt: unknown }>).entries()) expect((await verifyReceipt(x.receipt, { ...pinned, content: { record: records[i] } })).valid).toBe(true);
   });
 });
 

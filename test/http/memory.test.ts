@@ -27,7 +27,7 @@ describe('createApp', () => {
       const [a, b] = apps as [(typeof apps)[0], (typeof apps)[0]];
       const record = { memory: true };
       const r = await json(await postJson(`${a.url}/v1/entries?wait=receipt`, { type: 'record', record }, a.secret), 201);
-      expect(verifyReceipt(r.receipt, { ...pinned, content: { record } }).valid).toBe(true);
+      expect((await verifyReceipt(r.receipt, { ...pinned, content: { record } })).valid).toBe(true);
       expect(await a.registry.getSingleMetricAsString('guzheng_entries_appended_total')).toMatch(/ 1$/);
       expect(await b.registry.getSingleMetricAsString('guzheng_entries_appended_total')).toMatch(/ 0$/);
       // A key of one app is unknown to the other.

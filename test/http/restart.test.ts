@@ -23,9 +23,9 @@ describe('restart', () => {
     try {
       expect(second.ledger.sequencer.size).toBe(21n);
       // Receipts from before the restart still verify; fresh ones too.
-      expect(verifyReceipt(doc.receipt, { ...pinned, content: { bytes: new Uint8Array(file) } }).valid).toBe(true);
+      expect((await verifyReceipt(doc.receipt, { ...pinned, content: { bytes: new Uint8Array(file) } })).valid).toBe(true);
       const again = await json(await fetch(`${second.url}/v1/receipts/${doc.index}`, { headers: auth(second.keys.audit) }));
-      expect(verifyReceipt(again, { ...pinned, content: { bytes: new Uint8Array(file) } }).valid).toBe(true);
+      expect((await verifyReceipt(again, { ...pinned, content: { bytes: new Uint8Array(file) } })).valid).toBe(true);
       expect((await json(await fetch(`${second.url}/v1/entries/5`, { headers: auth(second.keys.audit) }))).record).toEqual({ i: 4 });
       expect((await json(await fetch(`${second.url}/v1/lookup/sha256/${sha256Hex(file)}`))).anchorings).toHaveLength(1);
 
@@ -58,10 +58,10 @@ describe('concurrent submitters', () => {
       const indexes = new Set(results.map((r) => r.index));
       expect(indexes.size).toBe(300);
       expect([...indexes].map(BigInt).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 300 }, (_, i) => BigInt(i)));
-      results.forEach((r, i) => {
+      for (const [i, r] of results.entries()) {
         expect(r.receipt, `entry ${i}`).toBeDefined();
-        expect(verifyReceipt(r.receipt, { ...pinned, content: { record: records[i] } }).valid).toBe(true);
-      });
+        expect((await verifyReceipt(r.receipt, { ...pinned, content: { record: records[i] } })).valid).toBe(true);
+      }
       expect(s.ledger.sequencer.stats.flushes).toBeLessThan(300);
     } finally {
       await s.destroy();

@@ -78,7 +78,7 @@ describe('Ledger over a store', () => {
     expect(ledger.checkpointSize).toBe(0n); // nobody waits: the hour-long interval holds
     const receipt = await ledger.waitForReceipt(first!.index, 10_000);
     expect(receipt.checkpoint).toContain('\n1\n');
-    expect(verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] }).valid).toBe(true);
+    expect((await verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] })).valid).toBe(true);
     await ledger.close();
   });
 
@@ -88,7 +88,7 @@ describe('Ledger over a store', () => {
     const pending = ledger.waitForReceipt(first!.index, 10_000); // nothing is published for an hour
     await ledger.close(); // the final checkpoint releases it, then the store closes
     const receipt = await pending;
-    expect(verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] }).valid).toBe(true);
+    expect((await verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] })).valid).toBe(true);
   });
 
   it('group-commits concurrent submissions: few fsynced batches, distinct indexes, valid receipts', async () => {
@@ -101,10 +101,10 @@ describe('Ledger over a store', () => {
     expect(store.batches.length).toBeLessThan(300);
     expect(store.batches.length).toBeGreaterThan(0);
     const receipt = await ledger.waitForReceipt(299n, 5000);
-    expect(verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] }).valid).toBe(true);
+    expect((await verifyReceipt(receipt, { trustedKeys: [KEYS.verifierKey] })).valid).toBe(true);
     for (const i of [0n, 150n]) {
       const r = await ledger.waitForReceipt(i, 5000);
-      expect(verifyReceipt(r, { trustedKeys: [KEYS.verifierKey], content: { bytes: new TextEncoder().encode(`document ${Number(results.findIndex((x) => x[0]!.index === i))}`) } }).valid).toBe(true);
+      expect((await verifyReceipt(r, { trustedKeys: [KEYS.verifierKey], content: { bytes: new TextEncoder().encode(`document ${Number(results.findIndex((x) => x[0]!.index === i))}`) } })).valid).toBe(true);
     }
     await ledger.close();
   });

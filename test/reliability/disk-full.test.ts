@@ -142,7 +142,7 @@ describe.skipIf(skipped !== undefined)('a full disk (8 MiB tmpfs)', () => {
       }
       const receipt = await fetch(`${s.url}/v1/receipts/0`, { headers: bearer(admin) });
       expect(receipt.status).toBe(200);
-      expect(verifyReceipt(await receipt.json(), { trustedKeys: [s.verifierKey] }).valid).toBe(true);
+      expect((await verifyReceipt(await receipt.json(), { trustedKeys: [s.verifierKey] })).valid).toBe(true);
       expect((await fetch(`${s.url}/v1/proof/consistency?from=${before.size}`)).status).toBe(200);
       expect((await fetch(`${s.url}/v1/lookup/sha256/${createHash('sha256').update('x').digest('hex')}`)).status).toBe(200);
       expect((await fetch(`${s.url}/v1/blocks`)).status).toBe(200);
@@ -183,7 +183,7 @@ describe.skipIf(skipped !== undefined)('a full disk (8 MiB tmpfs)', () => {
       }
       const c2 = (await (await fetch(`${s.url}/v1/proof/consistency?from=${after.size}&to=${restarted.size}`)).json()) as { path: string[] };
       verifyConsistency(after.size, restarted.size, c2.path.map((h) => fromHex(h, 32)), after.root, restarted.root);
-      for (const r of receipts) expect(verifyReceipt(r, { trustedKeys: [s.verifierKey] }).valid).toBe(true);
+      for (const r of receipts) expect((await verifyReceipt(r, { trustedKeys: [s.verifierKey] })).valid).toBe(true);
       expect(s.output()).not.toContain('    at ');
       expect(await s.stop()).toBe(0);
       assertClean(await audit(data, s.verifierKey));
@@ -194,5 +194,5 @@ describe.skipIf(skipped !== undefined)('a full disk (8 MiB tmpfs)', () => {
 });
 
 describe.skipIf(skipped === undefined)('a full disk', () => {
-  it(`is not tested here: ${skipped ?? ''}`, () => {});
+  it(`is not tested here: ${skipped ?? ''}`, async () => {});
 });

@@ -110,15 +110,15 @@ function mangledJson(value: Json): fc.Arbitrary<Json> {
 function proved(r: { valid: boolean; facts: { index?: string; leafHash?: string; treeSize?: string; rootHash?: string } }): string {
   return JSON.stringify([r.facts.index, r.facts.leafHash, r.facts.treeSize, r.facts.rootHash]);
 }
-const receiptClaim = proved(verifyReceipt(receipt, pinned));
-const bundleReport = verifyDocument(readProofDocument(bundleText), { ...pinned, files: [] });
+const receiptClaim = proved(await verifyReceipt(receipt, pinned));
+const bundleReport = await verifyDocument(readProofDocument(bundleText), { ...pinned, files: [] });
 
-function checkDocument(input: unknown): void {
+async function checkDocument(input: unknown): Promise<void> {
   const doc = coded(() => readProofDocument(input), 'readProofDocument');
   if (doc === undefined) return;
   let report: DocumentReport;
   try {
-    report = verifyDocument(doc, { ...pinned, files: [], ...(doc.kind === 'tlog-proof' ? { entry: entryBytes } : {}) });
+    report = await verifyDocument(doc, { ...pinned, files: [], ...(doc.kind === 'tlog-proof' ? { entry: entryBytes } : {}) });
   } catch (err) {
     if (isLedgerError(err, 'INPUT_INVALID')) return; // documented: bad options (e.g. no entry)
     throw err;
@@ -135,12 +135,12 @@ function checkDocument(input: unknown): void {
 }
 
 describe('the verifier and parsers under mangled input', () => {
-  it('receipts (as text and as JSON values): a coded error or a report; valid only if it proves the same', () => {
-    fc.assert(fc.property(mangled(receiptText), (t) => checkDocument(t)), { numRuns: RUNS });
-    fc.assert(
-      fc.property(mangledJson(receipt as unknown as Json), (v) => {
-        checkDocument(v);
-        const r = verifyReceipt(v, pinned);
+  it('receipts (as text and as JSON values): a coded error or a report; valid only if it proves the same', async () => {
+    await fc.assert(fc.asyncProperty(mangled(receiptText), (t) => checkDocument(t)), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(mangledJson(receipt as unknown as Json), async (v) => {
+        await checkDocument(v);
+        const r = await verifyReceipt(v, pinned);
         if (r.valid) expect(proved(r)).toBe(receiptClaim);
         coded(() => parseReceipt(v), 'parseReceipt');
       }),
@@ -148,30 +148,30 @@ describe('the verifier and parsers under mangled input', () => {
     );
   });
 
-  it('bundles: a coded error or a report', () => {
-    fc.assert(fc.property(mangled(bundleText), (t) => checkDocument(t)), { numRuns: RUNS / 3 });
-    fc.assert(
-      fc.property(mangledJson(bundle as unknown as Json), (v) => {
-        checkDocument(v);
+  it('bundles: a coded error or a report', async () => {
+    await fc.assert(fc.asyncProperty(mangled(bundleText), (t) => checkDocument(t)), { numRuns: RUNS / 3 });
+    await fc.assert(
+      fc.asyncProperty(mangledJson(bundle as unknown as Json), async (v) => {
+        await checkDocument(v);
         coded(() => parseBundle(v), 'parseBundle');
       }),
       { numRuns: RUNS / 3 },
     );
   });
 
-  it('tlog-proofs: a coded error or a report; valid only if it proves the same', () => {
-    fc.assert(
-      fc.property(mangled(tlogProof), fc.option(fc.uint8Array({ maxLength: 64 })), (t, junkEntry) => {
+  it('tlog-proofs: a coded error or a report; valid only if it proves the same', async () => {
+    await fc.assert(
+      fc.asyncProperty(mangled(tlogProof), fc.option(fc.uint8Array({ maxLength: 64 })), async (t, junkEntry) => {
         coded(() => parseTlogProof(t), 'parseTlogProof');
-        checkDocument(t);
-        const r = verifyTlogProof(t, junkEntry ?? entryBytes, pinned);
+        await checkDocument(t);
+        const r = await verifyTlogProof(t, junkEntry ?? entryBytes, pinned);
         if (r.valid) expect(proved(r)).toBe(receiptClaim);
       }),
       { numRuns: RUNS },
     );
   });
 
-  it('checkpoints and signed notes: a coded error, or exactly the signed content', () => {
+  it('checkpoints and signed notes: a coded error, or exactly the signed content', async () => {
     const original = openCheckpoint(note, key).checkpoint;
     fc.assert(
       fc.property(mangled(note), (t) => {
@@ -187,7 +187,7 @@ describe('the verifier and parsers under mangled input', () => {
     );
   });
 
-  it('verifier keys and blocks: a coded error or a value', () => {
+  it('verifier keys and blocks: a coded error or a value', async () => {
     fc.assert(fc.property(mangled(key), (t) => void coded(() => parseVerifierKey(t), 'parseVerifierKey')), { numRuns: RUNS });
     fc.assert(
       fc.property(mangled(blockText), (t) => {
@@ -204,7 +204,7 @@ describe('the verifier and parsers under mangled input', () => {
     fc.assert(fc.property(mangledJson(JSON.parse(blockText) as Json), (v) => void coded(() => parseBlock(v), 'parseBlock')), { numRuns: RUNS });
   });
 
-  it('deep and huge inputs: coded errors, no stack overflow', () => {
+  it('deep and huge inputs: coded errors, no stack overflow', async () => {
     const deep = '['.repeat(10_000) + ']'.repeat(10_000);
     for (const input of [deep, JSON.parse(deep) as unknown, '{"format":"guzheng-receipt/v1"' + ',"x":1'.repeat(100_000) + '}', 'x'.repeat(5_000_000), 'c2sp.org/tlog-proof@v1\n' + 'a\n'.repeat(200_000)]) {
       checkDocument(input);

@@ -58,4 +58,37 @@ describe('check-boundaries', () => {
       'web/bad.ts:4: web may not use process (no environment access in pure code)',
     ]);
   });
+
+  it('keeps the witness off the log, storage, http and audit (planted tree)', () => {
+    const tree = mkdtempSync(join(tmpdir(), 'guzheng-bounds-witness-'));
+    try {
+      mkdirSync(join(tree, 'witness'), { recursive: true });
+      writeFileSync(
+        join(tree, 'witness', 'bad.ts'),
+        [
+          "import { readFileSync } from 'node:fs';",
+          "import express from 'express';",
+          "import { Level } from 'level';",
+          "import { openCosigned } from '../core/cosignature.js';",
+          "import { installNodeCrypto } from '../platform/node-crypto.js';",
+          "import { Ledger } from '../log/ledger.js';",
+          "import { LevelStore } from '../storage/level.js';",
+          "import { createApp } from '../http/app.js';",
+          "import { replay } from '../audit/replay.js';",
+          "import { ok } from './state.js';",
+          "import { Command } from 'commander';",
+          'const t = Date.now();',
+        ].join('\n'),
+      );
+      expect(checkBoundaries(tree).map((v) => `${v.file}:${v.line}: ${v.message}`)).toEqual([
+        'witness/bad.ts:6: witness may not import ../log/ledger.js (resolves to src/log/ledger.js)',
+        'witness/bad.ts:7: witness may not import ../storage/level.js (resolves to src/storage/level.js)',
+        'witness/bad.ts:8: witness may not import ../http/app.js (resolves to src/http/app.js)',
+        'witness/bad.ts:9: witness may not import ../audit/replay.js (resolves to src/audit/replay.js)',
+        'witness/bad.ts:11: witness may not import package commander',
+      ]);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
 });

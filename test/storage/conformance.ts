@@ -167,8 +167,7 @@ async function expectNothingOf(store: LedgerStore, batch: AppendBatch, size: big
 }
 
 function block(previous: Block | undefined, size: bigint, second: number): Block {
-  const note = signCheckpoint({ origin: ORIGIN, size, root: sha256(utf8(`root-${size}`)) }, KEYS.signerKey);
-  return sealBlock(previous, note, size, `2026-11-28T08:00:${String(second).padStart(2, '0')}.000Z`);
+  return sealBlock(previous, { signer: KEYS.signerKey, size, root: sha256(utf8(`root-${size}`)), time: `2026-11-28T08:00:${String(second).padStart(2, '0')}.000Z` });
 }
 
 function chainOf(sizes: readonly bigint[]): BlockJson[] {

@@ -197,8 +197,7 @@ describe('LevelStore: acknowledged means durable', () => {
       const nodes = range.appendAll(leafHashes);
       await store.appendBatch({ first: 0n, entries: data, leafHashes, nodes, digests: [], attachments: [] });
       const keys = generateSignerKey('guzheng.test/sync', new Uint8Array(32).fill(1));
-      const note = signCheckpoint({ origin: 'guzheng.test/sync', size: 3n, root: range.root() }, keys.signerKey);
-      await store.appendBlock(formatBlock(sealBlock(undefined, note, 3n, '2026-11-28T08:00:00.000Z')));
+      await store.appendBlock(formatBlock(sealBlock(undefined, { signer: keys.signerKey, size: 3n, root: range.root(), time: '2026-11-28T08:00:00.000Z' })));
       await store.putMeta('origin', 'x');
       await store.putApiKey({ id: 'k', secretHash: '0'.repeat(64), role: 'admin', createdAt: '2026-11-28T08:00:00.000Z' });
       // appendBatch: 3 entries, 3 leaf-hash index keys, the 4 nodes (0/0, 0/1, 1/0, 0/2), s:size.

@@ -21,6 +21,7 @@ export function itemParts(log: MiniLog, index: bigint): BundleItemParts {
     checkpoint: latest.checkpoint,
     block: sealing,
     blockConsistency: log.consistency(sealing.first + sealing.count, size),
+    timestamp: null,
   };
 }
 

@@ -6,11 +6,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildVerifyPage } from '../../scripts/build-web.js';
 import { MiniLog, OTHER_KEYS, TEST_KEYS, content } from '../../scripts/vectors/mini-log.js';
+import { fromBase64, toBase64 } from '../../src/core/bytes.js';
 import type { ErrorCode } from '../../src/core/errors.js';
-import { parseReceipt } from '../../src/core/receipt.js';
+import { parseReceipt, type Receipt } from '../../src/core/receipt.js';
+import { stampImprint } from '../../src/core/stamp.js';
+import { TSA_OFF } from '../../src/http/app.js';
+import { beijingTime, reportTimes, type TimeRow } from '../../src/web/times.js';
+import { opensslToken } from '../support/tsa/server.js';
+import { testPki, TEST_POLICY, type TestPki } from '../support/tsa/pki.js';
+import { startServer } from '../http/helpers.js';
 import { receiptToTlogProof } from '../../src/core/tlog-proof.js';
 import { CHECK_IDS, verifyReceipt } from '../../src/verifier/index.js';
 import { buildBundle } from '../../src/core/bundle.js';
@@ -18,7 +25,7 @@ import { decodeEntry, digestBytes } from '../../src/core/entry/index.js';
 import { verifyBundle } from '../../src/verifier/index.js';
 import { CODE_EXPLANATIONS, explainBundleReport, explainCheck, explainReport } from '../../src/web/explain.js';
 import { sha256Blob } from '../../src/web/hash.js';
-import { classifyProofDocument, digestFromFragment, extractEmbeddedReceipt, parsePinnedKeys } from '../../src/web/input.js';
+import { certificateFileText, classifyProofDocument, describeTsaRoots, digestFromFragment, extractEmbeddedReceipt, formatCertificatesPem, parsePinnedKeys, parsePinnedTsaRoots } from '../../src/web/input.js';
 import { contentSecurityPolicy, escapeHtml, injectServedConfig, jsonForScript, renderVerifyPage, SERVED_CONFIG_ID } from '../../src/web/template.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -60,7 +67,7 @@ describe('sha256Blob (streaming SHA-256 of a File)', () => {
 });
 
 describe('classifyProofDocument', () => {
-  it('recognizes a receipt, a tlog-proof, a certificate and a bundle', () => {
+  it('recognizes a receipt, a tlog-proof, a certificate and a bundle', async () => {
     const { receipt } = setup();
     expect(classifyProofDocument(JSON.stringify(receipt, null, 2))).toEqual({ kind: 'receipt', receipt });
     expect(classifyProofDocument('\uFEFF' + JSON.stringify(receipt))).toEqual({ kind: 'receipt', receipt });
@@ -71,18 +78,18 @@ describe('classifyProofDocument', () => {
     expect(classifyProofDocument('{"format":"guzheng-bundle/v1","receipts":[]}')).toMatchObject({ kind: 'bundle' });
   });
 
-  it('hands a broken receipt to the verifier (which says what is wrong) and refuses other text', () => {
+  it('hands a broken receipt to the verifier (which says what is wrong) and refuses other text', async () => {
     const broken = classifyProofDocument('{"format":"guzheng-receipt/v1",');
     expect(broken).toEqual({ kind: 'receipt', receipt: '{"format":"guzheng-receipt/v1",' });
     if (broken.kind !== 'receipt') throw new Error('unreachable');
-    const r = verifyReceipt(broken.receipt, { trustedKeys: [TEST_KEYS.verifierKey] });
+    const r = await verifyReceipt(broken.receipt, { trustedKeys: [TEST_KEYS.verifierKey] });
     expect(r.checks).toEqual([expect.objectContaining({ id: 'format', status: 'fail', code: 'RECEIPT_MALFORMED' })]);
     expect(classifyProofDocument('  ')).toMatchObject({ kind: 'unknown' });
     expect(classifyProofDocument('hello')).toMatchObject({ kind: 'unknown' });
     expect(classifyProofDocument('<html><body>no receipt</body></html>')).toMatchObject({ kind: 'unknown' });
   });
 
-  it('extracts an embedded receipt whose strings contain </script>', () => {
+  it('extracts an embedded receipt whose strings contain </script>', async () => {
     const value = { format: 'guzheng-receipt/v1', note: '</script><script>alert(1)</script> & \u2028' };
     const html = `<script type="application/json" id="receipt">${jsonForScript(value)}</script><script>1</script>`;
     expect(html.match(/<\/script>/g)).toHaveLength(2);
@@ -91,7 +98,7 @@ describe('classifyProofDocument', () => {
 });
 
 describe('small parsers', () => {
-  it('reads #sha256=<hex> from the fragment, case-insensitively, and nothing else', () => {
+  it('reads #sha256=<hex> from the fragment, case-insensitively, and nothing else', async () => {
     const hex = 'ab'.repeat(32);
     expect(digestFromFragment(`#sha256=${hex}`)).toBe(hex);
     expect(digestFromFragment(`#x=1&sha256=${hex.toUpperCase()}`)).toBe(hex);
@@ -99,46 +106,47 @@ describe('small parsers', () => {
     expect(digestFromFragment('')).toBeUndefined();
   });
 
-  it('splits pinned keys on lines and spaces', () => {
+  it('splits pinned keys on lines and spaces', async () => {
     expect(parsePinnedKeys(`  ${TEST_KEYS.verifierKey}\r\n\n${OTHER_KEYS.verifierKey} `)).toEqual([TEST_KEYS.verifierKey, OTHER_KEYS.verifierKey]);
     expect(parsePinnedKeys(' \n ')).toEqual([]);
   });
 });
 
 describe('explainReport', () => {
-  it('has Chinese and English words for every error code', () => {
+  it('has Chinese and English words for every error code', async () => {
     const codes = Object.keys(CODE_EXPLANATIONS) as ErrorCode[];
-    expect(codes).toHaveLength(14);
+    expect(codes).toHaveLength(18);
     for (const c of codes) {
       expect(CODE_EXPLANATIONS[c].zh, c).toMatch(/[\u4e00-\u9fff]/);
       expect(CODE_EXPLANATIONS[c].en, c).toMatch(/^[A-Z]/);
     }
   });
 
-  it('explains every check of a valid report, and says when the content was not compared', () => {
+  it('explains every check of a valid report, and says when the content was not compared', async () => {
     const { receipt } = setup();
-    const withFile = explainReport(verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], content: { bytes: content(3) } }));
+    const withFile = explainReport(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], content: { bytes: content(3) } }));
     expect(withFile).toMatchObject({ valid: true, verdict: { zh: '有效', en: 'VALID' } });
     expect(withFile.checks.map((c) => c.id)).toEqual([...CHECK_IDS]);
-    expect(withFile.checks.every((c) => c.mark === '✓')).toBe(true);
+    expect(withFile.checks.filter((c) => c.mark !== '✓').map((c) => c.id)).toEqual(['timestamp']);
+    expect(withFile.checks.find((c) => c.id === 'timestamp')).toMatchObject({ mark: '–', explanation: { zh: expect.stringMatching(/^尚无可信时间戳/) } });
     expect(withFile.summary.en).toMatch(/exactly the anchored content/);
-    const without = explainReport(verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey] }));
+    const without = explainReport(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey] }));
     expect(without.valid).toBe(true);
     expect(without.checks.find((c) => c.id === 'content')).toMatchObject({ mark: '–', explanation: { en: expect.stringMatching(/not compared/) } });
     expect(without.summary.en).toMatch(/not compared/);
   });
 
-  it('names the failed checks in both languages, with the code-specific explanation', () => {
+  it('names the failed checks in both languages, with the code-specific explanation', async () => {
     const { receipt } = setup();
     const changed = content(3).slice();
     changed[0]! ^= 1;
-    const x = explainReport(verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], content: { bytes: changed } }));
+    const x = explainReport(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], content: { bytes: changed } }));
     expect(x).toMatchObject({ valid: false, verdict: { zh: '无效', en: 'INVALID' }, summary: { zh: '未通过：内容摘要。', en: 'Failed: Content digest.' } });
     expect(x.checks.find((c) => c.id === 'content')).toMatchObject({ mark: '✗', code: 'DIGEST_MISMATCH', explanation: CODE_EXPLANATIONS.DIGEST_MISMATCH });
-    const other = explainReport(verifyReceipt(receipt, { trustedKeys: [OTHER_KEYS.verifierKey] }));
+    const other = explainReport(await verifyReceipt(receipt, { trustedKeys: [OTHER_KEYS.verifierKey] }));
     expect(other.checks.find((c) => c.id === 'checkpoint')).toMatchObject({ code: 'NOTE_UNVERIFIED', explanation: { en: expect.stringMatching(/another log/) } });
     const bad = { ...receipt, inclusionProof: receipt.inclusionProof.map((h, i) => (i === 0 ? (h[0] === '0' ? '1' : '0') + h.slice(1) : h)) };
-    const incl = explainCheck(verifyReceipt(bad, { trustedKeys: [TEST_KEYS.verifierKey] }).checks.find((c) => c.id === 'inclusion')!);
+    const incl = explainCheck((await verifyReceipt(bad, { trustedKeys: [TEST_KEYS.verifierKey] })).checks.find((c) => c.id === 'inclusion')!);
     expect(incl).toMatchObject({ status: 'fail', code: 'PROOF_INVALID', title: { zh: '包含性证明', en: 'Inclusion proof' }, explanation: { zh: expect.stringMatching(/包含性证明不成立/) } });
   });
 });
@@ -148,36 +156,174 @@ describe('explainBundleReport', () => {
     const { log } = setup();
     const items = [0n, 2n, 3n].map((i) => {
       const p = parseReceipt(log.receipt(i));
-      return { index: p.index, entry: p.entry, inclusionProof: p.inclusionProof, checkpoint: p.checkpoint, block: p.block, blockConsistency: p.blockConsistency, decoded: decodeEntry(p.entryBytes) };
+      return { index: p.index, entry: p.entry, inclusionProof: p.inclusionProof, checkpoint: p.checkpoint, block: p.block, blockConsistency: p.blockConsistency, timestamp: null, decoded: decodeEntry(p.entryBytes) };
     });
     return buildBundle({ caseId: '衡环罚〔2026〕12号', createdAt: '2026-11-28T09:00:00.000Z', verifierKey: TEST_KEYS.verifierKey, checkpoint: items[0]!.checkpoint, items });
   }
   const digest = (i: number) => ({ digest: digestBytes(content(i)) });
 
-  it('says a bundle is valid, with every item, and whether files were compared', () => {
+  it('says a bundle is valid, with every item, and whether files were compared', async () => {
     const b = bundle();
-    const withFiles = explainBundleReport(verifyBundle(b, { trustedKeys: [TEST_KEYS.verifierKey], files: [{ label: 'doc.pdf', content: digest(2) }] }));
+    const withFiles = explainBundleReport(await verifyBundle(b, { trustedKeys: [TEST_KEYS.verifierKey], files: [{ label: 'doc.pdf', content: digest(2) }] }));
     expect(withFiles).toMatchObject({ valid: true, verdict: { en: 'VALID' }, summary: { en: expect.stringMatching(/valid \(3 items\), and every given file/) } });
     expect(withFiles.checks.map((c) => `${c.mark}${c.id}`)).toEqual(['✓format', '✓checkpoint', '✓manifest', '✓items', '✓files']);
     expect(withFiles.items.map((i) => [i.index, i.name, i.valid])).toEqual([['0', 'doc.pdf', true], ['2', 'doc.pdf', true], ['3', 'doc.pdf', true]]);
-    const none = explainBundleReport(verifyBundle(b, { trustedKeys: [TEST_KEYS.verifierKey] }));
+    const none = explainBundleReport(await verifyBundle(b, { trustedKeys: [TEST_KEYS.verifierKey] }));
     expect(none.checks.find((c) => c.id === 'files')).toMatchObject({ mark: '–', explanation: { en: expect.stringMatching(/No files given/) } });
   });
 
-  it('names a foreign file and a foreign key in both languages', () => {
+  it('names a foreign file and a foreign key in both languages', async () => {
     const b = bundle();
-    const foreign = explainBundleReport(verifyBundle(b, { trustedKeys: [TEST_KEYS.verifierKey], files: [{ label: 'other.pdf', content: digest(1) }] }));
+    const foreign = explainBundleReport(await verifyBundle(b, { trustedKeys: [TEST_KEYS.verifierKey], files: [{ label: 'other.pdf', content: digest(1) }] }));
     expect(foreign).toMatchObject({ valid: false, summary: { zh: '未通过：所给文件均为已存证项。' } });
     expect(foreign.checks.find((c) => c.id === 'files')).toMatchObject({ mark: '✗', code: 'DIGEST_MISMATCH', explanation: { zh: expect.stringMatching(/不属于该证据包/) } });
-    const otherKey = explainBundleReport(verifyBundle(b, { trustedKeys: [OTHER_KEYS.verifierKey] }));
+    const otherKey = explainBundleReport(await verifyBundle(b, { trustedKeys: [OTHER_KEYS.verifierKey] }));
     expect(otherKey.valid).toBe(false);
     expect(otherKey.checks.find((c) => c.id === 'checkpoint')).toMatchObject({ code: 'NOTE_UNVERIFIED', explanation: CODE_EXPLANATIONS.NOTE_UNVERIFIED });
     expect(otherKey.items.every((i) => !i.valid && i.checks.some((c) => c.id === 'checkpoint' && c.mark === '✗'))).toBe(true);
   });
 });
 
+/** A time-stamped receipt: entry 3 of a mini log, stamped (a real openssl token) at its proving checkpoint. */
+async function stampedReceipt(): Promise<Receipt> {
+  const log = new MiniLog();
+  log.publish();
+  for (let i = 0; i < 5; i++) log.appendDocument(content(i));
+  const block = log.publish();
+  const token = await opensslToken(stampImprint(block.checkpoint));
+  return { ...log.receipt(3n), timestamp: { checkpoint: block.checkpoint, consistency: [], tokens: [toBase64(token)] } };
+}
+
+const WAVE1_KEY = 'guzheng.test/wave1+96d1dd6f+AREuOeD+YLMsKf7IQew6fAB7Sx2kJB+ion/PlFKRNjOx';
+const wave1Receipt = (): unknown => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'wave1-log', 'receipt-1.json'), 'utf8'));
+const byKind = (rows: readonly TimeRow[]) => rows.map((r) => `${r.kind}:${r.state}`);
+
+describe('pinned TSA roots (the page field)', () => {
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await testPki();
+  }, 60_000);
+
+  it('spells DER as PEM exactly as openssl does, and reads it back', () => {
+    const pem = readFileSync(pki.rootPemPath, 'utf8');
+    expect(formatCertificatesPem([pki.rootDer])).toBe(pem);
+    expect(parsePinnedTsaRoots(pem)).toEqual([pki.rootDer]);
+    const two = formatCertificatesPem([pki.rootDer, pki.untrustedRootDer]);
+    expect(parsePinnedTsaRoots(two)).toEqual([pki.rootDer, pki.untrustedRootDer]);
+    expect(describeTsaRoots([pki.rootDer, pki.untrustedRootDer])).toEqual([expect.stringMatching(/CN=Guzheng Test Root CA/), expect.stringMatching(/CN=Guzheng Untrusted Root CA/)]);
+  });
+
+  it('pins nothing for an empty field, and forgives indentation, CRLF and a BOM as pasted', () => {
+    expect(parsePinnedTsaRoots('')).toEqual([]);
+    expect(parsePinnedTsaRoots(' \n\t\r\n')).toEqual([]);
+    const pem = formatCertificatesPem([pki.rootDer]);
+    const pasted = '\uFEFF\n' + pem.split('\n').map((l) => `   ${l}  `).join('\r\n') + '\r\n\r\n';
+    expect(parsePinnedTsaRoots(pasted)).toEqual([pki.rootDer]);
+  });
+
+  it('rejects a malformed bundle with INPUT_INVALID saying what is wrong (not a crash)', () => {
+    const pem = formatCertificatesPem([pki.rootDer]);
+    const lines = pem.split('\n');
+    const cases: Array<[string, RegExp]> = [
+      ['hello', /want -----BEGIN CERTIFICATE-----/],
+      [pem.replace('-----END CERTIFICATE-----\n', ''), /PEM bundle/],
+      [[lines[0], lines[1]?.slice(0, 63), ...lines.slice(2)].join('\n'), /64 characters/],
+      [pem.replace(/^(-----BEGIN CERTIFICATE-----\n)(.)/, (_m, head: string, c: string) => head + (c === 'M' ? 'N' : 'M')), /PEM bundle: certificate 1/],
+      ['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', /want -----BEGIN CERTIFICATE-----/],
+      [formatCertificatesPem([new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01])]), /PEM bundle: certificate 1/],
+    ];
+    for (const [text, want] of cases) {
+      let err: unknown;
+      try {
+        parsePinnedTsaRoots(text);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, text.slice(0, 60)).toMatchObject({ code: 'INPUT_INVALID', message: expect.stringMatching(want) });
+    }
+  });
+
+  it('reads a dropped .pem as text and a binary DER .crt/.cer as PEM', () => {
+    const pem = readFileSync(pki.rootPemPath, 'utf8');
+    expect(certificateFileText(new TextEncoder().encode(pem))).toBe(pem);
+    expect(certificateFileText(pki.rootDer)).toBe(pem);
+    expect(() => certificateFileText(new Uint8Array([0xff, 0xfe, 0x00, 0x80]))).toThrow(expect.objectContaining({ code: 'INPUT_INVALID' }));
+  });
+});
+
+describe('reportTimes (the times table: who vouches for each time)', () => {
+  let pki: TestPki;
+  let receipt: Receipt;
+  beforeAll(async () => {
+    pki = await testPki();
+    receipt = await stampedReceipt();
+  }, 60_000);
+
+  it('spells Beijing time (UTC+8), keeping the fraction as given', () => {
+    expect(beijingTime('2026-03-01T02:03:04.567Z')).toBe('2026-03-01 10:03:04.567');
+    expect(beijingTime('2026-12-31T16:00:00Z')).toBe('2027-01-01 00:00:00');
+    expect(beijingTime('2026-12-04T16:35:45.487123Z')).toBe('2026-12-05 00:35:45.487123');
+    expect(beijingTime('not a time')).toBe('not a time');
+    expect(beijingTime('2026-13-01T00:00:00Z')).toBe('2026-13-01T00:00:00Z');
+  });
+
+  it('with the TSA root pinned: received and sealed signed by the log, the trusted time independent, with the TSA, serial, policy and accuracy', async () => {
+    const report = await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], trustedTsaRoots: [pki.rootDer] });
+    expect(report.valid).toBe(true);
+    const rows = reportTimes(report);
+    expect(byKind(rows)).toEqual(['received:signed', 'sealed:signed', 'trusted:independent']);
+    const [received, sealed, trusted] = rows as [TimeRow, TimeRow, TimeRow];
+    expect(received).toMatchObject({ utc: report.facts.entry?.receivedAt, beijing: beijingTime(report.facts.entry?.receivedAt ?? ''), source: { zh: '日志时钟', en: 'log clock' } });
+    expect(sealed).toMatchObject({ utc: report.facts.blockTime, vouch: { en: expect.stringMatching(/signed by the log/) } });
+    const token = report.facts.timestamp?.tokens[0];
+    expect(token?.verified).toBe(true);
+    expect(trusted).toMatchObject({ label: { zh: '可信时间', en: 'Trusted time' }, utc: token?.genTime, vouch: { zh: expect.stringMatching(/^独立时间来源/), en: expect.stringMatching(/^independent/) } });
+    expect(trusted.source).toEqual({ zh: '时间戳机构（TSA）时钟', en: 'TSA clock' });
+    const details = Object.fromEntries(trusted.details.map(([l, v]) => [l.en, v]));
+    expect(details).toMatchObject({ TSA: token?.tsa, Serial: token?.serial, Policy: TEST_POLICY, Accuracy: '±1.5001 s', 'Pinned root': expect.stringMatching(/Guzheng Test Root CA/) });
+    expect(details['Stamped checkpoint']).toMatch(/^block 1, size 5, 20/);
+  });
+
+  it('without pinned roots: the token’s claim, marked not verified; with no stamp: none yet; a failed check: invalid', async () => {
+    const unpinned = await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey] });
+    expect(unpinned.valid).toBe(true);
+    const trusted = reportTimes(unpinned)[2];
+    expect(trusted).toMatchObject({ state: 'unverified', utc: expect.stringMatching(/^20\d\d-/), vouch: { en: expect.stringMatching(/^not verified: TSA root not pinned/) } });
+    expect(trusted?.details.some(([l]) => l.en === 'Pinned root')).toBe(false);
+    const none = reportTimes(await verifyReceipt({ ...receipt, timestamp: null }, { trustedKeys: [TEST_KEYS.verifierKey], trustedTsaRoots: [pki.rootDer] }));
+    expect(none[2]).toMatchObject({ state: 'none', vouch: { en: 'no time stamp yet — fetch the receipt again later' } });
+    expect(none[2]?.utc).toBeUndefined();
+    const untrusted = await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], trustedTsaRoots: [pki.untrustedRootDer] });
+    expect(untrusted.checks.find((c) => c.id === 'timestamp')?.code).toBe('TIMESTAMP_UNTRUSTED');
+    expect(byKind(reportTimes(untrusted))).toEqual(['received:signed', 'sealed:signed', 'trusted:invalid']);
+  });
+
+  it('a format-1 block’s time is shown as NOT verified (未经签名), never as signed', async () => {
+    const report = await verifyReceipt(wave1Receipt(), { trustedKeys: [WAVE1_KEY], trustedTsaRoots: [pki.rootDer] });
+    expect(report.valid).toBe(true);
+    const rows = reportTimes(report);
+    expect(byKind(rows)).toEqual(['received:signed', 'sealed:unsigned', 'trusted:none']);
+    expect(rows[1]).toMatchObject({ utc: '2026-12-04T15:11:52.534Z', beijing: '2026-12-04 23:11:52.534', vouch: { zh: expect.stringMatching(/^未经签名/), en: expect.stringMatching(/^NOT verified/) } });
+    expect(rows[1]?.vouch.en).not.toMatch(/signed by the log/);
+  });
+
+  it('explains a skipped time-stamp check by its reason: root not pinned, or no stamp yet', async () => {
+    const ts = (r: Awaited<ReturnType<typeof verifyReceipt>>) => explainReport(r).checks.find((c) => c.id === 'timestamp');
+    expect(ts(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey] }))).toMatchObject({ status: 'skip', explanation: { en: expect.stringMatching(/no TSA root certificate is pinned/) } });
+    expect(ts(await verifyReceipt({ ...receipt, timestamp: null }, { trustedKeys: [TEST_KEYS.verifierKey] }))).toMatchObject({ status: 'skip', explanation: { en: expect.stringMatching(/^No time stamp yet/) } });
+    expect(ts(await verifyReceipt(wave1Receipt(), { trustedKeys: [WAVE1_KEY] }))).toMatchObject({ status: 'skip', explanation: { zh: expect.stringMatching(/^尚无可信时间戳/) } });
+    expect(ts(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], trustedTsaRoots: [pki.rootDer] }))).toMatchObject({ status: 'pass', explanation: { zh: expect.stringMatching(/独立的时间戳服务机构/) } });
+    const der = fromBase64(receipt.timestamp?.tokens[0] ?? '');
+    der[der.length - 10]! ^= 1;
+    const altered = { ...receipt, timestamp: { ...receipt.timestamp!, tokens: [toBase64(der)] } };
+    const x = explainReport(await verifyReceipt(altered, { trustedKeys: [TEST_KEYS.verifierKey], trustedTsaRoots: [pki.rootDer] }));
+    expect(x).toMatchObject({ valid: false, summary: { zh: expect.stringMatching(/可信时间戳/), en: expect.stringMatching(/Trusted time stamp/) } });
+    expect(x.checks.find((c) => c.id === 'timestamp')).toMatchObject({ code: 'TIMESTAMP_INVALID', explanation: CODE_EXPLANATIONS.TIMESTAMP_INVALID });
+  });
+});
+
 describe('the page template', () => {
-  it('escapes data blocks and text', () => {
+  it('escapes data blocks and text', async () => {
     const v = { a: '</script><!-- & \u2028\u2029 >' };
     const s = jsonForScript(v);
     expect(s).not.toMatch(/[<>&\u2028\u2029]/);
@@ -185,12 +331,12 @@ describe('the page template', () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;');
   });
 
-  it('refuses a script that would close its element', () => {
+  it('refuses a script that would close its element', async () => {
     expect(() => renderVerifyPage('var s="</script>"')).toThrow(/<\/script/);
     expect(() => renderVerifyPage('var s="<!--"')).toThrow(/<!--/);
   });
 
-  it('injects the serving log key into the data block only, escaped', () => {
+  it('injects the serving log key into the data block only, escaped', async () => {
     const html = renderVerifyPage('1');
     const served = injectServedConfig(html, { origin: 'o</script>', verifierKey: TEST_KEYS.verifierKey });
     const block = served.match(new RegExp(`<script type="application/json" id="${SERVED_CONFIG_ID}">(.*?)</script>`))?.[1];
@@ -198,7 +344,18 @@ describe('the page template', () => {
     expect(() => injectServedConfig(served, { origin: 'x', verifierKey: 'y' })).toThrow(/placeholder/);
   });
 
-  it('has a CSP that allows exactly its inline script and style by hash, and nothing else', () => {
+  it('injects the log’s TSA roots (PEM) only when it pins some', async () => {
+    const pki = await testPki();
+    const html = renderVerifyPage('1');
+    const blockOf = (page: string) => JSON.parse(page.match(new RegExp(`<script type="application/json" id="${SERVED_CONFIG_ID}">(.*?)</script>`))?.[1] ?? '') as unknown;
+    const pem = formatCertificatesPem([pki.rootDer]);
+    expect(blockOf(injectServedConfig(html, { origin: 'o', verifierKey: 'k', tsaRoots: pem }))).toEqual({ origin: 'o', verifierKey: 'k', tsaRoots: pem });
+    expect(blockOf(injectServedConfig(html, { origin: 'o', verifierKey: 'k', tsaRoots: '' }))).toEqual({ origin: 'o', verifierKey: 'k' });
+    expect(html).toContain('id="tsa-roots"');
+    expect(html).toContain('id="tsa-file"');
+  }, 60_000);
+
+  it('has a CSP that allows exactly its inline script and style by hash, and nothing else', async () => {
     const html = renderVerifyPage('console.log(1)');
     const csp = contentSecurityPolicy(html);
     const hashOf = (t: string) => `'sha256-${createHash('sha256').update(t).digest('base64')}'`;
@@ -207,6 +364,27 @@ describe('the page template', () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).not.toMatch(/unsafe|http|\*/);
   });
+});
+
+describe('GET /verify (the served config)', () => {
+  it('puts this log’s key and, when it pins TSA roots, the roots as PEM in the data block', async () => {
+    await buildVerifyPage();
+    const pki = await testPki();
+    const servers = await Promise.all([startServer({ deps: { tsa: { ...TSA_OFF, roots: [pki.rootDer, pki.untrustedRootDer] } } }), startServer()]);
+    try {
+      const block = async (url: string) => {
+        const html = await (await fetch(`${url}/verify`)).text();
+        return JSON.parse(html.match(new RegExp(`<script type="application/json" id="${SERVED_CONFIG_ID}">(.*?)</script>`))?.[1] ?? '') as { verifierKey: string; tsaRoots?: string };
+      };
+      const withRoots = await block(servers[0].url);
+      expect(withRoots.verifierKey).toBe(servers[0].ledger.verifierKey);
+      expect(withRoots.tsaRoots).toBe(readFileSync(pki.rootPemPath, 'utf8') + formatCertificatesPem([pki.untrustedRootDer]));
+      expect(parsePinnedTsaRoots(withRoots.tsaRoots ?? '')).toEqual([pki.rootDer, pki.untrustedRootDer]);
+      expect(await block(servers[1].url)).not.toHaveProperty('tsaRoots');
+    } finally {
+      await Promise.all(servers.map((x) => x.destroy()));
+    }
+  }, 120_000);
 });
 
 describe('buildVerifyPage', () => {

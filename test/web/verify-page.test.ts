@@ -184,7 +184,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page in Chromium (${CHROMIUM
     const shown = await timed('valid (served)', () => verify(page, { file: f['现场检查笔录.pdf'], receipt: f['receipt.json'] as string }));
     expect(shown.valid).toBe(true);
     expect(shown.verdict).toMatch(/有效.*VALID/);
-    expect(shown.checks.map((c) => `${c.id}:${c.status}`)).toEqual(['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency'].map((id) => `${id}:pass`));
+    expect(shown.checks.map((c) => `${c.id}:${c.status}`)).toEqual([...['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency'].map((id) => `${id}:pass`), 'timestamp:skip']);
+    // This log has no TSA: no TSA roots are prefilled, and the receipt has no stamp yet.
+    expect(await page.inputValue('#tsa-roots')).toBe('');
+    expect(await page.isVisible('#tsa-note')).toBe(false);
+    const rows = page.locator('#times tbody tr');
+    const times = await Promise.all((await rows.all()).map(async (r) => `${await r.getAttribute('data-time')}:${await r.getAttribute('data-state')}`));
+    expect(times).toEqual(['received:signed', 'sealed:signed', 'trusted:none']);
     expect(check(shown, 'content')?.text).toMatch(/✓内容摘要Content digest/);
     expect(await page.textContent('#facts')).toContain(fileHex);
     await page.screenshot({ path: join(dir, 'verify-valid.png'), fullPage: true });

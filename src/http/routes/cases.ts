@@ -13,6 +13,7 @@ import { buildBundle, bundleSchema, MAX_BUNDLE_ITEMS, type BundleItemParts } fro
 import { fromHex } from '../../core/bytes.js';
 import { caseIdSchema, entrySchema, formatReceivedAt } from '../../core/entry/index.js';
 import { buildReceipt } from '../../core/receipt.js';
+import type { Stamp } from '../../core/stamp.js';
 import { MAX_PAGE, SECONDARY, type Ledger } from '../../log/ledger.js';
 import type { Published } from '../../log/publisher.js';
 import type { AppContext } from '../context.js';
@@ -43,7 +44,8 @@ const PARALLEL = 64;
 
 /**
  * proveEntries builds, for each index, the parts of its receipt against the published checkpoint
- * `at`: the entry, its inclusion proof, its sealing block and that block's consistency proof.
+ * `at`: the entry, its inclusion proof, its sealing block and that block's consistency proof, and
+ * its time stamp (or null).
  * Requires: every index < the size of `at` (covered). Blocks are looked up once per distinct block.
  */
 export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], at: Published): Promise<BundleItemParts[]> {
@@ -67,11 +69,23 @@ export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], a
     last = sealing;
     sealings.push(sealing);
   }
+  // One stamp lookup per distinct sealing block (items sealed together share their stamp).
+  const stamps = new Map<bigint, Promise<Stamp | null>>();
+  const stampOf = (height: bigint): Promise<Stamp | null> => {
+    let p = stamps.get(height);
+    if (p === undefined) stamps.set(height, (p = ledger.stampFor(height, size)));
+    return p;
+  };
   const out: BundleItemParts[] = [];
   for (let i = 0; i < indexes.length; i += PARALLEL) {
     const chunk = indexes.slice(i, i + PARALLEL);
-    const proved = await Promise.all(chunk.map((index) => Promise.all([ledger.listEntries(index, 1), ledger.inclusionProof(index, size)])));
-    proved.forEach(([[stored], proof], j) => {
+    const proved = await Promise.all(
+      chunk.map((index, j) => {
+        const sealing = sealings[i + j] as { block: Block };
+        return Promise.all([ledger.listEntries(index, 1), ledger.inclusionProof(index, size), stampOf(sealing.block.height)]);
+      }),
+    );
+    proved.forEach(([[stored], proof, timestamp], j) => {
       const index = chunk[j] as bigint;
       const sealing = sealings[i + j] as { block: Block; consistency: Uint8Array[] };
       if (stored === undefined) throw new Error(`storage: entry ${index} missing`);
@@ -83,6 +97,7 @@ export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], a
         checkpoint: at.checkpoint.note,
         block: sealing.block,
         blockConsistency: sealing.consistency,
+        timestamp,
       });
     });
   }

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { blockHash, parseBlock, type BlockJson } from '../../core/block.js';
-import { toHex } from '../../core/bytes.js';
+import { toBase64, toHex } from '../../core/bytes.js';
+import type { StoredToken } from '../../log/stamps.js';
 import { MAX_PAGE } from '../../log/ledger.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
@@ -23,9 +24,10 @@ export const logInfoSchema = z.object({
   checkpointIntervalMs: z.int(),
 });
 
-/** served adds its hash to a block JSON. */
-function served(json: BlockJson): BlockJson & { hash: string } {
-  return { ...json, hash: toHex(blockHash(parseBlock(json))) };
+/** served adds its hash, and the time-stamp tokens kept with it, to a block JSON. */
+function served(json: BlockJson, token: StoredToken | undefined): BlockJson & { hash: string; timestamps?: Array<{ tsa: string; token: string }> } {
+  const out = { ...json, hash: toHex(blockHash(parseBlock(json))) };
+  return token === undefined ? out : { ...out, timestamps: [{ tsa: token.tsa, token: toBase64(token.token) }] };
 }
 
 /** The log routes of one app. */
@@ -83,10 +85,10 @@ export function logRoutes(ctx: AppContext): Route[] {
       errors: [400],
       async handle({ query, res }) {
         const from = query.from ?? 0n;
-        const blocks = await ledger.blocks(from, query.limit ?? 100);
+        const [blocks, tokens] = await Promise.all([ledger.blocks(from, query.limit ?? 100), ledger.stamps.tokensIn(from, query.limit ?? 100)]);
         const end = from + BigInt(blocks.length);
         const more = blocks.length > 0 && end < (await ctx.store.getBlockCount());
-        sendJson(res, 200, { blocks: blocks.map(served), ...(more ? { next: end.toString() } : {}) });
+        sendJson(res, 200, { blocks: blocks.map((b, i) => served(b, tokens.get(from + BigInt(i)))), ...(more ? { next: end.toString() } : {}) });
       },
     }),
     defineRoute({
@@ -100,9 +102,13 @@ export function logRoutes(ctx: AppContext): Route[] {
       responses: { 200: { description: 'the block', schema: servedBlockSchema } },
       errors: [400, 404],
       async handle({ params, res }) {
-        const json = await ledger.block(params.height);
+        const [json, tokens] = await Promise.all([ledger.block(params.height), ledger.stamps.tokensIn(params.height, 1)]);
         if (json === undefined) throw new HttpProblem(404, 'NOT_FOUND', `no block ${params.height}: the latest is ${ledger.latest().block.height}`, { field: 'height' });
-        sendJson(res, 200, served(json), { 'Cache-Control': 'public, max-age=31536000, immutable' });
+        const token = tokens.get(params.height);
+        // A block never changes, but its time stamp may still arrive: with a TSA configured it is
+        // cached for good only once stamped.
+        const final = token !== undefined || ctx.tsa.status().state === 'off';
+        sendJson(res, 200, served(json, token), { 'Cache-Control': final ? 'public, max-age=31536000, immutable' : 'no-cache' });
       },
     }),
     defineRoute({
@@ -110,11 +116,11 @@ export function logRoutes(ctx: AppContext): Route[] {
       path: '/v1/receipts/{index}',
       operationId: 'getReceipt',
       tag: 'log',
-      summary: 'The receipt of an entry against the latest checkpoint',
-      description: `404 if there is no such entry. An entry not yet covered by a checkpoint is waited for (up to ${config.receiptWaitMs} ms), then 503 RECEIPT_PENDING with Retry-After.`,
+      summary: 'The receipt of an entry against the latest checkpoint, with its time stamp once the log has one',
+      description: `404 if there is no such entry. An entry not yet covered by a checkpoint is waited for (up to ${config.receiptWaitMs} ms), then 503 RECEIPT_PENDING with Retry-After. timestamp is null until a TSA has stamped a checkpoint covering the entry; fetching the receipt again later gives it.`,
       access: ['submit', 'audit'],
       params: z.strictObject({ index: decimalParam('entry index') }),
-      responses: { 200: { description: 'guzheng-receipt/v1', schema: receiptSchema } },
+      responses: { 200: { description: 'guzheng-receipt/v2', schema: receiptSchema } },
       errors: [400, 404, 503],
       async handle({ params, res }) {
         sendJson(res, 200, await receiptOf(ctx, params.index), { 'Cache-Control': 'no-cache' });

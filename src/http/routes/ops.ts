@@ -17,6 +17,19 @@ export const healthSchema = z.object({
     .describe('ok; full: the disk is full, submissions get 503 STORAGE_FULL, reads work; failed: a write failed, submissions get 503 until the store reopens, reads work; down: the store could not reopen, reads fail too'),
   since: z.string().optional().describe('when storage left ok (ISO 8601)'),
   detail: z.string().optional().describe('what is degraded, for operators'),
+  tsa: z
+    .enum(['ok', 'degraded', 'off'])
+    .describe('RFC 3161 time stamping: off (no TSA configured), ok, degraded (the last attempt failed; retried with backoff). Anchoring never waits for it, so it does not change status'),
+  tsaDetail: z
+    .object({
+      consecutiveFailures: z.int().optional(),
+      lastSuccessAt: z.string().optional(),
+      lastError: z.string().optional(),
+      lastStampedHeight: decimalString.optional(),
+      unstampedBlocks: z.int().optional(),
+    })
+    .optional()
+    .describe('present when a TSA is configured'),
 });
 
 const STORAGE_DETAIL = {
@@ -42,6 +55,7 @@ export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
         const publishing = ledger.publisher.lastError !== undefined;
         const degraded = publishing || storage.state !== 'ok';
         const detail = storage.state !== 'ok' ? STORAGE_DETAIL[storage.state] : publishing ? 'the last checkpoint publication failed; it is retried' : undefined;
+        const { state: tsaState, ...tsaDetail } = ctx.tsa.status();
         sendJson(
           res,
           degraded ? 503 : 200,
@@ -53,6 +67,8 @@ export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
             storage: storage.state,
             ...(storage.since !== undefined ? { since: storage.since } : {}),
             ...(detail !== undefined ? { detail } : {}),
+            tsa: tsaState,
+            ...(tsaState === 'off' ? {} : { tsaDetail }),
           },
           { 'Cache-Control': 'no-store' },
         );

@@ -323,7 +323,7 @@ export function verifyRoutes(ctx: AppContext): Route[] {
       tag: 'verify',
       summary: 'Verify a receipt, case bundle or tlog-proof against this log, online',
       description:
-        "The same structured report as `guzheng verify --json`, pinned to this log's own verifier key (facts.verifierKey), plus `online`: whether the log still holds the entry bytes and whether the document's checkpoint is consistent with the latest one (with the proof). An invalid document is a 200 report with valid:false; an invalid request is a 4xx problem. Send JSON (with the content's digest) or multipart/form-data (with the file itself, hashed while streaming and never stored).",
+        "The same structured report as `guzheng verify --json`, pinned to this log's own verifier key (facts.verifierKey) and to the TSA roots this log is configured with (GUZHENG_TSA_CA; none: time stamps are reported unverified), plus `online`: whether the log still holds the entry bytes and whether the document's checkpoint is consistent with the latest one (with the proof). An invalid document is a 200 report with valid:false; an invalid request is a 4xx problem. Send JSON (with the content's digest) or multipart/form-data (with the file itself, hashed while streaming and never stored).",
       access: 'public',
       body: {
         kind: 'raw',
@@ -344,7 +344,12 @@ export function verifyRoutes(ctx: AppContext): Route[] {
         else throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', `got Content-Type ${JSON.stringify(req.get('content-type') ?? '')}, want application/json or multipart/form-data`, { field: 'Content-Type' });
         let report: DocumentReport;
         try {
-          report = verifyDocument(input.document, { trustedKeys: [ledger.verifier], ...(input.entry !== undefined ? { entry: input.entry } : {}), files: input.files });
+          report = await verifyDocument(input.document, {
+            trustedKeys: [ledger.verifier],
+            trustedTsaRoots: ctx.tsa.roots,
+            ...(input.entry !== undefined ? { entry: input.entry } : {}),
+            files: input.files,
+          });
         } catch (err) {
           if (isLedgerError(err, 'INPUT_INVALID')) {
             const field = /^(\w+): /.exec(err.message)?.[1] ?? 'body';

@@ -11,7 +11,8 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { renderCertificateHtml } from '../../certificate/html.js';
 import { ChromiumUnavailableError, PdfRenderer, RendererBusyError } from '../../certificate/pdf.js';
-import { contentSecurityPolicy, injectServedConfig } from '../../web/template.js';
+import { formatCertificatesPem } from '../../web/input.js';
+import { contentSecurityPolicy, injectServedConfig, type ServedConfig } from '../../web/template.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
 import { receiptOf } from '../receipts.js';
@@ -75,9 +76,15 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
   const page = cachedFile(options.pagePath ?? defaultVerifyPagePath());
   const pdf = options.pdf ?? new PdfRenderer();
   const indexParams = z.strictObject({ index: decimalParam('entry index') });
+  // What the page is prefilled with: this log's key and, when it pins any, its TSA roots (PEM).
+  const servedConfig: ServedConfig = {
+    origin: ledger.origin,
+    verifierKey: ledger.verifierKey,
+    ...(ctx.tsa.roots.length > 0 ? { tsaRoots: formatCertificatesPem(ctx.tsa.roots) } : {}),
+  };
 
   const certificate = async (index: bigint, req: Request): Promise<string> =>
-    renderCertificateHtml({ receipt: await receiptOf(ctx, index), verifierKey: ledger.verifierKey, verifyUrl: verifyUrlOf(req) });
+    renderCertificateHtml({ receipt: await receiptOf(ctx, index), verifierKey: ledger.verifierKey, tsaRoots: ctx.tsa.roots, verifyUrl: verifyUrlOf(req) });
 
   return [
     defineRoute({
@@ -87,7 +94,7 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
       tag: 'web',
       summary: 'The court verification page: check a file against its receipt in the browser',
       description:
-        'One self-contained HTML page (inline script and style, no requests; also works saved and opened from disk). The file is hashed locally and never uploaded. When served by a log, the key field is prefilled with this log\'s key, labelled “pin your own copy”. See docs/verify-page.md.',
+        'One self-contained HTML page (inline script and style, no requests; also works saved and opened from disk). The file is hashed locally and never uploaded. When served by a log, the key field is prefilled with this log\'s key, and the TSA-roots field with the TSA root certificates it pins (if any), both labelled “pin your own copy”. See docs/verify-page.md.',
       access: 'public',
       responses: {
         200: {
@@ -101,7 +108,7 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
       handle({ res }) {
         const html = page();
         if (html === undefined) throw new HttpProblem(503, 'UNAVAILABLE', 'the verification page is not built: run npm run build (it writes dist/web/verify.html)');
-        const served = injectServedConfig(html, { origin: ledger.origin, verifierKey: ledger.verifierKey });
+        const served = injectServedConfig(html, servedConfig);
         for (const [k, v] of Object.entries(HTML_HEADERS)) res.setHeader(k, v);
         res.setHeader('Content-Security-Policy', contentSecurityPolicy(served));
         res.status(200).type('text/html; charset=utf-8').send(served);

@@ -179,11 +179,11 @@ describe('HJ 212 gateway over TCP', () => {
       expect(e.entry.meta.peer).toMatch(/^127\.0\.0\.1:\d+$|^\[::ffff:127\.0\.0\.1\]:\d+$/);
       // Every packet's receipt verifies against the raw bytes.
       const receipt = await h.ledger.receipt(e.index);
-      const report = verifyReceipt(receipt, { trustedKeys: pinned, content: { bytes: enc(sent[i]!) } });
+      const report = await verifyReceipt(receipt, { trustedKeys: pinned, content: { bytes: enc(sent[i]!) } });
       expect(report.valid, JSON.stringify(report.checks)).toBe(true);
       expect(report.checks.find((c) => c.id === 'content')?.status).toBe('pass');
       // ... and not against any other bytes.
-      expect(verifyReceipt(receipt, { trustedKeys: pinned, content: { bytes: enc(sent[i]!.replace('\r\n', '')) } }).valid).toBe(sent[i] === last);
+      expect((await verifyReceipt(receipt, { trustedKeys: pinned, content: { bytes: enc(sent[i]!.replace('\r\n', '')) } })).valid).toBe(sent[i] === last);
     }
     const meta = entries.map((e) => (e.entry.type === 'hj212' ? e.entry.meta : undefined));
     expect(meta[2]?.crc).toEqual({ ok: false, variant: 'hj212' });
@@ -390,7 +390,7 @@ describe('HJ 212 gateway over TCP', () => {
     await expect(SimLogger.connect(h.port)).rejects.toThrow();
   });
 
-  it('formats peers', () => {
+  it('formats peers', async () => {
     expect(peerOf('192.0.2.10', 50212)).toBe('192.0.2.10:50212');
     expect(peerOf('::1', 9)).toBe('[::1]:9');
     expect(peerOf(undefined, 9)).toBeUndefined();

@@ -70,7 +70,7 @@ describe('GET /v1/hj212/devices/{mn}/packets', () => {
     for (const p of page.packets) {
       const raw = fromBase64(p.raw);
       expect(p.entry.digest.hex).toBe(sha256Hex(raw));
-      const report = verifyReceipt(p.receipt, { ...pinned, content: { bytes: raw } });
+      const report = await verifyReceipt(p.receipt, { ...pinned, content: { bytes: raw } });
       expect(report.valid, JSON.stringify(report.checks)).toBe(true);
       expect(report.facts.index).toBe(p.index);
     }
