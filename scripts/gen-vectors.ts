@@ -15,6 +15,7 @@ import { generateMerkleVectors } from './vectors/merkle.js';
 import { generate as generateNoteVectors } from './vectors/notes.js';
 import { generate as generateReceiptVectors } from './vectors/receipts.js';
 import { generate as generateBlockVectors } from './vectors/blocks.js';
+import { cosignatureVectors } from './vectors/cosignature.js';
 import { VectorSet, vectorText } from './vectors/write.js';
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'contracts-free-ledger', 'vectors');
@@ -26,6 +27,9 @@ const FAMILIES: Array<[string, (set: VectorSet) => void | Promise<void>]> = [
   ['checkpoint+verifier-key', generateNoteVectors],
   ['receipt+tlog-proof+example', generateReceiptVectors],
   ['block+block-chain', generateBlockVectors],
+  ['cosignature', (set) => {
+    for (const v of cosignatureVectors()) set.add(`cosignature/${v.name}`, v.value);
+  }],
 ];
 
 /** generateAll builds the complete vector set in memory. */

@@ -51,6 +51,10 @@ export interface ServiceConfig {
   readonly tsaIntervalMs: number;
   /** Deadline of one TSA request, ms. */
   readonly tsaTimeoutMs: number;
+  /** C2SP tlog-policy file naming the witnesses the log submits to, and their quorum; undefined = none. */
+  readonly witnessPolicyFile: string | undefined;
+  /** Deadline of one witness request, ms. */
+  readonly witnessTimeoutMs: number;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -71,6 +75,7 @@ export const DEFAULTS = {
   idleTimeoutMs: 60_000,
   tsaIntervalMs: 10_000,
   tsaTimeoutMs: 10_000,
+  witnessTimeoutMs: 3_000,
 } as const;
 
 /** A comma-separated list of http(s) URLs (GUZHENG_TSA_URL). */
@@ -116,6 +121,8 @@ const envSchema = z.object({
   GUZHENG_TSA_CA: z.string().min(1).optional(),
   GUZHENG_TSA_INTERVAL_MS: intIn(100, 86_400_000).optional(),
   GUZHENG_TSA_TIMEOUT_MS: intIn(100, 600_000).optional(),
+  GUZHENG_WITNESS_POLICY: z.string().min(1).optional(),
+  GUZHENG_WITNESS_TIMEOUT_MS: intIn(50, 600_000).optional(),
   GUZHENG_HJ212_LEGACY_CRC: z
     .string()
     .transform((text, ctx) => {
@@ -143,6 +150,7 @@ export interface ServeFlags {
   tsaUrl?: string;
   tsaCa?: string;
   tsaIntervalMs?: string;
+  witnessPolicy?: string;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -179,6 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_TSA_CA: flags.tsaCa ?? env.GUZHENG_TSA_CA,
     GUZHENG_TSA_INTERVAL_MS: flags.tsaIntervalMs ?? env.GUZHENG_TSA_INTERVAL_MS,
     GUZHENG_TSA_TIMEOUT_MS: env.GUZHENG_TSA_TIMEOUT_MS,
+    GUZHENG_WITNESS_POLICY: flags.witnessPolicy ?? env.GUZHENG_WITNESS_POLICY,
+    GUZHENG_WITNESS_TIMEOUT_MS: env.GUZHENG_WITNESS_TIMEOUT_MS,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -215,5 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     tsaCaFile: e.GUZHENG_TSA_CA,
     tsaIntervalMs: e.GUZHENG_TSA_INTERVAL_MS ?? DEFAULTS.tsaIntervalMs,
     tsaTimeoutMs: e.GUZHENG_TSA_TIMEOUT_MS ?? DEFAULTS.tsaTimeoutMs,
+    witnessPolicyFile: e.GUZHENG_WITNESS_POLICY,
+    witnessTimeoutMs: e.GUZHENG_WITNESS_TIMEOUT_MS ?? DEFAULTS.witnessTimeoutMs,
   };
 }

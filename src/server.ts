@@ -12,6 +12,7 @@ import { createApp } from './http/app.js';
 import type { TsaView } from './http/context.js';
 import { Stamper } from './tsa/stamper.js';
 import { parseCertificatesPem } from './verifier/timestamp.js';
+import { parsePolicy, type Policy } from './core/policy.js';
 import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
@@ -35,6 +36,21 @@ function readTsaRoots(file: string | undefined): Uint8Array[] {
   }
   if (roots.length === 0) throw new Error(`GUZHENG_TSA_CA ${file}: no certificate (want PEM "-----BEGIN CERTIFICATE-----" blocks)`);
   return roots;
+}
+
+/** readWitnessPolicy reads and parses the C2SP tlog-policy file; a bad policy stops the start. */
+function readWitnessPolicy(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`GUZHENG_WITNESS_POLICY ${file}: cannot read it: ${(err as Error).message}`);
+  }
+  try {
+    return parsePolicy(text);
+  } catch (err) {
+    throw new Error(`GUZHENG_WITNESS_POLICY ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** stamperView is what the HTTP app sees of the stamper. */
@@ -75,6 +91,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   removeStaleTemporaries(config.dataDir);
   // The TSA roots are read before the ledger opens: a bad bundle stops the start, nothing runs.
   const tsaRoots = config.tsaUrls.length > 0 ? readTsaRoots(config.tsaCaFile) : [];
+  const policy = config.witnessPolicyFile === undefined ? undefined : readWitnessPolicy(config.witnessPolicyFile);
   let stamper: Stamper | undefined;
   let ledger: Ledger;
   try {
@@ -89,6 +106,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
         checkpointFile.save(p.checkpoint.note);
         stamper?.notify();
       },
+      ...(policy !== undefined ? { witnessPolicy: policy, witnessTimeoutMs: config.witnessTimeoutMs, onWitnessEvent: say } : {}),
     });
   } catch (err) {
     await store.close();
@@ -113,6 +131,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     store,
     config: { maxDocumentBytes: config.maxDocumentBytes, rateLimitPerKey: config.rateLimitPerKey },
     ...(stamper !== undefined ? { tsa: stamperView(stamper, tsaRoots) } : {}),
+    ...(policy !== undefined ? { policy } : {}),
   });
   // Slow clients must not hold the server: the headers must arrive within headersTimeoutMs (checked
   // every second, not every 30 s as by default), and a connection on which nothing moves for
@@ -166,6 +185,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     say(`  HJ 212 gateway: tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${config.hj212LegacyCrc.size > 0 ? ` (legacy CRC for ${config.hj212LegacyCrc.size} device(s))` : ''}`);
   }
   if (stamper !== undefined) say(`  time stamping:  ${config.tsaUrls.join(', ')} (RFC 3161, at most every ${config.tsaIntervalMs} ms while the log grows; ${tsaRoots.length} pinned root(s) from ${config.tsaCaFile})`);
+  if (policy !== undefined) say(`  witnesses:      ${policy.witnesses.map((w) => w.name).join(', ') || 'none'} (quorum ${policy.quorum}, from ${config.witnessPolicyFile})`);
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
   if (warning !== undefined) say(`  ${warning}`);
   say(`  verify receipts offline with the verifier key above; API docs at ${url}/openapi.json`);

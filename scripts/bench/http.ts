@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { DEFAULTS, type ServiceConfig } from '../../src/config.js';
+import { DEFAULTS, loadConfig, type ServiceConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/server.js';
 import { entryJson, log, makeDigests, tempDir, type Row, type Sizes } from './common.js';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -35,7 +35,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 /** startGuzheng starts the service on a new temp data dir, rate limit off (one key drives all load). */
 export async function startGuzheng(name: string): Promise<RunningService> {
   const config: ServiceConfig = {
-    ...DEFAULTS,
+    ...loadConfig({}),
     dataDir: tempDir(name),
     port: 0,
     origin: 'bench.guzheng.example/http',

@@ -19,6 +19,7 @@ import { hashLeaf, HASH_SIZE } from '../core/merkle/hash.js';
 import { buildProof, planConsistency } from '../core/merkle/plan.js';
 import { StoreLockedError } from '../storage/level.js';
 import { TSA_EVIDENCE, decodeStoredToken } from '../log/stamps.js';
+import { COSIGNATURE_EVIDENCE } from '../log/cosignatures.js';
 import { BLOCK_COUNT_KEY, PREFIX, SIZE_KEY, U64_SIZE, decodeU64, entryKey, evidenceKey, indexOfKey, indexRange, nodeKey, prefixEnd, prefixRange } from '../storage/keys.js';
 import type { ChunkIo } from './chunk.js';
 import { IndexPrint } from './print.js';
@@ -443,6 +444,22 @@ export class LocalSource implements AuditSource {
     return out;
   }
 
+  /** The witness cosignature lines kept with the blocks of one page of block rows (one range scan). */
+  async #cosignaturesFor(rows: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<Map<bigint, string[]>> {
+    const out = new Map<bigint, string[]>();
+    const heights = rows.filter(([k]) => k.length === PREFIX.block.length + U64_SIZE).map(([k]) => indexOfKey(k));
+    if (heights.length === 0) return out;
+    for (const [k, v] of await this.#db.iterator({ gte: evidenceKey(COSIGNATURE_EVIDENCE, heights[0] as bigint), lte: evidenceKey(COSIGNATURE_EVIDENCE, heights[heights.length - 1] as bigint) }).all()) {
+      try {
+        const lines: unknown = JSON.parse(fromUtf8(v));
+        if (Array.isArray(lines) && lines.every((l) => typeof l === 'string')) out.set(indexOfKey(k), lines as string[]);
+      } catch {
+        // Not JSON: no cosignatures the audit could count for that block.
+      }
+    }
+    return out;
+  }
+
   async *blocks(): AsyncIterable<BlockItem> {
     const it = this.#db.iterator({ ...prefixRange(PREFIX.block), highWaterMarkBytes: HIGH_WATER });
     let expected = 0n;
@@ -450,7 +467,7 @@ export class LocalSource implements AuditSource {
       for (;;) {
         const rows = await it.nextv(1024);
         if (rows.length === 0) break;
-        const tokens = await this.#tokensFor(rows);
+        const [tokens, cosignatures] = await Promise.all([this.#tokensFor(rows), this.#cosignaturesFor(rows)]);
         for (const [k, v] of rows) {
           if (k.length !== PREFIX.block.length + U64_SIZE) {
             yield { height: expected, problem: { kind: 'block-invalid', height: expected, message: `a block key of ${k.length} bytes is malformed` } };
@@ -479,7 +496,8 @@ export class LocalSource implements AuditSource {
             continue;
           }
           const kept = tokens.get(height);
-          yield { height, json, ...(kept ? { tokens: [kept] } : {}) };
+          const lines = cosignatures.get(height);
+          yield { height, json, ...(kept ? { tokens: [kept] } : {}), ...(lines ? { cosignatures: lines } : {}) };
         }
       }
     } finally {

@@ -12,7 +12,9 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { z } from 'zod';
-import { toHex } from '../core/bytes.js';
+import { toHex, utf8 } from '../core/bytes.js';
+import { sha256 } from '../core/crypto.js';
+import type { Policy } from '../core/policy.js';
 import { blockOfCheckpoint, parseBlock, verifyBlockChain, type Block } from '../core/block.js';
 import { findBlockHeader } from '../core/block-header.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
@@ -63,6 +65,12 @@ export interface MonitorOptions {
   readonly clock?: () => Date;
   /** Attempts per request for transient failures (default 3). */
   readonly attempts?: number;
+  /**
+   * A witness policy: each poll also reads every witness's latest cosigned checkpoint of this log
+   * (the C2SP monitoring path) and checks it is consistent with what the log shows this monitor.
+   * A witness that was shown another history is a split view: a fraud proof is written.
+   */
+  readonly policy?: Policy;
 }
 
 /** What one poll found. */
@@ -170,6 +178,8 @@ export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
     throw new MonitorError(`the log's /checkpoint does not verify with ${key.text}: ${(err as Error).message}`, 1, { cause: err });
   }
   if (saved === undefined) {
+    const split = o.policy === undefined ? undefined : await compareWitnessViews(o, client, key, latest, now);
+    if (split !== undefined) return split;
     saveState(o, key, latest, now);
     return { status: 'initialized', size: latest.checkpoint.size, root: toHex(latest.checkpoint.root) };
   }
@@ -181,6 +191,8 @@ export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
   const fraud = buildFraudProof(old, latest, proof, { verifierKey: key.text, source: client.base, detectedAt: formatReceivedAt(now) });
   if (fraud === undefined) {
     await ask(() => checkServedBlocks(client, key, old, latest));
+    const split = o.policy === undefined ? undefined : await compareWitnessViews(o, client, key, latest, now);
+    if (split !== undefined) return split;
     saveState(o, key, latest, now);
     return { status: 'advanced', from, to, root: toHex(latest.checkpoint.root) };
   }
@@ -229,6 +241,49 @@ async function checkServedBlocks(client: LogClient, key: VerifierKey, old: Opene
     if (err instanceof AuditAbort || !isLedgerError(err)) throw err;
     throw new MonitorError(`the log serves blocks that do not match its signed checkpoints: ${err.code}: ${err.message}`, 1, { cause: err });
   }
+}
+
+/**
+ * compareWitnessViews reads each policy witness's latest cosigned checkpoint of this log
+ * (`GET <witness>/<hex SHA-256(origin)>/checkpoint`, c2sp.org/tlog-witness) and checks it against
+ * the checkpoint the log served this monitor: same size with another root, or no valid
+ * consistency proof from the log between them, is a split view, and the two signed checkpoints
+ * are the fraud proof (written like any other). A witness that cannot be read is skipped: it
+ * shows nothing.
+ */
+async function compareWitnessViews(o: MonitorOptions, client: LogClient, key: VerifierKey, latest: OpenedCheckpoint, now: Date): Promise<MonitorOutcome | undefined> {
+  const originHex = toHex(sha256(utf8(latest.checkpoint.origin)));
+  for (const w of o.policy?.witnesses ?? []) {
+    if (w.url === undefined) continue;
+    let seen: OpenedCheckpoint;
+    try {
+      const res = await (o.fetch ?? fetch)(`${w.url.replace(/\/+$/, '')}/${originHex}/checkpoint`, { signal: AbortSignal.timeout(10_000) });
+      if (res.status !== 200) continue;
+      seen = openCheckpoint(await res.text(), key);
+    } catch {
+      continue;
+    }
+    const [small, large] = seen.checkpoint.size <= latest.checkpoint.size ? [seen, latest] : [latest, seen];
+    let proof: Uint8Array[] = [];
+    if (small.checkpoint.size < large.checkpoint.size && small.checkpoint.size > 0n) {
+      try {
+        proof = await client.consistencyProof(small.checkpoint.size, large.checkpoint.size);
+      } catch {
+        proof = []; // the log cannot prove it: judged on what there is
+      }
+    }
+    const fraud = buildFraudProof(small, large, proof, {
+      verifierKey: key.text,
+      source: `${client.base} (this monitor's view) and witness ${w.name} (${w.url})`,
+      detectedAt: formatReceivedAt(now),
+      detail: `split view: witness ${w.name} was shown a checkpoint of size ${seen.checkpoint.size} that is not consistent with the one the log showed this monitor (size ${latest.checkpoint.size})`,
+    });
+    if (fraud === undefined) continue;
+    const file = o.fraudProofFile ?? `${o.stateFile}.fraud-proof.json`;
+    writeFileAtomic(file, JSON.stringify(fraud, null, 2) + '\n');
+    return { status: 'fraud', proof: fraud, file };
+  }
+  return undefined;
 }
 
 /** Options of {@link runMonitor}. */

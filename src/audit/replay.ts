@@ -22,6 +22,9 @@
 import { randomBytes } from 'node:crypto';
 import { blockHash, parseBlock, type Block } from '../core/block.js';
 import { TimeAudit } from './timestamps.js';
+import { WitnessAudit } from './witnessed.js';
+import { cosignedNote } from '../log/cosignatures.js';
+import type { Policy } from '../core/policy.js';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, parseCheckpoint, type OpenedCheckpoint, type ParsedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
@@ -71,6 +74,8 @@ export interface AuditOptions {
   readonly clock?: () => Date;
   /** Root certificates (DER) of the TSAs the auditor trusts: every kept time-stamp token is verified against them. */
   readonly tsaRoots?: readonly Uint8Array[];
+  /** A witness policy: every block's cosignatures are checked against it, and some checkpoint must meet its quorum. */
+  readonly policy?: Policy;
 }
 
 /** Problems kept before sorting (the report lists `maxProblems` of them). */
@@ -241,8 +246,9 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     }
   };
 
-  const time = new TimeAudit(options.tsaRoots ?? []);
-  const processBlock = (height: bigint, json: unknown, tokens: readonly Uint8Array[]): void => {
+  const time = new TimeAudit(options.tsaRoots ?? [], verifier);
+  const witnessAudit = options.policy === undefined ? undefined : new WitnessAudit(options.policy, verifier);
+  const processBlock = (height: bigint, json: unknown, tokens: readonly Uint8Array[], cosignatures: readonly string[]): void => {
     let block: Block;
     try {
       block = parseBlock(json);
@@ -260,6 +266,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     }
     blocksSeen++;
     time.block(block.height, block.format, block.checkpoint, tokens);
+    witnessAudit?.block(block.height, block.first + block.count, cosignedNote(block.checkpoint, cosignatures));
     if (prevBlock !== undefined) {
       const prev = prevBlock;
       const broken = (what: string, expected: string, found: string) =>
@@ -318,7 +325,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
         expectHeight = undefined;
         if (item.json === undefined) continue;
       }
-      processBlock(item.height, item.json, item.tokens ?? []);
+      processBlock(item.height, item.json, item.tokens ?? [], item.cosignatures ?? []);
     }
     if (blocksDone) await blockIt.return?.();
   };
@@ -670,6 +677,8 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   for (const p of await source.finish(N, replayed)) problems.add(p, p.kind === 'node-extra' ? N + 1n : undefined);
   const timeResult = await time.finish();
   for (const p of timeResult.problems) problems.add(p, undefined);
+  const witnessResult = witnessAudit?.finish();
+  for (const p of witnessResult?.problems ?? []) problems.add(p, undefined);
 
   const elapsedMs = performance.now() - t0;
   const list = problems.sorted();
@@ -686,6 +695,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     savedCheckpoints: saved.length,
     unsealed,
     time: timeResult.report,
+    ...(witnessResult ? { witnesses: witnessResult.report } : {}),
     problems: list.slice(0, options.maxProblems ?? 20),
     problemCount: problems.count,
     counts: problems.counts,

@@ -7,6 +7,7 @@
 import { toHex } from '../core/bytes.js';
 import type { FraudProof } from './fraud.js';
 import { describeTime, type TimeReport } from './timestamps.js';
+import { describeWitnesses, type WitnessReport } from './witnessed.js';
 
 /** Every kind of problem an audit can report (a closed union, stable in `--json`). */
 export type ProblemKind =
@@ -45,7 +46,11 @@ export type ProblemKind =
   /** A stored counter disagrees with what is stored. */
   | 'size-mismatch'
   /** A time-stamp token kept with a block does not verify against its checkpoint and the pinned TSA roots. */
-  | 'timestamp-invalid';
+  | 'timestamp-invalid'
+  /** A cosignature kept with a block, by a witness of the policy, does not verify over its checkpoint. */
+  | 'cosignature-invalid'
+  /** No checkpoint of the log is cosigned to the policy's quorum. */
+  | 'quorum-not-met';
 
 /** One located problem. */
 export interface Problem {
@@ -93,6 +98,8 @@ export interface AuditReport {
   readonly unsealed: bigint;
   /** Block formats and time stamps. */
   readonly time: TimeReport;
+  /** Witness cosignatures, when the audit was given a policy. */
+  readonly witnesses?: WitnessReport;
   /** The problems, first (lowest index, then height) first; at most `maxProblems`. */
   readonly problems: readonly Problem[];
   /** All problems found, including those not listed. */
@@ -147,6 +154,9 @@ export function reportJson(r: AuditReport): Record<string, unknown> {
       verifiedTokens: r.time.verifiedTokens,
       tsaRootsPinned: r.time.tsaRootsPinned,
     },
+    ...(r.witnesses
+      ? { witnesses: { quorum: r.witnesses.quorum, blocksMeetingQuorum: r.witnesses.blocksMeetingQuorum.toString(), ...(r.witnesses.newest ? { newest: { height: r.witnesses.newest.height.toString(), size: r.witnesses.newest.size.toString() } } : {}) } }
+      : {}),
     ...(r.problems[0] ? { firstProblem: problemJson(r.problems[0]) } : {}),
     problemCount: r.problemCount,
     counts: r.counts,
@@ -184,6 +194,7 @@ export function formatReport(r: AuditReport): string {
   lines.push(`  checkpoints ${fmt(r.checkpoints)} blocks checked${latest}${r.savedCheckpoints > 0 ? `; ${r.savedCheckpoints} saved checkpoint(s) compared` : ''}`);
   if (r.unsealed > 0n) lines.push(`  unsealed   ${fmt(r.unsealed)} entries after the last checkpoint (no signature covers them yet)`);
   lines.push(...describeTime(r.time));
+  if (r.witnesses) lines.push(describeWitnesses(r.witnesses));
   for (const w of r.warnings) lines.push(`  warning    ${w}`);
   if (r.ok) {
     lines.push(`OK: ${fmt(r.size)} entries, ${fmt(r.checkpoints)} checkpoints: everything is consistent.`);

@@ -54,6 +54,8 @@ export interface BlockItem {
   readonly problem?: Problem;
   /** The RFC 3161 tokens (DER) the log keeps with this block. */
   readonly tokens?: readonly Uint8Array[];
+  /** Witness cosignature lines the log keeps with this block (local sources; a served checkpoint carries them itself). */
+  readonly cosignatures?: readonly string[];
 }
 
 /** One entry whose index records to check: its index, decoded digest and recomputed leaf hash. */

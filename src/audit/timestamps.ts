@@ -9,6 +9,7 @@
 import { stampImprint } from '../core/stamp.js';
 import { isLedgerError } from '../core/errors.js';
 import { verifyTimestampToken } from '../verifier/timestamp.js';
+import { noteSignedBy, type VerifierKey } from '../core/note.js';
 import type { Problem } from './report.js';
 
 /** What the audit reports about block formats and time stamps. */
@@ -43,8 +44,11 @@ export class TimeAudit {
   readonly #pending: Pending[] = [];
   #tokens = 0;
 
-  constructor(roots: readonly Uint8Array[]) {
+  readonly #logKey: VerifierKey;
+
+  constructor(roots: readonly Uint8Array[], logKey: VerifierKey) {
     this.#roots = roots;
+    this.#logKey = logKey;
   }
 
   /** block records one block of the chain (in height order) and the tokens kept with it. */
@@ -53,9 +57,17 @@ export class TimeAudit {
     else this.#unsigned++;
     if (format === 2 && this.#lastFormat === 1 && this.#upgradedAt === undefined) this.#upgradedAt = height;
     this.#lastFormat = format;
+    if (tokens.length === 0) return;
+    // The imprint covers the note as the log signed it: served notes may carry cosignatures.
+    let own: string;
+    try {
+      own = noteSignedBy(note, this.#logKey);
+    } catch {
+      own = note; // a note that does not split: the block check reports it; the token fails too
+    }
     for (const token of tokens) {
       this.#tokens++;
-      if (this.#roots.length > 0) this.#pending.push({ height, note, token });
+      if (this.#roots.length > 0) this.#pending.push({ height, note: own, token });
     }
   }
 

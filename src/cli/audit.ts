@@ -22,7 +22,7 @@ import { installNodeCrypto } from '../platform/node-crypto.js';
 import { dataPaths } from '../setup.js';
 import { LevelStore, StoreLockedError } from '../storage/level.js';
 import { exportTiles } from '../tiles/export.js';
-import { tsaRoots } from './verify.js';
+import { loadPolicy, tsaRoots } from './verify.js';
 import { CliError } from './client.js';
 
 /** Where a command writes (process streams by default; tests capture them). */
@@ -109,6 +109,9 @@ interface AuditFlags {
   digestEvery?: string;
   fraudProof?: string;
   tsaCa: string[];
+  policy?: string;
+  witness: string[];
+  quorum?: string;
   progress: boolean;
 }
 
@@ -126,6 +129,7 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
   const maxProblems = positiveInt(o.maxProblems, '--max-problems', 1);
   const digestEvery = positiveInt(o.digestEvery, '--digest-every', 1);
   const roots = tsaRoots(o.tsaCa);
+  const policy = loadPolicy(o);
   installNodeCrypto();
   let source;
   try {
@@ -145,6 +149,7 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
       verifierKey: key.text,
       saved,
       tsaRoots: roots,
+      ...(policy !== undefined ? { policy } : {}),
       ...(workers !== undefined ? { workers } : {}),
       ...(maxProblems !== undefined ? { maxProblems } : {}),
       onWarning: (m) => io.err(`warning: ${m}\n`),
@@ -186,6 +191,9 @@ export function registerAudit(program: Command, io: CliIo = processIo()): void {
     .option('--digest-every <n>', 'with --url: look up the digest of every n-th entry (default 256)')
     .option('--fraud-proof <file>', 'write the evidence of a fork here')
     .option('--tsa-ca <pem-file>', 'root certificates (PEM) of the time-stamping authorities you trust: every time-stamp token the log keeps is verified (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--policy <file>', 'witness policy (C2SP tlog-policy): check every kept cosignature; some checkpoint must meet its quorum')
+    .option('--witness <vkey>', 'a witness verifier key (repeatable; with --quorum)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--quorum <k>', 'with --witness: how many must have cosigned (default all)')
     .option('--no-progress', 'no progress bar')
     .action(async (o: AuditFlags) => {
       const report = await audit(o, io);

@@ -12,6 +12,7 @@ import { monitorOnce, runMonitor, MonitorError, type MonitorOutcome, type Monito
 import { installNodeCrypto } from '../platform/node-crypto.js';
 import { loadVerifierKey, processIo, type CliIo } from './audit.js';
 import { CliError } from './client.js';
+import { loadPolicy } from './verify.js';
 
 interface MonitorFlags {
   url: string;
@@ -22,6 +23,7 @@ interface MonitorFlags {
   fraudProof?: string;
   apiKey?: string;
   json?: boolean;
+  policy?: string;
 }
 
 function describe(o: MonitorOutcome): string {
@@ -63,12 +65,14 @@ export function registerMonitor(program: Command, io: CliIo = processIo(), signa
     .option('--fraud-proof <file>', 'where to write a fraud proof (default <state>.fraud-proof.json)')
     .option('-k, --api-key <key>', 'API key, if the log requires one (env GUZHENG_API_KEY)')
     .option('--json', 'one JSON object per poll')
+    .option('--policy <file>', "witness policy (C2SP tlog-policy): compare each witness's latest checkpoint of this log with what the log shows you; a split view writes a fraud proof")
     .action(async (o: MonitorFlags) => {
       const key = loadVerifierKey(o.key);
       if (!/^[0-9]+(\.[0-9]+)?$/.test(o.interval) || Number(o.interval) <= 0) throw new CliError('--interval: want a positive number of seconds', 2);
       installNodeCrypto();
       const apiKey = o.apiKey ?? process.env.GUZHENG_API_KEY;
-      const options: MonitorOptions = { url: o.url, verifierKey: key.text, stateFile: o.state, ...(o.fraudProof ? { fraudProofFile: o.fraudProof } : {}), ...(apiKey ? { apiKey } : {}) };
+      const policy = loadPolicy(o);
+      const options: MonitorOptions = { url: o.url, verifierKey: key.text, stateFile: o.state, ...(o.fraudProof ? { fraudProofFile: o.fraudProof } : {}), ...(apiKey ? { apiKey } : {}), ...(policy ? { policy } : {}) };
       const report = (outcome: MonitorOutcome) => {
         const at = new Date().toISOString();
         io.out(o.json ? JSON.stringify(outcomeJson(outcome, at)) + '\n' : `${at} ${describe(outcome)}\n`);

@@ -15,6 +15,7 @@ import { fromUtf8, toBase64 } from '../core/bytes.js';
 import { digestBytes, digestRecord, type Digest } from '../core/entry/index.js';
 import { isLedgerError } from '../core/errors.js';
 import { parseVerifierKey } from '../core/note.js';
+import { parsePolicy, type Policy } from '../core/policy.js';
 import { parseCertificatesPem } from '../verifier/timestamp.js';
 import {
   BUNDLE_CHECK_TITLES,
@@ -43,6 +44,9 @@ interface VerifyCliOptions {
   entry?: string;
   key: string[];
   tsaCa: string[];
+  policy?: string;
+  witness: string[];
+  quorum?: string;
   json?: boolean;
   url?: string;
 }
@@ -127,6 +131,39 @@ export function tsaRoots(paths: readonly string[]): Uint8Array[] {
   return out;
 }
 
+/** The witness options shared by verify, audit and monitor. */
+export interface PolicyFlags {
+  policy?: string;
+  witness?: string[];
+  quorum?: string;
+}
+
+/**
+ * loadPolicy builds the witness policy from `--policy FILE` (C2SP tlog-policy), or from
+ * `--witness VKEY` (repeatable) with `--quorum K` (default: all of them). Undefined when none is
+ * given. A bad policy or key is a usage error (exit 2).
+ */
+export function loadPolicy(o: PolicyFlags): Policy | undefined {
+  const witnesses = o.witness ?? [];
+  if (o.policy !== undefined && (witnesses.length > 0 || o.quorum !== undefined)) usage('give either --policy FILE or --witness VKEY … with --quorum K, not both');
+  let text: string;
+  if (o.policy !== undefined) text = readText(o.policy, 'witness policy');
+  else if (witnesses.length > 0) {
+    const k = o.quorum ?? String(witnesses.length);
+    if (!/^[1-9][0-9]*$/.test(k) || Number(k) > witnesses.length) usage(`--quorum ${k}: want an integer from 1 to ${witnesses.length} (the number of --witness keys)`);
+    text = witnesses.map((w, i) => `witness w${i + 1} ${w.trim()}\n`).join('') + `group given ${k} ${witnesses.map((_, i) => `w${i + 1}`).join(' ')}\nquorum given\n`;
+  } else {
+    if (o.quorum !== undefined) usage('--quorum needs --witness keys');
+    return undefined;
+  }
+  try {
+    return parsePolicy(text);
+  } catch (err) {
+    if (isLedgerError(err)) usage(`${o.policy !== undefined ? `--policy ${o.policy}` : '--witness'}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** The content the user gave: files (bytes), records (JSON) and digests, each with a label. */
 function contents(o: VerifyCliOptions): LooseContent[] {
   const out: LooseContent[] = [];
@@ -199,6 +236,9 @@ function times(r: VerificationReport): string[] {
   } else {
     out.push(`  可信时间   none  (${ts?.message ?? 'no time stamp'})`);
   }
+  for (const w of f.cosignatures?.witnesses ?? []) {
+    if (w.cosigned) out.push(`  witness   ${w.time ?? '(no time)'}  (independent: witness ${w.name} had seen this checkpoint by then)`);
+  }
   return out;
 }
 
@@ -266,8 +306,9 @@ async function verifyLocally(doc: ProofDocument, o: VerifyCliOptions, keys: stri
   if (keys.length === 0) usage('give --key with the log verifier key you trust (a key string or a file): offline verification pins it');
   const entry = o.entry !== undefined ? readBytes(o.entry, 'entry') : undefined;
   const roots = tsaRoots(o.tsaCa);
+  const policy = loadPolicy(o);
   try {
-    return await verifyDocument(doc, { trustedKeys: keys, trustedTsaRoots: roots, files: contents(o), ...(entry !== undefined ? { entry } : {}) });
+    return await verifyDocument(doc, { trustedKeys: keys, trustedTsaRoots: roots, ...(policy !== undefined ? { policy } : {}), files: contents(o), ...(entry !== undefined ? { entry } : {}) });
   } catch (err) {
     if (isLedgerError(err, 'INPUT_INVALID', 'KEY_MALFORMED')) usage(err.message.replace(/^entry: /, '--entry: ').replace(/^files: /, 'files: '));
     throw err;
@@ -330,8 +371,9 @@ async function lookupOnline(url: string, o: VerifyCliOptions, keys: string[]): P
   const digest = digestOf(content);
   const answer = await ask<DigestAnswer>(url, 'GET', `/v1/verify/${digest.alg}/${digest.hex}`);
   const roots = tsaRoots(o.tsaCa);
+  const policy = loadPolicy(o);
   const reports = await Promise.all(answer.anchorings.map(async (a) => {
-    const r = await verifyReceipt(a.receipt, { trustedKeys: keys, trustedTsaRoots: roots, content });
+    const r = await verifyReceipt(a.receipt, { trustedKeys: keys, trustedTsaRoots: roots, ...(policy !== undefined ? { policy } : {}), content });
     const sameCheckpoint = (a.receipt as { checkpoint?: unknown }).checkpoint === answer.checkpoint;
     const sameIndex = r.facts.index === a.index;
     return { index: a.index, valid: r.valid && sameCheckpoint && sameIndex, report: r };
@@ -365,6 +407,9 @@ export function registerVerify(program: Command): void {
     .option('-e, --entry <path>', 'the exact entry bytes (with a tlog-proof)')
     .option('-k, --key <key-or-file>', 'the log verifier key you trust, or a file holding it (repeatable)', collect, [])
     .option('--tsa-ca <pem-file>', 'root certificates (PEM) of the time-stamping authorities you trust (repeatable); without it time stamps are shown as unverified', collect, [])
+    .option('--policy <file>', 'witness policy (C2SP tlog-policy): the checkpoint must carry valid cosignatures meeting its quorum')
+    .option('--witness <vkey>', 'a witness verifier key you trust (repeatable; with --quorum)', collect, [])
+    .option('--quorum <k>', 'with --witness: how many of those witnesses must have cosigned (default all)')
     .option('--json', 'print the structured report')
     .option('-u, --url <url>', 'ask this service instead of checking locally (only digests are sent)')
     .action(async (o: VerifyCliOptions) => {

@@ -490,3 +490,17 @@ export function signatureLineKeyId(line: string): { name: string; keyId: number 
   if (raw.length < 5) return undefined;
   return { name: rest.slice(0, sp), keyId: (((raw[0] as number) << 24) | ((raw[1] as number) << 16) | ((raw[2] as number) << 8) | (raw[3] as number)) >>> 0 };
 }
+
+/**
+ * noteSignedBy returns `note` with only the signature lines by `key` (name and key id): the note
+ * exactly as that signer signed it, without cosignatures added later (what a time stamp's imprint
+ * covers, SPEC.md#time-stamps). Requires: a note that splits (else `NOTE_MALFORMED`).
+ */
+export function noteSignedBy(note: string, key: VerifierKey): string {
+  const { text, signatures } = splitNote(note);
+  const own = signatures.filter((line) => {
+    const id = signatureLineKeyId(line);
+    return id !== undefined && id.name === key.name && id.keyId === key.keyId;
+  });
+  return `${text}\n${own.map((l) => `${l}\n`).join('')}`;
+}

@@ -11,6 +11,7 @@ import { MAX_PAGE } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import { resolveHttpConfig, type HttpConfig } from './config.js';
 import type { AppContext, TsaView } from './context.js';
+import type { Policy } from '../core/policy.js';
 import { HttpProblem, errorHandler } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   readonly now?: () => number;
   /** The log's time stamping, when a TSA is configured (default: off, no pinned roots). */
   readonly tsa?: TsaView;
+  /** The witness policy the log runs with: POST /v1/verify checks documents against it. */
+  readonly policy?: Policy;
 }
 
 /** The time stamping view of a log without a TSA. */
@@ -85,7 +88,7 @@ export function createApp(deps: AppDeps): GuzhengApp {
   const log = deps.log ?? ((message: string, err: unknown) => console.error(message, err));
   const tsa = deps.tsa ?? TSA_OFF;
   const metrics = createMetrics(deps.ledger, tsa, deps.registry);
-  const ctx: AppContext = { ledger: deps.ledger, tsa, store: deps.store, config, metrics, log };
+  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log };
   const limiter = config.rateLimitPerKey === 0 ? undefined : new RateLimiter({ ratePerSecond: config.rateLimitPerKey, burst: config.rateLimitBurst }, deps.now);
   const routes = buildRoutes(ctx);
 

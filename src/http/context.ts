@@ -2,6 +2,7 @@
  * What every route factory receives: the ledger, the store (for API keys and attachments), the
  * resolved configuration and the app's metrics. Built once per app by createApp; no module state.
  */
+import type { Policy } from '../core/policy.js';
 import type { Ledger } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import type { ResolvedHttpConfig } from './config.js';
@@ -29,6 +30,8 @@ export interface AppContext {
   readonly ledger: Ledger;
   /** The log's time stamping (a view that is `off` when no TSA is configured). */
   readonly tsa: TsaView;
+  /** The witness policy the log runs with, if any. */
+  readonly policy?: Policy;
   readonly store: LedgerStore;
   readonly config: ResolvedHttpConfig;
   readonly metrics: HttpMetrics;

@@ -69,6 +69,37 @@ export function createMetrics(ledger: Ledger, tsa: TsaView, registry: Registry =
       for (const r of tsa.requests()) this.inc({ tsa: r.tsa, outcome: r.outcome }, r.count);
     },
   });
+  new Counter({
+    name: 'guzheng_witness_requests_total',
+    help: 'add-checkpoint requests to each witness by outcome (cosigned; conflict: a 409 retried from the size named; refused: 422 or a 409 loop; unavailable: no answer in time; error).',
+    labelNames: ['witness', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of ledger.witnesses?.status() ?? []) for (const [outcome, n] of Object.entries(w.requests)) this.inc({ witness: w.name, outcome }, n);
+    },
+  });
+  new Gauge({
+    name: 'guzheng_witness_cosigned_size',
+    help: 'The size each witness last cosigned (as far as the log knows).',
+    labelNames: ['witness'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of ledger.witnesses?.status() ?? []) if (w.cosignedSize !== undefined) this.set({ witness: w.name }, Number(w.cosignedSize));
+    },
+  });
+  new Counter({
+    name: 'guzheng_witness_anomalies_total',
+    help: 'Witness answers the log could not explain (rolled-back or corrupt state), by witness.',
+    labelNames: ['witness'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of ledger.witnesses?.status() ?? []) this.inc({ witness: w.name }, w.anomalies);
+    },
+  });
+  gaugeFrom('guzheng_witnessed_size', 'Size of the newest checkpoint cosigned to the witness quorum (0 before the first, or without witnesses).', () => Number(ledger.witnesses?.witnessed?.size ?? 0n));
   const docBytes = new Counter({ name: 'guzheng_document_bytes_total', help: 'Document bytes streamed and hashed.', registers: [registry] });
   const requests = new Counter({
     name: 'guzheng_http_requests_total',

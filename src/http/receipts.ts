@@ -19,7 +19,7 @@ export async function receiptOf(ctx: AppContext, index: bigint): Promise<Receipt
   const { ledger, config } = ctx;
   if (index >= ledger.sequencer.size) throw new HttpProblem(404, 'NOT_FOUND', `no entry ${index}: the log has ${ledger.sequencer.size} entries`, { field: 'index' });
   try {
-    await ledger.publisher.waitFor(index + 1n, config.receiptWaitMs);
+    await ledger.waitWitnessed(index + 1n, config.receiptWaitMs);
   } catch {
     throw receiptPending(ledger, `entry ${index}`);
   }

@@ -13,10 +13,13 @@ import { buildProof, planConsistency, planInclusion } from '../core/merkle/plan.
 import { parseSignerKey, parseVerifierKey, formatVerifierKey, type SignerKey, type VerifierKey } from '../core/note.js';
 import { buildReceipt, type Receipt } from '../core/receipt.js';
 import type { Stamp } from '../core/stamp.js';
+import type { Policy } from '../core/policy.js';
 import type { LedgerStore } from '../storage/store.js';
 import { NodeCache } from './node-cache.js';
 import { Publisher, type Published } from './publisher.js';
 import { StampBook } from './stamps.js';
+import { CosignatureBook, cosignedNote } from './cosignatures.js';
+import { WitnessClient } from './witness-client.js';
 import { recover, type KnownCheckpoint } from './recover.js';
 import { Sequencer, type Appended, type PendingEntry, type SequencerOptions } from './sequencer.js';
 
@@ -64,6 +67,18 @@ export interface LedgerOptions {
   readonly knownCheckpoint?: KnownCheckpoint;
   /** Called after each checkpoint is published (durably sealed), e.g. to keep it outside the store. */
   readonly onPublish?: (published: Published) => void;
+  /** The witness policy (C2SP tlog-policy): each checkpoint is submitted to its witnesses, receipts wait for its quorum. */
+  readonly witnessPolicy?: Policy;
+  /** Deadline of one witness request, ms (default 3,000). */
+  readonly witnessTimeoutMs?: number;
+  /** Witness events (refusals, anomalies), one line each. */
+  readonly onWitnessEvent?: (line: string) => void;
+}
+
+/** The checkpoint a document is proved against: its size and its note, with the cosignatures it has. */
+export interface Proving {
+  readonly size: bigint;
+  readonly note: string;
 }
 
 /** Names of the secondary indexes the log maintains. */
@@ -89,6 +104,11 @@ export class Ledger {
   readonly publisher: Publisher;
   /** The RFC 3161 time stamps of the log's checkpoints (filled by src/tsa/stamper.ts when a TSA is configured). */
   readonly stamps: StampBook;
+  /** The witness cosignatures of the log's checkpoints. */
+  readonly cosignatures: CosignatureBook;
+  /** The witness client, when a witness policy is configured. */
+  readonly witnesses: WitnessClient | undefined;
+  readonly #witnessTimeoutMs: number;
   readonly checkpointIntervalMs: number;
   readonly #clock: () => Date;
   /** Upper tree nodes read for proofs (immutable once stored). */
@@ -101,9 +121,12 @@ export class Ledger {
   /** No clock was given: the system clock, read with Date.now(). */
   readonly #systemClock: boolean;
 
-  private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher, stamps: StampBook) {
+  private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher, stamps: StampBook, cosignatures: CosignatureBook, witnesses: WitnessClient | undefined) {
     this.store = o.store;
     this.stamps = stamps;
+    this.cosignatures = cosignatures;
+    this.witnesses = witnesses;
+    this.#witnessTimeoutMs = o.witnessTimeoutMs ?? 3000;
     this.signer = signer;
     this.verifier = verifier;
     this.sequencer = sequencer;
@@ -130,12 +153,33 @@ export class Ledger {
       clock,
       ...(rec.lastBlock ? { lastBlock: rec.lastBlock } : {}),
       ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
-      ...(o.onPublish ? { onPublish: o.onPublish } : {}),
+      onPublish: (p) => {
+        witnesses?.notify(p);
+        o.onPublish?.(p);
+      },
     });
     const stamps = new StampBook(o.store);
     await stamps.load();
+    const cosignatures = new CosignatureBook(o.store);
+    // Late-bound: the ledger proves consistency and checks signed sizes for the client.
+    let ledger: Ledger | undefined;
+    const witnesses =
+      o.witnessPolicy === undefined
+        ? undefined
+        : new WitnessClient({
+            policy: o.witnessPolicy,
+            book: cosignatures,
+            prove: async (from, to) => (await (ledger as Ledger).consistencyProof(from, to)).path.map(fromHexHash),
+            signedSize: (size) => (ledger as Ledger).isSignedSize(size),
+            ...(o.witnessTimeoutMs !== undefined ? { timeoutMs: o.witnessTimeoutMs } : {}),
+            ...(o.onWitnessEvent !== undefined ? { onEvent: o.onWitnessEvent } : {}),
+          });
+    ledger = new Ledger(o, signer, verifier, sequencer, publisher, stamps, cosignatures, witnesses);
     await publisher.start();
-    return new Ledger(o, signer, verifier, sequencer, publisher, stamps);
+    // The latest checkpoint, published before this start, is submitted too.
+    const latest = publisher.latest;
+    if (latest !== undefined) witnesses?.notify(latest);
+    return ledger;
   }
 
   /** The log origin (= key name). */
@@ -311,6 +355,48 @@ export class Ledger {
     return this.store.getBlocks(from, Math.min(limit, MAX_PAGE));
   }
 
+  /** isSignedSize tells whether the log signed a checkpoint of exactly `size` entries (some block's size). */
+  async isSignedSize(size: bigint): Promise<boolean> {
+    if (size > this.checkpointSize) return false;
+    if (size === 0n) {
+      const genesis = await this.store.getBlock(0n);
+      return genesis !== undefined && parseBlock(genesis).first + parseBlock(genesis).count === 0n;
+    }
+    const b = await this.sealingBlock(size - 1n);
+    return b !== undefined && b.first + b.count === size;
+  }
+
+  /** latestProving returns the latest checkpoint: its size and its note with the witness cosignatures it has so far. */
+  async latestProving(): Promise<Proving> {
+    const { block } = this.latest();
+    return { size: block.first + block.count, note: cosignedNote(block.checkpoint, await this.cosignatures.linesAt(block.height)) };
+  }
+
+  /**
+   * waitWitnessed waits (up to `timeoutMs`) for a checkpoint covering `size` entries, and with
+   * witnesses also (at most one witness round trip) for one cosigned to quorum. Throws
+   * WaitTimeoutError / LogClosedError when no checkpoint covers `size`; a witness outage only
+   * means fewer cosignatures.
+   */
+  async waitWitnessed(size: bigint, timeoutMs: number): Promise<void> {
+    await this.publisher.waitFor(size, timeoutMs);
+    if (this.witnesses !== undefined && this.witnesses.count > 0) await this.witnesses.waitForQuorum(size, Math.min(timeoutMs, this.#witnessTimeoutMs + 250));
+  }
+
+  /**
+   * proving picks the checkpoint a document covering entries below `index + 1` is proved against: the newest one cosigned
+   * to the witness quorum when it covers the entry, else the latest with the cosignatures it has.
+   */
+  proving(index: bigint): Promise<Proving> {
+    return this.#proving(index);
+  }
+
+  async #proving(index: bigint): Promise<Proving> {
+    const w = this.witnesses?.witnessed;
+    if (w !== undefined && w.size > index) return { size: w.size, note: w.note };
+    return this.latestProving();
+  }
+
   /**
    * sealingBlock finds the block whose range holds `index`: the latest published block (in memory,
    * where a fresh entry's receipt finds it), else a binary search (O(log blocks) reads).
@@ -348,9 +434,9 @@ export class Ledger {
   }
 
   async #receipt(index: bigint, appended: AppendResult | undefined): Promise<Receipt | undefined> {
-    const latest = this.latest();
-    const size = latest.checkpoint.checkpoint.size;
-    if (index >= size) return undefined;
+    if (index >= this.checkpointSize) return undefined;
+    const proving = await this.#proving(index);
+    const size = proving.size;
     if (appended !== undefined && appended.index !== index) throw new Error(`ledger: receipt of ${index} given the entry at ${appended.index}`);
     const [entry, block, proof] = await Promise.all([appended?.entry ?? this.getEntry(index).then((e) => e?.entry), this.sealingBlock(index), this.inclusionProof(index, size)]);
     if (entry === undefined || block === undefined) throw new Error(`storage: entry or block for ${index} missing`);
@@ -361,7 +447,7 @@ export class Ledger {
       index,
       entry: entry as unknown as Record<string, unknown>,
       inclusionProof: proof.path.map(fromHexHash),
-      checkpoint: latest.checkpoint.note,
+      checkpoint: proving.note,
       block,
       blockConsistency: consistency.path.map(fromHexHash),
       timestamp,
@@ -379,7 +465,7 @@ export class Ledger {
 
   /** waitForReceipt resolves with the receipt once a checkpoint covers `index`. */
   async waitForReceipt(index: bigint, timeoutMs: number): Promise<Receipt> {
-    await this.publisher.waitFor(index + 1n, timeoutMs);
+    await this.waitWitnessed(index + 1n, timeoutMs);
     const r = await this.receipt(index);
     if (r === undefined) throw new Error(`ledger: entry ${index} not covered after waiting`);
     return r;
@@ -391,6 +477,7 @@ export class Ledger {
       try {
         await this.sequencer.close();
         await this.publisher.stop();
+        await this.witnesses?.stop();
       } finally {
         // The final checkpoint released its waiters: let them ask for their receipts (a turn of
         // the event loop), then let those receipts finish reading before the store closes.

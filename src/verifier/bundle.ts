@@ -10,6 +10,7 @@ import { decodeEntry, type Digest, type Entry } from '../core/entry/index.js';
 import { LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
 import { TLOG_PROOF_HEADER } from '../core/tlog-proof.js';
 import type { VerifierKey } from '../core/note.js';
+import type { Policy } from '../core/policy.js';
 import type { CheckStatus, VerificationReport } from './report.js';
 import { VerifyCache, contentDigest, pinnedKeys, verifyProofInput, verifyReceipt, verifyTlogProof, type Content } from './verify.js';
 
@@ -88,6 +89,8 @@ export interface BundleVerifyOptions {
   readonly files?: readonly LooseContent[];
   /** Pinned TSA root certificates (DER), as in VerifyOptions. */
   readonly trustedTsaRoots?: readonly Uint8Array[];
+  /** The witness policy the common checkpoint must meet, as in VerifyOptions. */
+  readonly policy?: Policy;
 }
 
 const REQUIRED: BundleCheckId[] = ['format', 'checkpoint', 'manifest', 'items'];
@@ -178,7 +181,7 @@ export async function verifyBundle(bundle: unknown, options: BundleVerifyOptions
   // The items, against the one checkpoint (opened once through the cache).
   const cache = new VerifyCache();
   const format = parsed.format === 2 ? BUNDLE_FORMAT : BUNDLE_FORMAT_V1;
-  const tsa = options.trustedTsaRoots === undefined ? {} : { trustedTsaRoots: options.trustedTsaRoots };
+  const tsa = { ...(options.trustedTsaRoots === undefined ? {} : { trustedTsaRoots: options.trustedTsaRoots }), ...(options.policy === undefined ? {} : { policy: options.policy }) };
   const items: BundleItemReport[] = await Promise.all(parsed.items.map(async (it, i) => {
     const content = assigned.get(i);
     const report = await verifyProofInput(
@@ -286,6 +289,8 @@ export interface DocumentVerifyOptions {
   readonly files?: readonly LooseContent[];
   /** Pinned TSA root certificates (DER), as in {@link VerifyOptions}. */
   readonly trustedTsaRoots?: readonly Uint8Array[];
+  /** The witness policy, as in {@link VerifyOptions}. */
+  readonly policy?: Policy;
 }
 
 /**
@@ -302,7 +307,7 @@ export interface DocumentVerifyOptions {
  */
 export async function verifyDocument(doc: ProofDocument, options: DocumentVerifyOptions): Promise<DocumentReport> {
   const files = options.files ?? [];
-  const tsa = options.trustedTsaRoots === undefined ? {} : { trustedTsaRoots: options.trustedTsaRoots };
+  const tsa = { ...(options.trustedTsaRoots === undefined ? {} : { trustedTsaRoots: options.trustedTsaRoots }), ...(options.policy === undefined ? {} : { policy: options.policy }) };
   if (doc.kind === 'bundle') {
     if (options.entry !== undefined) throw new LedgerError('INPUT_INVALID', 'entry: entry bytes go with a tlog-proof, not a bundle');
     return { kind: 'bundle', ...(await verifyBundle(doc.json, { trustedKeys: options.trustedKeys, files, ...tsa })) };

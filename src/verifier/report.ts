@@ -6,7 +6,7 @@ import type { ErrorCode } from '../core/errors.js';
 import type { Entry } from '../core/entry/index.js';
 
 /** Every check a verification can run, in order. */
-export const CHECK_IDS = ['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency', 'timestamp'] as const;
+export const CHECK_IDS = ['format', 'checkpoint', 'entry', 'leaf-hash', 'content', 'inclusion', 'block', 'block-consistency', 'timestamp', 'cosignatures'] as const;
 
 /** One check's identity. */
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -44,6 +44,26 @@ export interface ReportFacts {
   blockTimeUnsigned?: string;
   /** The RFC 3161 time stamp, as far as it was checked. */
   timestamp?: TimestampFact;
+  /** The witness cosignatures of the proving checkpoint, checked against the given policy. */
+  cosignatures?: CosignaturesFact;
+}
+
+/** What the witnesses of a policy vouch for: each had seen the checkpoint by its own time. */
+export interface CosignaturesFact {
+  /** The policy's quorum (a witness or group name, or `none`) and whether it is met. */
+  readonly quorum: string;
+  readonly met: boolean;
+  readonly witnesses: ReadonlyArray<{
+    /** The policy-local witness name. */
+    readonly name: string;
+    /** The witness's verifier key. */
+    readonly key: string;
+    readonly cosigned: boolean;
+    /** RFC 3339 UTC: "witness <name> had seen this checkpoint by <time>" (absent for an ML-DSA-44 time of 0). */
+    readonly time?: string;
+  }>;
+  /** Lines by a pinned witness that did not verify (never counted). */
+  readonly failed: number;
 }
 
 /** What the time stamp of a document shows. */
@@ -87,4 +107,5 @@ export const CHECK_TITLES: Record<CheckId, { en: string; zh: string }> = {
   block: { en: 'Sealing block', zh: '封存区块' },
   'block-consistency': { en: 'Block consistency', zh: '区块一致性' },
   timestamp: { en: 'Trusted time stamp (RFC 3161, pinned TSA roots)', zh: '可信时间戳（RFC 3161，已固定的时间戳机构根证书）' },
+  cosignatures: { en: 'Witness cosignatures (policy quorum)', zh: '见证人联署（见证策略法定数）' },
 };

@@ -14,6 +14,8 @@ import { verifyConsistency, verifyInclusion } from '../core/merkle/verify.js';
 import { parseVerifierKey, splitNote, type VerifierKey } from '../core/note.js';
 import { RECEIPT_FORMAT, RECEIPT_FORMAT_V1, parseReceipt } from '../core/receipt.js';
 import { stampImprint, type Stamp } from '../core/stamp.js';
+import { openCosigned, type CosignedCheckpoint } from '../core/cosignature.js';
+import { evaluateQuorum, type Policy } from '../core/policy.js';
 import { inspectTimestampToken, verifyTimestampToken, type TimestampInfo } from './timestamp.js';
 import { parseGuzhengExtra, parseTlogProof } from '../core/tlog-proof.js';
 import type { Check, CheckId, ReportFacts, TimestampTokenFact, VerificationReport } from './report.js';
@@ -33,6 +35,12 @@ export interface VerifyOptions {
    * does not verify and chain to one of them fails the verification.
    */
   readonly trustedTsaRoots?: readonly Uint8Array[];
+  /**
+   * The witness policy (C2SP tlog-policy, from parsePolicy) the checkpoint must meet: only valid
+   * cosignatures by its witnesses over the exact checkpoint text count. Without one, cosignatures
+   * are not required (the `cosignatures` check skips).
+   */
+  readonly policy?: Policy;
 }
 
 /**
@@ -110,6 +118,8 @@ export class VerifyCache {
   readonly consistency = new Map<Block, string | LedgerError>();
   /** Token verification per stamp (by identity), shared by the items of a bundle. */
   readonly stamps = new Map<Stamp, Promise<VerifiedStamp>>();
+  /** Cosignatures sorted out per proving note. */
+  readonly cosigned = new Map<string, CosignedCheckpoint | LedgerError>();
 }
 
 /** memo returns the cached value or rethrows the cached error; else computes, caches and returns. */
@@ -159,7 +169,7 @@ export function contentDigest(content: Content, alg: Digest['alg']): Digest {
   return r.data;
 }
 
-async function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], options: Pick<VerifyOptions, 'content' | 'trustedTsaRoots'>, cache?: VerifyCache): Promise<void> {
+async function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly VerifierKey[], options: CheckOptions, cache?: VerifyCache): Promise<void> {
   const content = options.content;
   b.facts.index = formatDecimal(input.index);
   // checkpoint: the only source of a trusted size and root.
@@ -221,6 +231,34 @@ async function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly Ver
 
   checkBlock(b, input, cp, key, cache);
   await checkTimestamp(b, input, cp, key, options.trustedTsaRoots ?? [], cache);
+  checkCosignatures(b, input, cp, key, options.policy, cache);
+}
+
+/** The per-document options of the check pipeline. */
+export type CheckOptions = Pick<VerifyOptions, 'content' | 'trustedTsaRoots' | 'policy'>;
+
+/**
+ * checkCosignatures runs the `cosignatures` check (SPEC.md#witnesses): the proving checkpoint's
+ * valid cosignatures by the policy's witnesses, over its exact text, must meet the quorum.
+ * Unknown signature lines are ignored; a failed line by a pinned witness is not counted.
+ */
+function checkCosignatures(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined, policy: Policy | undefined, cache: VerifyCache | undefined): void {
+  if (policy === undefined) {
+    const others = cp?.unverified.length ?? 0;
+    return b.skip('cosignatures', `no witness policy given: cosignatures not required${others > 0 ? ` (${others} signature line(s) by other keys, not checked)` : ''}`);
+  }
+  if (cp === undefined || key === undefined) return b.skip('cosignatures', 'no verified checkpoint');
+  b.run('cosignatures', () => {
+    const c = memo(cache?.cosigned, input.checkpoint, () => openCosigned(input.checkpoint, key, policy.witnesses.map((w) => w.key)));
+    const q = evaluateQuorum(policy, c.cosignatures);
+    const witnesses = q.perWitness.map((w) => ({ name: w.name, key: w.key, cosigned: w.cosigned, ...(w.time !== undefined && w.time > 0n ? { time: new Date(Number(w.time) * 1000).toISOString() } : {}) }));
+    b.facts.cosignatures = { quorum: q.quorum, met: q.met, witnesses, failed: c.failed.length };
+    const seen = witnesses.filter((w) => w.cosigned).map((w) => (w.time === undefined ? w.name : `witness ${w.name} had seen this checkpoint by ${w.time}`));
+    if (!q.met) {
+      throw new LedgerError('QUORUM_NOT_MET', `quorum ${q.quorum} not met: valid cosignatures by ${seen.length === 0 ? 'no witness of the policy' : seen.join('; ')}${c.failed.length > 0 ? `; ${c.failed.length} cosignature line(s) by policy witnesses do not verify` : ''}`);
+    }
+    return `quorum ${q.quorum} met: ${seen.join('; ') || 'no cosignature needed'}`;
+  });
 }
 
 function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | undefined, key: VerifierKey | undefined, cache: VerifyCache | undefined): void {
@@ -291,7 +329,7 @@ export async function verifyProofInput(
   formatMessage: string,
   input: ProofInput,
   keys: readonly VerifierKey[],
-  options: Pick<VerifyOptions, 'content' | 'trustedTsaRoots'>,
+  options: CheckOptions,
   cache?: VerifyCache,
 ): Promise<VerificationReport> {
   const b = new ReportBuilder();

@@ -95,6 +95,10 @@ const PASS_EXPLANATIONS: Record<CheckId, Bilingual> = {
     zh: '独立的时间戳服务机构（TSA）证明：该条目最迟在所示可信时间已经存在。',
     en: 'An independent time-stamping authority (TSA) vouches that the entry existed no later than the trusted time shown.',
   },
+  cosignatures: {
+    zh: '见证策略要求的见证人（如法院、检察院、公证处）已联署该检查点：日志无法向不同的人展示不同的历史而不被发现。',
+    en: 'The witnesses the policy requires (courts, procuratorates, notaries) cosigned this checkpoint: the log cannot show different histories to different people unnoticed.',
+  },
 };
 
 /** Why a check may be skipped, in plain words (keyed by check; the technical reason is shown too). */
@@ -111,6 +115,7 @@ const SKIP_EXPLANATIONS: Record<CheckId, Bilingual> = {
     zh: '可信时间未核验：回执尚无时间戳（稍后重新获取回执），或未固定时间戳服务机构的根证书。',
     en: 'The trusted time was not verified: the receipt has no time stamp yet (fetch it again later), or no TSA root certificate is pinned.',
   },
+  cosignatures: { zh: '未提供见证策略：未要求见证人联署。', en: 'No witness policy given: witness cosignatures were not required.' },
 };
 
 /** Why the `timestamp` check skipped, told apart by what the report established. */

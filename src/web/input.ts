@@ -5,7 +5,6 @@
  * bundle (JSON). Pure string work: runs in the browser and in Node tests.
  */
 import { fromUtf8, toBase64 } from '../core/bytes.js';
-import { LedgerError } from '../core/errors.js';
 import { RECEIPT_FORMAT } from '../core/receipt.js';
 import { parseCertificatesPem } from '../verifier/timestamp.js';
 import { formatName, parseCertificate } from '../verifier/x509.js';
@@ -134,9 +133,4 @@ export function describeTsaRoots(ders: readonly Uint8Array[]): string[] {
     const c = parseCertificate(der, `TSA root ${i + 1}`, 'INPUT_INVALID');
     return formatName(c.subject);
   });
-}
-
-/** isInputError tells a caller's input mistake (shown as such, not as a verdict). */
-export function isInputError(err: unknown): err is LedgerError {
-  return err instanceof LedgerError && err.code === 'INPUT_INVALID';
 }

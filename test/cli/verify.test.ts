@@ -148,7 +148,7 @@ describe('guzheng verify: each input kind round-trips', () => {
     expect(asJson.status).toBe(0);
     const report = JSON.parse(asJson.stdout);
     expect(report).toMatchObject({ kind: 'receipt', valid: true, facts: { index: '0', verifierKey: key } });
-    expect(report.checks).toHaveLength(9);
+    expect(report.checks).toHaveLength(10);
     expect(noFile.status).toBe(0);
     expect(noFile.stdout).toContain('– Content digest: no file, record or digest given');
     expect(noFile.stdout).toContain('The content itself was not compared');

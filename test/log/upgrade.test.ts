@@ -16,7 +16,7 @@ import { RemoteSource } from '../../src/audit/remote.js';
 import { runAudit } from '../../src/audit/replay.js';
 import { formatReport } from '../../src/audit/report.js';
 import { parseVerifierKey } from '../../src/core/note.js';
-import { DEFAULTS, type ServiceConfig } from '../../src/config.js';
+import { DEFAULTS, loadConfig, type ServiceConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/server.js';
 import { verifyBundle, verifyReceipt } from '../../src/verifier/index.js';
 
@@ -29,7 +29,7 @@ let service: RunningService | undefined;
 let admin: string;
 
 function config(dataDir: string): ServiceConfig {
-  return { ...DEFAULTS, dataDir, port: 0, origin: undefined, adminKey: undefined, hj212Port: undefined, hj212Host: '127.0.0.1', hj212LegacyCrc: new Map(), tsaUrls: [], tsaCaFile: undefined, checkpointIntervalMs: 20, receiptIntervalMs: 10 };
+  return { ...loadConfig({}), dataDir, port: 0, origin: undefined, adminKey: undefined, hj212Port: undefined, hj212Host: '127.0.0.1', hj212LegacyCrc: new Map(), tsaUrls: [], tsaCaFile: undefined, checkpointIntervalMs: 20, receiptIntervalMs: 10 };
 }
 
 async function get<T>(path: string): Promise<T> {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBase64, toHex, toBase64 } from '../../src/core/bytes.js';
 import { stampImprint } from '../../src/core/stamp.js';
-import { DEFAULTS, type ServiceConfig } from '../../src/config.js';
+import { DEFAULTS, loadConfig, type ServiceConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/server.js';
 import { verifyReceipt, verifyBundle } from '../../src/verifier/index.js';
 import { opensslOk } from '../support/tsa/openssl.js';
@@ -60,7 +60,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'guzheng-tsa-'));
   admin = `gzk_${'A'.repeat(43)}`;
   const config: ServiceConfig = {
-    ...DEFAULTS,
+    ...loadConfig({}),
     dataDir: dir,
     port: 0,
     origin: 'guzheng.test/tsa',

@@ -7,6 +7,7 @@ import { parseSignerKey, parseVerifierKey } from '../../src/core/note.js';
 import { sha256 } from '../../src/core/crypto.js';
 import { hashLeaf } from '../../src/core/merkle/index.js';
 import { parseBlock, verifyBlock, verifyBlockChain } from '../../src/core/block.js';
+import { openCosigned, verifyCosignature } from '../../src/core/cosignature.js';
 import { refRoot } from '../support/reference-merkle.js';
 import { verifyReceipt, verifyTlogProof, type Content } from '../../src/verifier/index.js';
 import type { VectorFile } from './walk.js';
@@ -60,7 +61,7 @@ export const vectorCheckers: Record<string, (v: V) => void | Promise<void>> = {
     expect((v.block as { prev: string }).prev).toBe(v.genesisBlockHash);
     const report = await verifyReceipt(v.receipt, { trustedKeys: [v.verifierKey as string], content: { bytes: fromBase64(v.documentBase64 as string) } });
     // Everything passes but the time stamp, which the example log has none of (SPEC.md#time-stamps).
-    expect(report.checks.filter((c) => c.status !== 'pass').map((c) => [c.id, c.status])).toEqual([['timestamp', 'skip']]);
+    expect(report.checks.filter((c) => c.status !== 'pass').map((c) => [c.id, c.status])).toEqual([['timestamp', 'skip'], ['cosignatures', 'skip']]);
     expectReport(report, v);
   },
   block: (v) => {
@@ -68,6 +69,13 @@ export const vectorCheckers: Record<string, (v: V) => void | Promise<void>> = {
   },
   'block-chain': (v) => {
     verifyBlockChain((v.blocks as unknown[]).map(parseBlock), v.verifierKey as string);
+  },
+  cosignature: (v) => {
+    // How a verifier counts the line on a note signed by the log; then the line alone.
+    const opened = openCosigned(v.note as string, v.logKey as string, [v.witnessKey as string]);
+    expect(opened.cosignatures.length === 1, 'counted').toBe(v.counted);
+    expect(opened.ignored.length === 1, 'ignored').toBe(v.ignored);
+    verifyCosignature(v.checkpoint as string, v.line as string, v.witnessKey as string);
   },
   'tlog-proof': async (v) => {
     const c = content(v);

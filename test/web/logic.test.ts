@@ -127,7 +127,7 @@ describe('explainReport', () => {
     const withFile = explainReport(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], content: { bytes: content(3) } }));
     expect(withFile).toMatchObject({ valid: true, verdict: { zh: '有效', en: 'VALID' } });
     expect(withFile.checks.map((c) => c.id)).toEqual([...CHECK_IDS]);
-    expect(withFile.checks.filter((c) => c.mark !== '✓').map((c) => c.id)).toEqual(['timestamp']);
+    expect(withFile.checks.filter((c) => c.mark !== '✓').map((c) => c.id)).toEqual(['timestamp', 'cosignatures']);
     expect(withFile.checks.find((c) => c.id === 'timestamp')).toMatchObject({ mark: '–', explanation: { zh: expect.stringMatching(/^尚无可信时间戳/) } });
     expect(withFile.summary.en).toMatch(/exactly the anchored content/);
     const without = explainReport(await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey] }));

@@ -29,7 +29,7 @@ export async function anchor(ctx: AppContext, inputs: readonly EntryInput[], sub
   const last = appended.at(-1);
   if (!waitForReceipt || last === undefined) return out;
   try {
-    await ctx.ledger.publisher.waitFor(last.index + 1n, ctx.config.receiptWaitMs);
+    await ctx.ledger.waitWitnessed(last.index + 1n, ctx.config.receiptWaitMs);
   } catch {
     // Timed out or shutting down: anchored all the same; GET /v1/receipts/{index} later.
     return out;

@@ -14,8 +14,7 @@ import { fromHex } from '../../core/bytes.js';
 import { caseIdSchema, entrySchema, formatReceivedAt } from '../../core/entry/index.js';
 import { buildReceipt } from '../../core/receipt.js';
 import type { Stamp } from '../../core/stamp.js';
-import { MAX_PAGE, SECONDARY, type Ledger } from '../../log/ledger.js';
-import type { Published } from '../../log/publisher.js';
+import { MAX_PAGE, SECONDARY, type Ledger, type Proving } from '../../log/ledger.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
 import { receiptPending } from '../receipts.js';
@@ -48,8 +47,8 @@ const PARALLEL = 64;
  * its time stamp (or null).
  * Requires: every index < the size of `at` (covered). Blocks are looked up once per distinct block.
  */
-export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], at: Published): Promise<BundleItemParts[]> {
-  const size = at.checkpoint.checkpoint.size;
+export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], at: Proving): Promise<BundleItemParts[]> {
+  const size = at.size;
   const sealed: Array<{ block: Block; consistency: Uint8Array[] }> = [];
   let last: { block: Block; consistency: Uint8Array[] } | undefined;
   const holds = (b: Block, index: bigint) => index >= b.first && index < b.first + b.count;
@@ -94,7 +93,7 @@ export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], a
         entry: stored.entry as unknown as Record<string, unknown>,
         decoded: stored.entry,
         inclusionProof: proof.path.map((h) => fromHex(h, 32)),
-        checkpoint: at.checkpoint.note,
+        checkpoint: at.note,
         block: sealing.block,
         blockConsistency: sealing.consistency,
         timestamp,
@@ -104,16 +103,19 @@ export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], a
   return out;
 }
 
-/** waitCovered waits (up to `ms`) for a checkpoint covering `index`, then returns the latest; never throws for a timeout. */
-export async function waitCovered(ledger: Ledger, index: bigint | undefined, ms: number): Promise<Published> {
+/**
+ * waitCovered waits (up to `ms`) for a checkpoint covering `index` (cosigned to quorum, with
+ * witnesses), then returns the checkpoint to prove against; never throws for a timeout.
+ */
+export async function waitCovered(ledger: Ledger, index: bigint | undefined, ms: number): Promise<Proving> {
   if (index !== undefined) {
     try {
-      await ledger.publisher.waitFor(index + 1n, ms);
+      await ledger.waitWitnessed(index + 1n, ms);
     } catch {
       // Still pending: the caller decides (list without receipt, or 503).
     }
   }
-  return ledger.latest();
+  return ledger.proving(index ?? 0n);
 }
 
 function pending(ledger: Ledger, index: bigint): HttpProblem {
@@ -148,7 +150,7 @@ export function caseRoutes(ctx: AppContext): Route[] {
           throw new HttpProblem(404, 'NOT_FOUND', `no entry carries case id ${JSON.stringify(params.caseId)}`, { field: 'caseId' });
         }
         const at = await waitCovered(ledger, indexes.at(-1), config.receiptWaitMs);
-        const size = at.checkpoint.checkpoint.size;
+        const size = at.size;
         const proved = new Map((await proveEntries(ledger, indexes.filter((i) => i < size), at)).map((p) => [p.index, p]));
         const entries = [];
         for (const index of indexes) {
@@ -194,13 +196,13 @@ export function caseRoutes(ctx: AppContext): Route[] {
           throw new HttpProblem(400, 'INPUT_INVALID', `caseId: the case has more than ${MAX_BUNDLE_ITEMS} entries, the most one bundle holds; list it with GET /v1/cases/{caseId}`, { field: 'caseId' });
         }
         const at = await waitCovered(ledger, indexes.at(-1), config.receiptWaitMs);
-        const uncovered = indexes.find((i) => i >= at.checkpoint.checkpoint.size);
+        const uncovered = indexes.find((i) => i >= at.size);
         if (uncovered !== undefined) throw pending(ledger, uncovered);
         const bundle = buildBundle({
           caseId: params.caseId,
           createdAt: formatReceivedAt(new Date()),
           verifierKey: ledger.verifierKey,
-          checkpoint: at.checkpoint.note,
+          checkpoint: at.note,
           items: await proveEntries(ledger, indexes, at),
         });
         sendJson(res, 200, bundle, { 'Cache-Control': 'private, no-cache', 'Content-Disposition': contentDisposition(params.caseId) });

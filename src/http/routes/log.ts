@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { blockHash, parseBlock, type BlockJson } from '../../core/block.js';
 import { toBase64, toHex } from '../../core/bytes.js';
 import type { StoredToken } from '../../log/stamps.js';
+import { cosignedNote } from '../../log/cosignatures.js';
 import { MAX_PAGE } from '../../log/ledger.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
@@ -24,9 +25,14 @@ export const logInfoSchema = z.object({
   checkpointIntervalMs: z.int(),
 });
 
-/** served adds its hash, and the time-stamp tokens kept with it, to a block JSON. */
-function served(json: BlockJson, token: StoredToken | undefined): BlockJson & { hash: string; timestamps?: Array<{ tsa: string; token: string }> } {
-  const out = { ...json, hash: toHex(blockHash(parseBlock(json))) };
+/**
+ * served adds its hash, the witness cosignatures (appended to its checkpoint note: the hash does
+ * not change) and the time-stamp tokens kept with it, to a block JSON.
+ */
+function served(json: BlockJson, token: StoredToken | undefined, cosignatures: readonly string[] | undefined): BlockJson & { hash: string; timestamps?: Array<{ tsa: string; token: string }> } {
+  // A format-1 block's hash covers its JSON, checkpoint included: it is served exactly as stored.
+  const checkpoint = json.format === undefined ? json.checkpoint : cosignedNote(json.checkpoint, cosignatures ?? []);
+  const out = { ...json, checkpoint, hash: toHex(blockHash(parseBlock(json))) };
   return token === undefined ? out : { ...out, timestamps: [{ tsa: token.tsa, token: toBase64(token.token) }] };
 }
 
@@ -39,11 +45,11 @@ export function logRoutes(ctx: AppContext): Route[] {
       path: '/checkpoint',
       operationId: 'checkpoint',
       tag: 'log',
-      summary: 'The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)',
+      summary: 'The latest signed checkpoint (C2SP tlog-checkpoint in a signed note), with the witness cosignatures it has so far',
       access: 'public',
       responses: { 200: { description: 'the signed note text', contentType: 'text/plain; charset=utf-8', schema: z.string() } },
-      handle({ res }) {
-        res.status(200).setHeader('Cache-Control', 'no-cache').type('text/plain; charset=utf-8').send(ledger.latest().checkpoint.note);
+      async handle({ res }) {
+        res.status(200).setHeader('Cache-Control', 'no-cache').type('text/plain; charset=utf-8').send((await ledger.latestProving()).note);
       },
     }),
     defineRoute({
@@ -85,10 +91,11 @@ export function logRoutes(ctx: AppContext): Route[] {
       errors: [400],
       async handle({ query, res }) {
         const from = query.from ?? 0n;
-        const [blocks, tokens] = await Promise.all([ledger.blocks(from, query.limit ?? 100), ledger.stamps.tokensIn(from, query.limit ?? 100)]);
+        const limit = query.limit ?? 100;
+        const [blocks, tokens, cosigs] = await Promise.all([ledger.blocks(from, limit), ledger.stamps.tokensIn(from, limit), ledger.cosignatures.linesIn(from, limit)]);
         const end = from + BigInt(blocks.length);
         const more = blocks.length > 0 && end < (await ctx.store.getBlockCount());
-        sendJson(res, 200, { blocks: blocks.map((b, i) => served(b, tokens.get(from + BigInt(i)))), ...(more ? { next: end.toString() } : {}) });
+        sendJson(res, 200, { blocks: blocks.map((b, i) => served(b, tokens.get(from + BigInt(i)), cosigs.get(from + BigInt(i)))), ...(more ? { next: end.toString() } : {}) });
       },
     }),
     defineRoute({
@@ -102,13 +109,13 @@ export function logRoutes(ctx: AppContext): Route[] {
       responses: { 200: { description: 'the block', schema: servedBlockSchema } },
       errors: [400, 404],
       async handle({ params, res }) {
-        const [json, tokens] = await Promise.all([ledger.block(params.height), ledger.stamps.tokensIn(params.height, 1)]);
+        const [json, tokens, cosigs] = await Promise.all([ledger.block(params.height), ledger.stamps.tokensIn(params.height, 1), ledger.cosignatures.linesAt(params.height)]);
         if (json === undefined) throw new HttpProblem(404, 'NOT_FOUND', `no block ${params.height}: the latest is ${ledger.latest().block.height}`, { field: 'height' });
         const token = tokens.get(params.height);
         // A block never changes, but its time stamp may still arrive: with a TSA configured it is
         // cached for good only once stamped.
-        const final = token !== undefined || ctx.tsa.status().state === 'off';
-        sendJson(res, 200, served(json, token), { 'Cache-Control': final ? 'public, max-age=31536000, immutable' : 'no-cache' });
+        const final = (token !== undefined || ctx.tsa.status().state === 'off') && ledger.witnesses === undefined;
+        sendJson(res, 200, served(json, token, cosigs), { 'Cache-Control': final ? 'public, max-age=31536000, immutable' : 'no-cache' });
       },
     }),
     defineRoute({

@@ -30,6 +30,26 @@ export const healthSchema = z.object({
     })
     .optional()
     .describe('present when a TSA is configured'),
+  witnesses: z
+    .string()
+    .regex(/^[0-9]+\/[0-9]+$/)
+    .optional()
+    .describe('k/n: of the n witnesses of the policy, k answered the last checkpoint submitted to them with a valid cosignature. Present when a witness policy is configured; like tsa, never changes status'),
+  witnessedSize: decimalString.optional().describe('size of the newest checkpoint cosigned to the policy quorum (what receipts are proved against)'),
+  witnessDetail: z
+    .array(
+      z.object({
+        name: z.string(),
+        url: z.string(),
+        cosignedSize: decimalString.optional(),
+        lastCosignedAt: z.string().optional(),
+        consecutiveFailures: z.int(),
+        lastError: z.string().optional(),
+        anomalies: z.int().describe('answers the log could not explain (a rolled-back or corrupt witness state); each is logged and kept as evidence'),
+        requests: z.record(z.string(), z.int()),
+      }),
+    )
+    .optional(),
 });
 
 const STORAGE_DETAIL = {
@@ -56,6 +76,9 @@ export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
         const degraded = publishing || storage.state !== 'ok';
         const detail = storage.state !== 'ok' ? STORAGE_DETAIL[storage.state] : publishing ? 'the last checkpoint publication failed; it is retried' : undefined;
         const { state: tsaState, ...tsaDetail } = ctx.tsa.status();
+        const w = ledger.witnesses;
+        const witnessDetail = w?.status() ?? [];
+        const healthyWitnesses = witnessDetail.filter((x) => x.consecutiveFailures === 0 && x.cosignedSize !== undefined).length;
         sendJson(
           res,
           degraded ? 503 : 200,
@@ -69,6 +92,9 @@ export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
             ...(detail !== undefined ? { detail } : {}),
             tsa: tsaState,
             ...(tsaState === 'off' ? {} : { tsaDetail }),
+            ...(w === undefined
+              ? {}
+              : { witnesses: `${healthyWitnesses}/${w.count}`, ...(w.witnessed ? { witnessedSize: w.witnessed.size.toString() } : {}), witnessDetail }),
           },
           { 'Cache-Control': 'no-store' },
         );

@@ -347,6 +347,7 @@ export function verifyRoutes(ctx: AppContext): Route[] {
           report = await verifyDocument(input.document, {
             trustedKeys: [ledger.verifier],
             trustedTsaRoots: ctx.tsa.roots,
+            ...(ctx.policy !== undefined ? { policy: ctx.policy } : {}),
             ...(input.entry !== undefined ? { entry: input.entry } : {}),
             files: input.files,
           });
@@ -372,8 +373,9 @@ export function verifyRoutes(ctx: AppContext): Route[] {
       responses: { 200: { description: 'the anchorings', schema: digestAnswerSchema } },
       errors: [400],
       async handle({ params, res }) {
-        const at = ledger.latest();
-        const size = at.checkpoint.checkpoint.size;
+        // The latest checkpoint, with the cosignatures it has so far: every anchoring it covers is proved.
+        const at = await ledger.latestProving();
+        const size = at.size;
         const found = await ledger.lookupDigest(params.alg, params.hex);
         const covered = found.filter((a) => a.index < size);
         const proved = await proveEntries(ledger, covered.slice(0, MAX_PAGE).map((a) => a.index), at);
@@ -387,7 +389,7 @@ export function verifyRoutes(ctx: AppContext): Route[] {
           {
             digest: { alg: params.alg, hex: params.hex },
             anchored: found.length > 0,
-            checkpoint: at.checkpoint.note,
+            checkpoint: at.note,
             treeSize: size.toString(),
             verifierKey: ledger.verifierKey,
             anchorings,

@@ -1,0 +1,280 @@
+/**
+ * The log's witness client (SPEC.md#witnesses, c2sp.org/tlog-witness): after each checkpoint is
+ * signed and sealed, it is submitted to every witness of the policy concurrently, with the
+ * witness's old size and the consistency proof from it. Valid cosignatures are kept with the
+ * block (src/log/cosignatures.ts); the newest checkpoint whose cosignatures meet the policy's
+ * quorum is what receipts are proved against.
+ *
+ * Nothing here is on the append path: entries are acknowledged after the fsync as before, and a
+ * witness that is down, slow or refusing only means fewer cosignatures. Each witness has at most
+ * one request in flight; checkpoints signed meanwhile are coalesced (only the newest is sent).
+ * A 409 is answered by retrying from the size the witness names; refusals (422, 409 loops) and
+ * answers the log cannot explain (a witness claiming a size the log never signed, or a smaller
+ * size than one it already cosigned: its state was rolled back or corrupted) are counted, kept as
+ * evidence and shown in /healthz.
+ */
+import type { Block } from '../core/block.js';
+import { formatDecimal } from '../core/bytes.js';
+import { verifyCosignature, type ValidCosignature } from '../core/cosignature.js';
+import { isLedgerError } from '../core/errors.js';
+import { splitNote } from '../core/note.js';
+import { evaluateQuorum, type Policy, type PolicyWitness } from '../core/policy.js';
+import { formatAddCheckpointBody } from '../witness/add-checkpoint.js';
+import { cosignedNote, type CosignatureBook } from './cosignatures.js';
+import type { Published } from './publisher.js';
+
+/** How a submission ended (the `outcome` label of the request counter). */
+export type WitnessOutcome = 'cosigned' | 'conflict' | 'refused' | 'unavailable' | 'error';
+
+/** The newest checkpoint whose cosignatures meet the quorum, with its cosigned note. */
+export interface Witnessed {
+  readonly block: Block;
+  readonly size: bigint;
+  readonly note: string;
+}
+
+export interface WitnessClientOptions {
+  readonly policy: Policy;
+  readonly book: CosignatureBook;
+  /** The consistency proof between two signed sizes (the ledger's). */
+  readonly prove: (from: bigint, to: bigint) => Promise<Uint8Array[]>;
+  /** Whether the log ever signed a checkpoint of this size (explains a witness's 409). */
+  readonly signedSize: (size: bigint) => Promise<boolean>;
+  /** Deadline of one request, ms (default 3,000). */
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+  readonly clock?: () => Date;
+  readonly onEvent?: (line: string) => void;
+}
+
+/** One witness's state, as /healthz and /metrics show it. */
+export interface WitnessStatus {
+  readonly name: string;
+  readonly url: string;
+  /** The size the witness last cosigned (as far as the log knows). */
+  readonly cosignedSize?: string;
+  readonly lastCosignedAt?: string;
+  readonly consecutiveFailures: number;
+  readonly lastError?: string;
+  /** Answers the log could not explain (rollback, corruption): each one is logged and kept. */
+  readonly anomalies: number;
+  readonly requests: Readonly<Record<WitnessOutcome, number>>;
+}
+
+interface State {
+  readonly w: PolicyWitness & { readonly url: string };
+  /** The old size to send: what the witness holds, as far as the log knows. */
+  known: bigint;
+  /** The largest size it returned a valid cosignature for. */
+  cosignedMax: bigint | undefined;
+  lastCosignedAt: Date | undefined;
+  pending: Published | undefined;
+  busy: boolean;
+  notBefore: number;
+  failures: number;
+  lastError: string | undefined;
+  anomalies: number;
+  readonly requests: Record<WitnessOutcome, number>;
+}
+
+/** Most 409 retries for one checkpoint before it counts as a refusal (a 409 loop). */
+const MAX_CONFLICTS = 3;
+
+export class WitnessClient {
+  readonly #o: WitnessClientOptions;
+  readonly #states: State[];
+  /** Valid cosignatures per recent height, for the quorum. */
+  readonly #valid = new Map<bigint, ValidCosignature[]>();
+  #witnessed: Witnessed | undefined;
+  #waiters: Array<{ size: bigint; resolve: (w: Witnessed) => void }> = [];
+  #stopped = false;
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(o: WitnessClientOptions) {
+    this.#o = o;
+    this.#states = o.policy.witnesses
+      .filter((w): w is PolicyWitness & { url: string } => w.url !== undefined)
+      .map((w) => ({ w, known: 0n, cosignedMax: undefined, lastCosignedAt: undefined, pending: undefined, busy: false, notBefore: 0, failures: 0, lastError: undefined, anomalies: 0, requests: { cosigned: 0, conflict: 0, refused: 0, unavailable: 0, error: 0 } }));
+  }
+
+  /** The witnesses the log submits to (those of the policy with a URL). */
+  get count(): number {
+    return this.#states.length;
+  }
+
+  /** The newest checkpoint cosigned to quorum, if any since start. */
+  get witnessed(): Witnessed | undefined {
+    return this.#witnessed;
+  }
+
+  /** notify submits a newly published checkpoint to every witness (cheap: it only schedules). */
+  notify(p: Published): void {
+    if (this.#stopped) return;
+    for (const s of this.#states) {
+      s.pending = p;
+      this.#pump(s);
+    }
+  }
+
+  /** waitForQuorum resolves once a checkpoint of at least `size` entries is cosigned to quorum, or with undefined after `timeoutMs`. */
+  waitForQuorum(size: bigint, timeoutMs: number): Promise<Witnessed | undefined> {
+    const w = this.#witnessed;
+    if (w !== undefined && w.size >= size) return Promise.resolve(w);
+    return new Promise((resolve) => {
+      const waiter = { size, resolve: (x: Witnessed) => (clearTimeout(t), resolve(x)) };
+      const t = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((x) => x !== waiter);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** status reports each witness, and how many cosigned the newest checkpoint any of them cosigned. */
+  status(): WitnessStatus[] {
+    return this.#states.map((s) => ({
+      name: s.w.name,
+      url: s.w.url,
+      ...(s.cosignedMax !== undefined ? { cosignedSize: formatDecimal(s.cosignedMax) } : {}),
+      ...(s.lastCosignedAt ? { lastCosignedAt: s.lastCosignedAt.toISOString() } : {}),
+      consecutiveFailures: s.failures,
+      ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
+      anomalies: s.anomalies,
+      requests: { ...s.requests },
+    }));
+  }
+
+  /** stop ends submissions and waits briefly for those in flight. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.#stopped = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled([...this.#inflight]), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  #pump(s: State): void {
+    if (s.busy || s.pending === undefined || this.#stopped) return;
+    const wait = s.notBefore - Date.now();
+    if (wait > 0) {
+      setTimeout(() => this.#pump(s), wait).unref?.();
+      return;
+    }
+    const p = s.pending;
+    s.pending = undefined;
+    s.busy = true;
+    const run = this.#submit(s, p).finally(() => {
+      s.busy = false;
+      this.#inflight.delete(run);
+      this.#pump(s);
+    });
+    this.#inflight.add(run);
+  }
+
+  #anomaly(s: State, height: bigint, message: string): void {
+    s.anomalies++;
+    this.#o.onEvent?.(`witness ${s.w.name}: ${message}`);
+    void this.#o.book.refuse(height, { witness: s.w.name, status: 0, reason: `anomaly: ${message}`, request: '', response: '', at: (this.#o.clock?.() ?? new Date()).toISOString() }).catch(() => {});
+  }
+
+  #fail(s: State, outcome: WitnessOutcome, message: string): void {
+    s.requests[outcome]++;
+    s.failures++;
+    s.lastError = message;
+    // A witness that keeps failing is asked less often: 1 s doubling, at most 30 s.
+    s.notBefore = Date.now() + Math.min(30_000, 1000 * 2 ** Math.min(s.failures - 1, 5));
+    if (s.failures === 1 || s.failures % 10 === 0) this.#o.onEvent?.(`witness ${s.w.name}: ${message} (failure ${s.failures})`);
+  }
+
+  /** #submit sends one checkpoint to one witness, following 409s from the size the witness names. */
+  async #submit(s: State, p: Published): Promise<void> {
+    const size = p.checkpoint.checkpoint.size;
+    const height = p.block.height;
+    const note = p.block.checkpoint;
+    const text = splitNote(note).text;
+    for (let attempt = 0; attempt <= MAX_CONFLICTS; attempt++) {
+      if (s.known > size) return; // the witness already holds a newer checkpoint of this log
+      let body: string;
+      try {
+        body = formatAddCheckpointBody(s.known, s.known === 0n || s.known === size ? [] : await this.#o.prove(s.known, size), note);
+      } catch (err) {
+        return this.#fail(s, 'error', `cannot prove ${s.known} → ${size}: ${(err as Error).message}`);
+      }
+      let res: Response;
+      let answer: string;
+      try {
+        res = await (this.#o.fetch ?? fetch)(`${s.w.url.replace(/\/+$/, '')}/add-checkpoint`, {
+          method: 'POST',
+          body,
+          signal: AbortSignal.timeout(this.#o.timeoutMs ?? 3000),
+          redirect: 'error',
+        });
+        answer = (await res.text()).slice(0, 65_536);
+      } catch (err) {
+        return this.#fail(s, 'unavailable', `no answer to checkpoint ${size}: ${(err as Error).message}`);
+      }
+      if (res.status === 200) return this.#accept(s, p, text, answer);
+      if (res.status === 409) {
+        const m = /^(0|[1-9][0-9]{0,19})\n$/.exec(answer);
+        const named = m ? BigInt(m[1] as string) : undefined;
+        s.requests.conflict++;
+        if (named === undefined) return this.#fail(s, 'error', `409 without a size body (${JSON.stringify(answer.slice(0, 80))})`);
+        if (s.cosignedMax !== undefined && named < s.cosignedMax) {
+          this.#anomaly(s, height, `says its latest cosigned size is ${named}, but it cosigned size ${s.cosignedMax} before: its state was rolled back`);
+        } else if (named > size || !(await this.#o.signedSize(named))) {
+          this.#anomaly(s, height, `says its latest cosigned size is ${named}, which this log never signed: its state is corrupt, or it holds another log's checkpoints`);
+          if (named > size) return this.#fail(s, 'refused', `holds size ${named}, beyond this log's ${size}`);
+        }
+        s.known = named;
+        continue;
+      }
+      const refusal = { witness: s.w.name, status: res.status, reason: '', request: body, response: answer, at: (this.#o.clock?.() ?? new Date()).toISOString() };
+      if (res.status === 422) {
+        // The log proved consistency from the size the witness holds: a 422 means the witness
+        // holds another root for that size, or cannot check a correct proof. Kept as evidence.
+        await this.#o.book.refuse(height, { ...refusal, reason: `refused checkpoint ${size} from old size ${s.known}` }).catch(() => {});
+        this.#anomaly(s, height, `refused checkpoint ${size} (422) although it extends size ${s.known}, which the witness said it holds: its state may be rolled back or corrupt`);
+        return this.#fail(s, 'refused', `422: ${answer.trim().slice(0, 200)}`);
+      }
+      return this.#fail(s, 'error', `HTTP ${res.status}: ${answer.trim().slice(0, 200)}`);
+    }
+    await this.#o.book.refuse(height, { witness: s.w.name, status: 409, reason: `409 loop: ${MAX_CONFLICTS + 1} conflicts for checkpoint ${size}`, request: '', response: '', at: new Date().toISOString() }).catch(() => {});
+    this.#fail(s, 'refused', `409 loop for checkpoint ${size}`);
+  }
+
+  /** #accept keeps the valid cosignature lines of a 200 and updates the quorum. */
+  async #accept(s: State, p: Published, text: string, answer: string): Promise<void> {
+    const size = p.checkpoint.checkpoint.size;
+    const valid: ValidCosignature[] = [];
+    for (const line of answer.split('\n').filter((l) => l !== '')) {
+      try {
+        valid.push({ ...verifyCosignature(text, line, s.w.key), key: s.w.key.text, line });
+      } catch (err) {
+        if (!isLedgerError(err)) throw err;
+      }
+    }
+    if (valid.length === 0) return this.#fail(s, 'error', `200 without a valid cosignature by ${s.w.key.text}`);
+    s.requests.cosigned++;
+    s.failures = 0;
+    s.lastError = undefined;
+    s.known = size;
+    s.cosignedMax = s.cosignedMax === undefined || size > s.cosignedMax ? size : s.cosignedMax;
+    s.lastCosignedAt = this.#o.clock?.() ?? new Date();
+    const height = p.block.height;
+    let lines: string[];
+    try {
+      lines = await this.#o.book.add(height, valid.map((v) => v.line));
+    } catch (err) {
+      return this.#fail(s, 'error', `could not keep the cosignature of checkpoint ${size}: ${(err as Error).message}`);
+    }
+    const all = [...(this.#valid.get(height) ?? []), ...valid];
+    this.#valid.set(height, all);
+    if (this.#valid.size > 256) this.#valid.delete(this.#valid.keys().next().value as bigint);
+    if (!evaluateQuorum(this.#o.policy, all).met) return;
+    if (this.#witnessed !== undefined && this.#witnessed.size >= size) return;
+    const w: Witnessed = { block: p.block, size, note: cosignedNote(p.block.checkpoint, lines) };
+    this.#witnessed = w;
+    const ready = this.#waiters.filter((x) => x.size <= size);
+    this.#waiters = this.#waiters.filter((x) => x.size > size);
+    for (const x of ready) x.resolve(w);
+  }
+}
