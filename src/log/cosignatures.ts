@@ -36,13 +36,18 @@ const refusalSchema = z.array(
 
 /** cosignedNote appends cosignature lines to a note as the log signed it (each line once). */
 export function cosignedNote(note: string, lines: readonly string[]): string {
-  const fresh = lines.filter((l) => !note.includes(`\n${l}\n`));
+  const fresh = [...new Set(lines)].filter((l) => !note.includes(`\n${l}\n`));
   return fresh.length === 0 ? note : note + fresh.map((l) => `${l}\n`).join('');
 }
 
 export class CosignatureBook {
   readonly #store: LedgerStore;
   readonly #recent = new Map<bigint, string[]>();
+  /**
+   * Writes are read-modify-write of one record per block, and witnesses answer concurrently: they
+   * run one at a time, or two cosignatures of one block could each overwrite the other.
+   */
+  #writes: Promise<unknown> = Promise.resolve();
 
   constructor(store: LedgerStore) {
     this.#store = store;
@@ -67,7 +72,11 @@ export class CosignatureBook {
   }
 
   /** add durably keeps verified lines for block `height` (merged with those already kept). */
-  async add(height: bigint, lines: readonly string[]): Promise<string[]> {
+  add(height: bigint, lines: readonly string[]): Promise<string[]> {
+    return this.#serial(() => this.#add(height, lines));
+  }
+
+  async #add(height: bigint, lines: readonly string[]): Promise<string[]> {
     const have = await this.linesAt(height);
     const merged = [...have, ...lines.filter((l) => !have.includes(l))];
     if (merged.length === have.length) return have;
@@ -78,7 +87,18 @@ export class CosignatureBook {
   }
 
   /** refuse durably keeps a witness's refusal of block `height`'s checkpoint as evidence. */
-  async refuse(height: bigint, refusal: Refusal): Promise<void> {
+  refuse(height: bigint, refusal: Refusal): Promise<void> {
+    return this.#serial(() => this.#refuse(height, refusal));
+  }
+
+  /** #serial runs one write after the one before it has settled. */
+  #serial<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(write, write);
+    this.#writes = run.catch(() => undefined);
+    return run;
+  }
+
+  async #refuse(height: bigint, refusal: Refusal): Promise<void> {
     const [row] = await this.#store.listEvidence(REFUSAL_EVIDENCE, height, 1);
     const kept = row !== undefined && row.height === height ? refusalSchema.parse(JSON.parse(fromUtf8(row.value))) : [];
     if (kept.length >= MAX_REFUSALS_PER_BLOCK) return;

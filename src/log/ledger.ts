@@ -393,7 +393,9 @@ export class Ledger {
 
   async #proving(index: bigint): Promise<Proving> {
     const w = this.witnesses?.witnessed;
-    if (w !== undefined && w.size > index) return { size: w.size, note: w.note };
+    // The cosignatures are read from the book, not from the snapshot taken when the quorum was
+    // met: a receipt fetched later carries the cosignatures that arrived since.
+    if (w !== undefined && w.size > index) return { size: w.size, note: cosignedNote(w.block.checkpoint, await this.cosignatures.linesAt(w.block.height)) };
     return this.latestProving();
   }
 

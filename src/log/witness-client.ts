@@ -176,7 +176,13 @@ export class WitnessClient {
     void this.#o.book.refuse(height, { witness: s.w.name, status: 0, reason: `anomaly: ${message}`, request: '', response: '', at: (this.#o.clock?.() ?? new Date()).toISOString() }).catch(() => {});
   }
 
-  #fail(s: State, outcome: WitnessOutcome, message: string): void {
+  /**
+   * #fail counts a failed submission and backs off. A checkpoint the witness could not be asked
+   * about (unavailable, error) is asked again after the backoff unless a newer one is pending, so
+   * an idle log still reaches a witness that was down; a refusal (422, 409 loop) is final for it.
+   */
+  #fail(s: State, outcome: WitnessOutcome, message: string, retry?: Published): void {
+    if (retry !== undefined && s.pending === undefined && !this.#stopped) s.pending = retry;
     s.requests[outcome]++;
     s.failures++;
     s.lastError = message;
@@ -197,7 +203,7 @@ export class WitnessClient {
       try {
         body = formatAddCheckpointBody(s.known, s.known === 0n || s.known === size ? [] : await this.#o.prove(s.known, size), note);
       } catch (err) {
-        return this.#fail(s, 'error', `cannot prove ${s.known} → ${size}: ${(err as Error).message}`);
+        return this.#fail(s, 'error', `cannot prove ${s.known} → ${size}: ${(err as Error).message}`, p);
       }
       let res: Response;
       let answer: string;
@@ -210,7 +216,7 @@ export class WitnessClient {
         });
         answer = (await res.text()).slice(0, 65_536);
       } catch (err) {
-        return this.#fail(s, 'unavailable', `no answer to checkpoint ${size}: ${(err as Error).message}`);
+        return this.#fail(s, 'unavailable', `no answer to checkpoint ${size}: ${(err as Error).message}`, p);
       }
       if (res.status === 200) return this.#accept(s, p, text, answer);
       if (res.status === 409) {
@@ -235,7 +241,7 @@ export class WitnessClient {
         this.#anomaly(s, height, `refused checkpoint ${size} (422) although it extends size ${s.known}, which the witness said it holds: its state may be rolled back or corrupt`);
         return this.#fail(s, 'refused', `422: ${answer.trim().slice(0, 200)}`);
       }
-      return this.#fail(s, 'error', `HTTP ${res.status}: ${answer.trim().slice(0, 200)}`);
+      return this.#fail(s, 'error', `HTTP ${res.status}: ${answer.trim().slice(0, 200)}`, p);
     }
     await this.#o.book.refuse(height, { witness: s.w.name, status: 409, reason: `409 loop: ${MAX_CONFLICTS + 1} conflicts for checkpoint ${size}`, request: '', response: '', at: new Date().toISOString() }).catch(() => {});
     this.#fail(s, 'refused', `409 loop for checkpoint ${size}`);

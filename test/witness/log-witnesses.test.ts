@@ -74,6 +74,10 @@ beforeAll(async () => {
     `group two-of-three 2 ${names.join(' ')}\nquorum two-of-three\n`;
   policy = parsePolicy(policyText);
   s = await startServer({ ledger: { witnessPolicy: policy, witnessTimeoutMs: 1500 }, deps: { policy } });
+  // Each witness process compiles its code on its first request, which on a loaded machine can take
+  // longer than the log waits for a quorum: the tests start once every witness has answered once.
+  await post('/v1/entries?wait=receipt', { type: 'record', record: { warmup: true } });
+  await until('every witness answered once', async () => (await health()).witnesses === '3/3', 60_000);
 }, 120_000);
 
 afterAll(async () => {
