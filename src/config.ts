@@ -150,7 +150,9 @@ export interface ServeFlags {
   tsaUrl?: string;
   tsaCa?: string;
   tsaIntervalMs?: string;
+  tsaTimeoutMs?: string;
   witnessPolicy?: string;
+  witnessTimeoutMs?: string;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -186,9 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_TSA_URL: flags.tsaUrl ?? env.GUZHENG_TSA_URL,
     GUZHENG_TSA_CA: flags.tsaCa ?? env.GUZHENG_TSA_CA,
     GUZHENG_TSA_INTERVAL_MS: flags.tsaIntervalMs ?? env.GUZHENG_TSA_INTERVAL_MS,
-    GUZHENG_TSA_TIMEOUT_MS: env.GUZHENG_TSA_TIMEOUT_MS,
+    GUZHENG_TSA_TIMEOUT_MS: flags.tsaTimeoutMs ?? env.GUZHENG_TSA_TIMEOUT_MS,
     GUZHENG_WITNESS_POLICY: flags.witnessPolicy ?? env.GUZHENG_WITNESS_POLICY,
-    GUZHENG_WITNESS_TIMEOUT_MS: env.GUZHENG_WITNESS_TIMEOUT_MS,
+    GUZHENG_WITNESS_TIMEOUT_MS: flags.witnessTimeoutMs ?? env.GUZHENG_WITNESS_TIMEOUT_MS,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {

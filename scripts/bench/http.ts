@@ -32,11 +32,14 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-/** startGuzheng starts the service on a new temp data dir, rate limit off (one key drives all load). */
-export async function startGuzheng(name: string): Promise<RunningService> {
+/**
+ * startGuzheng starts the service on a new temp data dir (or `over.dataDir`), rate limit off (one
+ * key drives all load), with no TSA and no witnesses unless `over` configures them.
+ */
+export async function startGuzheng(name: string, over: Partial<ServiceConfig> = {}): Promise<RunningService> {
   const config: ServiceConfig = {
     ...loadConfig({}),
-    dataDir: tempDir(name),
+    dataDir: over.dataDir ?? tempDir(name),
     port: 0,
     origin: 'bench.guzheng.example/http',
     adminKey: ADMIN_KEY,
@@ -48,6 +51,8 @@ export async function startGuzheng(name: string): Promise<RunningService> {
     tsaCaFile: undefined,
     tsaIntervalMs: 10_000,
     tsaTimeoutMs: 10_000,
+    witnessPolicyFile: undefined,
+    ...over,
   };
   return startService(config, () => {});
 }

@@ -25,6 +25,8 @@ export interface LoadSpec {
   readonly pacing?: 'paced' | 'burst';
   /** Tree size for proof requests: indexes are drawn uniformly in [0, size). */
   readonly size?: number;
+  /** Paced POST only: keep the body of every `sample`-th measured 2xx response (to check what the load got). */
+  readonly sample?: number;
 }
 
 /** What comes back. Latencies in ms. */
@@ -38,6 +40,8 @@ export interface LoadResult {
   readonly errors: number;
   readonly non2xx: number;
   readonly seconds: number;
+  /** The sampled response bodies (see {@link LoadSpec.sample}). */
+  readonly samples?: string[];
 }
 
 function requestsFor(spec: LoadSpec): Request[] | undefined {
@@ -74,6 +78,8 @@ async function paced(spec: LoadSpec & { readonly rate: number }): Promise<LoadRe
   const latencies: number[] = [];
   let errors = 0;
   let non2xx = 0;
+  const samples: string[] = [];
+  let measuredOk = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
     let sent = 0;
@@ -86,10 +92,15 @@ async function paced(spec: LoadSpec & { readonly rate: number }): Promise<LoadRe
     const fire = (due: number, measured: boolean) => {
       inflight++;
       const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers }, (res) => {
-        res.resume();
+        const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+        const keep = measured && ok && spec.sample !== undefined && measuredOk++ % spec.sample === 0;
+        const chunks: Buffer[] = [];
+        if (keep) res.on('data', (c: Buffer) => chunks.push(c));
+        else res.resume();
         res.once('end', () => {
           if (measured) latencies.push(performance.now() - due);
-          if (measured && ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300)) non2xx++;
+          if (measured && !ok) non2xx++;
+          if (keep) samples.push(Buffer.concat(chunks).toString('utf8'));
           finish();
         });
       });
@@ -123,6 +134,7 @@ async function paced(spec: LoadSpec & { readonly rate: number }): Promise<LoadRe
     errors,
     non2xx,
     seconds,
+    ...(spec.sample !== undefined ? { samples } : {}),
   };
 }
 
@@ -154,7 +166,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 
 process.once('message', (spec: LoadSpec) => {
   void run(spec).then((result) => {
-    process.send?.(result);
-    process.disconnect?.();
+    // Disconnect only once the message is written: a large result (sampled bodies) is still
+    // being sent when send() returns, and disconnecting then drops it.
+    process.send?.(result, undefined, {}, () => process.disconnect?.());
   });
 });

@@ -20,6 +20,7 @@ import { FULL, QUICK, cleanup, fmt, log, since, type Row } from './common.js';
 import { benchHttp } from './http.js';
 import { benchPeer } from './peer.js';
 import { benchProofs } from './proofs.js';
+import { benchTrust } from './trust.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     // garbage collections of this process put ~400 ms pauses into scenario 4's tail (p99 367 ms
     // after them, 80 ms in a fresh process).
     if (want('2') || want('3') || want('4')) rows.push(...(await benchHttp(sizes, want)));
+    if (want('9') || want('10')) rows.push(...(await benchTrust(sizes, want)));
     const needLedger = want('1') || want('5') || want('6') || want('8');
     const appended = needLedger ? await benchAppend(sizes) : undefined;
     if (appended && want('1')) rows.push(...appended.rows);

@@ -19,7 +19,9 @@ export function registerServe(program: Command): void {
     .option('--tsa-url <urls>', 'RFC 3161 time-stamping authorities that stamp the checkpoints, comma-separated, tried in order (env GUZHENG_TSA_URL, default none)')
     .option('--tsa-ca <pem-file>', 'PEM bundle of the TSA root certificates tokens must chain to; required with --tsa-url (env GUZHENG_TSA_CA)')
     .option('--tsa-interval-ms <ms>', `least ms between two time stamps while the log grows (env GUZHENG_TSA_INTERVAL_MS, default ${DEFAULTS.tsaIntervalMs})`)
+    .option('--tsa-timeout-ms <ms>', `deadline of one TSA request (env GUZHENG_TSA_TIMEOUT_MS, default ${DEFAULTS.tsaTimeoutMs})`)
     .option('--witness-policy <file>', 'C2SP tlog-policy file: the witnesses each checkpoint is submitted to, and the quorum receipts wait for (env GUZHENG_WITNESS_POLICY, default none)')
+    .option('--witness-timeout-ms <ms>', `deadline of one witness request (env GUZHENG_WITNESS_TIMEOUT_MS, default ${DEFAULTS.witnessTimeoutMs})`)
     .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)
     .action(async (flags: ServeFlags) => {
       let config;

@@ -15,6 +15,14 @@ describe('loadConfig', () => {
       expect(loadConfig({}).tsaIntervalMs).toBe(10_000);
     });
 
+    it('takes the TSA and witness request deadlines and the witness policy from the environment, flags winning', () => {
+      expect(loadConfig({})).toMatchObject({ tsaTimeoutMs: 10_000, witnessTimeoutMs: 3_000, witnessPolicyFile: undefined });
+      expect(loadConfig({ GUZHENG_TSA_TIMEOUT_MS: '2500', GUZHENG_WITNESS_TIMEOUT_MS: '800', GUZHENG_WITNESS_POLICY: '/etc/guzheng/policy' })).toMatchObject({ tsaTimeoutMs: 2500, witnessTimeoutMs: 800, witnessPolicyFile: '/etc/guzheng/policy' });
+      expect(loadConfig({ GUZHENG_TSA_TIMEOUT_MS: '2500', GUZHENG_WITNESS_TIMEOUT_MS: '800', GUZHENG_WITNESS_POLICY: 'a' }, { tsaTimeoutMs: '900', witnessTimeoutMs: '1200', witnessPolicy: 'b' })).toMatchObject({ tsaTimeoutMs: 900, witnessTimeoutMs: 1200, witnessPolicyFile: 'b' });
+      expect(() => loadConfig({}, { witnessTimeoutMs: '10' })).toThrow(/GUZHENG_WITNESS_TIMEOUT_MS/);
+      expect(() => loadConfig({}, { tsaTimeoutMs: 'soon' })).toThrow(/GUZHENG_TSA_TIMEOUT_MS/);
+    });
+
     it('refuses a TSA without pinned roots, and names bad values', () => {
       expect(() => loadConfig({ GUZHENG_TSA_URL: 'https://tsa.example/' })).toThrow(/GUZHENG_TSA_CA/);
       expect(() => loadConfig({ GUZHENG_TSA_URL: 'ftp://tsa.example/', GUZHENG_TSA_CA: 'x.pem' })).toThrow(/GUZHENG_TSA_URL.*not an http\(s\) URL/);
