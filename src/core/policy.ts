@@ -19,7 +19,7 @@
  *   strictly), which the spec "strongly recommends" while treating high octets as opaque;
  * - implementation limits (§Implementation limits, at least 32 each): 256 logs, 256 witnesses,
  *   256 groups, 256 KiB of text.
- * See docs/witness.md#policies (SPEC.md has no policy section yet).
+ * See SPEC.md#witness-policy and docs/witness.md#policies.
  */
 import { LedgerError, isLedgerError } from './errors.js';
 import { equalBytes, fromUtf8, utf8 } from './bytes.js';

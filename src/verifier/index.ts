@@ -31,3 +31,24 @@ export { parseTlogProof, formatTlogProof, receiptToTlogProof } from '../core/tlo
 export { parseBlock, blockHash, blockOfCheckpoint, verifyBlock, verifyBlockChain, BLOCK_FORMAT_V2, type Block } from '../core/block.js';
 export { decodeEntry, digestBytes, digestRecord, type Digest, type Entry } from '../core/entry/index.js';
 export { LedgerError, InconsistencyError, type ErrorCode } from '../core/errors.js';
+export {
+  parsePolicy,
+  evaluateQuorum,
+  verifyWithPolicy,
+  type Policy,
+  type PolicyWitness,
+  type PolicyGroup,
+  type QuorumResult,
+  type WitnessOutcome,
+  type GroupOutcome,
+  type PolicyVerified,
+} from '../core/policy.js';
+export {
+  openCosigned,
+  verifyCosignature,
+  parseWitnessVerifierKey,
+  type CosignedCheckpoint,
+  type ValidCosignature,
+  type FailedCosignature,
+  type WitnessVerifierKey,
+} from '../core/cosignature.js';
