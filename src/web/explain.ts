@@ -130,6 +130,9 @@ const TIMESTAMP_SKIPS = {
   },
 } satisfies Record<string, Bilingual>;
 
+/** Why the `cosignatures` check skipped when the checkpoint did not verify (with or without a policy). */
+const COSIGNATURES_NO_CHECKPOINT: Bilingual = { zh: '检查点未通过，未核验见证人联署。', en: 'The checkpoint did not verify, so witness cosignatures were not checked.' };
+
 /** The mark shown for a status. */
 export const STATUS_MARKS: Record<CheckStatus, string> = { pass: '✓', fail: '✗', skip: '–' };
 
@@ -156,13 +159,17 @@ export interface ExplainedReport {
 /**
  * explainCheck puts one check into plain words. With the report's `facts`, a skipped `timestamp`
  * check says which reason applies: a stamp is there but no TSA root is pinned, or there is no
- * stamp yet (its checkpoint verified, so that is the only other reason).
+ * stamp yet (its checkpoint verified, so that is the only other reason); and a skipped
+ * `cosignatures` check says when it is the checkpoint that failed rather than no policy given.
  */
 export function explainCheck(c: Check, facts?: ReportFacts): ExplainedCheck {
   let explanation: Bilingual;
   if (c.status === 'pass') explanation = PASS_EXPLANATIONS[c.id];
   else if (c.status === 'skip' && c.id === 'timestamp' && facts !== undefined) {
     explanation = facts.timestamp !== undefined ? TIMESTAMP_SKIPS.unpinned : facts.verifierKey !== undefined ? TIMESTAMP_SKIPS.none : SKIP_EXPLANATIONS.timestamp;
+  } else if (c.status === 'skip' && c.id === 'cosignatures' && facts !== undefined && facts.verifierKey === undefined) {
+    // Without a verified checkpoint there is nothing to cosign, policy or not: "no policy given" could be false.
+    explanation = COSIGNATURES_NO_CHECKPOINT;
   } else if (c.status === 'skip') explanation = SKIP_EXPLANATIONS[c.id];
   else explanation = (c.code && CHECK_CODE_EXPLANATIONS[c.id]?.[c.code]) || (c.code ? CODE_EXPLANATIONS[c.code] : { zh: '检查未通过。', en: 'The check failed.' });
   return { id: c.id, status: c.status, mark: STATUS_MARKS[c.status], title: CHECK_TITLES[c.id], explanation, ...(c.code ? { code: c.code } : {}), detail: c.message };

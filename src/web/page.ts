@@ -1,17 +1,22 @@
 /**
  * The court verification page's script (docs/verify-page.md), bundled by scripts/build-web.ts
- * into one inline IIFE. It reads the file, the proof document, the pinned key and the pinned TSA
- * roots from the page, hashes the file locally in chunks (src/web/hash.ts), runs src/verifier
- * exactly as the CLI does, and writes the verdict, every check and the times (with who vouches for
- * each) in Chinese and English. It makes no network request: the file never leaves the machine.
+ * into one inline IIFE. It reads the file, the proof document, the pinned key, the pinned TSA
+ * roots and the pinned witness policy from the page, hashes the file locally in chunks
+ * (src/web/hash.ts), runs src/verifier exactly as the CLI does, and writes the verdict, every
+ * check, the times (with who vouches for each) and the witnesses' cosignatures in Chinese and
+ * English (elements built by src/web/view.ts). It makes no network request: the file never leaves
+ * the machine.
  */
-import { LedgerError, verifyBundle, verifyReceipt, verifyTlogProof, type BundleReport, type VerificationReport } from '../verifier/index.js';
+import type { Policy } from '../core/policy.js';
+import { LedgerError, verifyBundle, verifyReceipt, verifyTlogProof, type BundleReport, type ReportFacts, type VerificationReport } from '../verifier/index.js';
 import { explainBundleReport, explainReport, type Bilingual } from './explain.js';
 import { sha256Blob } from './hash.js';
 import { certificateFileText, classifyProofDocument, describeTsaRoots, digestFromFragment, parsePinnedKeys, parsePinnedTsaRoots, type ProofDocument } from './input.js';
 import { browser, type DomDetails, type DomElement, type DomFile, type DomInput, type DomProgress } from './dom.js';
 import { SERVED_CONFIG_ID, type ServedConfig } from './template.js';
-import { reportTimes, type TimeRow } from './times.js';
+import { reportTimes } from './times.js';
+import { bilingual, checkItem, timesTable, witnessesTable, type CheckLine } from './view.js';
+import { describePolicy, parsePinnedPolicy, policyFileText, POLICY_MALFORMED_ERROR, witnessesView } from './witnesses.js';
 
 const globals = browser();
 const { document, location, Event } = globals;
@@ -29,24 +34,13 @@ const entryInput = el<DomInput>('entry');
 const keyText = el<DomInput>('key');
 const tsaFileInput = el<DomInput>('tsa-file');
 const tsaText = el<DomInput>('tsa-roots');
+const policyFileInput = el<DomInput>('policy-file');
+const policyText = el<DomInput>('policy');
 const verifyButton = el<DomInput>('verify');
 const statusLine = el('status');
 const progress = el<DomProgress>('progress');
 const errorBox = el('error');
 const result = el('result');
-
-/** Append a `<span lang=…>` pair: Chinese first, English second. */
-function bilingual(parent: DomElement, b: Bilingual, tag: 'span' | 'div' | 'p' = 'span'): void {
-  const zh = document.createElement(tag);
-  zh.lang = 'zh-CN';
-  zh.className = 'zh';
-  zh.textContent = b.zh;
-  const en = document.createElement(tag);
-  en.lang = 'en';
-  en.className = 'en';
-  en.textContent = b.en;
-  parent.append(zh, en);
-}
 
 function setStatus(b: Bilingual | undefined): void {
   statusLine.replaceChildren();
@@ -90,6 +84,11 @@ if (served) {
     el('tsa-note').hidden = false;
     el('tsa-origin').textContent = served.origin;
   }
+  if (typeof served.policy === 'string' && served.policy !== '') {
+    policyText.value = served.policy;
+    el('policy-note').hidden = false;
+    el('policy-origin').textContent = served.origin;
+  }
 }
 
 // --- the digest a certificate's QR code points at (#sha256=…) ---
@@ -106,6 +105,7 @@ for (const [zoneId, input] of [
   ['file-drop', fileInput],
   ['receipt-drop', receiptInput],
   ['tsa-drop', tsaFileInput],
+  ['policy-drop', policyFileInput],
 ] as const) {
   const zone = el(zoneId);
   zone.addEventListener('dragover', (e) => {
@@ -185,45 +185,48 @@ tsaFileInput.addEventListener('change', async () => {
 tsaText.addEventListener('input', () => describeTsaField());
 if (tsaText.value !== '') describeTsaField();
 
+// --- the pinned witness policy: a picked or dropped file fills the field; the field says what it requires ---
+
+/** Say under the policy field which witnesses and quorum it pins, or why it does not parse. */
+function describePolicyField(): void {
+  const info = el('policy-info');
+  info.replaceChildren();
+  let policy: Policy | undefined;
+  try {
+    policy = parsePinnedPolicy(policyText.value);
+  } catch (err) {
+    bilingual(info, { zh: '见证策略格式错误：', en: 'Malformed witness policy: ' });
+    const detail = document.createElement('span');
+    detail.textContent = err instanceof LedgerError ? `${err.code}: ${err.message}` : String(err);
+    info.append(detail);
+    info.dataset.ok = 'false';
+    return;
+  }
+  info.dataset.ok = 'true';
+  if (policy !== undefined) bilingual(info, describePolicy(policy));
+}
+
+policyFileInput.addEventListener('change', async () => {
+  const f = policyFileInput.files?.[0];
+  if (!f) return;
+  try {
+    policyText.value = policyFileText(new Uint8Array(await f.arrayBuffer()));
+  } catch (err) {
+    showError(POLICY_MALFORMED_ERROR, err instanceof LedgerError ? `${err.code}: ${err.message}` : String(err));
+    return;
+  }
+  describePolicyField();
+});
+// On input, for the same reason as the TSA field.
+policyText.addEventListener('input', () => describePolicyField());
+if (policyText.value !== '') describePolicyField();
+
 // --- rendering a report ---
 
 /** A file the user gave, hashed here. */
 interface HashedFile {
   readonly name: string;
   readonly hex: string;
-}
-
-/** One line of a check list: mark, bilingual title, plain-words explanation, technical detail. */
-interface CheckLine {
-  readonly id: string;
-  readonly status: string;
-  readonly mark: string;
-  readonly title: Bilingual;
-  readonly explanation: Bilingual;
-  readonly code?: string;
-  readonly detail: string;
-}
-
-function checkItem(c: CheckLine): DomElement {
-  const li = document.createElement('li');
-  li.dataset.check = c.id;
-  li.dataset.status = c.status;
-  if (c.code) li.dataset.code = c.code;
-  const m = document.createElement('span');
-  m.className = 'mark';
-  m.textContent = c.mark;
-  const title = document.createElement('span');
-  title.className = 'title';
-  bilingual(title, c.title);
-  const why = document.createElement('div');
-  why.className = 'why';
-  bilingual(why, c.explanation, 'p');
-  const detail = document.createElement('p');
-  detail.className = 'detail';
-  detail.textContent = c.code ? `${c.code}: ${c.detail}` : c.detail;
-  why.append(detail);
-  li.append(m, title, why);
-  return li;
 }
 
 function renderFacts(rows: Array<[Bilingual, string | undefined]>): void {
@@ -256,6 +259,7 @@ function renderVerdict(x: { valid: boolean; verdict: Bilingual; summary: Bilingu
   el('checks').replaceChildren(...x.checks.map(checkItem));
   el('items').replaceChildren();
   el('times').replaceChildren();
+  el('witnesses').replaceChildren();
   const exp = el('expected-match');
   exp.replaceChildren();
   delete exp.dataset.match;
@@ -274,90 +278,23 @@ function renderExpected(files: readonly HashedFile[]): void {
   exp.dataset.match = String(match);
 }
 
-/** Chinese, then English, on one line (for badges and small print). */
-function inline(parent: DomElement, b: Bilingual, className: string): DomElement {
-  const span = document.createElement('span');
-  span.className = className;
-  const zh = document.createElement('span');
-  zh.lang = 'zh-CN';
-  zh.textContent = b.zh;
-  const sep = document.createElement('span');
-  sep.textContent = ' · ';
-  const en = document.createElement('span');
-  en.lang = 'en';
-  en.textContent = b.en;
-  span.append(zh, sep, en);
-  parent.append(span);
-  return span;
+/**
+ * Show who of the pinned policy cosigned the checkpoint and when, and whether the quorum was met.
+ * Shown whenever the check ran, also for an invalid report: each cosignature shown was verified
+ * over the checkpoint, and a quorum not met is best explained by who did and did not cosign.
+ */
+function renderWitnesses(policy: Policy | undefined, facts: ReportFacts | undefined): void {
+  if (policy === undefined || facts?.cosignatures === undefined) return;
+  el('witnesses').replaceChildren(witnessesTable(witnessesView(policy, facts.cosignatures)));
 }
 
-/** The times of a valid report, each with its source and who vouches for it (src/web/times.ts). */
-function timesTable(rows: readonly TimeRow[]): DomElement {
-  const table = document.createElement('table');
-  table.className = 'times';
-  const caption = document.createElement('caption');
-  bilingual(caption, { zh: '时间及其担保者', en: 'Times, and who vouches for each' });
-  const head = document.createElement('tr');
-  for (const b of [
-    { zh: '时间', en: 'Time' },
-    { zh: '北京时间（UTC+8） / UTC', en: 'Beijing time / UTC' },
-    { zh: '来源与担保', en: 'Source, and who vouches for it' },
-  ]) {
-    const th = document.createElement('th');
-    bilingual(th, b);
-    head.append(th);
-  }
-  const thead = document.createElement('thead');
-  thead.append(head);
-  const tbody = document.createElement('tbody');
-  for (const r of rows) {
-    const tr = document.createElement('tr');
-    tr.dataset.time = r.kind;
-    tr.dataset.state = r.state;
-    const th = document.createElement('th');
-    bilingual(th, r.label);
-    const when = document.createElement('td');
-    when.className = 'when';
-    if (r.utc === undefined) when.textContent = '—';
-    else {
-      const bj = document.createElement('span');
-      bj.className = 'bj';
-      bj.textContent = `${r.beijing ?? r.utc}（北京时间）`;
-      const utc = document.createElement('span');
-      utc.className = 'utc';
-      utc.textContent = `${r.utc} (UTC)`;
-      when.append(bj, utc);
-    }
-    const who = document.createElement('td');
-    const source = document.createElement('div');
-    source.className = 'source';
-    inline(source, r.source, 'src');
-    const badge = document.createElement('div');
-    inline(badge, r.vouch, 'badge');
-    who.append(source, badge);
-    for (const [label, value] of r.details) {
-      const p = document.createElement('p');
-      p.className = 'details';
-      inline(p, label, 'label');
-      const v = document.createElement('span');
-      v.className = 'value';
-      v.textContent = `: ${value}`;
-      p.append(v);
-      who.append(p);
-    }
-    tr.append(th, when, who);
-    tbody.append(tr);
-  }
-  table.append(caption, thead, tbody);
-  return table;
-}
-
-function renderReceiptReport(report: VerificationReport, file: HashedFile | undefined): void {
+function renderReceiptReport(report: VerificationReport, file: HashedFile | undefined, policy: Policy | undefined): void {
   const x = explainReport(report);
   renderVerdict(x, 'receipt');
   renderExpected(file ? [file] : []);
   // Only a valid receipt establishes its times; an invalid one shows none of them.
   if (report.valid) el('times').replaceChildren(timesTable(reportTimes(report)));
+  renderWitnesses(policy, report.facts);
   const f = report.facts;
   const meta = (f.entry?.meta ?? {}) as Record<string, unknown>;
   renderFacts([
@@ -379,10 +316,12 @@ function renderReceiptReport(report: VerificationReport, file: HashedFile | unde
   result.scrollIntoView({ block: 'start' });
 }
 
-function renderBundleReport(report: BundleReport, files: readonly HashedFile[]): void {
+function renderBundleReport(report: BundleReport, files: readonly HashedFile[], policy: Policy | undefined): void {
   const x = explainBundleReport(report);
   renderVerdict(x, 'bundle');
   renderExpected(files);
+  // Every item is proved against the bundle's one checkpoint: its cosignatures are shown once.
+  renderWitnesses(policy, report.items.find((it) => it.facts.cosignatures !== undefined)?.facts);
   const list = el('items');
   for (const [i, it] of x.items.entries()) {
     const li = document.createElement('li');
@@ -494,7 +433,15 @@ async function run(): Promise<void> {
       });
       return;
     }
-    const tsa = tsaRoots.length > 0 ? { trustedTsaRoots: tsaRoots } : {};
+    let policy: Policy | undefined;
+    try {
+      policy = parsePinnedPolicy(policyText.value);
+    } catch (err) {
+      if (!(err instanceof LedgerError) || err.code !== 'POLICY_MALFORMED') throw err;
+      showError(POLICY_MALFORMED_ERROR, `${err.code}: ${err.message}`);
+      return;
+    }
+    const trust = { ...(tsaRoots.length > 0 ? { trustedTsaRoots: tsaRoots } : {}), ...(policy !== undefined ? { policy } : {}) };
     const entryFile = entryInput.files?.[0];
     if (doc.kind === 'tlog-proof' && !entryFile) {
       el<DomDetails>('entry-section').open = true;
@@ -504,18 +451,18 @@ async function run(): Promise<void> {
     const hashed = await hashFiles();
     setStatus({ zh: '正在核验……', en: 'Verifying…' });
     if (doc.kind === 'bundle') {
-      const report = await verifyBundle(doc.bundle, { trustedKeys: keys, ...tsa, files: hashed.map((h) => ({ label: h.name, content: { digest: { alg: 'sha256', hex: h.hex } } })) });
+      const report = await verifyBundle(doc.bundle, { trustedKeys: keys, ...trust, files: hashed.map((h) => ({ label: h.name, content: { digest: { alg: 'sha256', hex: h.hex } } })) });
       setStatus(undefined);
-      renderBundleReport(report, hashed);
+      renderBundleReport(report, hashed, policy);
       result.dataset.valid = String(report.valid);
       return;
     }
     const file = hashed[0];
-    const options = { trustedKeys: keys, ...tsa, ...(file ? { content: { digest: { alg: 'sha256' as const, hex: file.hex } } } : {}) };
+    const options = { trustedKeys: keys, ...trust, ...(file ? { content: { digest: { alg: 'sha256' as const, hex: file.hex } } } : {}) };
     const report =
       doc.kind === 'tlog-proof' && entryFile ? await verifyTlogProof(doc.text, new Uint8Array(await entryFile.arrayBuffer()), options) : await verifyReceipt(doc.kind === 'tlog-proof' ? doc.text : doc.receipt, options);
     setStatus(undefined);
-    renderReceiptReport(report, file);
+    renderReceiptReport(report, file, policy);
     result.dataset.valid = String(report.valid);
   } catch (err) {
     setStatus(undefined);

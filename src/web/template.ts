@@ -13,14 +13,16 @@ export const SERVED_CONFIG_ID = 'guzheng-served';
 
 /**
  * What a log tells the page it serves: its own key, shown as "this log's key — pin your own copy",
- * and the TSA root certificates it pins (PEM), shown the same way. The page uses neither when
- * opened from disk.
+ * and the TSA root certificates and witness policy it pins, shown the same way. The page uses none
+ * of them when opened from disk.
  */
 export interface ServedConfig {
   readonly origin: string;
   readonly verifierKey: string;
   /** The TSA roots the log pins (GUZHENG_TSA_CA), as PEM text; absent when it pins none. */
   readonly tsaRoots?: string;
+  /** The witness policy the log runs with, as C2SP tlog-policy text; absent when it has none. */
+  readonly policy?: string;
 }
 
 /** The empty data block of a page not (yet) served by a log. */
@@ -64,8 +66,8 @@ section.step { background: #fff; border: 1px solid var(--line); border-radius: 8
 .drop { display: block; border: 2px dashed var(--line); border-radius: 8px; padding: 1rem; text-align: center; cursor: pointer; }
 .drop.over { border-color: var(--accent); background: #fff5f5; }
 .drop input[type=file] { display: block; margin: .5rem auto 0; }
-#tsa-info[data-ok=false] { color: var(--bad); }
-#tsa-info .en { display: block; }
+#tsa-info[data-ok=false], #policy-info[data-ok=false] { color: var(--bad); }
+#tsa-info .en, #policy-info .en { display: block; }
 .info { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85rem; color: var(--muted); min-height: 1.2em; margin: .25rem 0 0; word-break: break-all; white-space: pre-line; }
 textarea { width: 100%; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85rem; padding: .5rem; border: 1px solid var(--line); border-radius: 6px; }
 .hint { font-size: .85rem; color: var(--muted); margin: .5rem 0 0; }
@@ -133,6 +135,15 @@ table.times tr[data-state=invalid] .badge { background: #ffebe9; color: var(--ba
 table.times tr[data-state=unsigned] .when, table.times tr[data-state=unverified] .when { color: var(--skip); }
 table.times .details { margin: .2rem 0 0; font-size: .8rem; color: var(--muted); font-family: ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-all; }
 table.times .details .en { display: inline; font-size: inherit; }
+table.witnesses tr[data-state=untimed] .badge { background: #ddf4ff; color: #0969da; }
+table.witnesses tr[data-state=absent] .badge { background: #fff8c5; color: #7d4e00; }
+table.witnesses tr[data-state=absent] .when, table.witnesses tr[data-state=absent] .statement { color: var(--skip); }
+table.witnesses .statement .en { display: block; }
+.witnesses .quorum { font-weight: 600; margin: .4rem 0 0; }
+.witnesses .quorum .en, .witnesses .quorum-failed .en { display: block; font-weight: 400; }
+.witnesses .quorum[data-met=true] { color: var(--ok); }
+.witnesses .quorum[data-met=false] { color: var(--bad); }
+.witnesses .quorum-failed { font-size: .85rem; color: var(--bad); margin: .2rem 0 0; }
 #items table.times { margin: .25rem 0 .25rem 1.5rem; width: calc(100% - 1.5rem); font-size: .85rem; }
 footer { margin-top: 2rem; font-size: .8rem; color: var(--muted); }
 details summary { cursor: pointer; }
@@ -184,6 +195,12 @@ export function renderVerifyPage(script: string): string {
 <p class="info" id="tsa-info"></p>
 <textarea id="tsa-roots" rows="3" spellcheck="false" autocomplete="off" placeholder="-----BEGIN CERTIFICATE-----"></textarea>
 <p class="hint"><span class="zh">PEM 格式，可含多个证书。不填则可信时间显示为“未核验”，回执本身照常核验。</span><span class="en" lang="en">PEM, one or more certificates. Without them the trusted time is shown as not verified; the receipt itself is verified all the same.</span></p>
+<h3>固定的见证策略（可选） <span class="en" lang="en">Pinned witness policy (optional)</span></h3>
+<p class="served" id="policy-note" hidden><span class="zh">已预填本日志（<b id="policy-origin"></b>）所用的见证策略。请与您从官方渠道独立获得并保存的策略副本核对：只有您自己固定的见证人公钥和法定数才是信任见证的依据。</span><span class="en" lang="en">Prefilled with the witness policy this log runs with — pin your own copy: compare it with the policy you obtained independently from an official source; only witness keys and a quorum you pinned yourself are a basis for trusting the witnesses.</span></p>
+<label class="drop" id="policy-drop"><span class="zh">拖入或选择见证策略文件（C2SP tlog-policy 文本），或在下方粘贴</span><br><span class="en" lang="en">Drop or pick the witness policy file (C2SP tlog-policy text), or paste it below</span><input type="file" id="policy-file" accept=".txt,.policy,text/plain"></label>
+<p class="info" id="policy-info"></p>
+<textarea id="policy" rows="4" spellcheck="false" autocomplete="off" placeholder="log …&#10;witness NAME VKEY URL&#10;group NAME 2 A B C&#10;quorum NAME"></textarea>
+<p class="hint"><span class="zh">每行一项：log、witness 名称 公钥 [URL]、group 名称 k|any|all 成员…、quorum 名称。填写后，检查点须有法定数量的见证人有效联署；每个见证人的联署时间是独立于日志的时间。不填则不要求联署。</span><span class="en" lang="en">One item a line: log, witness NAME VKEY [URL], group NAME k|any|all MEMBER…, quorum NAME. With a policy the checkpoint must carry valid cosignatures meeting its quorum; each witness's cosignature time is a time independent of the log. Without one, cosignatures are not required.</span></p>
 </section>
 <div class="actions"><button type="button" id="verify">核验 Verify</button><progress id="progress" max="1" value="0" hidden></progress><span id="status" role="status"></span></div>
 <div id="error" role="alert" hidden></div>
@@ -194,6 +211,7 @@ export function renderVerifyPage(script: string): string {
 <ol id="checks"></ol>
 <ol id="items"></ol>
 <div id="times"></div>
+<div id="witnesses"></div>
 <dl id="facts"></dl>
 </section>
 <footer><span class="zh">核验算法见规范 contracts-free-ledger/SPEC.md（RFC 9162 Merkle 日志、C2SP 签名检查点、Ed25519）。</span> <span class="en" lang="en">The checks follow contracts-free-ledger/SPEC.md (RFC 9162 Merkle log, C2SP signed checkpoints, Ed25519).</span></footer>
@@ -207,15 +225,20 @@ ${SERVED_PLACEHOLDER}
 
 /**
  * injectServedConfig fills the page's data block with the serving log's origin and key (and the
- * TSA roots it pins, if any), so the key and TSA-root fields are prefilled (and labelled) when the
- * page is opened from that log. The page ignores the block when opened from disk (`file:`), so a
- * saved copy never pre-pins a key or a root.
+ * TSA roots and witness policy it pins, if any), so the key, TSA-root and policy fields are
+ * prefilled (and labelled) when the page is opened from that log. The page ignores the block when
+ * opened from disk (`file:`), so a saved copy never pre-pins a key, a root or a policy.
  * Requires: `html` came from {@link renderVerifyPage}.
  */
 export function injectServedConfig(html: string, config: ServedConfig): string {
   const at = html.indexOf(SERVED_PLACEHOLDER);
   if (at < 0) throw new Error('verify page: no served-config placeholder (not built by renderVerifyPage?)');
-  const value: ServedConfig = { origin: config.origin, verifierKey: config.verifierKey, ...(config.tsaRoots ? { tsaRoots: config.tsaRoots } : {}) };
+  const value: ServedConfig = {
+    origin: config.origin,
+    verifierKey: config.verifierKey,
+    ...(config.tsaRoots ? { tsaRoots: config.tsaRoots } : {}),
+    ...(config.policy ? { policy: config.policy } : {}),
+  };
   const block = `<script type="application/json" id="${SERVED_CONFIG_ID}">${jsonForScript(value)}</script>`;
   return html.slice(0, at) + block + html.slice(at + SERVED_PLACEHOLDER.length);
 }

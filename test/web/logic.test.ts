@@ -27,6 +27,9 @@ import { CODE_EXPLANATIONS, explainBundleReport, explainCheck, explainReport } f
 import { sha256Blob } from '../../src/web/hash.js';
 import { certificateFileText, classifyProofDocument, describeTsaRoots, digestFromFragment, extractEmbeddedReceipt, formatCertificatesPem, parsePinnedKeys, parsePinnedTsaRoots } from '../../src/web/input.js';
 import { contentSecurityPolicy, escapeHtml, injectServedConfig, jsonForScript, renderVerifyPage, SERVED_CONFIG_ID } from '../../src/web/template.js';
+import { describePolicy, formatPolicy, parsePinnedPolicy, policyFileText, POLICY_MALFORMED_ERROR, witnessesView } from '../../src/web/witnesses.js';
+import { generateWitnessKey, signCosignature } from '../../src/core/cosignature.js';
+import { parsePolicy, type Policy } from '../../src/core/policy.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -322,6 +325,126 @@ describe('reportTimes (the times table: who vouches for each time)', () => {
   });
 });
 
+/** Three witnesses and a two-of-three policy over the mini log's key. */
+const WITNESSES = ['court', 'procuratorate', 'notary'].map((name, i) => ({ name, ...generateWitnessKey(`witness.test/${name}`, new Uint8Array(32).fill(40 + i)) }));
+const POLICY_TEXT =
+  `log ${TEST_KEYS.verifierKey}\n` +
+  WITNESSES.map((w) => `witness ${w.name} ${w.verifierKey} https://${w.name}.example.cn/w\n`).join('') +
+  `group two-of-three 2 court procuratorate notary\nquorum two-of-three\n`;
+
+/** The receipt with cosignature lines by the named witnesses (at the given POSIX seconds) appended to its checkpoint. */
+function cosigned(receipt: Receipt, by: ReadonlyArray<readonly [number, number]>): Receipt {
+  const note = receipt.checkpoint;
+  const text = note.slice(0, note.indexOf('\n\n') + 1);
+  return { ...receipt, checkpoint: note + by.map(([i, t]) => `${signCosignature(text, WITNESSES[i]!.signerKey, t)}\n`).join('') };
+}
+
+describe('the witness policy field and the witness table', () => {
+  const strip = (p: Policy) => JSON.parse(JSON.stringify(p, (k, v: unknown) => (k === 'line' || v instanceof Uint8Array ? undefined : v))) as unknown;
+
+  it('reads the field: empty pins nothing; a paste with a BOM, CRLF and no final newline parses as the file would', () => {
+    expect(parsePinnedPolicy('')).toBeUndefined();
+    expect(parsePinnedPolicy(' \n\t\r\n')).toBeUndefined();
+    const want = parsePolicy(POLICY_TEXT);
+    const pasted = '\uFEFF' + POLICY_TEXT.replace(/\n/g, '\r\n').replace(/\r\n$/, '');
+    expect(strip(parsePinnedPolicy(pasted)!)).toEqual(strip(want));
+    expect(parsePinnedPolicy(POLICY_TEXT)?.quorum).toBe('two-of-three');
+  });
+
+  it('refuses a malformed policy with POLICY_MALFORMED naming the line, and says so in both languages', () => {
+    for (const bad of ['witness court not-a-key\nquorum court\n', `witness court ${WITNESSES[0]!.verifierKey}\n`, 'quorum ghost\n', `${POLICY_TEXT}quorum court\n`, 'hello\n']) {
+      expect(() => parsePinnedPolicy(bad), bad).toThrow(expect.objectContaining({ code: 'POLICY_MALFORMED' }));
+    }
+    expect(() => parsePinnedPolicy('witness court x\nquorum court\n')).toThrow(/policy line 1/);
+    expect(POLICY_MALFORMED_ERROR.zh).toContain(CODE_EXPLANATIONS.POLICY_MALFORMED.zh);
+    expect(POLICY_MALFORMED_ERROR.en).toContain(CODE_EXPLANATIONS.POLICY_MALFORMED.en);
+    expect(POLICY_MALFORMED_ERROR.en).toMatch(/tlog-policy.*Nothing was verified/);
+  });
+
+  it('reads a policy file as UTF-8 text, and refuses other bytes with POLICY_MALFORMED', () => {
+    expect(policyFileText(new TextEncoder().encode(POLICY_TEXT))).toBe(POLICY_TEXT);
+    expect(() => policyFileText(new Uint8Array([0x6c, 0x6f, 0x67, 0xff, 0x0a]))).toThrow(expect.objectContaining({ code: 'POLICY_MALFORMED' }));
+  });
+
+  it('spells a parsed policy back as text that parses to the same policy (what a log serves)', () => {
+    const nested =
+      `log ${TEST_KEYS.verifierKey} https://log.example.cn\nlog ${OTHER_KEYS.verifierKey}\n` +
+      WITNESSES.map((w, i) => `witness ${w.name} ${w.verifierKey}${i === 2 ? '' : ` https://${w.name}.example.cn`}\n`).join('') +
+      `# a comment\n\ngroup courts any court procuratorate\ngroup everyone all courts notary\nquorum everyone\n`;
+    for (const text of [POLICY_TEXT, nested, `witness court ${WITNESSES[0]!.verifierKey}\nquorum court\n`, 'quorum none\n']) {
+      const p = parsePolicy(text);
+      const spelled = formatPolicy(p);
+      expect(spelled.endsWith('\n')).toBe(true);
+      expect(strip(parsePinnedPolicy(spelled)!), text).toEqual(strip(p));
+    }
+    expect(formatPolicy(parsePolicy(nested)).split('\n').filter((l) => l.startsWith('group'))).toEqual(['group courts any court procuratorate', 'group everyone all courts notary']);
+  });
+
+  it('says under the field which witnesses and quorum are pinned', () => {
+    expect(describePolicy(parsePolicy(POLICY_TEXT))).toEqual({
+      zh: '已固定 3 个见证人：court、procuratorate、notary；法定数：two-of-three（3 取 2：court、procuratorate、notary）',
+      en: '3 witness(es) pinned: court, procuratorate, notary; quorum: two-of-three (2 of 3: court, procuratorate, notary)',
+    });
+    expect(describePolicy(parsePolicy('quorum none\n')).en).toBe('0 witness(es) pinned; quorum: none (no cosignature required)');
+    expect(describePolicy(parsePolicy(`witness court ${WITNESSES[0]!.verifierKey}\nquorum court\n`)).en).toMatch(/quorum: court \(this witness must cosign\)/);
+  });
+
+  it('quorum met: each cosigning witness "had seen this checkpoint by T", in Beijing time and UTC; the others not cosigned', async () => {
+    const policy = parsePolicy(POLICY_TEXT);
+    const t0 = Date.parse('2026-03-01T02:03:04Z') / 1000;
+    const receipt = cosigned(setup().receipt, [[0, t0], [2, t0 + 61]]);
+    const report = await verifyReceipt(receipt, { trustedKeys: [TEST_KEYS.verifierKey], policy });
+    expect(report.valid).toBe(true);
+    expect(report.checks.find((c) => c.id === 'cosignatures')?.status).toBe('pass');
+    const view = witnessesView(policy, report.facts.cosignatures!);
+    expect(view.met).toBe(true);
+    expect(view.rows.map((r) => `${r.name}:${r.state}`)).toEqual(['court:independent', 'procuratorate:absent', 'notary:independent']);
+    expect(view.rows[0]).toMatchObject({
+      key: WITNESSES[0]!.verifierKey,
+      utc: '2026-03-01T02:03:04Z',
+      beijing: '2026-03-01 10:03:04',
+      statement: { zh: '见证人 court 在 2026-03-01 10:03:04（北京时间）前已见到此检查点', en: 'witness court had seen this checkpoint by 2026-03-01T02:03:04Z' },
+    });
+    expect(view.rows[2]).toMatchObject({ utc: '2026-03-01T02:04:05Z', beijing: '2026-03-01 10:04:05' });
+    expect(view.rows[1]).toMatchObject({ statement: { en: 'witness procuratorate did not cosign this checkpoint (no valid cosignature)' } });
+    expect(view.rows[1]?.utc).toBeUndefined();
+    expect(view.summary).toEqual({
+      zh: '已满足见证策略法定数 two-of-three（3 取 2：court、procuratorate、notary）：2 个见证人有效联署。',
+      en: 'Quorum two-of-three (2 of 3: court, procuratorate, notary) met: 2 witness(es) validly cosigned.',
+    });
+    expect(view.failedNote).toBeUndefined();
+  });
+
+  it('quorum not met: INVALID naming the witness cosignatures; a cosignature that does not verify is not counted, and said', async () => {
+    const policy = parsePolicy(POLICY_TEXT);
+    const one = cosigned(setup().receipt, [[1, 1_772_000_000]]);
+    const report = await verifyReceipt(one, { trustedKeys: [TEST_KEYS.verifierKey], policy });
+    expect(report.valid).toBe(false);
+    const x = explainReport(report);
+    expect(x.summary).toEqual({ zh: '未通过：见证人联署（见证策略法定数）。', en: 'Failed: Witness cosignatures (policy quorum).' });
+    expect(x.checks.find((c) => c.id === 'cosignatures')).toMatchObject({ mark: '✗', code: 'QUORUM_NOT_MET', explanation: CODE_EXPLANATIONS.QUORUM_NOT_MET });
+    const view = witnessesView(policy, report.facts.cosignatures!);
+    expect(view.met).toBe(false);
+    expect(view.rows.map((r) => r.state)).toEqual(['absent', 'independent', 'absent']);
+    expect(view.summary.en).toBe('Quorum two-of-three (2 of 3: court, procuratorate, notary) NOT met: only 1 witness(es) validly cosigned.');
+    expect(view.summary.zh).toMatch(/^未满足见证策略法定数/);
+    // A line by a pinned witness whose signature was altered.
+    const line = one.checkpoint.trimEnd().split('\n').at(-1)!;
+    const forged = line.slice(0, -6) + (line.at(-6) === 'A' ? 'B' : 'A') + line.slice(-5);
+    const altered = { ...one, checkpoint: one.checkpoint.replace(line, forged) };
+    const bad = await verifyReceipt(cosigned(altered, [[0, 1_772_000_001]]), { trustedKeys: [TEST_KEYS.verifierKey], policy });
+    const badView = witnessesView(policy, bad.facts.cosignatures!);
+    expect(badView.rows.map((r) => r.state)).toEqual(['independent', 'absent', 'absent']);
+    expect(badView.failedNote?.en).toBe('1 further cosignature line(s) by policy witnesses do not verify and were not counted.');
+    // Without a policy the same receipt is valid: cosignatures are not required.
+    expect((await verifyReceipt(one, { trustedKeys: [TEST_KEYS.verifierKey] })).valid).toBe(true);
+    const skip = (r: Awaited<ReturnType<typeof verifyReceipt>>) => explainReport(r).checks.find((c) => c.id === 'cosignatures');
+    expect(skip(await verifyReceipt(one, { trustedKeys: [TEST_KEYS.verifierKey] }))).toMatchObject({ status: 'skip', explanation: { en: expect.stringMatching(/^No witness policy given/) } });
+    // With a policy but a checkpoint from another key, the skip is not put down to a missing policy.
+    expect(skip(await verifyReceipt(one, { trustedKeys: [OTHER_KEYS.verifierKey], policy }))).toMatchObject({ status: 'skip', explanation: { zh: '检查点未通过，未核验见证人联署。', en: 'The checkpoint did not verify, so witness cosignatures were not checked.' } });
+  });
+});
+
 describe('the page template', () => {
   it('escapes data blocks and text', async () => {
     const v = { a: '</script><!-- & \u2028\u2029 >' };
@@ -355,6 +478,14 @@ describe('the page template', () => {
     expect(html).toContain('id="tsa-file"');
   }, 60_000);
 
+  it('injects the log’s witness policy (tlog-policy text) only when it has one', async () => {
+    const html = renderVerifyPage('1');
+    const blockOf = (page: string) => JSON.parse(page.match(new RegExp(`<script type="application/json" id="${SERVED_CONFIG_ID}">(.*?)</script>`))?.[1] ?? '') as unknown;
+    expect(blockOf(injectServedConfig(html, { origin: 'o', verifierKey: 'k', policy: POLICY_TEXT }))).toEqual({ origin: 'o', verifierKey: 'k', policy: POLICY_TEXT });
+    expect(blockOf(injectServedConfig(html, { origin: 'o', verifierKey: 'k', policy: '' }))).toEqual({ origin: 'o', verifierKey: 'k' });
+    for (const id of ['policy', 'policy-file', 'policy-drop', 'policy-info', 'policy-note', 'witnesses']) expect(html).toContain(`id="${id}"`);
+  });
+
   it('has a CSP that allows exactly its inline script and style by hash, and nothing else', async () => {
     const html = renderVerifyPage('console.log(1)');
     const csp = contentSecurityPolicy(html);
@@ -381,8 +512,23 @@ describe('GET /verify (the served config)', () => {
       expect(withRoots.tsaRoots).toBe(readFileSync(pki.rootPemPath, 'utf8') + formatCertificatesPem([pki.untrustedRootDer]));
       expect(parsePinnedTsaRoots(withRoots.tsaRoots ?? '')).toEqual([pki.rootDer, pki.untrustedRootDer]);
       expect(await block(servers[1].url)).not.toHaveProperty('tsaRoots');
+      expect(await block(servers[1].url)).not.toHaveProperty('policy');
     } finally {
       await Promise.all(servers.map((x) => x.destroy()));
+    }
+  }, 120_000);
+
+  it('puts the witness policy the log runs with, as tlog-policy text, in the data block', async () => {
+    await buildVerifyPage();
+    const policy = parsePolicy(POLICY_TEXT);
+    const server = await startServer({ deps: { policy } });
+    try {
+      const html = await (await fetch(`${server.url}/verify`)).text();
+      const block = JSON.parse(html.match(new RegExp(`<script type="application/json" id="${SERVED_CONFIG_ID}">(.*?)</script>`))?.[1] ?? '') as { policy?: string };
+      expect(block.policy).toBe(formatPolicy(policy));
+      expect(block.policy).toBe(POLICY_TEXT);
+    } finally {
+      await server.destroy();
     }
   }, 120_000);
 });

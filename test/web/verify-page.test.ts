@@ -106,6 +106,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page in Chromium (${CHROMIUM
     write('receipt.json', JSON.stringify(receipt, null, 2));
     write('receipt-other-log.json', JSON.stringify(otherReceipt, null, 2));
     write('receipt-tampered-proof.json', JSON.stringify(tampered, null, 2));
+    // The sealing block's members, each changed to another well-formed value: a guzheng-block/v2
+    // block's members are bound to the header line its checkpoint signs (SPEC.md#block-validity).
+    expect(receipt.block.format).toBe('guzheng-block/v2');
+    const withBlock = (change: Partial<Receipt['block']>) => JSON.stringify({ ...receipt, block: { ...receipt.block, ...change } }, null, 2);
+    write('receipt-block-time.json', withBlock({ time: new Date(Date.parse(receipt.block.time) - 1000).toISOString() }));
+    write('receipt-block-prev.json', withBlock({ prev: (receipt.block.prev[0] === 'a' ? 'b' : 'a') + receipt.block.prev.slice(1) }));
+    write('receipt-block-height.json', withBlock({ height: String(BigInt(receipt.block.height) + 1n) }));
     write('receipt.tlog-proof', receiptToTlogProof(parseReceipt(receipt)));
     write('entry.json', canonicalJsonText(receipt.entry));
     write('photo-1.jpg', photos[0] as Buffer);
@@ -235,6 +242,25 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page in Chromium (${CHROMIUM
     expect(check(shown, 'inclusion')).toMatchObject({ status: 'fail', code: 'PROOF_INVALID' });
     expect(check(shown, 'inclusion')?.text).toMatch(/✗包含性证明Inclusion proof/);
     expect(shown.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['inclusion']);
+    await page.close();
+  });
+
+  it('served: a changed block time, prev or height shows INVALID naming the sealing block (BLOCK_INVALID): the block header is signed', async () => {
+    const { page, requests } = await open(`${s.url}/verify`);
+    for (const member of ['time', 'prev', 'height']) {
+      const shown = await timed(`block ${member} changed (served)`, () => verify(page, { file: f['现场检查笔录.pdf'], receipt: f[`receipt-block-${member}.json`] as string }));
+      expect(shown.valid, member).toBe(false);
+      expect(shown.verdict).toMatch(/无效.*INVALID/);
+      expect(shown.summary, member).toMatch(/封存区块.*Sealing block/);
+      expect(check(shown, 'block'), member).toMatchObject({ status: 'fail', code: 'BLOCK_INVALID' });
+      expect(check(shown, 'block')?.text, member).toMatch(/✗封存区块Sealing block.*与日志签名的区块头不符.*differs from the block header the log signed/);
+      // Everything else about the receipt still holds: only the block fails, and its consistency is not checked.
+      expect(shown.checks.filter((c) => c.status === 'fail').map((c) => c.id), member).toEqual(['block']);
+      expect(check(shown, 'block-consistency')?.status, member).toBe('skip');
+      expect(await page.locator('#times table').count(), member).toBe(0);
+      if (member === 'time') await page.screenshot({ path: join(dir, 'verify-block-time-changed.png'), fullPage: true });
+    }
+    expect(requests).toHaveLength(1);
     await page.close();
   });
 

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { renderCertificateHtml } from '../../certificate/html.js';
 import { ChromiumUnavailableError, PdfRenderer, RendererBusyError } from '../../certificate/pdf.js';
 import { formatCertificatesPem } from '../../web/input.js';
+import { formatPolicy } from '../../web/witnesses.js';
 import { contentSecurityPolicy, injectServedConfig, type ServedConfig } from '../../web/template.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
@@ -76,11 +77,13 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
   const page = cachedFile(options.pagePath ?? defaultVerifyPagePath());
   const pdf = options.pdf ?? new PdfRenderer();
   const indexParams = z.strictObject({ index: decimalParam('entry index') });
-  // What the page is prefilled with: this log's key and, when it pins any, its TSA roots (PEM).
+  // What the page is prefilled with: this log's key and, when it has them, its TSA roots (PEM)
+  // and its witness policy (spelled back as tlog-policy text: the context holds it parsed).
   const servedConfig: ServedConfig = {
     origin: ledger.origin,
     verifierKey: ledger.verifierKey,
     ...(ctx.tsa.roots.length > 0 ? { tsaRoots: formatCertificatesPem(ctx.tsa.roots) } : {}),
+    ...(ctx.policy !== undefined ? { policy: formatPolicy(ctx.policy) } : {}),
   };
 
   const certificate = async (index: bigint, req: Request): Promise<string> =>
@@ -94,7 +97,7 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
       tag: 'web',
       summary: 'The court verification page: check a file against its receipt in the browser',
       description:
-        'One self-contained HTML page (inline script and style, no requests; also works saved and opened from disk). The file is hashed locally and never uploaded. When served by a log, the key field is prefilled with this log\'s key, and the TSA-roots field with the TSA root certificates it pins (if any), both labelled “pin your own copy”. See docs/verify-page.md.',
+        'One self-contained HTML page (inline script and style, no requests; also works saved and opened from disk). The file is hashed locally and never uploaded. When served by a log, the key field is prefilled with this log\'s key, the TSA-roots field with the TSA root certificates it pins (if any), and the witness-policy field with its witness policy (if any), all labelled “pin your own copy”. See docs/verify-page.md.',
       access: 'public',
       responses: {
         200: {
