@@ -1,54 +1,42 @@
 /**
- * The monitor (`guzheng monitor`): follows a live log's `/checkpoint`, and accepts each new
- * checkpoint only if its signature verifies with the pinned key and the log proves it extends the
- * last one accepted (`GET /v1/proof/consistency?from=&to=`, RFC 9162 §2.1.4). The accepted
- * checkpoint is persisted (atomically) only after that. A checkpoint that shrinks, changes root
- * at the same size, or fails its consistency proof is misbehaviour: the monitor stops and writes
- * a fraud proof holding both signed checkpoints and the failing proof.
+ * The monitor (`guzheng monitor`, docs/audit.md#guzheng-monitor): follows a live log's
+ * `/checkpoint`. On every poll, whether the checkpoint moved or not, it
  *
- * The state file is small JSON (`format: guzheng-monitor/v1`) holding the last accepted signed
- * checkpoint; a restart continues from it. An empty log (size 0) is a valid first checkpoint.
- * See docs/audit.md#monitor.
+ * 1. verifies the checkpoint's signature with the pinned key;
+ * 2. when it differs from the last one accepted (the saved state), asks the log to prove it extends
+ *    it (`GET /v1/proof/consistency?from=&to=`, RFC 9162 §2.1.4);
+ * 3. with a witness policy, compares it with every witness's latest cosigned checkpoint
+ *    (monitor-witnesses.ts);
+ * 4. checks the blocks served at /v1/blocks from the saved head to the block sealing it
+ *    (monitor-served.ts, SPEC.md#blocks), so a forged block is caught even while the log is idle;
+ * 5. with a policy, checks the checkpoint's cosignatures meet the quorum (a warning if not);
+ * 6. only then saves it, atomically.
+ *
+ * Outcomes, strongest first: a **fraud proof** (written to a file) when two checkpoints signed by
+ * the log's key convict it on their own or with the log's own failing consistency proof
+ * (SPEC.md#fraud-proof); an **alarm** ({@link MonitorAlarm}) for misbehaviour in what it serves
+ * that signed checkpoints alone cannot prove (forged, missing or reordered blocks, a rollback, a
+ * suspected split view), with the evidence; an **error** ({@link MonitorError}) when the poll
+ * could not decide, e.g. the log was unreachable: never taken as evidence. Nothing is saved
+ * unless the poll succeeds. The state file is monitor-state.ts's.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { z } from 'zod';
-import { toHex, utf8 } from '../core/bytes.js';
-import { sha256 } from '../core/crypto.js';
-import type { Policy } from '../core/policy.js';
-import { blockOfCheckpoint, parseBlock, verifyBlockChain, type Block } from '../core/block.js';
-import { findBlockHeader } from '../core/block-header.js';
+import { toHex } from '../core/bytes.js';
+import { blockHash, type Block } from '../core/block.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
-import { LedgerError, isLedgerError } from '../core/errors.js';
 import { formatReceivedAt } from '../core/entry/text.js';
-import { parseVerifierKey, splitNote, type VerifierKey } from '../core/note.js';
-import { buildFraudProof, type FraudProof } from './fraud.js';
+import { parseVerifierKey, type VerifierKey } from '../core/note.js';
+import type { Policy } from '../core/policy.js';
+import { buildFraudProof, judgeConsistency, type FraudProof } from './fraud.js';
+import { MonitorAlarm, MonitorError, type MonitorProblem } from './monitor-problems.js';
+import { checkServedBlocks, fetchConsistencyProof, type ProofAnswer } from './monitor-served.js';
+import { readMonitorState, saveMonitorState, writeFileAtomic } from './monitor-state.js';
+import { checkQuorum, compareWitnessViews } from './monitor-witnesses.js';
 import { LogClient } from './remote.js';
 import { AuditAbort } from './source.js';
 
-/** The first field of every monitor state file. */
-export const MONITOR_STATE_FORMAT = 'guzheng-monitor/v1';
-
-/** The persisted state: the last checkpoint the monitor verified. */
-export interface MonitorState {
-  readonly format: typeof MONITOR_STATE_FORMAT;
-  readonly url: string;
-  readonly verifierKey: string;
-  /** The signed note of the last verified checkpoint. */
-  readonly checkpoint: string;
-  readonly size: string;
-  readonly root: string;
-  readonly verifiedAt: string;
-}
-
-const stateSchema = z.strictObject({
-  format: z.literal(MONITOR_STATE_FORMAT),
-  url: z.string(),
-  verifierKey: z.string(),
-  checkpoint: z.string().min(1).max(1_000_000),
-  size: z.string().regex(/^(0|[1-9][0-9]{0,19})$/),
-  root: z.string().regex(/^[0-9a-f]{64}$/),
-  verifiedAt: z.string(),
-});
+export { MonitorAlarm, MonitorError, type MonitorProblem, type MonitorProblemKind } from './monitor-problems.js';
+export { MONITOR_STATE_FORMAT, readMonitorState, writeFileAtomic, type MonitorState, type SavedState } from './monitor-state.js';
+export { MAX_BLOCKS_PER_POLL } from './monitor-served.js';
 
 /** Options of {@link monitorOnce} and {@link runMonitor}. */
 export interface MonitorOptions {
@@ -61,96 +49,54 @@ export interface MonitorOptions {
   /** Where a fraud proof is written (default `<stateFile>.fraud-proof.json`). */
   readonly fraudProofFile?: string;
   readonly apiKey?: string;
+  /** The fetch used for the log and the witnesses (default global fetch). */
   readonly fetch?: typeof fetch;
   readonly clock?: () => Date;
   /** Attempts per request for transient failures (default 3). */
   readonly attempts?: number;
   /**
-   * A witness policy: each poll also reads every witness's latest cosigned checkpoint of this log
-   * (the C2SP monitoring path) and checks it is consistent with what the log shows this monitor.
-   * A witness that was shown another history is a split view: a fraud proof is written.
+   * A witness policy (C2SP tlog-policy). On every poll the served checkpoint's cosignatures are
+   * checked against its quorum (a warning when not met), and every witness with a URL is asked for
+   * its latest cosigned checkpoint of this log, which must be consistent with what the log shows
+   * this monitor (a split view is a fraud proof, or an alarm when not conclusive).
    */
   readonly policy?: Policy;
 }
 
+/** The block sealing the accepted checkpoint. */
+export interface MonitorHead {
+  readonly height: bigint;
+  /** Its block hash (SPEC.md#block-hash), lowercase hex. */
+  readonly hash: string;
+  readonly time: string;
+  /**
+   * False for a format-1 block: its time is the operator's unsigned word, to be reported as such
+   * (SPEC.md#logs-created-before-signed-blocks).
+   */
+  readonly timeSigned: boolean;
+}
+
+/** What every accepted poll checked. */
+export interface MonitorChecked {
+  readonly head: MonitorHead;
+  /** Heights of the served blocks checked this poll. */
+  readonly blocks: { readonly from: bigint; readonly to: bigint };
+  /** The checkpoint was accepted, but: the quorum is not met, or blocks were left unchecked. */
+  readonly warnings: readonly MonitorProblem[];
+}
+
 /** What one poll found. */
 export type MonitorOutcome =
-  | { readonly status: 'initialized'; readonly size: bigint; readonly root: string }
-  | { readonly status: 'unchanged'; readonly size: bigint }
-  | { readonly status: 'advanced'; readonly from: bigint; readonly to: bigint; readonly root: string }
+  | ({ readonly status: 'initialized'; readonly size: bigint; readonly root: string } & MonitorChecked)
+  | ({ readonly status: 'unchanged'; readonly size: bigint } & MonitorChecked)
+  | ({ readonly status: 'advanced'; readonly from: bigint; readonly to: bigint; readonly root: string } & MonitorChecked)
   | { readonly status: 'fraud'; readonly proof: FraudProof; readonly file: string };
 
 /**
- * A poll that could not decide: exit code 2 for a local problem (bad key, unreadable or foreign
- * state file), 1 for one with the log (unreachable, an unverifiable checkpoint or proof).
- */
-export class MonitorError extends Error {
-  readonly exitCode: 1 | 2;
-  constructor(message: string, exitCode: 1 | 2, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MonitorError';
-    this.exitCode = exitCode;
-  }
-}
-
-/** writeFileAtomic writes `text` to a temporary file, fsyncs it, and renames it over `path`. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-/**
- * readMonitorState loads and re-verifies a state file, or returns undefined if there is none.
- * Throws {@link MonitorError} (exit 2) for a file that is not a state of this log under `key`.
- */
-export function readMonitorState(path: string, key: VerifierKey): { state: MonitorState; opened: OpenedCheckpoint } | undefined {
-  if (!existsSync(path)) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new MonitorError(`state file ${path} is not JSON: ${(err as Error).message}`, 2, { cause: err });
-  }
-  const r = stateSchema.safeParse(json);
-  if (!r.success) throw new MonitorError(`state file ${path} is not a ${MONITOR_STATE_FORMAT} state: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, 2);
-  const state = r.data;
-  if (state.verifierKey !== key.text) throw new MonitorError(`state file ${path} is for the log key ${state.verifierKey}, not ${key.text}`, 2);
-  let opened: OpenedCheckpoint;
-  try {
-    opened = openCheckpoint(state.checkpoint, key);
-  } catch (err) {
-    throw new MonitorError(`state file ${path}: its checkpoint does not verify with ${key.text}: ${(err as Error).message}`, 2, { cause: err });
-  }
-  if (opened.checkpoint.size.toString() !== state.size || toHex(opened.checkpoint.root) !== state.root) {
-    throw new MonitorError(`state file ${path}: size or root disagree with its signed checkpoint`, 2);
-  }
-  return { state, opened };
-}
-
-function saveState(o: MonitorOptions, key: VerifierKey, opened: OpenedCheckpoint, now: Date): void {
-  const state: MonitorState = {
-    format: MONITOR_STATE_FORMAT,
-    url: o.url,
-    verifierKey: key.text,
-    checkpoint: opened.note,
-    size: opened.checkpoint.size.toString(),
-    root: toHex(opened.checkpoint.root),
-    verifiedAt: formatReceivedAt(now),
-  };
-  writeFileAtomic(o.stateFile, JSON.stringify(state, null, 2) + '\n');
-}
-
-/**
- * monitorOnce polls the log once: fetches `/checkpoint`, verifies it, checks it against the
- * saved state (and the log's consistency proof), then saves it or writes a fraud proof.
- * Throws {@link MonitorError} when it cannot decide (nothing is saved then).
+ * monitorOnce polls the log once (see the module comment) and saves the checkpoint only if every
+ * check passed. Returns the outcome (writing the fraud proof file for `fraud`). Throws
+ * {@link MonitorAlarm} for misbehaviour without a fraud proof, {@link MonitorError} when it cannot
+ * decide; nothing is saved then.
  */
 export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
   let key: VerifierKey;
@@ -162,128 +108,101 @@ export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
   const now = (o.clock ?? (() => new Date()))();
   const saved = readMonitorState(o.stateFile, key);
   const client = new LogClient(o.url, { attempts: o.attempts ?? 3, ...(o.apiKey ? { apiKey: o.apiKey } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) });
-  const ask = async <T>(f: () => Promise<T>): Promise<T> => {
-    try {
-      return await f();
-    } catch (err) {
-      if (err instanceof AuditAbort) throw new MonitorError(err.message, 1, { cause: err });
-      throw err;
-    }
-  };
-  const note = await ask(() => client.getText('/checkpoint'));
+  try {
+    return await poll(o, key, client, saved?.opened, saved?.head, now);
+  } catch (err) {
+    // The log could not be read (network, 5xx, a malformed answer): nothing was learnt about it.
+    if (err instanceof AuditAbort) throw new MonitorError(err.message, 1, { cause: err });
+    throw err;
+  }
+}
+
+async function poll(o: MonitorOptions, key: VerifierKey, client: LogClient, old: OpenedCheckpoint | undefined, oldHead: Block | undefined, now: Date): Promise<MonitorOutcome> {
+  const note = await client.getText('/checkpoint');
   let latest: OpenedCheckpoint;
   try {
     latest = openCheckpoint(note, key);
   } catch (err) {
     throw new MonitorError(`the log's /checkpoint does not verify with ${key.text}: ${(err as Error).message}`, 1, { cause: err });
   }
-  if (saved === undefined) {
-    const split = o.policy === undefined ? undefined : await compareWitnessViews(o, client, key, latest, now);
-    if (split !== undefined) return split;
-    saveState(o, key, latest, now);
-    return { status: 'initialized', size: latest.checkpoint.size, root: toHex(latest.checkpoint.root) };
+  const changed = old !== undefined && old.text !== latest.text;
+  if (old !== undefined && changed) {
+    const verdict = await compareWithSaved(client, key, old, latest, now);
+    if (verdict !== undefined && 'format' in verdict) return writeFraud(o, verdict);
+    if (verdict !== undefined) throw new MonitorAlarm([verdict]);
   }
-  const old = saved.opened;
+  const problems: MonitorProblem[] = [];
+  if (o.policy !== undefined) {
+    // On every poll, not only when the checkpoint moved: a log that keeps showing this monitor a
+    // frozen view while it advances the witnesses is caught here (SPEC.md#witnesses).
+    const views = await compareWitnessViews(o.policy, o.fetch ?? fetch, client, key, latest, now);
+    if (views.fraud !== undefined) return writeFraud(o, views.fraud);
+    problems.push(...views.problems);
+  }
+  const served = await checkServedBlocks(client, key, oldHead, latest);
+  if (!served.ok || problems.length > 0) throw new MonitorAlarm([...problems, ...(served.ok ? [] : served.problems)]);
+  const warnings = [...served.warnings];
+  const quorum = o.policy === undefined ? undefined : checkQuorum(o.policy, key, latest);
+  if (quorum !== undefined) warnings.push(quorum);
+  saveMonitorState(o.stateFile, o.url, key, latest, served.head, now);
+  const checked: MonitorChecked = {
+    head: { height: served.head.height, hash: toHex(blockHash(served.head)), time: served.head.time, timeSigned: served.head.format === 2 },
+    blocks: served.checked,
+    warnings,
+  };
+  const size = latest.checkpoint.size;
+  const root = toHex(latest.checkpoint.root);
+  if (old === undefined) return { status: 'initialized', size, root, ...checked };
+  if (!changed) return { status: 'unchanged', size, ...checked };
+  return { status: 'advanced', from: old.checkpoint.size, to: size, root, ...checked };
+}
+
+/**
+ * compareWithSaved judges a served checkpoint that differs from the accepted one `old`: undefined
+ * when the log proves it extends it; a fraud proof only on conclusive evidence (SPEC.md#fraud-proof:
+ * the same size with another root, or a consistency proof the log served that fails against the
+ * two signed checkpoints); otherwise a problem (a rollback, or the same tree signed again).
+ * A proof that cannot be fetched throws: a network failure is never evidence.
+ */
+async function compareWithSaved(client: LogClient, key: VerifierKey, old: OpenedCheckpoint, latest: OpenedCheckpoint, now: Date): Promise<FraudProof | MonitorProblem | undefined> {
   const from = old.checkpoint.size;
   const to = latest.checkpoint.size;
-  if (from === to && toHex(old.checkpoint.root) === toHex(latest.checkpoint.root)) return { status: 'unchanged', size: to };
-  const proof = to > from ? await ask(() => client.consistencyProof(from, to)) : [];
-  const fraud = buildFraudProof(old, latest, proof, { verifierKey: key.text, source: client.base, detectedAt: formatReceivedAt(now) });
-  if (fraud === undefined) {
-    await ask(() => checkServedBlocks(client, key, old, latest));
-    const split = o.policy === undefined ? undefined : await compareWitnessViews(o, client, key, latest, now);
-    if (split !== undefined) return split;
-    saveState(o, key, latest, now);
-    return { status: 'advanced', from, to, root: toHex(latest.checkpoint.root) };
+  const info = { verifierKey: key.text, source: client.base, detectedAt: formatReceivedAt(now) };
+  const evidence = { saved: old.note, served: latest.note };
+  if (from === to) {
+    const fraud = buildFraudProof(old, latest, [], info);
+    if (fraud !== undefined) return fraud;
+    // Same size and root, another signed text (another block header): two blocks seal one tree,
+    // which a log never does (SPEC.md#chain-rules: no block with count 0 after genesis).
+    return { kind: 'checkpoint-resigned', code: 'BLOCK_INVALID', message: `the log serves another signed checkpoint of the accepted tree (size ${to}): two blocks seal one tree`, evidence };
   }
+  // A tree of size 0 needs no proof (RFC 9162 §2.1.4: the empty tree is a prefix of every tree).
+  const lo = to < from ? to : from;
+  const hi = to < from ? from : to;
+  const answer: ProofAnswer = lo === 0n ? { proof: [] } : await fetchConsistencyProof(client, lo, hi);
+  if (to > from) {
+    if ('refused' in answer) throw new MonitorError(`the log does not prove that its checkpoint of size ${to} extends the accepted one of size ${from}: ${answer.refused}`, 1);
+    return buildFraudProof(old, latest, answer.proof, info);
+  }
+  // Smaller than the accepted checkpoint. Checkpoints carry no trusted order, and a stale cache
+  // looks the same, so on its own this is a rollback alarm; a proof the log serves that fails
+  // against the two signed checkpoints convicts it.
+  if ('refused' in answer || judgeConsistency(to, from, latest.checkpoint.root, old.checkpoint.root, answer.proof) === 'consistent') {
+    return {
+      kind: 'rollback',
+      message: `the log serves a signed checkpoint of size ${to}, smaller than the accepted one of size ${from}${'refused' in answer ? ` (${answer.refused})` : ' (its proof shows it is a prefix: the log went back, or a cache serves a stale checkpoint)'}`,
+      expected: `size >= ${from}`,
+      found: `size ${to}`,
+      evidence: 'refused' in answer ? { ...evidence, refused: answer.refused } : { ...evidence, proof: answer.proof.map(toHex) },
+    };
+  }
+  return buildFraudProof(old, latest, answer.proof, info);
+}
+
+function writeFraud(o: MonitorOptions, proof: FraudProof): MonitorOutcome {
   const file = o.fraudProofFile ?? `${o.stateFile}.fraud-proof.json`;
-  writeFileAtomic(file, JSON.stringify(fraud, null, 2) + '\n');
-  return { status: 'fraud', proof: fraud, file };
-}
-
-/** Most blocks one poll checks; a monitor that fell further behind checks the newest ones. */
-const MAX_BLOCKS_PER_POLL = 10_000;
-
-/**
- * checkServedBlocks checks the blocks the log serves between the last accepted checkpoint and the
- * new one (SPEC.md#blocks): each verifies on its own (so every member equals its signed block
- * header), they link to each other and to the saved checkpoint's block, and the last one seals
- * exactly the checkpoint served at /checkpoint. A log (or a proxy) that serves a block whose time,
- * prev, height or range was altered, even re-hashed, is caught here. Checkpoints without a signed
- * block header (format-1 logs) have nothing to compare. Throws {@link MonitorError} (exit 1).
- */
-async function checkServedBlocks(client: LogClient, key: VerifierKey, old: OpenedCheckpoint, latest: OpenedCheckpoint): Promise<void> {
-  if (findBlockHeader(latest.checkpoint.extensions) === undefined) return;
-  const tip = blockOfCheckpoint(latest.note);
-  const savedBlock = findBlockHeader(old.checkpoint.extensions) === undefined ? undefined : blockOfCheckpoint(old.note);
-  let from = savedBlock === undefined ? tip.height : savedBlock.height + 1n;
-  if (tip.height - from >= BigInt(MAX_BLOCKS_PER_POLL)) from = tip.height - BigInt(MAX_BLOCKS_PER_POLL) + 1n;
-  const blocks: Block[] = [];
-  try {
-    while (from <= tip.height) {
-      const page = (await client.getJson(`/v1/blocks?from=${from}&limit=1000`)) as { blocks?: unknown };
-      if (!Array.isArray(page.blocks) || page.blocks.length === 0) throw new LedgerError('BLOCK_INVALID', `GET /v1/blocks?from=${from} served no blocks, but the checkpoint is sealed in block ${tip.height}`);
-      for (const raw of page.blocks as unknown[]) {
-        const { hash: _hash, timestamps: _timestamps, ...json } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-        const block = parseBlock(json);
-        if (block.height > tip.height) break;
-        blocks.push(block);
-      }
-      from = (blocks.at(-1)?.height ?? from) + 1n;
-    }
-    const previous = savedBlock !== undefined && blocks[0]?.height === savedBlock.height + 1n ? { previous: savedBlock } : {};
-    verifyBlockChain(blocks, key, previous);
-    const last = blocks.at(-1) as Block;
-    if (splitNote(last.checkpoint).text !== latest.text) {
-      throw new LedgerError('BLOCK_INVALID', `block ${last.height} served at /v1/blocks does not seal the checkpoint served at /checkpoint`);
-    }
-  } catch (err) {
-    if (err instanceof AuditAbort || !isLedgerError(err)) throw err;
-    throw new MonitorError(`the log serves blocks that do not match its signed checkpoints: ${err.code}: ${err.message}`, 1, { cause: err });
-  }
-}
-
-/**
- * compareWitnessViews reads each policy witness's latest cosigned checkpoint of this log
- * (`GET <witness>/<hex SHA-256(origin)>/checkpoint`, c2sp.org/tlog-witness) and checks it against
- * the checkpoint the log served this monitor: same size with another root, or no valid
- * consistency proof from the log between them, is a split view, and the two signed checkpoints
- * are the fraud proof (written like any other). A witness that cannot be read is skipped: it
- * shows nothing.
- */
-async function compareWitnessViews(o: MonitorOptions, client: LogClient, key: VerifierKey, latest: OpenedCheckpoint, now: Date): Promise<MonitorOutcome | undefined> {
-  const originHex = toHex(sha256(utf8(latest.checkpoint.origin)));
-  for (const w of o.policy?.witnesses ?? []) {
-    if (w.url === undefined) continue;
-    let seen: OpenedCheckpoint;
-    try {
-      const res = await (o.fetch ?? fetch)(`${w.url.replace(/\/+$/, '')}/${originHex}/checkpoint`, { signal: AbortSignal.timeout(10_000) });
-      if (res.status !== 200) continue;
-      seen = openCheckpoint(await res.text(), key);
-    } catch {
-      continue;
-    }
-    const [small, large] = seen.checkpoint.size <= latest.checkpoint.size ? [seen, latest] : [latest, seen];
-    let proof: Uint8Array[] = [];
-    if (small.checkpoint.size < large.checkpoint.size && small.checkpoint.size > 0n) {
-      try {
-        proof = await client.consistencyProof(small.checkpoint.size, large.checkpoint.size);
-      } catch {
-        proof = []; // the log cannot prove it: judged on what there is
-      }
-    }
-    const fraud = buildFraudProof(small, large, proof, {
-      verifierKey: key.text,
-      source: `${client.base} (this monitor's view) and witness ${w.name} (${w.url})`,
-      detectedAt: formatReceivedAt(now),
-      detail: `split view: witness ${w.name} was shown a checkpoint of size ${seen.checkpoint.size} that is not consistent with the one the log showed this monitor (size ${latest.checkpoint.size})`,
-    });
-    if (fraud === undefined) continue;
-    const file = o.fraudProofFile ?? `${o.stateFile}.fraud-proof.json`;
-    writeFileAtomic(file, JSON.stringify(fraud, null, 2) + '\n');
-    return { status: 'fraud', proof: fraud, file };
-  }
-  return undefined;
+  writeFileAtomic(file, JSON.stringify(proof, null, 2) + '\n');
+  return { status: 'fraud', proof, file };
 }
 
 /** Options of {@link runMonitor}. */
@@ -293,14 +212,15 @@ export interface RunMonitorOptions extends MonitorOptions {
   /** Stops the loop (SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
   readonly onOutcome?: (o: MonitorOutcome) => void;
-  /** A poll that could not decide (the loop goes on). */
+  /** A poll that could not decide, or an alarm ({@link MonitorAlarm}, with its evidence): the loop goes on. */
   readonly onError?: (err: MonitorError) => void;
 }
 
 /**
  * runMonitor polls every `intervalMs` until `signal` aborts (resolves undefined) or fraud is found
- * (resolves the fraud outcome). Polls that cannot decide are reported through `onError` and
- * retried; a local problem (exit code 2: key, state file) ends the loop with that error.
+ * (resolves the fraud outcome). Alarms and polls that cannot decide are reported through
+ * `onError` and the loop goes on (the next poll checks again from the saved state); a local
+ * problem (exit code 2: key, state file, policy) ends the loop with that error.
  */
 export async function runMonitor(o: RunMonitorOptions): Promise<MonitorOutcome | undefined> {
   while (o.signal?.aborted !== true) {

@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { signCheckpoint } from '../../src/core/checkpoint.js';
 import { parseSignerKey, parseVerifierKey } from '../../src/core/note.js';
 import { verifyFraudProof, type FraudProof } from '../../src/audit/fraud.js';
-import { monitorOnce, MonitorError, readMonitorState, runMonitor, type MonitorOutcome } from '../../src/audit/monitor.js';
+import { monitorOnce, MonitorAlarm, MonitorError, readMonitorState, runMonitor, type MonitorOutcome } from '../../src/audit/monitor.js';
 import { CliError } from '../../src/cli/client.js';
 import { registerMonitor } from '../../src/cli/monitor.js';
 import { Ledger } from '../../src/log/ledger.js';
@@ -45,8 +45,9 @@ describe('monitorOnce', () => {
     const log = await ledger(0);
     const server = await serve(log);
     const o = options(server);
-    expect(await monitorOnce(o)).toEqual({ status: 'initialized', size: 0n, root: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
-    expect(await monitorOnce(o)).toEqual({ status: 'unchanged', size: 0n });
+    const genesis = { height: 0n, time: log.latest().block.time, timeSigned: true };
+    expect(await monitorOnce(o)).toMatchObject({ status: 'initialized', size: 0n, root: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', head: genesis, blocks: { from: 0n, to: 0n }, warnings: [] });
+    expect(await monitorOnce(o)).toMatchObject({ status: 'unchanged', size: 0n, head: genesis });
     await appendEntries(log, 130, { batch: 50 });
     expect(await monitorOnce(o)).toMatchObject({ status: 'advanced', from: 0n, to: 130n });
     await appendEntries(log, 131, { batch: 1 });
@@ -92,7 +93,7 @@ describe('monitorOnce', () => {
     expect(readFileSync(o.stateFile, 'utf8')).toBe(before);
   });
 
-  it('catches a changed root at the same size, and a log that shrinks', async () => {
+  it('catches a changed root at the same size; a log that shrinks is an alarm, not a fraud proof', async () => {
     const real = await ledger(200);
     const server = await serve(real);
     const o = options(server);
@@ -100,11 +101,28 @@ describe('monitorOnce', () => {
     server.use(await ledger(200, (i) => (i >= 199 ? 'other ' : '')));
     const same = await monitorOnce({ ...o, fraudProofFile: join(tempDir(), 'same.json') });
     expect(same).toMatchObject({ status: 'fraud', proof: { kind: 'same-size', conclusive: true, from: '200', to: '200', proof: [] } });
-    server.use(await ledger(150));
-    const shrunk = await monitorOnce(o);
-    // A rollback: both signed, but checkpoints carry no time, so it takes the monitor's word for the order.
-    expect(shrunk).toMatchObject({ status: 'fraud', proof: { kind: 'shrunk', conclusive: false, from: '150', to: '200' } });
-    expect(verifyFraudProof((shrunk as Extract<MonitorOutcome, { status: 'fraud' }>).proof, KEYS.verifierKey)).toMatchObject({ valid: true, conclusive: false });
+    const sameFile = JSON.parse(readFileSync((same as Extract<MonitorOutcome, { status: 'fraud' }>).file, 'utf8')) as unknown;
+    expect(verifyFraudProof(sameFile, KEYS.verifierKey)).toMatchObject({ valid: true, conclusive: true });
+    // A rollback: both signed, but checkpoints carry no time (a stale cache looks the same) and the
+    // log cannot prove 150 → 200, so it is reported with both notes, and no fraud proof is written.
+    const smaller = await ledger(150);
+    server.use(smaller);
+    const file = `${o.stateFile}.fraud-proof.json`;
+    const shrunk = await monitorOnce(o).catch((e: unknown) => e);
+    expect(shrunk).toBeInstanceOf(MonitorAlarm);
+    expect((shrunk as MonitorAlarm).exitCode).toBe(1);
+    expect((shrunk as MonitorAlarm).problems).toMatchObject([{ kind: 'rollback', found: 'size 150', evidence: { saved: real.latest().checkpoint.note, served: smaller.latest().checkpoint.note, refused: expect.stringMatching(/status 400/) } }]);
+    expect(existsSync(file)).toBe(false);
+    // A log that proves the smaller tree is a prefix of the saved one only went back (or is cached).
+    server.use(real);
+    server.overrideCheckpoint((await ledger(150)).latest().checkpoint.note);
+    expect(((await monitorOnce(o).catch((e: unknown) => e)) as MonitorAlarm).problems).toMatchObject([{ kind: 'rollback', evidence: { proof: expect.any(Array) } }]);
+    expect(existsSync(file)).toBe(false);
+    // One whose own proof shows the smaller tree is not a prefix is convicted.
+    server.overrideCheckpoint((await ledger(150, (i) => (i >= 100 ? 'other ' : ''))).latest().checkpoint.note);
+    const forked = await monitorOnce(o);
+    expect(forked).toMatchObject({ status: 'fraud', proof: { kind: 'shrunk', conclusive: true, from: '150', to: '200' } });
+    expect(verifyFraudProof(JSON.parse(readFileSync(file, 'utf8')), KEYS.verifierKey)).toMatchObject({ valid: true, conclusive: true });
   });
 
   it('refuses checkpoints not signed by the pinned key, and state files of another log', async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockHash, parseBlock, type BlockJson } from '../../src/core/block.js';
@@ -130,7 +130,14 @@ describe('a proxy that moves the newest block a year forward and re-hashes it', 
 
   it('is caught by the monitor', async () => {
     const state = join(dir, 'monitor.json');
-    expect((await monitorOnce({ url: proxyUrl, verifierKey: s.ledger.verifierKey, stateFile: state })).status).toBe('initialized');
+    // A fresh monitor checks the newest blocks on its first poll: the forgery is caught at once,
+    // and nothing is saved.
+    const first = await monitorOnce({ url: proxyUrl, verifierKey: s.ledger.verifierKey, stateFile: state }).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(MonitorError);
+    expect((first as Error).message).toMatch(/BLOCK_INVALID/);
+    expect(existsSync(state)).toBe(false);
+    // Initialized straight from the log, the monitor catches the proxy again once the log grows.
+    expect((await monitorOnce({ url: s.url, verifierKey: s.ledger.verifierKey, stateFile: state })).status).toBe('initialized');
     await fetch(`${s.url}/v1/entries?wait=receipt`, { method: 'POST', headers: { authorization: `Bearer ${s.keys.submit}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'record', record: { late: true } }) });
     const err = await monitorOnce({ url: proxyUrl, verifierKey: s.ledger.verifierKey, stateFile: state }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MonitorError);

@@ -1,0 +1,301 @@
+/**
+ * What the monitor reads from the log besides `/checkpoint` (docs/audit.md#guzheng-monitor): the
+ * blocks at `/v1/blocks`, checked on every poll against the signed checkpoint and the saved head,
+ * and the log's consistency proofs, told apart from a log that could not be reached.
+ *
+ * Nothing here trusts the server: every page must start at the height asked for and go up by one,
+ * paging always moves forward and stops at the height the signed checkpoint names (so a hostile
+ * server can neither send it back nor keep it reading), and every block is checked against
+ * signatures by the pinned key or against the block the monitor saved.
+ */
+import { equalBytes, fromHex, toHex } from '../core/bytes.js';
+import { blockHash, formatBlock, parseBlock, verifyBlockChain, type Block } from '../core/block.js';
+import { findBlockHeader } from '../core/block-header.js';
+import type { OpenedCheckpoint } from '../core/checkpoint.js';
+import { isLedgerError, type LedgerError } from '../core/errors.js';
+import { HASH_SIZE } from '../core/merkle/hash.js';
+import { splitNote, type VerifierKey } from '../core/note.js';
+import type { MonitorProblem } from './monitor-problems.js';
+import type { LogClient } from './remote.js';
+import { AuditAbort } from './source.js';
+
+/** Most blocks one poll checks; a monitor that fell further behind checks the newest ones (and says so). */
+export const MAX_BLOCKS_PER_POLL = 10_000;
+/** The page size asked of /v1/blocks (the API's maximum, docs/api.md#blocks). */
+const PAGE = 1000;
+
+/** A block as served: decoded, and the JSON exactly as received (the evidence). */
+interface Served {
+  readonly block: Block;
+  readonly raw: unknown;
+}
+
+/** What {@link checkServedBlocks} established. */
+export interface ServedHead {
+  readonly ok: true;
+  /** The block sealing the served checkpoint, verified. */
+  readonly head: Block;
+  /** The heights whose served blocks were checked this poll. */
+  readonly checked: { readonly from: bigint; readonly to: bigint };
+  readonly warnings: MonitorProblem[];
+}
+
+/** A problem found while checking (thrown internally, returned to the caller). */
+class Found extends Error {
+  readonly problem: MonitorProblem;
+  constructor(problem: MonitorProblem) {
+    super(problem.message);
+    this.problem = problem;
+  }
+}
+
+const signedText = (b: Block): string => splitNote(b.checkpoint).text;
+
+/**
+ * checkServedBlocks checks the blocks the log serves from the saved head (`saved`, the block
+ * sealing the last accepted checkpoint; undefined on the first poll) to the block sealing `latest`
+ * (SPEC.md#blocks), on every poll, whether the checkpoint moved or not:
+ *
+ * - each block verifies on its own (SPEC.md#block-validity: its checkpoint is signed by the pinned
+ *   key and, for format 2, every member equals its signed block header) and its served `hash`
+ *   member is its hash;
+ * - they link (SPEC.md#chain-rules), with no height skipped or repeated;
+ * - the block served at the saved head's height hashes to the saved head (SPEC.md#block-hash: this
+ *   also covers the unsigned height, prev and time of a format-1 block the monitor saw before);
+ * - the newest one seals exactly the checkpoint served at /checkpoint.
+ *
+ * Without a saved head it checks the newest two blocks. A format-1 checkpoint names no height
+ * (SPEC.md#logs-created-before-signed-blocks): its block is found by a binary search, then checked
+ * like any other. Returns the problems found (misbehaviour, with evidence); throws
+ * {@link AuditAbort} when the log could not be read.
+ * Requires: `latest` opened with `key`, and not smaller than `saved`'s checkpoint.
+ */
+export async function checkServedBlocks(client: LogClient, key: VerifierKey, saved: Block | undefined, latest: OpenedCheckpoint): Promise<ServedHead | { readonly ok: false; readonly problems: MonitorProblem[] }> {
+  try {
+    const to = await headHeight(client, saved, latest);
+    if (saved !== undefined && to < saved.height) {
+      throw new Found({
+        kind: 'chain-broken',
+        code: 'CHAIN_BROKEN',
+        height: to.toString(),
+        message: `the served checkpoint of size ${latest.checkpoint.size} is sealed in block ${to}, below the saved head, block ${saved.height} (size ${saved.first + saved.count})`,
+        evidence: { checkpoint: latest.note, savedBlock: formatBlock(saved) },
+      });
+    }
+    let from = saved?.height ?? (to > 0n ? to - 1n : 0n);
+    const warnings: MonitorProblem[] = [];
+    if (to - from >= BigInt(MAX_BLOCKS_PER_POLL)) {
+      const skipped = to - BigInt(MAX_BLOCKS_PER_POLL);
+      warnings.push({
+        kind: 'blocks-unchecked',
+        height: from.toString(),
+        message: `blocks ${from} to ${skipped} were not checked this poll (more than ${MAX_BLOCKS_PER_POLL} behind): the newest ${MAX_BLOCKS_PER_POLL} were; run guzheng audit for the whole chain`,
+      });
+      from = skipped + 1n;
+    }
+    const blocks = await fetchBlocks(client, from, to, latest);
+    const first = blocks[0] as Served;
+    // SPEC.md#block-hash: the hash commits to every member of the block, so the block served at
+    // the saved head's height must hash as the one saved, format 1 included.
+    if (saved !== undefined && first.block.height === saved.height && !equalBytes(blockHash(first.block), blockHash(saved))) {
+      throw new Found({
+        kind: 'block-changed',
+        height: saved.height.toString(),
+        message: `block ${saved.height} is served with hash ${toHex(blockHash(first.block))}, but the block saved at that height hashes to ${toHex(blockHash(saved))}`,
+        expected: toHex(blockHash(saved)),
+        found: toHex(blockHash(first.block)),
+        evidence: { savedBlock: formatBlock(saved), servedBlock: first.raw },
+      });
+    }
+    verifyServedChain(blocks, key);
+    const head = blocks.at(-1) as Served;
+    if (signedText(head.block) !== latest.text) {
+      throw new Found({
+        kind: 'block-invalid',
+        code: 'BLOCK_INVALID',
+        height: head.block.height.toString(),
+        message: `block ${head.block.height} served at /v1/blocks does not seal the checkpoint served at /checkpoint (size ${latest.checkpoint.size})`,
+        evidence: { checkpoint: latest.note, servedBlock: head.raw },
+      });
+    }
+    return { ok: true, head: head.block, checked: { from, to }, warnings };
+  } catch (err) {
+    if (err instanceof Found) return { ok: false, problems: [err.problem] };
+    throw err;
+  }
+}
+
+/**
+ * headHeight is the height of the block sealing `latest`: signed in its block header (format 2),
+ * the saved head's when it is the same checkpoint, else found by binary search over the served
+ * blocks. The search is bounded by the chain rules (SPEC.md#chain-rules: every block after genesis
+ * seals at least one leaf, so the block sealing size S is at most S − end blocks past one ending
+ * at `end`) and takes at most 65 requests; its answer is verified by the caller like any block.
+ */
+async function headHeight(client: LogClient, saved: Block | undefined, latest: OpenedCheckpoint): Promise<bigint> {
+  const header = findBlockHeader(latest.checkpoint.extensions);
+  if (header !== undefined) return header.height;
+  if (saved !== undefined && signedText(saved) === latest.text) return saved.height;
+  const size = latest.checkpoint.size;
+  const end = saved === undefined ? 0n : saved.first + saved.count;
+  let lo = saved === undefined ? 0n : saved.height + 1n;
+  let hi = saved === undefined ? size : saved.height + (size > end ? size - end : 1n);
+  while (lo < hi) {
+    const mid = lo + (hi - lo) / 2n;
+    const [b] = await fetchPage(client, mid, 1);
+    // An empty page is past the served tip.
+    if (b === undefined || b.block.first + b.block.count >= size) hi = mid;
+    else lo = mid + 1n;
+  }
+  return lo;
+}
+
+/**
+ * fetchBlocks reads blocks [from, to] page by page. Each request asks for the next height not yet
+ * read and at most the heights still missing, so paging strictly advances and ends after at most
+ * `to − from + 1` requests, whatever the server answers; a page that does not continue exactly
+ * is reported (gap, out of order), never skipped over.
+ */
+async function fetchBlocks(client: LogClient, from: bigint, to: bigint, latest: OpenedCheckpoint): Promise<Served[]> {
+  const out: Served[] = [];
+  let next = from;
+  while (next <= to) {
+    const limit = Number(to - next + 1n < BigInt(PAGE) ? to - next + 1n : BigInt(PAGE));
+    const page = await fetchPage(client, next, limit);
+    if (page.length === 0) {
+      throw new Found({
+        kind: 'blocks-gap',
+        height: next.toString(),
+        message: `GET /v1/blocks?from=${next} served no block ${next}, but the signed checkpoint of size ${latest.checkpoint.size} is sealed in block ${to}`,
+        evidence: { request: `/v1/blocks?from=${next}&limit=${limit}`, checkpoint: latest.note },
+      });
+    }
+    out.push(...page);
+    next += BigInt(page.length);
+  }
+  return out;
+}
+
+/**
+ * fetchPage reads at most `limit` blocks from height `from`: the i-th must be block `from + i`
+ * (else `blocks-gap` when heights were skipped, `blocks-out-of-order` when they go back), decode
+ * (SPEC.md#block-json) and carry its own hash. Items past `limit` are ignored.
+ */
+async function fetchPage(client: LogClient, from: bigint, limit: number): Promise<Served[]> {
+  const request = `/v1/blocks?from=${from}&limit=${limit}`;
+  const page = (await client.getJson(request)) as { blocks?: unknown };
+  if (typeof page !== 'object' || page === null || !Array.isArray(page.blocks)) throw new AuditAbort(`GET ${client.base}${request}: no blocks array`, { exitCode: 1 });
+  const out: Served[] = [];
+  for (const [i, raw] of (page.blocks as unknown[]).slice(0, limit).entries()) {
+    const want = from + BigInt(i);
+    const { hash, timestamps: _timestamps, ...json } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    let block: Block;
+    try {
+      block = parseBlock(json);
+    } catch (err) {
+      if (!isLedgerError(err)) throw err;
+      throw new Found({ kind: 'block-invalid', code: err.code, height: want.toString(), message: `GET ${request} served a malformed block where block ${want} belongs: ${err.message}`, evidence: { request, servedBlock: raw } });
+    }
+    if (block.height !== want) {
+      const gap = block.height > want;
+      throw new Found({
+        kind: gap ? 'blocks-gap' : 'blocks-out-of-order',
+        height: want.toString(),
+        message: gap
+          ? `GET ${request} skipped block ${want}: it served block ${block.height} in its place`
+          : `GET ${request} served block ${block.height} where block ${want} belongs (heights must start at ${from} and go up by one)`,
+        expected: want.toString(),
+        found: block.height.toString(),
+        evidence: { request, servedHeights: (page.blocks as unknown[]).slice(0, limit).map((b) => (b as { height?: unknown } | null)?.height ?? null) },
+      });
+    }
+    const computed = toHex(blockHash(block));
+    if (hash !== computed) {
+      throw new Found({
+        kind: 'block-invalid',
+        code: 'BLOCK_INVALID',
+        height: want.toString(),
+        message: `block ${want} is served with hash ${String(hash)}, but it hashes to ${computed}`,
+        expected: computed,
+        found: String(hash),
+        evidence: { request, servedBlock: raw },
+      });
+    }
+    out.push({ block, raw });
+  }
+  return out;
+}
+
+/**
+ * verifyServedChain verifies the blocks and their links with {@link verifyBlockChain} (SPEC.md#block-validity,
+ * SPEC.md#chain-rules). Only when that fails does it walk them pair by pair, to report the first
+ * bad block with the served JSON of it (and of the block before it, for a broken link).
+ */
+function verifyServedChain(blocks: readonly Served[], key: VerifierKey): void {
+  try {
+    verifyBlockChain(blocks.map((b) => b.block), key);
+    return;
+  } catch (err) {
+    if (!isLedgerError(err)) throw err;
+  }
+  for (const [i, b] of blocks.entries()) {
+    const previous = blocks[i - 1];
+    try {
+      verifyBlockChain([b.block], key, previous === undefined ? {} : { previous: previous.block });
+    } catch (err) {
+      if (!isLedgerError(err)) throw err;
+      throw new Found(chainProblem(err, b, previous));
+    }
+  }
+  throw new Error('audit: bad math: verifyBlockChain failed on the segment but on no pair of it');
+}
+
+function chainProblem(err: LedgerError, b: Served, previous: Served | undefined): MonitorProblem {
+  const broken = err.code === 'CHAIN_BROKEN';
+  return {
+    kind: broken ? 'chain-broken' : 'block-invalid',
+    code: err.code,
+    height: b.block.height.toString(),
+    message: err.message,
+    evidence: broken && previous !== undefined ? { previousBlock: previous.raw, servedBlock: b.raw } : { servedBlock: b.raw },
+  };
+}
+
+/** The log's answer to a consistency proof request: the proof, or a refusal (a 4xx status). */
+export type ProofAnswer = { readonly proof: Uint8Array[] } | { readonly refused: string };
+
+/**
+ * fetchConsistencyProof asks the log for its consistency proof between two sizes
+ * (`GET /v1/proof/consistency`, RFC 9162 §2.1.4). A refusal (4xx other than 401/403/429) is an
+ * answer: the log says it cannot prove it. A network failure, a 5xx after the retries, an
+ * authorisation failure or a malformed proof throws {@link AuditAbort}: nothing was learnt, so it
+ * can never be taken as evidence.
+ */
+export async function fetchConsistencyProof(client: LogClient, from: bigint, to: bigint): Promise<ProofAnswer> {
+  const request = `/v1/proof/consistency?from=${from}&to=${to}`;
+  const r = await client.get(request);
+  const text = new TextDecoder('utf-8').decode(r.body);
+  if (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 403 && r.status !== 429) {
+    return { refused: `GET ${request}: status ${r.status}${text === '' ? '' : `: ${text.slice(0, 300)}`}` };
+  }
+  const malformed = (why: string) => new AuditAbort(`GET ${client.base}${request}: ${why}`, { exitCode: 1 });
+  if (r.status !== 200) throw malformed(`status ${r.status}`);
+  let j: { from?: unknown; to?: unknown; path?: unknown };
+  try {
+    j = JSON.parse(text) as typeof j;
+  } catch {
+    throw malformed('not JSON');
+  }
+  if (typeof j !== 'object' || j === null || j.from !== from.toString() || j.to !== to.toString() || !Array.isArray(j.path) || j.path.length > 128) {
+    throw malformed(`not a consistency proof from ${from} to ${to}`);
+  }
+  return {
+    proof: (j.path as unknown[]).map((h, i) => {
+      try {
+        return fromHex(String(h), HASH_SIZE, `path[${i}]`);
+      } catch {
+        throw malformed(`malformed hash at path[${i}]`);
+      }
+    }),
+  };
+}
