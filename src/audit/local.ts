@@ -427,8 +427,8 @@ export class LocalSource implements AuditSource {
   }
 
   /** The time-stamp tokens kept with the blocks of one page of block rows (one range scan). */
-  async #tokensFor(rows: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<Map<bigint, Uint8Array>> {
-    const out = new Map<bigint, Uint8Array>();
+  async #tokensFor(rows: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<Map<bigint, Uint8Array | { corrupt: string }>> {
+    const out = new Map<bigint, Uint8Array | { corrupt: string }>();
     const heights = rows.filter(([k]) => k.length === PREFIX.block.length + U64_SIZE).map(([k]) => indexOfKey(k));
     if (heights.length === 0) return out;
     const first = heights[0] as bigint;
@@ -437,8 +437,10 @@ export class LocalSource implements AuditSource {
       const height = indexOfKey(k);
       try {
         out.set(height, decodeStoredToken(v, height).token);
-      } catch {
-        // A corrupt record is not a token: the audit reports the block as stamped by nothing.
+      } catch (err) {
+        // A record the log kept as a token that does not decode is a finding, not a missing stamp:
+        // the log promises to keep only checked tokens (SPEC.md#what-the-log-stamps).
+        out.set(height, { corrupt: (err as Error).message });
       }
     }
     return out;
@@ -497,6 +499,11 @@ export class LocalSource implements AuditSource {
           }
           const kept = tokens.get(height);
           const lines = cosignatures.get(height);
+          if (kept !== undefined && !(kept instanceof Uint8Array)) {
+            const problem: Problem = { kind: 'timestamp-invalid', height, message: `the time-stamp record kept with block ${height} is corrupt: ${kept.corrupt}` };
+            yield { height, json, problem, ...(lines ? { cosignatures: lines } : {}) };
+            continue;
+          }
           yield { height, json, ...(kept ? { tokens: [kept] } : {}), ...(lines ? { cosignatures: lines } : {}) };
         }
       }

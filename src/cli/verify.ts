@@ -324,13 +324,28 @@ async function ask<T>(url: string, method: string, path: string, body?: unknown)
   }
 }
 
-/** Online verification of a document through POST /v1/verify: only digests are sent. */
+/**
+ * Online verification of a document through POST /v1/verify: only digests are sent.
+ *
+ * The service checks time stamps against the TSA roots it pins and cosignatures against its own
+ * witness policy. When the user pins their own (--tsa-ca, --policy, --witness), those must decide,
+ * not the service's: the document is then also verified on this machine against the user's log
+ * key, roots and policy, and that local report is the one shown and judged; the service adds only
+ * what the log alone can say (still held, consistent with its latest checkpoint). Local checks
+ * need the log key the user trusts, so --key is then required (as for the lookup by digest).
+ */
 async function verifyOnline(url: string, docText: string, doc: ProofDocument, o: VerifyCliOptions, keys: string[]): Promise<void> {
   const given = contents(o);
   if (doc.kind !== 'bundle' && given.length > 1) usage(`a ${doc.kind} proves one entry: give at most one --file, --record or --digest`);
   const entry = o.entry !== undefined ? readBytes(o.entry, 'entry') : undefined;
   if (doc.kind === 'tlog-proof' && entry === undefined) usage('a tlog-proof needs --entry with the exact entry bytes');
   if (doc.kind !== 'tlog-proof' && entry !== undefined) usage(`--entry goes with a tlog-proof; a ${doc.kind} carries its entries`);
+  const ownAnchors = o.tsaCa.length > 0 || o.policy !== undefined || o.witness.length > 0;
+  if (ownAnchors && keys.length === 0) {
+    usage('--tsa-ca, --policy or --witness with --url: the document is then checked on this machine against your TSA roots and witness policy, which needs the log key you trust: give --key (or leave out --url to verify offline)');
+  }
+  // Before asking the service: a bad root bundle or policy is a usage error, whatever it answers.
+  const local = ownAnchors ? await verifyLocally(doc, o, keys) : undefined;
   const digests = given.map((g) => ({ name: basename(g.label).slice(0, 255) || 'file', digest: digestOf(g.content) }));
   const body = {
     receipt: docText,
@@ -338,17 +353,28 @@ async function verifyOnline(url: string, docText: string, doc: ProofDocument, o:
     ...(doc.kind === 'bundle' ? (digests.length > 0 ? { files: digests } : {}) : digests[0] !== undefined ? { digest: digests[0].digest } : {}),
   };
   const answer = await ask<DocumentReport & { online: Online }>(url, 'POST', '/v1/verify', body);
-  const { online, ...report } = answer;
-  const serviceKey = report.facts.verifierKey;
+  const { online, ...service } = answer;
+  const report = local ?? (service as DocumentReport);
+  const serviceKey = service.facts.verifierKey;
   const keyOk = keys.length === 0 || (serviceKey !== undefined && keys.includes(serviceKey));
-  if (o.json) process.stdout.write(JSON.stringify(answer, null, 2) + '\n');
-  else {
-    process.stdout.write(formatReport(report as DocumentReport));
+  if (o.json) {
+    // The local report in the usual shape, with what the service said beside it.
+    process.stdout.write(JSON.stringify(local !== undefined ? { ...local, online, service } : answer, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatReport(report));
+    if (local !== undefined) {
+      const anchors = [o.tsaCa.length > 0 ? 'the TSA roots you pinned (--tsa-ca)' : '', o.policy !== undefined || o.witness.length > 0 ? 'your witness policy' : ''].filter((x) => x !== '').join(' and ');
+      const said = service.valid ? 'VALID' : `INVALID: failed ${failedIds(service as DocumentReport) || 'a required check'}`;
+      process.stdout.write(`\nChecked on this machine against the pinned log key and ${anchors}; the service's own check (its key, TSA roots and policy) says ${said}.\n`);
+    }
     process.stdout.write('\n' + formatOnline(url, online));
     if (!keyOk) process.stdout.write(`  ${SYMBOL.fail} the service verified with key ${serviceKey ?? '(none)'}, not the key you pinned\n`);
   }
-  const ok = reportValid(report as DocumentReport) && online.logStillHolds !== false && online.consistency?.ok !== false && keyOk;
-  if (!ok) throw new CliError(`INVALID (as reported by ${url})${keyOk ? '' : ': the service key is not the pinned key'}`, 1);
+  const ok = reportValid(report) && online.logStillHolds !== false && online.consistency?.ok !== false && keyOk;
+  if (!ok) {
+    const why = !reportValid(report) ? (local !== undefined ? `failed ${failedIds(report) || 'a required check'} (checked locally)` : `as reported by ${url}`) : `as reported by ${url}`;
+    throw new CliError(`INVALID (${why})${keyOk ? '' : ': the service key is not the pinned key'}`, 1);
+  }
 }
 
 interface DigestAnswer {

@@ -21,7 +21,7 @@ export interface TsaView {
     readonly lastStampedHeight?: string;
     readonly unstampedBlocks?: number;
   };
-  /** Requests made, per TSA URL and outcome (`ok`, `unavailable`, `invalid`, `untrusted`). */
+  /** Requests made, per TSA URL and outcome (`ok`, `unavailable`, `invalid`, `untrusted`, `error`). */
   requests(): ReadonlyArray<{ readonly tsa: string; readonly outcome: string; readonly count: number }>;
 }
 

@@ -61,7 +61,7 @@ export function createMetrics(ledger: Ledger, tsa: TsaView, registry: Registry =
   });
   new Counter({
     name: 'guzheng_tsa_requests_total',
-    help: 'RFC 3161 requests by TSA and outcome (ok; unavailable: no answer, timeout or HTTP error; invalid: a reply that failed a check; untrusted: a token not chaining to the pinned roots).',
+    help: 'RFC 3161 requests by TSA and outcome (ok; unavailable: no answer, timeout or HTTP error; invalid: a reply that failed a check; untrusted: a token not chaining to the pinned roots; error: a good token the log could not store).',
     labelNames: ['tsa', 'outcome'] as const,
     registers: [registry],
     collect() {

@@ -15,11 +15,16 @@ import type { Published } from '../log/publisher.js';
 import type { StampBook } from '../log/stamps.js';
 import { stampImprint } from '../core/stamp.js';
 import { isLedgerError } from '../core/errors.js';
-import { checkTimestampReply } from './check.js';
+import { checkTimestampReply, type CheckedReply } from './check.js';
 import { formatTimeStampReq, newNonce, postTimeStampQuery, TsaUnavailableError } from './protocol.js';
 
-/** How a stamp request ended, per TSA (the `outcome` label of the request counter). */
-export type TsaOutcome = 'ok' | 'unavailable' | 'invalid' | 'untrusted';
+/**
+ * How a stamp request ended, per TSA (the `outcome` label of the request counter). `error` is the
+ * log's own failure, not the TSA's: the reply passed every check but the token could not be kept
+ * (storage). It has its own outcome so that a failing disk does not look like a TSA sending bad
+ * replies, which an operator would chase at the TSA.
+ */
+export type TsaOutcome = 'ok' | 'unavailable' | 'invalid' | 'untrusted' | 'error';
 
 export interface StamperOptions {
   /** TSA URLs, tried in order for each stamp. At least one. */
@@ -150,35 +155,48 @@ export class Stamper {
     for (const url of this.#o.urls) {
       if (this.#stopped) return;
       const nonce = newNonce();
+      let checked: CheckedReply;
       try {
         const reply = await postTimeStampQuery(url, formatTimeStampReq({ imprint, nonce, certReq: true }), {
           timeoutMs: this.#o.timeoutMs ?? 10_000,
           ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
         });
-        const { token, info } = await checkTimestampReply(reply, {
+        checked = await checkTimestampReply(reply, {
           imprint,
           nonce,
           trustedRoots: this.#o.roots,
           now: this.#clock(),
           maxSkewMs: this.#o.maxSkewMs ?? 300_000,
         });
-        await this.#o.book.record(block.height, { tsa: url, token });
-        this.#count(url, 'ok');
-        if (this.#failures > 0) this.#o.onEvent?.(`tsa: stamping works again (${url}: block ${block.height} stamped at ${info.genTime} by ${info.tsaName})`);
-        this.#failures = 0;
-        this.#lastError = undefined;
-        this.#lastSuccessAt = this.#clock();
-        this.#nextAt = Date.now() + this.#o.intervalMs;
-        return;
       } catch (err) {
         const outcome: TsaOutcome = err instanceof TsaUnavailableError ? 'unavailable' : isLedgerError(err, 'TIMESTAMP_UNTRUSTED') ? 'untrusted' : 'invalid';
         if (!(err instanceof TsaUnavailableError) && !isLedgerError(err)) {
-          // A storage failure (the token was good) or a bug: counted, reported, retried like the rest.
-          this.#o.onEvent?.(`tsa: could not keep the token of block ${block.height} from ${url}: ${(err as Error).message}`);
+          // Not a verdict on the reply but a bug in checking it: counted with the reply, and said.
+          this.#o.onEvent?.(`tsa: could not check the reply of ${url} for block ${block.height}: ${(err as Error).message}`);
         }
         this.#count(url, outcome);
         errors.push(`${url}: ${(err as Error).message}`);
+        continue;
       }
+      try {
+        await this.#o.book.record(block.height, { tsa: url, token: checked.token });
+      } catch (err) {
+        // The TSA did its part; the store did not. The next TSA is not asked: its token could not
+        // be kept either, and TSAs throttle and bill per stamp. Retried with the same backoff.
+        this.#count(url, 'error');
+        const why = `could not keep the token of block ${block.height} from ${url} (storage error, not the TSA's): ${(err as Error).message}`;
+        this.#o.onEvent?.(`tsa: ${why}`);
+        errors.push(why);
+        break;
+      }
+      const { info } = checked;
+      this.#count(url, 'ok');
+      if (this.#failures > 0) this.#o.onEvent?.(`tsa: stamping works again (${url}: block ${block.height} stamped at ${info.genTime} by ${info.tsaName})`);
+      this.#failures = 0;
+      this.#lastError = undefined;
+      this.#lastSuccessAt = this.#clock();
+      this.#nextAt = Date.now() + this.#o.intervalMs;
+      return;
     }
     this.#failures++;
     this.#lastError = errors.join('; ');

@@ -30,6 +30,78 @@ function flipHex(h: string): string {
   return (h[0] === '0' ? '1' : '0') + h.slice(1);
 }
 
+/** The members of a block. */
+type BlockMember = 'format' | 'height' | 'prev' | 'time' | 'first' | 'count' | 'checkpoint';
+
+/**
+ * singleCharMutants changes each character of the bundle's JSON text in turn (to another
+ * character) and verifies every mutant that is still JSON and says something else than the
+ * bundle: `accepted` lists those that verify. The informative `createdAt` and `verifierKey` are
+ * not part of what a bundle says; `exempt(block, member)` names block members a verifier cannot
+ * authenticate, whose changes may pass. `blockMutants` counts the mutants tried per block member.
+ */
+async function singleCharMutants(
+  bundle: Bundle,
+  options: typeof pinned,
+  exempt: (block: Bundle['blocks'][number]['block'], member: BlockMember) => boolean,
+): Promise<{ mutants: number; accepted: string[]; blockMutants: Partial<Record<BlockMember, number>> }> {
+  const text = JSON.stringify(bundle);
+  const members: BlockMember[] = ['format', 'height', 'prev', 'time', 'first', 'count', 'checkpoint'];
+  const strip = (v: unknown) => {
+    const b = structuredClone(v) as Record<string, unknown> & { blocks?: Array<{ block?: Record<string, unknown> }> };
+    delete b.createdAt;
+    delete b.verifierKey;
+    for (const x of b.blocks ?? []) {
+      const blk = x.block;
+      if (blk === undefined) continue;
+      // A member is dropped from the comparison only where the ORIGINAL block's member is exempt.
+      const original = bundle.blocks.find((o) => o.block.height === blk.height && o.block.first === blk.first)?.block;
+      for (const m of members) if (original !== undefined && exempt(original, m)) delete blk[m];
+    }
+    return JSON.stringify(b);
+  };
+  const want = strip(bundle);
+  let mutants = 0;
+  const accepted: string[] = [];
+  const blockMutants: Partial<Record<BlockMember, number>> = {};
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const mutated = text.slice(0, i) + String.fromCharCode(c === 0x30 ? 0x31 : c === 0x61 ? 0x62 : c ^ 1) + text.slice(i + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(mutated);
+    } catch {
+      continue; // not JSON: the format check fails, tested elsewhere
+    }
+    if (strip(value) === want) continue;
+    mutants++;
+    const blocks = (value as { blocks?: Array<{ block?: Record<string, unknown> }> }).blocks ?? [];
+    bundle.blocks.forEach((o, k) => {
+      for (const m of members) if (blocks[k]?.block?.[m] !== (o.block as Record<string, unknown>)[m] && typeof blocks[k]?.block?.[m] === 'string') blockMutants[m] = (blockMutants[m] ?? 0) + 1;
+    });
+    if ((await verifyBundle(value, options)).valid) accepted.push(`${i}: ${mutated.slice(Math.max(0, i - 20), i + 20)}`);
+  }
+  return { mutants, accepted, blockMutants };
+}
+
+/**
+ * A log upgraded in place (SPEC.md#logs-created-before-signed-blocks): genesis and one block in
+ * format 1 (sealed before blocks were signed), then two signed blocks; a bundle of items sealed in
+ * each of the last three.
+ */
+function upgradedSetup() {
+  const log = new MiniLog();
+  log.publishLegacy();
+  for (let i = 0; i < 4; i++) log.appendDocument(content(i), `doc-${i}.pdf`);
+  log.publishLegacy();
+  for (let i = 4; i < 8; i++) log.appendDocument(content(i), `doc-${i}.pdf`);
+  log.publish();
+  for (let i = 8; i < 12; i++) log.appendDocument(content(i), `doc-${i}.pdf`);
+  log.publish();
+  const bundle = buildBundle({ caseId: CASE, createdAt: '2026-11-28T09:00:00.000Z', verifierKey: TEST_KEYS.verifierKey, checkpoint: log.blocks.at(-1)!.checkpoint, items: [1n, 5n, 9n].map((i) => itemParts(log, i)) });
+  return { log, bundle };
+}
+
 describe('verifyBundle', () => {
   it('passes every check for a good bundle with all its files, as one unit against one checkpoint', async () => {
     const { bundle } = setup();
@@ -142,38 +214,78 @@ describe('verifyBundle', () => {
     await expect(verifyBundle(bundle, { trustedKeys: ['not a key'] })).rejects.toThrow(expect.objectContaining({ code: 'KEY_MALFORMED' }));
   });
 
-  it('rejects every single-character change that changes what the bundle says (except the informative createdAt and verifierKey, and block prev and time, which only the chain authenticates)', async () => {
-    const { bundle } = setup([9n]);
-    const text = JSON.stringify(bundle);
-    const strip = (v: unknown) => {
-      const b = structuredClone(v) as Record<string, unknown> & { blocks?: Array<{ block?: { time?: unknown; prev?: unknown } }> };
-      delete b.createdAt;
-      delete b.verifierKey;
-      for (const x of b.blocks ?? []) {
-        if (x.block) delete x.block.time;
-        if (x.block) delete x.block.prev;
-      }
-      return JSON.stringify(b);
-    };
-    const want = strip(bundle);
-    let mutants = 0;
-    const accepted: string[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      const mutated = text.slice(0, i) + String.fromCharCode(c === 0x30 ? 0x31 : c === 0x61 ? 0x62 : c ^ 1) + text.slice(i + 1);
-      let value: unknown;
-      try {
-        value = JSON.parse(mutated);
-      } catch {
-        continue; // not JSON: the format check fails, tested elsewhere
-      }
-      if (strip(value) === want) continue;
-      mutants++;
-      if ((await verifyBundle(value, pinned)).valid) accepted.push(`${i}: ${mutated.slice(Math.max(0, i - 20), i + 20)}`);
-    }
-    expect(mutants).toBeGreaterThan(1000);
+  it('rejects every single-character change that changes what the bundle says (except the informative createdAt and verifierKey): every byte of a signed block counts', async () => {
+    // Blocks are signed (guzheng-block/v2): height, prev, time and first are in the checkpoint's
+    // signed block header, count and checkpoint in the checkpoint itself. Nothing is exempt.
+    const { bundle } = setup([1n, 9n]);
+    expect(bundle.blocks.map((b) => b.block.format)).toEqual(['guzheng-block/v2', 'guzheng-block/v2']);
+    const { mutants, accepted, blockMutants } = await singleCharMutants(bundle, pinned, () => false);
+    expect(mutants).toBeGreaterThan(2000);
+    // The mutants inside the blocks' members are among those tried, not skipped.
+    expect(blockMutants.prev).toBeGreaterThan(20);
+    expect(blockMutants.time).toBeGreaterThan(10);
     expect(accepted).toEqual([]);
-  }, 60_000);
+  }, 120_000);
+
+  it('a log upgraded in place: every byte of its signed blocks counts; a format-1 block\'s prev and time are only the chain\'s to vouch for', async () => {
+    const { bundle } = upgradedSetup();
+    expect(bundle.blocks.map((b) => b.block.format ?? 'format-1')).toEqual(['format-1', 'guzheng-block/v2', 'guzheng-block/v2']);
+    expect((await verifyBundle(bundle, pinned)).valid).toBe(true);
+    // SPEC.md#bundles (Trust): a format-1 block's prev and time are authenticated only by the chain,
+    // not by a bundle or a receipt; a verifier cannot reject a change to them. Everything else, and
+    // every member of a signed block, must be caught.
+    const { mutants, accepted, blockMutants } = await singleCharMutants(bundle, pinned, (block, member) => block.format === undefined && (member === 'prev' || member === 'time'));
+    expect(mutants).toBeGreaterThan(3000);
+    expect(blockMutants.prev).toBeGreaterThan(30);
+    expect(accepted).toEqual([]);
+  }, 120_000);
+
+  it('changing, adding or removing any member of a signed block makes the bundle invalid; a format-1 block\'s changed time is shown as not signed', async () => {
+    const { bundle, log } = upgradedSetup();
+    const later = (t: string) => new Date(Date.parse(t) + 1).toISOString();
+    type BlockEdit = (b: Bundle, k: number) => void;
+    const edits: Array<[string, BlockEdit]> = [
+      ['time one millisecond later', (b, k) => (b.blocks[k]!.block.time = later(b.blocks[k]!.block.time))],
+      ['prev changed', (b, k) => (b.blocks[k]!.block.prev = flipHex(b.blocks[k]!.block.prev))],
+      ['height changed, with the items naming it', (b, k) => {
+        const old = b.blocks[k]!.block.height;
+        const next = String(BigInt(old) + 10n);
+        b.blocks[k]!.block.height = next;
+        for (const it of b.items) if (it.block === old) it.block = next;
+      }],
+      ['first and count shifted', (b, k) => {
+        const blk = b.blocks[k]!.block;
+        blk.first = String(BigInt(blk.first) - 1n);
+        blk.count = String(BigInt(blk.count) + 1n);
+      }],
+      ['count changed', (b, k) => (b.blocks[k]!.block.count = String(BigInt(b.blocks[k]!.block.count) + 1n))],
+      ['checkpoint of another block of the log', (b, k) => {
+        const own = b.blocks[k]!.block.checkpoint;
+        b.blocks[k]!.block.checkpoint = log.blocks.find((x) => x.checkpoint !== own && x.format === (b.blocks[k]!.block.format === undefined ? 1 : 2))!.checkpoint;
+      }],
+      ['an extra member', (b, k) => ((b.blocks[k]!.block as unknown as Record<string, unknown>).note = 'x')],
+    ];
+    const signed: Array<[string, BlockEdit]> = [...edits, ['format removed (passed off as a format-1 block)', (b, k) => delete b.blocks[k]!.block.format]];
+    for (const k of [1, 2]) {
+      for (const [what, edit] of signed) {
+        const r = await verifyBundle(tamper(bundle, (b) => edit(b, k)), pinned);
+        expect(r.valid, `signed block ${bundle.blocks[k]!.block.height}: ${what}`).toBe(false);
+      }
+    }
+    // The format-1 block: only prev and time are not signed, and they pass, the time shown as unsigned.
+    const unsignedOk = new Set(['time one millisecond later', 'prev changed']);
+    const legacy: Array<[string, BlockEdit]> = [...edits, ['format added (passed off as a signed block)', (b, k) => (b.blocks[k]!.block.format = 'guzheng-block/v2')]];
+    for (const [what, edit] of legacy) {
+      const b = tamper(bundle, (x) => edit(x, 0));
+      const r = await verifyBundle(b, pinned);
+      expect(r.valid, `format-1 block: ${what}`).toBe(unsignedOk.has(what));
+      if (!r.valid) continue;
+      const item = r.items.find((i) => i.index === '1')!;
+      expect(item.facts).toMatchObject({ blockFormat: '1', blockTimeUnsigned: b.blocks[0]!.block.time });
+      expect(item.facts.blockTime).toBeUndefined();
+      expect(item.checks.find((c) => c.id === 'block')?.message).toMatch(/format-1 block .* not authenticated/);
+    }
+  });
 
   it('builds and verifies a bundle of 1,000 items quickly', async () => {
     const log = new MiniLog();

@@ -194,3 +194,19 @@ export function makeQuery(imprint: Uint8Array, nonce?: bigint, policy?: string):
   });
   return der(req.toSchema());
 }
+
+/**
+ * alterGenTime flips one bit of one byte of a token's DER: a digit of the TSTInfo's genTime (the
+ * first GeneralizedTime; certificates and the signing-time attribute use UTCTime), so the token
+ * claims another minute and its signature no longer verifies. The result still parses.
+ */
+export function alterGenTime(der: Uint8Array): Uint8Array {
+  const out = der.slice();
+  for (let i = 0; i + 14 < out.length; i++) {
+    if (out[i] === 0x18 && (out[i + 1] ?? 0) >= 15 && out[i + 2] === 0x32 && out[i + 3] === 0x30) {
+      out[i + 2 + 11]! ^= 0x01; // YYYYMMDDHHM[M]: the minute's last digit, still a digit
+      return out;
+    }
+  }
+  throw new Error('forge: no GeneralizedTime in the token');
+}

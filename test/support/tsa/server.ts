@@ -67,6 +67,8 @@ export interface TestTsa {
   readonly untrustedRootPemPath: string;
   /** Requests received so far (all modes). */
   readonly requests: number;
+  /** When each request arrived (Date.now() ms, in order): shows how a client spaces its retries. */
+  readonly requestTimes: readonly number[];
   setMode(mode: TsaMode, options?: { slowMs?: number }): void;
   close(): Promise<void>;
 }
@@ -108,6 +110,7 @@ export async function startTsa(options: TsaOptions = {}): Promise<TestTsa> {
   let mode: TsaMode = options.mode ?? 'ok';
   let slowMs = options.slowMs ?? 2000;
   let requests = 0;
+  const requestTimes: number[] = [];
   const sign = opensslReply;
 
   const reply = async (m: TsaMode, query: Uint8Array): Promise<Uint8Array> => {
@@ -129,6 +132,7 @@ export async function startTsa(options: TsaOptions = {}): Promise<TestTsa> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests++;
+    requestTimes.push(Date.now());
     const m = mode;
     if (m === 'down') {
       req.socket.destroy();
@@ -166,6 +170,9 @@ export async function startTsa(options: TsaOptions = {}): Promise<TestTsa> {
     untrustedRootPemPath: pki.untrustedRootPemPath,
     get requests() {
       return requests;
+    },
+    get requestTimes() {
+      return [...requestTimes];
     },
     setMode(next, o) {
       mode = next;
