@@ -18,6 +18,7 @@ import { equalBytes, fromBase64, fromHex, fromUtf8 } from '../../core/bytes.js';
 import { digestSchema, fileNameSchema } from '../../core/entry/index.js';
 import { isLedgerError } from '../../core/errors.js';
 import { verifyConsistency } from '../../core/merkle/verify.js';
+import { MAX_POLICY_SIZE, parsePolicy, type Policy } from '../../core/policy.js';
 import { buildReceipt, parseReceipt } from '../../core/receipt.js';
 import { parseTlogProof } from '../../core/tlog-proof.js';
 import { MAX_PAGE, type Ledger } from '../../log/ledger.js';
@@ -43,6 +44,12 @@ export const verifyBodySchema = z.strictObject({
     .max(MAX_BUNDLE_ITEMS)
     .optional()
     .describe('for a bundle: digests of files of the case folder, located in the bundle by digest, else by file name'),
+  policy: z
+    .string()
+    .min(1)
+    .max(MAX_POLICY_SIZE)
+    .optional()
+    .describe("a C2SP tlog-policy the caller pins (witness keys and quorum): the cosignatures check runs against it instead of this log's own policy"),
 });
 
 /** Zod schema of the multipart/form-data body of POST /v1/verify (for OpenAPI). */
@@ -50,6 +57,7 @@ export const verifyMultipartSchema = z
   .strictObject({
     receipt: z.string().describe('the receipt, bundle or tlog-proof: a text field, or a file part with the exact file'),
     entry: z.string().optional().describe('tlog-proof only: standard base64 of the exact entry bytes as a field, or the bytes themselves as a file part'),
+    policy: z.string().optional().describe("a C2SP tlog-policy text the caller pins, instead of this log's own"),
     file: z.string().optional().meta({ contentMediaType: 'application/octet-stream' }).describe('the file(s) to compare: hashed while streaming, never stored; repeat the part for a bundle'),
   })
   .describe('multipart/form-data');
@@ -99,6 +107,19 @@ interface VerifyInput {
   readonly document: ProofDocument;
   readonly entry?: Uint8Array;
   readonly files: LooseContent[];
+  /** The caller's witness policy, if given. */
+  readonly policy?: Policy;
+}
+
+/** readPolicy parses the caller's policy field (SPEC.md#witness-policy); malformed is a 400 naming the line. */
+function readPolicy(text: string | undefined): Policy | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parsePolicy(text);
+  } catch (err) {
+    if (isLedgerError(err, 'POLICY_MALFORMED')) throw new HttpProblem(400, 'POLICY_MALFORMED', `policy: ${err.message.replace(/^policy:? ?/, '')}`, { field: 'policy' });
+    throw err;
+  }
 }
 
 function bad(field: string, detail: string): HttpProblem {
@@ -135,6 +156,8 @@ interface Multipart {
   readonly receipt?: string;
   /** The exact entry bytes. */
   readonly entry?: Uint8Array;
+  /** The caller's witness policy text. */
+  readonly policy?: string;
   readonly files: Array<{ label: string; hex: string }>;
 }
 
@@ -149,13 +172,14 @@ function readMultipart(req: Request, fieldLimit: number, fileLimit: number): Pro
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fieldSize: fieldLimit, fields: 2, files: MAX_BUNDLE_ITEMS + 2, fileSize: Math.max(fileLimit, fieldLimit), parts: MAX_BUNDLE_ITEMS + 4 } });
+      bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fieldSize: fieldLimit, fields: 3, files: MAX_BUNDLE_ITEMS + 2, fileSize: Math.max(fileLimit, fieldLimit), parts: MAX_BUNDLE_ITEMS + 4 } });
     } catch {
       reject(bad('Content-Type', 'malformed multipart/form-data (no boundary?)'));
       return;
     }
     let receipt: string | undefined;
     let entry: Uint8Array | undefined;
+    let policy: string | undefined;
     const files: Array<{ label: string; hex: string }> = [];
     let total = 0;
     let settled = false;
@@ -179,8 +203,13 @@ function readMultipart(req: Request, fieldLimit: number, fileLimit: number): Pro
       }
     };
     bb.on('field', (name, value, info) => {
-      if (name !== 'receipt' && name !== 'entry') return fail(bad(name, 'unknown field; want receipt, entry or file parts'));
+      if (name !== 'receipt' && name !== 'entry' && name !== 'policy') return fail(bad(name, 'unknown field; want receipt, entry, policy or file parts'));
       if (info.valueTruncated) return fail(tooLarge(`field ${name}`, fieldLimit));
+      if (name === 'policy') {
+        if (policy !== undefined) return fail(bad(name, 'given twice'));
+        policy = value.replace(/\r\n/g, '\n');
+        return;
+      }
       // Form submission turns every line break of a text field into CRLF; notes and JSON never hold a CR.
       if (name === 'receipt') set(name, value, (v) => (v as string).replace(/\r\n/g, '\n'));
       else set(name, value, (v) => decodeEntryField(v as string) as Uint8Array);
@@ -219,14 +248,14 @@ function readMultipart(req: Request, fieldLimit: number, fileLimit: number): Pro
         if (!settled) files.push({ label: info.filename ?? name, hex: hash.digest('hex') });
       });
     });
-    bb.on('fieldsLimit', () => fail(bad('body', 'too many fields; want receipt and entry only')));
+    bb.on('fieldsLimit', () => fail(bad('body', 'too many fields; want receipt, entry and policy only')));
     bb.on('filesLimit', () => fail(bad('body', `too many files, want at most ${MAX_BUNDLE_ITEMS}`)));
     bb.on('partsLimit', () => fail(bad('body', 'too many parts')));
     bb.on('error', () => fail(bad('body', 'malformed multipart/form-data body')));
     bb.on('close', () => {
       if (settled) return;
       settled = true;
-      resolve({ ...(receipt !== undefined ? { receipt } : {}), ...(entry !== undefined ? { entry } : {}), files });
+      resolve({ ...(receipt !== undefined ? { receipt } : {}), ...(entry !== undefined ? { entry } : {}), ...(policy !== undefined ? { policy } : {}), files });
     });
     req.on('aborted', () => fail(bad('body', 'upload was cut short')));
     req.pipe(bb);
@@ -300,7 +329,8 @@ export function verifyRoutes(ctx: AppContext): Route[] {
       ...(b.files ?? []).map((f) => ({ label: f.name, content: { digest: f.digest } })),
     ];
     const entry = decodeEntryField(b.entry);
-    return { document: readDocument(b.receipt), ...(entry !== undefined ? { entry } : {}), files };
+    const policy = readPolicy(b.policy);
+    return { document: readDocument(b.receipt), ...(entry !== undefined ? { entry } : {}), ...(policy !== undefined ? { policy } : {}), files };
   };
 
   /** fromMultipart streams the form, hashing the files. */
@@ -312,7 +342,8 @@ export function verifyRoutes(ctx: AppContext): Route[] {
     const form = await readMultipart(req, jsonLimit, fileLimit);
     if (form.receipt === undefined) throw bad('receipt', 'missing: want the receipt, bundle or tlog-proof (a field or a file part)');
     const files = form.files.map((f) => ({ label: f.label, content: { digest: { alg: 'sha256' as const, hex: f.hex } } }));
-    return { document: readDocument(form.receipt), ...(form.entry !== undefined ? { entry: form.entry } : {}), files };
+    const policy = readPolicy(form.policy);
+    return { document: readDocument(form.receipt), ...(form.entry !== undefined ? { entry: form.entry } : {}), ...(policy !== undefined ? { policy } : {}), files };
   };
 
   return [
@@ -323,7 +354,7 @@ export function verifyRoutes(ctx: AppContext): Route[] {
       tag: 'verify',
       summary: 'Verify a receipt, case bundle or tlog-proof against this log, online',
       description:
-        "The same structured report as `guzheng verify --json`, pinned to this log's own verifier key (facts.verifierKey) and to the TSA roots this log is configured with (GUZHENG_TSA_CA; none: time stamps are reported unverified), plus `online`: whether the log still holds the entry bytes and whether the document's checkpoint is consistent with the latest one (with the proof). An invalid document is a 200 report with valid:false; an invalid request is a 4xx problem. Send JSON (with the content's digest) or multipart/form-data (with the file itself, hashed while streaming and never stored).",
+        "The same structured report as `guzheng verify --json`, pinned to this log's own verifier key (facts.verifierKey), to the TSA roots this log is configured with (GUZHENG_TSA_CA; none: time stamps are reported unverified) and to the witness policy the caller sends in `policy` (else this log's own GUZHENG_WITNESS_POLICY; none: cosignatures are not required), plus `online`: whether the log still holds the entry bytes and whether the document's checkpoint is consistent with the latest one (with the proof). An invalid document is a 200 report with valid:false; an invalid request is a 4xx problem. Send JSON (with the content's digest) or multipart/form-data (with the file itself, hashed while streaming and never stored).",
       access: 'public',
       body: {
         kind: 'raw',
@@ -347,7 +378,8 @@ export function verifyRoutes(ctx: AppContext): Route[] {
           report = await verifyDocument(input.document, {
             trustedKeys: [ledger.verifier],
             trustedTsaRoots: ctx.tsa.roots,
-            ...(ctx.policy !== undefined ? { policy: ctx.policy } : {}),
+            // The caller's pinned policy when given, else this log's own (SPEC.md#witness-policy).
+            ...((input.policy ?? ctx.policy) !== undefined ? { policy: input.policy ?? ctx.policy } : {}),
             ...(input.entry !== undefined ? { entry: input.entry } : {}),
             files: input.files,
           });
