@@ -71,6 +71,11 @@ export class CosignatureBook {
     return out;
   }
 
+  /** lastHeight returns the greatest block height with kept lines, if any (where reading back starts). */
+  async lastHeight(): Promise<bigint | undefined> {
+    return (await this.#store.lastEvidence(COSIGNATURE_EVIDENCE))?.height;
+  }
+
   /** add durably keeps verified lines for block `height` (merged with those already kept). */
   add(height: bigint, lines: readonly string[]): Promise<string[]> {
     return this.#serial(() => this.#add(height, lines));

@@ -171,10 +171,17 @@ export class Ledger {
             book: cosignatures,
             prove: async (from, to) => (await (ledger as Ledger).consistencyProof(from, to)).path.map(fromHexHash),
             signedSize: (size) => (ledger as Ledger).isSignedSize(size),
+            checkpointAt: async (height) => {
+              const json = await o.store.getBlock(height);
+              return json === undefined ? undefined : parseBlock(json).checkpoint;
+            },
             ...(o.witnessTimeoutMs !== undefined ? { timeoutMs: o.witnessTimeoutMs } : {}),
             ...(o.onWitnessEvent !== undefined ? { onEvent: o.onWitnessEvent } : {}),
           });
     ledger = new Ledger(o, signer, verifier, sequencer, publisher, stamps, cosignatures, witnesses);
+    // Before the first submission: what each witness cosigned before this start, read back from
+    // the kept cosignatures, so a witness rolled back while the log was down is noticed.
+    await witnesses?.seed();
     await publisher.start();
     // The latest checkpoint, published before this start, is submitted too.
     const latest = publisher.latest;

@@ -11,11 +11,14 @@
  * A 409 is answered by retrying from the size the witness names; refusals (422, 409 loops) and
  * answers the log cannot explain (a witness claiming a size the log never signed, or a smaller
  * size than one it already cosigned: its state was rolled back or corrupted) are counted, kept as
- * evidence and shown in /healthz.
+ * evidence and shown in /healthz. What each witness cosigned before a restart is read back from
+ * the kept cosignatures ({@link WitnessClient.seed}), so a witness rolled back while the log was
+ * down is noticed too.
  */
 import type { Block } from '../core/block.js';
 import { formatDecimal } from '../core/bytes.js';
 import { verifyCosignature, type ValidCosignature } from '../core/cosignature.js';
+import { parseCheckpoint } from '../core/checkpoint.js';
 import { isLedgerError } from '../core/errors.js';
 import { splitNote } from '../core/note.js';
 import { evaluateQuorum, type Policy, type PolicyWitness } from '../core/policy.js';
@@ -40,6 +43,12 @@ export interface WitnessClientOptions {
   readonly prove: (from: bigint, to: bigint) => Promise<Uint8Array[]>;
   /** Whether the log ever signed a checkpoint of this size (explains a witness's 409). */
   readonly signedSize: (size: bigint) => Promise<boolean>;
+  /**
+   * The checkpoint note of block `height` as the log signed it (undefined: no such block). Lets
+   * {@link WitnessClient.seed} check kept cosignatures against what they sign; without it the
+   * client starts knowing nothing of what the witnesses cosigned before.
+   */
+  readonly checkpointAt?: (height: bigint) => Promise<string | undefined>;
   /** Deadline of one request, ms (default 3,000). */
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
@@ -78,7 +87,14 @@ interface State {
 }
 
 /** Most 409 retries for one checkpoint before it counts as a refusal (a 409 loop). */
-const MAX_CONFLICTS = 3;
+export const MAX_CONFLICTS = 3;
+/**
+ * How many recent block heights {@link WitnessClient.seed} reads back, and in windows of how many:
+ * enough to find every witness that cosigned anything lately, bounded so a long-lived log with
+ * a witness that never answered does not read its whole history at each start.
+ */
+const SEED_DEPTH = 4096n;
+const SEED_WINDOW = 256n;
 
 export class WitnessClient {
   readonly #o: WitnessClientOptions;
@@ -130,6 +146,58 @@ export class WitnessClient {
     });
   }
 
+  /**
+   * seed reads back, from the cosignatures kept with recent blocks, the largest size each witness
+   * cosigned, and starts from it: as the old size to send (no 409 round trip after a restart), and
+   * as the size below which a 409 proves the witness's state was rolled back. That size lived only
+   * in memory, so without this a witness rolled back while the log was down went unnoticed.
+   * Each kept line is verified against the witness's key and the checkpoint of its block (a line
+   * that does not verify counts for nothing). Call it before the first {@link notify}. Never
+   * throws: unreadable evidence is reported through `onEvent` and only means less is known.
+   */
+  async seed(): Promise<void> {
+    const checkpointAt = this.#o.checkpointAt;
+    if (checkpointAt === undefined || this.#states.length === 0) return;
+    try {
+      const last = await this.#o.book.lastHeight();
+      if (last === undefined) return;
+      const todo = new Set(this.#states);
+      const floor = last + 1n > SEED_DEPTH ? last + 1n - SEED_DEPTH : 0n;
+      // Newest first: blocks only grow, so the first block a witness cosigned is its largest size.
+      for (let hi = last + 1n; hi > floor && todo.size > 0; ) {
+        const lo = hi - floor > SEED_WINDOW ? hi - SEED_WINDOW : floor;
+        const rows = await this.#o.book.linesIn(lo, Number(hi - lo));
+        for (const height of [...rows.keys()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))) {
+          const lines = rows.get(height) ?? [];
+          // The block is read only for lines naming a witness still looked for (a witness that
+          // never answered must not cost a read of every recent block).
+          if (![...todo].some((s) => lines.some((l) => l.startsWith(`\u2014 ${s.w.key.name} `)))) continue;
+          const note = await checkpointAt(height);
+          if (note === undefined) continue;
+          let text: string;
+          let size: bigint;
+          try {
+            text = splitNote(note).text;
+            size = parseCheckpoint(text).size;
+          } catch (err) {
+            if (!isLedgerError(err)) throw err;
+            continue;
+          }
+          for (const s of [...todo]) {
+            if (!lines.some((line) => verifies(text, line, s.w))) continue;
+            s.cosignedMax = size;
+            if (s.known < size) s.known = size;
+            todo.delete(s);
+          }
+          if (todo.size === 0) break;
+        }
+        hi = lo;
+      }
+    } catch (err) {
+      this.#o.onEvent?.(`witnesses: could not read the kept cosignatures back (${(err as Error).message}): a witness rolled back while the log was down is noticed only once it cosigned again`);
+    }
+  }
+
   /** status reports each witness, and how many cosigned the newest checkpoint any of them cosigned. */
   status(): WitnessStatus[] {
     return this.#states.map((s) => ({
@@ -170,10 +238,15 @@ export class WitnessClient {
     this.#inflight.add(run);
   }
 
-  #anomaly(s: State, height: bigint, message: string): void {
+  /** #anomaly counts and keeps an answer the log cannot explain, with the request and answer that showed it. */
+  #anomaly(s: State, height: bigint, message: string, request = '', response = ''): void {
     s.anomalies++;
     this.#o.onEvent?.(`witness ${s.w.name}: ${message}`);
-    void this.#o.book.refuse(height, { witness: s.w.name, status: 0, reason: `anomaly: ${message}`, request: '', response: '', at: (this.#o.clock?.() ?? new Date()).toISOString() }).catch(() => {});
+    void this.#o.book.refuse(height, { witness: s.w.name, status: 0, reason: `anomaly: ${message}`, request, response, at: this.#now() }).catch(() => {});
+  }
+
+  #now(): string {
+    return (this.#o.clock?.() ?? new Date()).toISOString();
   }
 
   /**
@@ -197,16 +270,17 @@ export class WitnessClient {
     const height = p.block.height;
     const note = p.block.checkpoint;
     const text = splitNote(note).text;
+    // The last exchange, kept with a 409 loop's refusal as what shows it.
+    let body = '';
+    let answer = '';
     for (let attempt = 0; attempt <= MAX_CONFLICTS; attempt++) {
       if (s.known > size) return; // the witness already holds a newer checkpoint of this log
-      let body: string;
       try {
         body = formatAddCheckpointBody(s.known, s.known === 0n || s.known === size ? [] : await this.#o.prove(s.known, size), note);
       } catch (err) {
         return this.#fail(s, 'error', `cannot prove ${s.known} → ${size}: ${(err as Error).message}`, p);
       }
       let res: Response;
-      let answer: string;
       try {
         res = await (this.#o.fetch ?? fetch)(`${s.w.url.replace(/\/+$/, '')}/add-checkpoint`, {
           method: 'POST',
@@ -225,15 +299,15 @@ export class WitnessClient {
         s.requests.conflict++;
         if (named === undefined) return this.#fail(s, 'error', `409 without a size body (${JSON.stringify(answer.slice(0, 80))})`);
         if (s.cosignedMax !== undefined && named < s.cosignedMax) {
-          this.#anomaly(s, height, `says its latest cosigned size is ${named}, but it cosigned size ${s.cosignedMax} before: its state was rolled back`);
+          this.#anomaly(s, height, `says its latest cosigned size is ${named}, but it cosigned size ${s.cosignedMax} before: its state was rolled back`, body, answer);
         } else if (named > size || !(await this.#o.signedSize(named))) {
-          this.#anomaly(s, height, `says its latest cosigned size is ${named}, which this log never signed: its state is corrupt, or it holds another log's checkpoints`);
+          this.#anomaly(s, height, `says its latest cosigned size is ${named}, which this log never signed: its state is corrupt, or it holds another log's checkpoints`, body, answer);
           if (named > size) return this.#fail(s, 'refused', `holds size ${named}, beyond this log's ${size}`);
         }
         s.known = named;
         continue;
       }
-      const refusal = { witness: s.w.name, status: res.status, reason: '', request: body, response: answer, at: (this.#o.clock?.() ?? new Date()).toISOString() };
+      const refusal = { witness: s.w.name, status: res.status, reason: '', request: body, response: answer, at: this.#now() };
       if (res.status === 422) {
         // The log proved consistency from the size the witness holds: a 422 means the witness
         // holds another root for that size, or cannot check a correct proof. Kept as evidence.
@@ -243,7 +317,7 @@ export class WitnessClient {
       }
       return this.#fail(s, 'error', `HTTP ${res.status}: ${answer.trim().slice(0, 200)}`, p);
     }
-    await this.#o.book.refuse(height, { witness: s.w.name, status: 409, reason: `409 loop: ${MAX_CONFLICTS + 1} conflicts for checkpoint ${size}`, request: '', response: '', at: new Date().toISOString() }).catch(() => {});
+    await this.#o.book.refuse(height, { witness: s.w.name, status: 409, reason: `409 loop: ${MAX_CONFLICTS + 1} conflicts for checkpoint ${size}`, request: body, response: answer, at: this.#now() }).catch(() => {});
     this.#fail(s, 'refused', `409 loop for checkpoint ${size}`);
   }
 
@@ -282,5 +356,16 @@ export class WitnessClient {
     const ready = this.#waiters.filter((x) => x.size <= size);
     this.#waiters = this.#waiters.filter((x) => x.size > size);
     for (const x of ready) x.resolve(w);
+  }
+}
+
+/** verifies tells whether `line` is a valid cosignature of `text` by witness `w` (any failure: no). */
+function verifies(text: string, line: string, w: PolicyWitness): boolean {
+  try {
+    verifyCosignature(text, line, w.key);
+    return true;
+  } catch (err) {
+    if (!isLedgerError(err)) throw err;
+    return false;
   }
 }

@@ -9,7 +9,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync, constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { generateWitnessKey, parseWitnessSignerKey, parseWitnessVerifierKey, formatWitnessVerifierKey, type CosignatureAlgorithm, type WitnessSignerKey } from '../core/cosignature.js';
 import { isLedgerError } from '../core/errors.js';
 import { WitnessConfigError } from './config.js';
@@ -27,12 +27,29 @@ function writeNew(path: string, text: string, mode: number): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** fsyncDir makes the entries of `dir` (files and directories created in it) durable. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, constants.O_RDONLY);
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * mkdirDurable creates `dir` and any missing parents (mode `mode`), then fsyncs the parent of each
+ * directory it created: a new directory's entry lives in its parent, and without that fsync a
+ * power loss can take the directory away with everything written durably inside it.
+ */
+export function mkdirDurable(dir: string, mode: number): void {
+  const path = resolve(dir);
+  const first = mkdirSync(path, { recursive: true, mode });
+  if (first === undefined) return;
+  const top = resolve(first);
+  for (let p = path; ; p = dirname(p)) {
+    fsyncDir(dirname(p));
+    if (p === top || dirname(p) === p) break;
   }
 }
 
@@ -50,7 +67,7 @@ export function initWitness(dataDir: string, name: string, algorithm: Cosignatur
     if (isLedgerError(err)) throw new WitnessConfigError(`witness name: ${err.message}`);
     throw err;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirDurable(dir, 0o700);
   const skey = join(dir, SIGNER_KEY_FILE);
   try {
     writeNew(skey, pair.signerKey + '\n', 0o600);

@@ -10,6 +10,8 @@
  * - One writer: LevelDB's LOCK file is an fcntl lock held by the process and released by the
  *   kernel when it dies, so a second witness on the same directory fails at once
  *   ({@link WitnessLockedError}) and a kill -9 never leaves a stale lock.
+ * - The `state/` directory is created with its parent directory fsynced, so it is as durable as
+ *   what is committed inside it.
  * - Records are checked when loaded (schema, canonical numbers, and that the note's checkpoint is
  *   the recorded size and root): a damaged state stops the witness rather than let it cosign
  *   from a wrong baseline.
@@ -19,6 +21,7 @@ import { Level } from 'level';
 import { z } from 'zod';
 import { fromBase64, parseDecimal, toBase64, equalBytes } from '../core/bytes.js';
 import { parseCheckpoint } from '../core/checkpoint.js';
+import { mkdirDurable } from './keyfile.js';
 
 /** The latest checkpoint cosigned for one origin. */
 export interface CosignedRecord {
@@ -123,6 +126,9 @@ export class WitnessState {
    */
   static async open(dataDir: string): Promise<WitnessState> {
     const dir = resolve(join(dataDir, 'state'));
+    // Created here rather than by LevelDB, which never fsyncs the data directory: a commit fsynced
+    // inside a `state/` whose own entry was not durable could vanish with it on power loss.
+    mkdirDurable(dir, 0o700);
     const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
     try {
       await db.open();

@@ -6,7 +6,11 @@
  *   key (node:crypto), their request bodies and proofs, their verification of our cosignatures;
  * - our client code → their witness (Ed25519 and ML-DSA-44): our request bodies
  *   (formatAddCheckpointBody), our checkpoints, our verification (src/core/cosignature.ts,
- *   src/core/policy.ts) of their cosignatures.
+ *   src/core/policy.ts) of their cosignatures;
+ * - our service → their witnesses: the real HTTP service and Ledger, whose witness client
+ *   (src/log/witness-client.ts) submits every checkpoint to their Ed25519 and ML-DSA-44 witnesses
+ *   named by the policy; receipts carry both cosignatures and verify against the policy, also
+ *   after the log restarts (the client then goes on from the size their witnesses hold).
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,10 +22,12 @@ import { parsePolicy, verifyWithPolicy } from '../../src/core/policy.js';
 import { generateSignerKey } from '../../src/core/note.js';
 import { signCheckpoint } from '../../src/core/checkpoint.js';
 import { hashLeaf } from '../../src/core/merkle/hash.js';
-import { ED25519_COSIG, MLDSA_COSIG, TestLog } from '../support/c2sp-witness/tlog.js';
+import { ED25519_COSIG, MLDSA_COSIG, TestLog, verifyCosignatureLine } from '../support/c2sp-witness/tlog.js';
 import { addCheckpoint, cosignaturesFrom } from '../support/c2sp-witness/client.js';
 import { startC2spWitness } from '../support/c2sp-witness/witness.js';
 import { refConsistency, refRoot } from '../support/reference-merkle.js';
+import { verifyReceipt } from '../../src/verifier/index.js';
+import { TEST_LOG, json, newDir, startServer, type TestServer } from '../http/helpers.js';
 import { cli, serve, stop } from './process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'guzheng-witness-interop-'));
@@ -106,4 +112,50 @@ describe('our client code → their witness', () => {
       await pq.close();
     }
   });
+});
+
+describe('our service → their witnesses', () => {
+  it('the real service with a policy of their Ed25519 and ML-DSA-44 witnesses hands out receipts cosigned to quorum, also after a restart', async () => {
+    const ed = await startC2spWitness('their.example/ed', ED25519_COSIG, [TEST_LOG.verifierKey]);
+    const pq = await startC2spWitness('their.example/pq', MLDSA_COSIG, [TEST_LOG.verifierKey]);
+    const policy = parsePolicy(`log ${TEST_LOG.verifierKey}\nwitness E ${ed.vkey} ${ed.url}\nwitness P ${pq.vkey} ${pq.url}\ngroup both all E P\nquorum both\n`);
+    const data = newDir();
+    const options = { ledger: { witnessPolicy: policy, witnessTimeoutMs: 5000 }, deps: { policy } };
+    let s: TestServer = await startServer({ dir: data, ...options });
+    try {
+      const anchorAndCheck = async (record: unknown) => {
+        const res = await fetch(`${s.url}/v1/entries?wait=receipt`, { method: 'POST', headers: { authorization: `Bearer ${s.keys.submit}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'record', record }) });
+        const { index } = await json<{ index: string }>(res, 201);
+        // The quorum may come after the receipt of the POST (it waits one witness round trip at
+        // most): the receipt is fetched once the log has a checkpoint covering it cosigned by both.
+        const end = Date.now() + 30_000;
+        while ((s.ledger.witnesses?.witnessed?.size ?? 0n) <= BigInt(index)) {
+          if (Date.now() > end) throw new Error(`no quorum for entry ${index}: ${JSON.stringify(s.ledger.witnesses?.status())}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        const receipt = await json<{ checkpoint: string }>(await fetch(`${s.url}/v1/receipts/${index}`, { headers: { authorization: `Bearer ${s.keys.audit}` } }));
+        const report = await verifyReceipt(receipt, { trustedKeys: [TEST_LOG.verifierKey], policy });
+        expect(report.valid, JSON.stringify(report.checks)).toBe(true);
+        expect(report.checks.find((c) => c.id === 'cosignatures')?.status).toBe('pass');
+        expect(report.facts.cosignatures?.met).toBe(true);
+        // Their own verification of the lines in our receipt, over our checkpoint text.
+        const text = receipt.checkpoint.slice(0, receipt.checkpoint.indexOf('\n\n') + 1);
+        const lines = receipt.checkpoint.slice(text.length + 1).split('\n');
+        for (const w of [ed, pq]) expect(lines.filter((l) => verifyCosignatureLine(text, l, w.vkey) !== undefined), w.vkey.split('+')[0]).toHaveLength(1);
+        const c = openCosigned(receipt.checkpoint, TEST_LOG.verifierKey, [ed.vkey, pq.vkey]);
+        expect(c.cosignatures.map((x) => x.algorithm)).toEqual(['ed25519', 'ml-dsa-44']);
+      };
+      await anchorAndCheck({ station: 'HS-001', round: 1 });
+      await anchorAndCheck({ station: 'HS-001', round: 2 });
+      // Restarted on the same store, the log goes on with their witnesses, which kept their state.
+      await s.stop();
+      s = await startServer({ dir: data, keys: s.keys, keyIds: s.keyIds, ...options });
+      await anchorAndCheck({ station: 'HS-001', round: 3 });
+      for (const st of s.ledger.witnesses!.status()) expect([st.name, st.anomalies, st.requests.refused]).toEqual([st.name, 0, 0]);
+    } finally {
+      await s.destroy();
+      await ed.close();
+      await pq.close();
+    }
+  }, 90_000);
 });

@@ -4,7 +4,9 @@
  * checkpoint, blocks and bundles carry them too; verifiers enforce the policy; one witness killed
  * with SIGKILL under load never stops anchoring and catches up after a restart; a witness whose
  * state was rolled back is reported; a forked log is refused by every honest witness (the fork
- * keeps the refusals), and a monitor with the policy writes the split-view fraud proof.
+ * keeps the refusals), and a monitor with the policy writes the split-view fraud proof; a fork
+ * with another root for the very size the witnesses cosigned gets a 422 from each of them, and
+ * each witness still serves the honest root.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { formatReport } from '../../src/audit/report.js';
 import { parseVerifierKey } from '../../src/core/note.js';
 import { verifyBundle, verifyReceipt } from '../../src/verifier/index.js';
 import { TEST_LOG, newDir, startServer, type TestServer } from '../http/helpers.js';
-import { cli, kill9, serve, stop, type Served } from './process.js';
+import { cli, kill9, post as postCheckpoint, serve, stop, type Served } from './process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'guzheng-log-witnesses-'));
 const CASE = '衡环罚〔2026〕W号';
@@ -221,4 +223,65 @@ describe('a forked log', () => {
     // The honest log's view agrees with the witnesses.
     expect((await monitorOnce({ url: s.url, verifierKey: TEST_LOG.verifierKey, stateFile: join(dir, 'honest-monitor.json'), policy })).status).toBe('initialized');
   });
+
+  it('with two roots for one size: each honest witness answers 422, the fork keeps the refusals, the witnesses keep the honest root', async () => {
+    // The size every witness cosigned last, with the honest root (the honest log is idle now).
+    const honest = s.ledger.latest().checkpoint.checkpoint;
+    await until('every witness holds the honest log\'s latest checkpoint', async () => {
+      for (const w of witnesses) if ((await witnessLatest(w.served.url))?.size !== honest.size) return false;
+      return true;
+    });
+    // The operator signs, with the same key, a tree of exactly that size with other entries: one
+    // checkpoint (a whole-hour interval, published only when waited for), so the witnesses see
+    // the same size with another root.
+    const same = await startServer({ dir: newDir(), ledger: { witnessPolicy: policy, witnessTimeoutMs: 1500, checkpointIntervalMs: 3_600_000, receiptIntervalMs: 1 } });
+    try {
+      for (let i = 0n; i < honest.size; i += 50n) {
+        const n = Number(honest.size - i < 50n ? honest.size - i : 50n);
+        await same.ledger.append(Array.from({ length: n }, (_, j) => ({ type: 'record' as const, record: { sameSizeFork: Number(i) + j }, meta: {} })), 'forger');
+      }
+      await same.ledger.waitForReceipt(honest.size - 1n, 10_000);
+      const forged = same.ledger.latest();
+      expect(forged.checkpoint.checkpoint.size).toBe(honest.size);
+      expect(toHex(forged.checkpoint.checkpoint.root)).not.toBe(toHex(honest.root));
+      const forgedNote = forged.block.checkpoint;
+
+      // The log keeps each witness's 422 for that checkpoint: the request (old size = size, no
+      // proof, the forged note) and the witness's answer.
+      const refusals = async () => ((await same.ledger.cosignatures.refusalsFrom(forged.block.height, 1)).find((k) => k.height === forged.block.height)?.refusals ?? []).filter((r) => r.status === 422);
+      await until('a 422 from every witness', async () => new Set((await refusals()).map((r) => r.witness)).size === names.length);
+      for (const name of names) {
+        const r = (await refusals()).find((x) => x.witness === name)!;
+        expect(r.request).toBe(`old ${honest.size}\n\n${forgedNote}`);
+        expect(r.response).toMatch(new RegExp(`another root for size ${honest.size}`));
+        expect(r.reason).toBe(`refused checkpoint ${honest.size} from old size ${honest.size}`);
+      }
+      expect(same.ledger.witnesses?.witnessed).toBeUndefined();
+      expect(await same.ledger.cosignatures.linesAt(forged.block.height)).toEqual([]);
+
+      for (const w of witnesses) {
+        // Asked directly, each witness refuses the forged root for its size ...
+        const answer = await postCheckpoint(w.served.url, `old ${honest.size}\n\n${forgedNote}`);
+        expect([answer.status, answer.body]).toEqual([422, `another root for size ${honest.size}, which this witness already cosigned\n`]);
+        // ... and its monitoring path still serves the honest root, with its cosignature.
+        const latest = await witnessLatest(w.served.url);
+        expect(latest?.size).toBe(honest.size);
+        expect(toHex(latest!.root)).toBe(toHex(honest.root));
+        expect(openCosigned(latest!.note, TEST_LOG.verifierKey, [w.vkey]).cosignatures).toHaveLength(1);
+      }
+    } finally {
+      await same.destroy();
+    }
+  }, 60_000);
 });
+
+/** witnessLatest reads a witness's latest cosigned checkpoint of the test log from its monitoring path (undefined: none). */
+async function witnessLatest(url: string): Promise<{ size: bigint; root: Uint8Array; note: string } | undefined> {
+  const origin = openCheckpoint(s.ledger.latest().block.checkpoint, TEST_LOG.verifierKey).checkpoint.origin;
+  const path = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(origin))));
+  const res = await fetch(`${url}/${path}/checkpoint`);
+  if (res.status === 404) return undefined;
+  const note = await res.text();
+  const { size, root } = openCheckpoint(note, TEST_LOG.verifierKey).checkpoint;
+  return { size, root, note };
+}
