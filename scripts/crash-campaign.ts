@@ -29,10 +29,31 @@
  *    checkpoint consistent with the current one (`/v1/proof/consistency`, `verifyConsistency`);
  * 4. sampled inclusion proofs (`/v1/proof/inclusion`) verify against the current checkpoint.
  *
+ * With `--witnesses N` (`witnesses` option), N real `guzheng witness serve` processes run on
+ * loopback beside the log (scripts/crash/witnesses.ts) and every server incarnation starts with a
+ * majority-quorum tlog-policy naming them (`--witness-policy`, or GUZHENG_WITNESS_POLICY every other
+ * round). Every other round a witness is SIGKILLed too (two at once every third time, so the
+ * quorum cannot be met for a while), and restarted on its port and data directory a moment later;
+ * the rounds go on meanwhile (a log may start while a witness is down). Then also:
+ *
+ * 5. no witness ever cosigned two different roots for one size: every cosignature seen (in
+ *    receipts, on `/checkpoint`, on blocks, on the witnesses' monitoring paths) must verify, and
+ *    per witness one size has one root, a larger size never an earlier time, and what its
+ *    monitoring path holds never shrinks (its state survives kill -9);
+ * 6. every checkpoint a witness holds (`GET /<sha256(origin)>/checkpoint`) is signed by the log, has
+ *    the rebuilt tree's root at its size, and the log proves it consistent with the current one;
+ * 7. every receipt verifies with the policy, except that the quorum may be unmet (witnesses were
+ *    down): the cosignature lines it carries by the policy's witnesses must all verify;
+ * 8. a cosignature the log handed out is never lost: after a restart the block still carries it;
+ *    and the stopped data directory audits clean with the policy (once a checkpoint met the quorum,
+ *    the audit must find one);
+ * 9. anchoring never stopped: while a witness was down and the log up for a second or more,
+ *    entries were still acknowledged; the log never reported a witness anomaly (a rolled-back or
+ *    refusing witness).
+ *
  * `npm run test:crash` runs 50 rounds and prints the summary; test/reliability/crash.test.ts runs
  * a reduced campaign inside `npm test`. Exit code 0 only when nothing was lost and no check failed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,17 +63,22 @@ import { LocalSource, formatReport, runAudit } from '../src/audit/index.js';
 import { parseBlock, verifyBlockChain, blockHash, type Block } from '../src/core/block.js';
 import { fromBase64, fromHex, toHex } from '../src/core/bytes.js';
 import { openCheckpoint } from '../src/core/checkpoint.js';
+import { openCosigned } from '../src/core/cosignature.js';
 import { decodeEntry, encodeEntry, type Entry } from '../src/core/entry/index.js';
 import { CompactRange } from '../src/core/merkle/compact.js';
 import { hashLeaf } from '../src/core/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../src/core/merkle/verify.js';
-import { parseVerifierKey, type VerifierKey } from '../src/core/note.js';
+import { formatVerifierKey, noteSignedBy, parseVerifierKey, splitNote, type VerifierKey } from '../src/core/note.js';
+import { evaluateQuorum } from '../src/core/policy.js';
 import { installNodeCrypto } from '../src/platform/node-crypto.js';
+import { loadOrCreateLogKey } from '../src/setup.js';
 import { verifyReceipt } from '../src/verifier/index.js';
+import { spawnServer, type ServerProcess } from './crash/server.js';
+import { WitnessSet, type Witness } from './crash/witnesses.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const BIN = join(ROOT, 'src', 'cli', 'bin.ts');
 const FAILPOINT = pathToFileURL(join(import.meta.dirname, 'crash', 'failpoint.ts')).href;
+/** The log's origin: fixed, so the witnesses can be told the log's key before it first starts. */
+const ORIGIN = 'crash.test/log';
 
 /** How a round ends. */
 export type KillMode =
@@ -97,6 +123,12 @@ export interface CampaignOptions {
   readonly submitters?: number;
   /** Checkpoint interval of the server, ms (default 10: signing is almost constant). */
   readonly checkpointIntervalMs?: number;
+  /**
+   * Witness processes beside the log (default 0: none). With N > 0 every server incarnation has a
+   * policy naming them with a majority quorum, and a witness is SIGKILLed every other round (two
+   * every third time).
+   */
+  readonly witnesses?: number;
   /** Data directory to use (default: a new temp directory, deleted afterwards unless `keep`). */
   readonly dataDir?: string;
   readonly keep?: boolean;
@@ -127,7 +159,30 @@ export interface CampaignSummary {
   readonly kills: Readonly<Record<string, number>>;
   /** Every failed check, with the round it failed in. Empty means the campaign passed. */
   readonly failures: readonly string[];
+  /** What the witnesses did, when the campaign ran with some. */
+  readonly witnesses?: WitnessSummary;
   readonly elapsedMs: number;
+}
+
+/** The witness figures of a campaign. */
+export interface WitnessSummary {
+  /** Witness processes, and the quorum of the policy (k of them). */
+  readonly count: number;
+  readonly quorum: number;
+  /** Witnesses SIGKILLed (each restarted on its port and data directory). */
+  readonly kills: number;
+  /** Distinct valid cosignature lines seen (receipts, checkpoints, blocks, monitoring paths). */
+  readonly cosignatures: number;
+  /** Distinct (witness, checkpoint) pairs cosigned, by size: one root per size per witness. */
+  readonly cosignedSizes: number;
+  /** Distinct checkpoints fetched from the witnesses' monitoring paths and checked against the log. */
+  readonly heldChecked: number;
+  /** Receipts whose cosignatures met the quorum, and those that did not (a witness was down). */
+  readonly receiptsMet: number;
+  readonly receiptsUnmet: number;
+  /** Entries acknowledged while a witness was down, over how many outages. */
+  readonly acksWhileDown: number;
+  readonly outages: number;
 }
 
 /** mulberry32: a small seeded PRNG, so a failing campaign can be replayed with its seed. */
@@ -144,19 +199,37 @@ function prng(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly verifierKey: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
+type Server = ServerProcess;
 
 /** A signed checkpoint somebody was shown. */
 interface Seen {
   readonly size: bigint;
   readonly root: Uint8Array;
   readonly where: string;
+}
+
+/** What one witness was seen to cosign at one size: one root, and the range of its times. */
+interface Cosigned {
+  readonly root: string;
+  readonly where: string;
+  minTime: bigint;
+  maxTime: bigint;
+}
+
+/** When the log of a round took submissions: from `at` (undefined: not yet, or never) to `exit`. */
+interface Uptime {
+  at: number | undefined;
+  exit: number | undefined;
+}
+
+/** One witness outage: acknowledgements and log up-time while the witnesses were down. */
+interface Outage {
+  /** The witnesses SIGKILLed together (one; two every third outage). */
+  readonly witnesses: readonly string[];
+  readonly round: number;
+  readonly acks: number;
+  /** How long the log of the round the witnesses died in was up during the outage. */
+  readonly logUpMs: number;
 }
 
 interface HeldReceipt {
@@ -189,6 +262,8 @@ interface BlockPage {
 /** The campaign's state: what was acknowledged, handed out and seen, across rounds. */
 class Campaign {
   readonly o: Required<Omit<CampaignOptions, 'dataDir' | 'log'>> & { log: (line: string) => void };
+  /** The witness processes and their policy, when the campaign runs with witnesses. */
+  witnesses: WitnessSet | undefined;
   readonly dir: string;
   readonly data: string;
   readonly adminKey = `gzk_${randomBytes(32).toString('base64url')}`;
@@ -196,8 +271,42 @@ class Campaign {
   /** index → leaf hash of every acknowledged entry. */
   readonly acks = new Map<bigint, string>();
   readonly receipts: HeldReceipt[] = [];
-  /** Signed checkpoints seen, by note text. */
+  /**
+   * Signed checkpoints seen, by the note as the log signed it (cosignature lines, which arrive
+   * later and differ from copy to copy, left out).
+   */
   readonly seen = new Map<string, Seen>();
+  /**
+   * Every full note already looked at (log-signed and cosigned forms), so each is verified once:
+   * those the log served, and those on the witnesses' monitoring paths (apart: the same bytes
+   * served by the log must still count as served).
+   */
+  readonly notes = new Set<string>();
+  readonly heldNotes = new Set<string>();
+  /** Cosignature lines the log served with each checkpoint (log-signed note → lines): never lost. */
+  readonly servedLines = new Map<string, Set<string>>();
+  /** Valid cosignature lines seen anywhere. */
+  readonly cosigLines = new Set<string>();
+  /** Per witness verifier key: what it cosigned, by size. */
+  readonly cosigned = new Map<string, Map<bigint, Cosigned>>();
+  /** Per witness name: the size its monitoring path last held (never shrinks). */
+  readonly heldSize = new Map<string, bigint>();
+  /** Checkpoints from the witnesses' monitoring paths not yet checked against the log. */
+  heldPending = new Map<string, Seen>();
+  heldChecked = 0;
+  witnessKills = 0;
+  readonly outages: Outage[] = [];
+  /** Acknowledged entries, counted as they arrive (repeats included), to measure outages. */
+  ackCount = 0;
+  /**
+   * Witness outages still in progress (until the restart is done). Rounds go on meanwhile, so a
+   * log may start while a witness is down; the final check waits for them all.
+   */
+  readonly pendingOutages = new Set<Promise<void>>();
+  /** Whether some note the log served met the policy's quorum (its cosignatures are durable). */
+  quorumSeen = false;
+  receiptsMet = 0;
+  receiptsUnmet = 0;
   /** Block hashes served by `/v1/log` (the chain's tip at that moment), by height. */
   readonly servedTips = new Map<bigint, string>();
   /** Hashes of the blocks seen at the last check, by height: a block never changes. */
@@ -222,6 +331,7 @@ class Campaign {
       modes: o.modes ?? KILL_MODES,
       submitters: o.submitters ?? 6,
       checkpointIntervalMs: o.checkpointIntervalMs ?? 10,
+      witnesses: o.witnesses ?? 0,
       keep: o.keep ?? false,
       log: o.log ?? (() => {}),
     };
@@ -240,52 +350,45 @@ class Campaign {
     this.o.log(`  FAILED ${line}`);
   }
 
+  /**
+   * startWitnesses creates the log's key (so its verifier key is known before the log first
+   * starts), starts the witness processes told to witness it, and writes their policy.
+   */
+  async startWitnesses(): Promise<void> {
+    const { key } = loadOrCreateLogKey(this.data, ORIGIN);
+    this.pinnedKey = formatVerifierKey(key.name, key.publicKey);
+    this.verifier = parseVerifierKey(this.pinnedKey);
+    this.witnesses = await WitnessSet.start({ dir: this.dir, logVerifierKey: this.pinnedKey, count: this.o.witnesses });
+    for (const w of this.witnesses.witnesses) this.cosigned.set(w.key.text, new Map());
+    this.o.log(`witnesses: ${this.witnesses.witnesses.map((w) => `${w.name} ${w.url}`).join(', ')} (quorum ${this.witnesses.quorum} of ${this.witnesses.witnesses.length})`);
+  }
+
   /** start runs `guzheng serve` on the campaign's data directory and waits until it listens. */
   async start(failpoint?: string): Promise<Server | undefined> {
-    const args = ['--import', 'tsx', ...(failpoint !== undefined ? ['--import', FAILPOINT] : []), BIN, 'serve', '--port', '0', '--data', this.data, '--checkpoint-interval-ms', String(this.o.checkpointIntervalMs)];
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GUZHENG_ADMIN_KEY: this.adminKey, GUZHENG_ORIGIN: 'crash.test/log', GUZHENG_RATE_LIMIT: '0', GUZHENG_FAILPOINT: failpoint ?? '' },
-    });
-    let out = '';
-    const keep = (d: Buffer) => {
-      out = (out + d.toString()).slice(-20_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    const ready = await new Promise<string | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 60_000);
-      const check = () => {
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m?.[1] !== undefined && out.includes('openapi.json')) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      };
-      child.stderr?.on('data', check);
-      void exited.then(() => {
-        clearTimeout(timer);
-        resolve(undefined);
-      });
-    });
-    if (ready === undefined) {
-      const how = await Promise.race([exited, sleep(100).then(() => undefined)]);
-      if (how?.signal === 'SIGKILL' && failpoint !== undefined) return undefined; // died at its failpoint while starting
-      child.kill('SIGKILL');
-      this.fail(`the server did not start (${how ? `exit ${how.code ?? how.signal}` : 'timeout'}):\n${out}`);
+    const args = ['--checkpoint-interval-ms', String(this.o.checkpointIntervalMs)];
+    // Loopback witnesses answer in milliseconds: a short deadline makes a receipt that waits for a
+    // quorum the down witnesses cannot give come back (with fewer cosignatures) within the round.
+    if (this.witnesses !== undefined) args.push('--witness-timeout-ms', '1000');
+    const env: Record<string, string> = { GUZHENG_ADMIN_KEY: this.adminKey, GUZHENG_ORIGIN: ORIGIN, GUZHENG_RATE_LIMIT: '0', GUZHENG_FAILPOINT: failpoint ?? '' };
+    if (this.witnesses !== undefined) {
+      // Both ways of naming the policy are exercised: the flag, and the variable every other round.
+      if (this.round % 2 === 0) env.GUZHENG_WITNESS_POLICY = this.witnesses.policyFile;
+      else args.push('--witness-policy', this.witnesses.policyFile);
+    }
+    const r = await spawnServer({ data: this.data, args, env, preload: failpoint !== undefined ? [FAILPOINT] : [] });
+    if (!r.ok) {
+      if (r.exit?.signal === 'SIGKILL' && failpoint !== undefined) return undefined; // died at its failpoint while starting
+      this.fail(`the server did not start (${r.exit ? `exit ${r.exit.code ?? r.exit.signal}` : 'timeout'}):\n${r.output}`);
       return undefined;
     }
-    const key = /verifier key:\s+(\S+)/.exec(out)?.[1];
-    if (key === undefined) throw new Error(`no verifier key in the banner:\n${out}`);
+    const key = r.server.verifierKey;
     if (this.pinnedKey === undefined) {
       this.pinnedKey = key;
       this.verifier = parseVerifierKey(key);
     } else if (key !== this.pinnedKey) {
       this.fail(`the verifier key changed across a restart: ${this.pinnedKey} → ${key}`);
     }
-    return { child, url: ready, verifierKey: key, exited, output: () => out };
+    return r.server;
   }
 
   async get(s: Server, path: string): Promise<Response> {
@@ -299,19 +402,125 @@ class Campaign {
     return JSON.parse(text) as T;
   }
 
-  /** see records a signed checkpoint note that a client was shown; it must verify with the pinned key. */
-  see(note: string, where: string): Seen | undefined {
-    const known = this.seen.get(note);
-    if (known !== undefined) return known;
+  /**
+   * see records a signed checkpoint note that a client was shown; it must verify with the pinned
+   * key. With witnesses, its cosignature lines are sorted out too (see {@link cosignatures});
+   * `fromLog` says the log served it (not a witness), so the log must keep its cosignatures.
+   */
+  see(note: string, where: string, fromLog = true): Seen | undefined {
+    const verifier = this.verifier as VerifierKey;
+    let signed: string;
     try {
-      const c = openCheckpoint(note, this.verifier as VerifierKey).checkpoint;
-      const s: Seen = { size: c.size, root: c.root, where };
-      this.seen.set(note, s);
-      return s;
+      signed = noteSignedBy(note, verifier);
     } catch (err) {
-      this.fail(`${where}: a checkpoint that does not verify with the pinned key: ${(err as Error).message}`);
+      this.fail(`${where}: a checkpoint that is not a signed note: ${(err as Error).message}`);
       return undefined;
     }
+    const looked = fromLog ? this.notes : this.heldNotes;
+    const fresh = !looked.has(note);
+    if (fresh) looked.add(note);
+    let s = this.seen.get(signed);
+    if (s === undefined) {
+      try {
+        const c = openCheckpoint(signed, verifier).checkpoint;
+        s = { size: c.size, root: c.root, where };
+        this.seen.set(signed, s);
+      } catch (err) {
+        this.fail(`${where}: a checkpoint that does not verify with the pinned key: ${(err as Error).message}`);
+        return undefined;
+      }
+    }
+    if (fresh && this.witnesses !== undefined && note !== signed) this.cosignatures(note, signed, s, where, fromLog);
+    return s;
+  }
+
+  /**
+   * cosignatures checks the cosignature lines of a note by the policy's witnesses: each verifies
+   * over the exact checkpoint text, and per witness one size has one root (a witness never cosigns
+   * two trees of one size) and a larger size never an earlier time (it only moves forward).
+   */
+  cosignatures(note: string, signed: string, s: Seen, where: string, fromLog: boolean): void {
+    const policy = (this.witnesses as WitnessSet).policy;
+    let c;
+    try {
+      c = openCosigned(note, this.verifier as VerifierKey, policy.witnesses.map((w) => w.key));
+    } catch (err) {
+      this.fail(`${where}: the cosigned checkpoint does not open: ${(err as Error).message}`);
+      return;
+    }
+    for (const f of c.failed) this.fail(`${where}: a cosignature line by witness ${f.name} does not verify over checkpoint ${s.size} (${f.code}: ${f.message})`);
+    if (fromLog) {
+      const kept = this.servedLines.get(signed) ?? new Set<string>();
+      for (const v of c.cosignatures) kept.add(v.line);
+      this.servedLines.set(signed, kept);
+      if (evaluateQuorum(policy, c.cosignatures).met) this.quorumSeen = true;
+    }
+    const root = toHex(s.root);
+    for (const v of c.cosignatures) {
+      this.cosigLines.add(v.line);
+      const bySize = this.cosigned.get(v.key) as Map<bigint, Cosigned>;
+      const had = bySize.get(s.size);
+      if (had === undefined) bySize.set(s.size, { root, where, minTime: v.time, maxTime: v.time });
+      else if (had.root !== root) this.fail(`witness ${v.name} cosigned two roots for size ${s.size}: ${had.root} (${had.where}) and ${root} (${where})`);
+      else {
+        if (v.time < had.minTime) had.minTime = v.time;
+        if (v.time > had.maxTime) had.maxTime = v.time;
+      }
+    }
+  }
+
+  /** witnessTimes checks each witness's cosignature times never go back as its cosigned size grows. */
+  witnessTimes(): void {
+    for (const [key, bySize] of this.cosigned) {
+      let prev: { size: bigint; maxTime: bigint } | undefined;
+      for (const [size, c] of [...bySize].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        if (prev !== undefined && c.minTime < prev.maxTime) this.fail(`witness ${key.split('+')[0]} cosigned size ${size} at ${c.minTime}, before it cosigned the smaller size ${prev.size} at ${prev.maxTime}`);
+        prev = { size, maxTime: prev === undefined || c.maxTime > prev.maxTime ? c.maxTime : prev.maxTime };
+      }
+    }
+  }
+
+  /**
+   * pollWitnesses fetches each running witness's monitoring path: the checkpoint it holds must be
+   * signed by the log and cosigned by it, and its size never shrinks. Each new one is checked
+   * against the log at the next {@link check}.
+   */
+  async pollWitnesses(): Promise<void> {
+    const set = this.witnesses;
+    if (set === undefined) return;
+    await Promise.all(
+      set.up.map(async (w) => {
+        let note: string | null | undefined;
+        try {
+          note = await set.checkpoint(w, ORIGIN);
+        } catch (err) {
+          this.fail(`witness ${w.name}: ${(err as Error).message}`);
+          return;
+        }
+        const where = `witness ${w.name} monitoring path`;
+        if (note === null && this.heldSize.has(w.name)) {
+          this.fail(`${where}: holds no checkpoint after holding size ${this.heldSize.get(w.name)}: its state was lost`);
+          this.heldSize.delete(w.name);
+        }
+        if (note === null || note === undefined) return;
+        const fresh = !this.heldNotes.has(note);
+        const s = this.see(note, where, false);
+        if (s === undefined) return;
+        // Checked on every poll: an old note coming back (already seen) is a rollback too.
+        const before = this.heldSize.get(w.name);
+        if (before !== undefined && s.size < before) this.fail(`${where}: holds size ${s.size} after holding ${before}: its state went back`);
+        // Once reported, from the size it holds now: the same loss is not reported at every poll.
+        if (before === undefined || s.size !== before) this.heldSize.set(w.name, s.size);
+        if (!fresh) return;
+        try {
+          const own = openCosigned(note, this.verifier as VerifierKey, [w.key]).cosignatures;
+          if (own.length !== 1) this.fail(`${where}: the checkpoint of size ${s.size} it holds has no valid cosignature by it`);
+        } catch (err) {
+          this.fail(`${where}: ${(err as Error).message}`);
+        }
+        this.heldPending.set(`${w.name} ${noteSignedBy(note, this.verifier as VerifierKey)}`, { ...s, where });
+      }),
+    );
   }
 
   /** ack records an acknowledged entry, after checking the answer is what was sent. */
@@ -323,6 +532,7 @@ class Campaign {
     const before = this.acks.get(index);
     if (before !== undefined && before !== r.leafHash) this.fail(`index ${index} acknowledged twice with different leaves: ${before}, ${r.leafHash}`);
     this.acks.set(index, r.leafHash);
+    this.ackCount++;
     if (r.receipt !== undefined) this.receipts.push({ receipt: r.receipt, index, leafHash: r.leafHash, round: this.round, checked: false });
   }
 
@@ -412,11 +622,81 @@ class Campaign {
     }
   }
 
+  /** watchWitnesses polls the witnesses' monitoring paths until `stop()`, to see every state they pass through. */
+  async watchWitnesses(stop: () => boolean): Promise<void> {
+    while (!stop()) {
+      await this.pollWitnesses();
+      await sleep(50);
+    }
+  }
+
+  /**
+   * witnessOutage SIGKILLs witnesses, in turn, in a cycle of three outages: one witness before
+   * the round's log starts (it starts without it), one up to 300 ms after submissions begin (most
+   * rounds end within a second), then two at once before the log starts (the 2-of-3 quorum cannot
+   * be met: receipts go out with fewer cosignatures). It restarts them on their ports and data
+   * directories 0.1–0.8 s after submissions began (plus their start-up: 1.5–4 s). Anchoring must
+   * not stop meanwhile: while the round's log took submissions for a second or more of the outage
+   * (`log`), some entry must have been acknowledged.
+   */
+  async witnessOutage(log: Uptime): Promise<void> {
+    const set = this.witnesses as WitnessSet;
+    const nth = this.outages.length + this.pendingOutages.size;
+    const submitting = async () => {
+      while (log.at === undefined && log.exit === undefined) await sleep(10);
+    };
+    if (nth % 3 === 1) {
+      await submitting();
+      await sleep(this.int(0, 300));
+    }
+    // Only running witnesses: an earlier outage may not be over yet.
+    const up = set.up;
+    const ws = Array.from({ length: Math.min(nth % 3 === 2 ? 2 : 1, up.length) }, (_, i) => up[(nth + i) % up.length] as Witness);
+    if (ws.length === 0) return;
+    const round = this.round;
+    const acks0 = this.ackCount;
+    const t0 = performance.now();
+    await Promise.all(ws.map((w) => set.kill(w)));
+    this.witnessKills += ws.length;
+    // Killed before the log started: kept down into its submissions, the case that matters.
+    await submitting();
+    await sleep(this.int(100, 800));
+    await Promise.all(
+      ws.map(async (w) => {
+        try {
+          await set.restart(w);
+        } catch (err) {
+          this.fail(`witness ${w.name} did not restart after its SIGKILL: ${(err as Error).message}`);
+        }
+      }),
+    );
+    const t1 = performance.now();
+    const logUpMs = Math.max(0, Math.min(log.exit ?? t1, t1) - Math.max(log.at ?? t1, t0));
+    const acks = this.ackCount - acks0;
+    const names = ws.map((w) => w.name);
+    this.outages.push({ witnesses: names, round, acks, logUpMs });
+    if (logUpMs >= 1000 && acks === 0) this.fail(`anchoring stopped while witness ${names.join(' and ')} ${ws.length > 1 ? 'were' : 'was'} down (round ${round}): no entry acknowledged in ${Math.round(logUpMs)} ms of the log running`);
+    this.o.log(`  witness ${names.join(' and ')} SIGKILLed in round ${round}, back after ${Math.round(t1 - t0)} ms: ${acks} entries acknowledged meanwhile`);
+  }
+
+  /** settleOutages waits until every witness killed so far is back. */
+  async settleOutages(): Promise<void> {
+    while (this.pendingOutages.size > 0) await Promise.all([...this.pendingOutages]);
+  }
+
   /** crashRound starts the server, checks the log, submits, and kills the server per `mode`. */
   async crashRound(mode: KillMode): Promise<void> {
     const failpoint = mode.includes(':') ? `${mode}:${mode.startsWith('block') ? this.int(2, 12) : this.int(2, 40)}` : undefined;
+    const uptime: Uptime = { at: undefined, exit: undefined };
+    if (this.witnesses !== undefined && this.round % 2 === 1) {
+      // Not one of the round's tasks: the witness may still be down when the next log starts (it
+      // must start without it, and catch up with it later).
+      const outage = this.witnessOutage(uptime).finally(() => this.pendingOutages.delete(outage));
+      this.pendingOutages.add(outage);
+    }
     const s = await this.start(failpoint);
     if (s === undefined) {
+      uptime.exit = performance.now();
       this.kills[`${mode} (while starting)`] = (this.kills[`${mode} (while starting)`] ?? 0) + 1;
       return;
     }
@@ -425,6 +705,8 @@ class Campaign {
     } catch (err) {
       this.fail(`checking after the restart failed: ${(err as Error).stack ?? String(err)}`);
     }
+    // Up, for a witness outage, from when the submitters start (nothing is submitted before).
+    uptime.at = performance.now();
     let stopped = false;
     const stop = () => stopped;
     let killed = false;
@@ -435,6 +717,7 @@ class Campaign {
     };
     void s.exited.then(() => {
       stopped = true;
+      uptime.exit = performance.now();
     });
     let acksThisRound = 0;
     const burst = this.int(20, 400);
@@ -449,6 +732,7 @@ class Campaign {
       if (mode === 'checkpoint' && checkpoints === afterCheckpoints) setTimeout(kill, this.rand() * this.o.checkpointIntervalMs);
     };
     const tasks = [this.watch(s, stop, onCheckpoint), ...Array.from({ length: this.o.submitters }, (_, i) => this.submitter(s, i, stop, onAck))];
+    if (this.witnesses !== undefined) tasks.push(this.watchWitnesses(stop));
     if (mode === 'random') setTimeout(kill, this.int(100, 1500));
     if (mode === 'large-batch') {
       tasks.push(
@@ -481,16 +765,34 @@ class Campaign {
     stopped = true;
     await Promise.all(tasks);
     if (how.signal !== 'SIGKILL') this.fail(`the server exited with ${how.code ?? how.signal} instead of being killed:\n${s.output()}`);
+    this.anomalies(s);
     this.kills[mode] = (this.kills[mode] ?? 0) + 1;
     this.o.log(`round ${this.round}/${this.o.rounds} ${failpoint ?? mode}: ${acksThisRound} acknowledged (total ${this.acks.size}), ${this.receipts.length} receipts, ${this.seen.size} checkpoints seen`);
   }
 
-  /** audit replays the stopped data directory from genesis with the audit module. */
+  /**
+   * anomalies fails on any witness answer the log could not explain, as it logged them: a witness
+   * whose state went back, a size the log never signed, a 422 for a checkpoint that extends what
+   * the witness holds, or a 409 loop. None can happen to honest witnesses killed with SIGKILL (each
+   * fsyncs its state before it answers).
+   */
+  anomalies(s: Server): void {
+    if (this.witnesses === undefined) return;
+    for (const m of s.output().matchAll(/^witness \S+: (?:says its latest cosigned size|refused checkpoint|409 loop).*$/gm)) this.fail(`the log reported a witness anomaly: ${m[0]}`);
+  }
+
+  /**
+   * audit replays the stopped data directory from genesis with the audit module; with witnesses,
+   * against the policy: every cosignature kept verifies. No checkpoint meeting the quorum is a
+   * problem only once the campaign saw the log serve one (its cosignatures were durable then).
+   */
   async audit(): Promise<void> {
     const source = await LocalSource.open(this.data);
     try {
-      const report = await runAudit(source, { verifierKey: this.pinnedKey as string, workers: 0 });
-      if (report.ok) this.cleanAudits++;
+      const policy = this.witnesses?.policy;
+      const report = await runAudit(source, { verifierKey: this.pinnedKey as string, workers: 0, ...(policy !== undefined ? { policy } : {}) });
+      const noQuorumYet = !this.quorumSeen && report.problems.length > 0 && report.problemCount === report.problems.length && report.problems.every((p) => p.kind === 'quorum-not-met');
+      if (report.ok || noQuorumYet) this.cleanAudits++;
       else this.fail(`the stopped data directory does not audit clean:\n${formatReport(report)}`);
     } finally {
       await source.close();
@@ -500,6 +802,9 @@ class Campaign {
   /** check verifies everything ever acknowledged, handed out and seen against the running log. */
   async check(s: Server, full: boolean): Promise<void> {
     const verifier = this.verifier as VerifierKey;
+    // The final check looks at every witness: those killed last are back first.
+    if (full) await this.settleOutages();
+    await this.pollWitnesses();
     // The restarted log publishes a checkpoint covering every stored entry before it listens.
     const note = await (await fetch(`${s.url}/checkpoint`)).text();
     const now = this.see(note, 'GET /checkpoint after restart');
@@ -521,6 +826,13 @@ class Campaign {
       from = page.next;
     }
     const hashes = blocks.map((b) => toHex(blockHash(b)));
+    // A cosignature the log handed out (it was durable then) is still on its block.
+    for (const b of blocks) {
+      const had = this.servedLines.get(noteSignedBy(b.checkpoint, verifier));
+      if (had === undefined) continue;
+      const kept = new Set(splitNote(b.checkpoint).signatures);
+      for (const line of had) if (!kept.has(line)) this.fail(`block ${b.height}: the cosignature ${line.slice(0, 60)}… the log served before is gone`);
+    }
     this.blockHashes.forEach((h, i) => {
       if (hashes[i] !== h) this.fail(`block ${i} changed or disappeared across a restart (was ${h}, now ${hashes[i] ?? 'missing'})`);
     });
@@ -581,7 +893,8 @@ class Campaign {
       this.fail(`the block chain does not verify: ${(err as Error).message}`);
     }
     const tip = blocks.at(-1);
-    if (tip === undefined || tip.checkpoint !== note) this.fail('the last block does not seal the served checkpoint');
+    // Compared as the log signed them: cosignatures may arrive between the two requests.
+    if (tip === undefined || noteSignedBy(tip.checkpoint, verifier) !== noteSignedBy(note, verifier)) this.fail('the last block does not seal the served checkpoint');
 
     // The log's own consistency proofs: from the last check, and between new blocks (sampled).
     const proofs: Array<[Seen, Seen]> = [];
@@ -598,11 +911,28 @@ class Campaign {
     }
     for (const [a, b] of proofs) await this.consistent(s, a, b);
 
+    // What the witnesses hold (already compared with the rebuilt tree above, as seen checkpoints):
+    // the log proves each consistent with its current checkpoint too.
+    for (const held of this.heldPending.values()) {
+      if (held.size <= now.size) await this.consistent(s, held, now);
+      this.heldChecked++;
+    }
+    this.heldPending.clear();
+
     // 3. Receipts handed out before the crash: valid offline, and consistent with now.
     const due = this.receipts.filter((r) => full || !r.checked);
+    const policy = this.witnesses?.policy;
     for (const r of due) {
-      const report = await verifyReceipt(r.receipt, { trustedKeys: [verifier] });
-      if (!report.valid) this.fail(`receipt of entry ${r.index} (round ${r.round}) no longer verifies: ${JSON.stringify(report.checks.filter((c) => c.status === 'fail'))}`);
+      const report = await verifyReceipt(r.receipt, { trustedKeys: [verifier], ...(policy !== undefined ? { policy } : {}) });
+      // With witnesses, an unmet quorum is no fault (a witness was down), a bad cosignature is.
+      const cosig = report.checks.find((c) => c.id === 'cosignatures');
+      const unmet = cosig?.status === 'fail' && cosig.code === 'QUORUM_NOT_MET' && report.facts.cosignatures?.failed === 0;
+      const failed = report.checks.filter((c) => c.status === 'fail' && !(unmet && c.id === 'cosignatures'));
+      if (failed.length > 0 || (!report.valid && !unmet)) this.fail(`receipt of entry ${r.index} (round ${r.round}) no longer verifies: ${JSON.stringify(report.checks.filter((c) => c.status === 'fail'))}`);
+      if (policy !== undefined && !r.checked) {
+        if (cosig?.status === 'pass') this.receiptsMet++;
+        else this.receiptsUnmet++;
+      }
       if (report.facts.leafHash !== r.leafHash || report.facts.index !== r.index.toString()) this.fail(`receipt of entry ${r.index} is for ${report.facts.index}/${report.facts.leafHash}`);
       const cp = (r.receipt as { checkpoint: string }).checkpoint;
       const sealed = (r.receipt as { block?: unknown }).block;
@@ -631,6 +961,7 @@ class Campaign {
         this.fail(`inclusion proof of acknowledged entry ${index} does not verify: ${(err as Error).message}`);
       }
     }
+    this.witnessTimes();
     this.blockHashes = hashes;
     this.last = now;
   }
@@ -661,6 +992,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   const c = new Campaign(options);
   c.o.log(`crash campaign: ${c.o.rounds} rounds, seed ${c.o.seed}, data ${c.data}`);
   try {
+    if (c.o.witnesses > 0) await c.startWitnesses();
     for (c.round = 1; c.round <= c.o.rounds; c.round++) {
       const mode = c.o.modes[(c.round - 1) % c.o.modes.length] as KillMode;
       await c.crashRound(mode);
@@ -674,9 +1006,19 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       s.child.kill('SIGTERM');
       const how = await s.exited;
       if (how.code !== 0) c.fail(`clean shutdown exited with ${how.code ?? how.signal}:\n${s.output()}`);
+      c.anomalies(s);
       await c.audit();
     }
+    if (c.witnesses !== undefined) {
+      // The witnesses stop cleanly too, and none hit an internal error on the way.
+      await c.settleOutages();
+      for (const [name, code] of await c.witnesses.close()) if (code !== 0) c.fail(`witness ${name} exited with ${code} on SIGTERM`);
+      for (const w of c.witnesses.witnesses) if (/internal error/.test(c.witnesses.output(w))) c.fail(`witness ${w.name} had an internal error:\n${c.witnesses.output(w).slice(-2000)}`);
+    }
   } finally {
+    // Whatever failed, no witness process outlives the campaign.
+    await c.settleOutages().catch(() => undefined);
+    await c.witnesses?.close().catch(() => undefined);
     if (!c.o.keep && options.dataDir === undefined) rmSync(c.dir, { recursive: true, force: true });
   }
   return {
@@ -691,6 +1033,22 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     cleanAudits: c.cleanAudits,
     kills: c.kills,
     failures: c.failures,
+    ...(c.witnesses !== undefined
+      ? {
+          witnesses: {
+            count: c.witnesses.witnesses.length,
+            quorum: c.witnesses.quorum,
+            kills: c.witnessKills,
+            cosignatures: c.cosigLines.size,
+            cosignedSizes: [...c.cosigned.values()].reduce((n, m) => n + m.size, 0),
+            heldChecked: c.heldChecked,
+            receiptsMet: c.receiptsMet,
+            receiptsUnmet: c.receiptsUnmet,
+            acksWhileDown: c.outages.reduce((n, o) => n + o.acks, 0),
+            outages: c.outages.length,
+          },
+        }
+      : {}),
     elapsedMs: performance.now() - t0,
   };
 }
@@ -709,6 +1067,15 @@ export function formatSummary(s: CampaignSummary): string {
     `  signed checkpoints:     ${s.checkpoints} seen, all consistent${s.failures.some((f) => /inconsistent|fork/.test(f)) ? ' (NOT: see failures)' : ''}`,
     `  final log:              ${s.size} entries, ${s.blocks} blocks`,
     `  clean audits:           ${s.cleanAudits}`,
+    ...(s.witnesses === undefined
+      ? []
+      : [
+          `  witnesses:              ${s.witnesses.count} (quorum ${s.witnesses.quorum} of ${s.witnesses.count}), ${s.witnesses.kills} SIGKILLed and restarted`,
+          `  cosignatures:           ${s.witnesses.cosignatures} seen over ${s.witnesses.cosignedSizes} (witness, size) pairs, one root each`,
+          `  witness checkpoints:    ${s.witnesses.heldChecked} held by witnesses, checked against the log`,
+          `  receipts cosigned:      ${s.witnesses.receiptsMet} to quorum, ${s.witnesses.receiptsUnmet} below it`,
+          `  anchored, witness down: ${s.witnesses.acksWhileDown} entries over ${s.witnesses.outages} outages`,
+        ]),
     `  failures:               ${s.failures.length}`,
     ...s.failures.slice(0, 20).map((f) => `    ${f.split('\n')[0]}`),
     s.lost === 0 && s.failures.length === 0 ? 'PASS' : 'FAIL',
@@ -721,6 +1088,7 @@ async function main(argv: string[]): Promise<number> {
   let keep = false;
   let dataDir: string | undefined;
   let modes: KillMode[] | undefined;
+  let witnesses = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -732,13 +1100,17 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--seed') seed = Number(next());
     else if (a === '--keep') keep = true;
     else if (a === '--dir') dataDir = next();
+    else if (a === '--witnesses') {
+      witnesses = Number(next());
+      if (!Number.isInteger(witnesses) || witnesses < 0 || witnesses > 16) throw new Error('--witnesses: want an integer from 0 to 16');
+    }
     else if (a === '--modes') {
       modes = next().split(',') as KillMode[];
       const bad = modes.filter((m) => !KILL_MODES.includes(m));
       if (bad.length > 0) throw new Error(`--modes: unknown ${bad.join(', ')}; want some of ${KILL_MODES.join(', ')}`);
     }
     else {
-      process.stderr.write('usage: tsx scripts/crash-campaign.ts [--rounds N] [--seed S] [--modes m1,m2] [--keep] [--dir DIR]\n');
+      process.stderr.write('usage: tsx scripts/crash-campaign.ts [--rounds N] [--seed S] [--modes m1,m2] [--witnesses N] [--keep] [--dir DIR]\n');
       return 2;
     }
   }
@@ -746,7 +1118,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('--rounds: want a positive integer\n');
     return 2;
   }
-  const summary = await runCampaign({ rounds, ...(seed !== undefined ? { seed } : {}), ...(modes !== undefined ? { modes } : {}), keep, ...(dataDir !== undefined ? { dataDir } : {}), log: (l) => process.stdout.write(l + '\n') });
+  const summary = await runCampaign({ rounds, witnesses, ...(seed !== undefined ? { seed } : {}), ...(modes !== undefined ? { modes } : {}), keep, ...(dataDir !== undefined ? { dataDir } : {}), log: (l) => process.stdout.write(l + '\n') });
   process.stdout.write(formatSummary(summary) + '\n');
   return summary.lost === 0 && summary.failures.length === 0 ? 0 : 1;
 }
