@@ -16,25 +16,25 @@ import { parsePolicy, type Policy } from './core/policy.js';
 import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
-import type { ServiceConfig } from './config.js';
+import { ConfigError, type ServiceConfig } from './config.js';
 import { CheckpointFile, dataPaths, ensureAdminKey, ensureDataDir, loadOrCreateLogKey, readKnownCheckpoint, removeStaleTemporaries } from './setup.js';
 
 /** readTsaRoots reads the PEM bundle of GUZHENG_TSA_CA; an unreadable or empty bundle stops the start. */
 function readTsaRoots(file: string | undefined): Uint8Array[] {
-  if (file === undefined) throw new Error('GUZHENG_TSA_CA (--tsa-ca) is required with GUZHENG_TSA_URL');
+  if (file === undefined) throw new ConfigError('GUZHENG_TSA_CA (--tsa-ca) is required with GUZHENG_TSA_URL');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`GUZHENG_TSA_CA ${file}: cannot read it: ${(err as Error).message}`);
+    throw new ConfigError(`GUZHENG_TSA_CA ${file}: cannot read it: ${(err as Error).message}`);
   }
   let roots: Uint8Array[];
   try {
     roots = parseCertificatesPem(text);
   } catch (err) {
-    throw new Error(`GUZHENG_TSA_CA ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`GUZHENG_TSA_CA ${file}: ${(err as Error).message}`);
   }
-  if (roots.length === 0) throw new Error(`GUZHENG_TSA_CA ${file}: no certificate (want PEM "-----BEGIN CERTIFICATE-----" blocks)`);
+  if (roots.length === 0) throw new ConfigError(`GUZHENG_TSA_CA ${file}: no certificate (want PEM "-----BEGIN CERTIFICATE-----" blocks)`);
   return roots;
 }
 
@@ -44,12 +44,12 @@ function readWitnessPolicy(file: string): Policy {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`GUZHENG_WITNESS_POLICY ${file}: cannot read it: ${(err as Error).message}`);
+    throw new ConfigError(`GUZHENG_WITNESS_POLICY ${file}: cannot read it: ${(err as Error).message}`);
   }
   try {
     return parsePolicy(text);
   } catch (err) {
-    throw new Error(`GUZHENG_WITNESS_POLICY ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`GUZHENG_WITNESS_POLICY ${file}: ${(err as Error).message}`);
   }
 }
 
@@ -76,6 +76,10 @@ export interface RunningService {
 
 /** startService starts Guzheng per `config`; `say` receives the start-up banner lines. */
 export async function startService(config: ServiceConfig, say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<RunningService> {
+  // The TSA roots and the witness policy are read first: a bad file stops the start as a
+  // configuration error before anything is created (no data directory, no key) or opened.
+  const tsaRoots = config.tsaUrls.length > 0 ? readTsaRoots(config.tsaCaFile) : [];
+  const policy = config.witnessPolicyFile === undefined ? undefined : readWitnessPolicy(config.witnessPolicyFile);
   const paths = dataPaths(config.dataDir);
   const { warning } = ensureDataDir(config.dataDir);
   const { key, created } = loadOrCreateLogKey(config.dataDir, config.origin);
@@ -89,9 +93,6 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     throw err;
   }
   removeStaleTemporaries(config.dataDir);
-  // The TSA roots are read before the ledger opens: a bad bundle stops the start, nothing runs.
-  const tsaRoots = config.tsaUrls.length > 0 ? readTsaRoots(config.tsaCaFile) : [];
-  const policy = config.witnessPolicyFile === undefined ? undefined : readWitnessPolicy(config.witnessPolicyFile);
   let stamper: Stamper | undefined;
   let ledger: Ledger;
   try {

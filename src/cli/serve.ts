@@ -31,7 +31,15 @@ export function registerServe(program: Command): void {
         if (err instanceof ConfigError) throw new CliError(err.message, 2);
         throw err;
       }
-      const service = await startService(config);
+      let service;
+      try {
+        service = await startService(config);
+      } catch (err) {
+        // A bad TSA root bundle or witness policy file is a configuration error (exit 2), found
+        // before anything was created.
+        if (err instanceof ConfigError) throw new CliError(err.message, 2);
+        throw err;
+      }
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           process.stderr.write(`received ${signal}: draining and closing\n`);

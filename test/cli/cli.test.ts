@@ -59,6 +59,18 @@ describe('guzheng CLI', () => {
     expect(cli(['no-such-command']).status).toBe(2);
   }, 60_000);
 
+  it('serve exits 2 on an unreadable or empty TSA root bundle, before creating anything', async () => {
+    const empty = join(dir, 'empty.pem');
+    writeFileSync(empty, 'no certificates here\n');
+    for (const [ca, want] of [[empty, /GUZHENG_TSA_CA .*empty\.pem: PEM bundle: line 1/], [join(dir, 'missing.pem'), /GUZHENG_TSA_CA .*missing\.pem: cannot read it/]] as const) {
+      const target = join(dir, 'data-bad-tsa');
+      const r = cli(['serve', '--port', '0', '--data', target, '--tsa-url', 'http://127.0.0.1:9/tsa', '--tsa-ca', ca]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(want);
+      expect(existsSync(target)).toBe(false);
+    }
+  }, 60_000);
+
   it('the built executable (dist/cli/guzheng.cjs, what npm start runs) is the same CLI, exit codes included', async () => {
     const launcher = join(ROOT, 'dist', 'cli', 'guzheng.cjs');
     expect(existsSync(launcher), 'dist/cli/guzheng.cjs missing: npm ci / npm run build writes it').toBe(true);

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCosigned } from '../../src/core/cosignature.js';
@@ -136,9 +136,10 @@ describe('guzheng serve --witness-policy, with three witness processes (quorum 2
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.exit?.signal ?? null).toBeNull();
-    expect(r.exit?.code).not.toBe(0);
-    expect(r.exit?.code).not.toBeNull();
+    // A configuration error (exit 2), found before anything was created: no data directory, no key.
+    expect(r.exit?.code).toBe(2);
     expect(r.output).toContain(`GUZHENG_WITNESS_POLICY ${bad}`);
     expect(r.output).toMatch(/policy line 3: /);
+    expect(existsSync(join(dir, 'data-bad'))).toBe(false);
   }, 60_000);
 });
