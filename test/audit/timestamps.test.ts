@@ -154,17 +154,21 @@ describe('guzheng audit --url --tsa-ca (a live log)', () => {
 
 describe('guzheng audit --data --tsa-ca (a stopped copy)', () => {
   let copy: string;
+  /** Never opened: opening a LevelDB directory rewrites its MANIFEST, so copies are made from this one. */
+  let pristine: string;
 
   beforeAll(async () => {
     await s.service.close();
+    pristine = join(dir, 'pristine');
+    cpSync(s.dataDir, pristine, { recursive: true });
     copy = join(dir, 'copy');
-    cpSync(s.dataDir, copy, { recursive: true });
+    cpSync(pristine, copy, { recursive: true });
   }, 60_000);
 
   /** A fresh copy of the stopped data directory, to damage. */
   const damaged = (name: string) => {
     const d = join(dir, name);
-    cpSync(copy, d, { recursive: true });
+    cpSync(pristine, d, { recursive: true });
     return d;
   };
 

@@ -156,6 +156,9 @@ describe('inspectFrame', () => {
     );
     fc.assert(
       fc.property(seg, fc.boolean(), fc.constantFrom('hj212', 'modbus', 'modbus-swapped'), fc.string({ maxLength: 70 }), (bytes, crlf, variant, peer) => {
+        // A segment holding CR LF is never a frame: the framer refuses it by design
+        // (src/ingest/hj212/frame.ts, tested there); this property is about what one frame yields.
+        fc.pre(!dec(bytes).includes('\r\n'));
         const raw = encodePacket(bytes, variant as CrcVariant);
         const frame = frameOf(crlf ? raw : raw.subarray(0, raw.length - 2));
         const i = inspectFrame(frame, { peer, legacyCrc: new Map([[parseSegment(bytes).mn ?? '', ['modbus' as const]]]) });
