@@ -49,8 +49,25 @@ export class CosignatureBook {
    */
   #writes: Promise<unknown> = Promise.resolve();
 
-  constructor(store: LedgerStore) {
+  readonly #onError: ((message: string) => void) | undefined;
+
+  constructor(store: LedgerStore, onError?: (message: string) => void) {
     this.#store = store;
+    this.#onError = onError;
+  }
+
+  /**
+   * prime records that block `height` has no cosignatures yet. Requires: the block was published
+   * by this process just now (evidence is kept only for stored blocks, so none can exist). Its
+   * cosignatures are then merged in memory at once, and written in the background.
+   */
+  prime(height: bigint): void {
+    if (!this.#recent.has(height)) this.#remember(height, []);
+  }
+
+  #remember(height: bigint, lines: string[]): void {
+    this.#recent.set(height, lines);
+    if (this.#recent.size > CACHE) this.#recent.delete(this.#recent.keys().next().value as bigint);
   }
 
   /** linesAt returns the cosignature lines kept for block `height` (none: empty). */
@@ -78,7 +95,20 @@ export class CosignatureBook {
 
   /** add durably keeps verified lines for block `height` (merged with those already kept). */
   add(height: bigint, lines: readonly string[]): Promise<string[]> {
-    return this.#serial(() => this.#add(height, lines));
+    const cached = this.#recent.get(height);
+    if (cached === undefined) return this.#serial(() => this.#add(height, lines));
+    // A recent block: merged in memory at once, so a quorum reached now is usable now (receipts
+    // wait for it), and written in the background, in order (each write of a height carries a
+    // superset of the one before). Losing such a write in a crash loses only that line from
+    // later fetches: receipts already handed out carry it themselves.
+    const merged = [...cached, ...lines.filter((l) => !cached.includes(l))];
+    if (merged.length === cached.length) return Promise.resolve(cached);
+    this.#remember(height, merged);
+    const value = utf8(JSON.stringify(merged));
+    this.#serial(() => this.#store.putEvidence(COSIGNATURE_EVIDENCE, height, value)).catch((err: unknown) =>
+      this.#onError?.(`could not keep the cosignatures of block ${height}: ${(err as Error).message}`),
+    );
+    return Promise.resolve(merged);
   }
 
   async #add(height: bigint, lines: readonly string[]): Promise<string[]> {
@@ -86,8 +116,7 @@ export class CosignatureBook {
     const merged = [...have, ...lines.filter((l) => !have.includes(l))];
     if (merged.length === have.length) return have;
     await this.#store.putEvidence(COSIGNATURE_EVIDENCE, height, utf8(JSON.stringify(merged)));
-    this.#recent.set(height, merged);
-    if (this.#recent.size > CACHE) this.#recent.delete(this.#recent.keys().next().value as bigint);
+    this.#remember(height, merged);
     return merged;
   }
 

@@ -160,7 +160,7 @@ export class Ledger {
     });
     const stamps = new StampBook(o.store);
     await stamps.load();
-    const cosignatures = new CosignatureBook(o.store);
+    const cosignatures = new CosignatureBook(o.store, o.onWitnessEvent === undefined ? undefined : (m) => o.onWitnessEvent?.(`witnesses: ${m}`));
     // Late-bound: the ledger proves consistency and checks signed sizes for the client.
     let ledger: Ledger | undefined;
     const witnesses =
@@ -185,7 +185,7 @@ export class Ledger {
     await publisher.start();
     // The latest checkpoint, published before this start, is submitted too.
     const latest = publisher.latest;
-    if (latest !== undefined) witnesses?.notify(latest);
+    if (latest !== undefined) witnesses?.notify(latest, false);
     return ledger;
   }
 

@@ -7,7 +7,11 @@
  *
  * Nothing here is on the append path: entries are acknowledged after the fsync as before, and a
  * witness that is down, slow or refusing only means fewer cosignatures. Each witness has at most
- * one request in flight; checkpoints signed meanwhile are coalesced (only the newest is sent).
+ * one request in flight. Submissions go in ROUNDS: a round sends one checkpoint, the newest
+ * published, to every witness, and the next round starts once the round's checkpoint met the
+ * quorum or no witness is still working on it. A quorum needs cosignatures of the SAME checkpoint,
+ * so witnesses each chasing the newest checkpoint at their own pace would rarely agree on one
+ * under load; a witness that finishes an older round's request joins the current round.
  * A 409 is answered by retrying from the size the witness names; refusals (422, 409 loops) and
  * answers the log cannot explain (a witness claiming a size the log never signed, or a smaller
  * size than one it already cosigned: its state was rolled back or corrupted) are counted, kept as
@@ -105,6 +109,11 @@ export class WitnessClient {
   #waiters: Array<{ size: bigint; resolve: (w: Witnessed) => void }> = [];
   #stopped = false;
   readonly #inflight = new Set<Promise<void>>();
+  /** The newest checkpoint published. */
+  #latest: Published | undefined;
+  /** The checkpoint of the current round, and whether the round is over. */
+  #round: Published | undefined;
+  #roundOver = true;
 
   constructor(o: WitnessClientOptions) {
     this.#o = o;
@@ -123,13 +132,49 @@ export class WitnessClient {
     return this.#witnessed;
   }
 
-  /** notify submits a newly published checkpoint to every witness (cheap: it only schedules). */
-  notify(p: Published): void {
+  /**
+   * notify hands a newly published checkpoint to the witnesses (cheap: it only schedules): at once
+   * when no round is running, else in the round after the current one. `fresh` is false for a
+   * checkpoint published before this process started.
+   */
+  notify(p: Published, fresh = true): void {
     if (this.#stopped) return;
+    // A block published just now has no cosignatures yet: they are then kept in memory at once.
+    if (fresh) this.#o.book.prime(p.block.height);
+    if (this.#latest === undefined || p.block.height > this.#latest.block.height) this.#latest = p;
+    if (this.#roundOver) this.#startRound();
+  }
+
+  /** #startRound sends the newest checkpoint to every witness, if it is newer than the last round's. */
+  #startRound(): void {
+    const p = this.#latest;
+    if (p === undefined || this.#stopped) return;
+    if (this.#round !== undefined && p.block.height <= this.#round.block.height) return;
+    this.#round = p;
+    this.#roundOver = false;
     for (const s of this.#states) {
       s.pending = p;
       this.#pump(s);
     }
+  }
+
+  /**
+   * #settled runs after a witness finished a request (any outcome): the round is over once its
+   * checkpoint met the quorum or no witness works on it any more; a witness that finished an older
+   * round's checkpoint is given the current one.
+   */
+  #settled(s: State, done: Published): void {
+    const round = this.#round;
+    if (round === undefined || this.#stopped) return;
+    if (!this.#roundOver) {
+      const met = this.#witnessed !== undefined && this.#witnessed.block.height >= round.block.height;
+      // A witness backing off after failures does not hold the round up.
+      const now = Date.now();
+      const working = this.#states.some((x) => x.busy || (x.pending?.block.height === round.block.height && x.notBefore <= now));
+      if (met || !working) this.#roundOver = true;
+      else if (done.block.height < round.block.height && s.pending === undefined) s.pending = round;
+    }
+    if (this.#roundOver) this.#startRound();
   }
 
   /** waitForQuorum resolves once a checkpoint of at least `size` entries is cosigned to quorum, or with undefined after `timeoutMs`. */
@@ -233,6 +278,7 @@ export class WitnessClient {
     const run = this.#submit(s, p).finally(() => {
       s.busy = false;
       this.#inflight.delete(run);
+      this.#settled(s, p);
       this.#pump(s);
     });
     this.#inflight.add(run);
@@ -255,7 +301,11 @@ export class WitnessClient {
    * an idle log still reaches a witness that was down; a refusal (422, 409 loop) is final for it.
    */
   #fail(s: State, outcome: WitnessOutcome, message: string, retry?: Published): void {
-    if (retry !== undefined && s.pending === undefined && !this.#stopped) s.pending = retry;
+    if (retry !== undefined && s.pending === undefined && !this.#stopped) {
+      // Asked again after the backoff: the current round's checkpoint if it is newer.
+      const round = this.#round;
+      s.pending = round !== undefined && round.block.height > retry.block.height ? round : retry;
+    }
     s.requests[outcome]++;
     s.failures++;
     s.lastError = message;

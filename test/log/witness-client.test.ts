@@ -362,6 +362,35 @@ describe('WitnessClient: quorum', () => {
     expect(await c.waitForQuorum(4n, 50)).toBeUndefined();
   });
 
+  it('sends each round one checkpoint, to every witness: witnesses of different speeds cosign the same checkpoints, so the quorum keeps up', async () => {
+    const ledger = await logWithBlocks(12);
+    const ws = [testWitness('fast'), testWitness('middle'), testWitness('slow')];
+    const delay: Record<string, number> = { [ws[0]!.url]: 2, [ws[1]!.url]: 15, [ws[2]!.url]: 40 };
+    const { fetch: f, sent } = scripted(async (req) => {
+      await new Promise((r) => setTimeout(r, delay[req.url.replace(/\/add-checkpoint$/, '')]));
+      return ws.find((w) => req.url.startsWith(w.url))!.cosigns(req);
+    });
+    const c = clientFor(ledger, policyOf(ws, 'all'), f);
+    // Checkpoints are published faster than the slowest witness answers.
+    for (let h = 1n; h <= 12n; h++) {
+      c.notify(await published(ledger, h));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await until('the last checkpoint cosigned by all three', () => c.witnessed?.size === 12n);
+    const sizesOf = (w: TestWitness) => sent.filter((x) => x.url.startsWith(w.url)).map((x) => x.size);
+    // Every witness was asked about exactly the same checkpoints, in order: rounds, not a race.
+    expect(sizesOf(ws[0]!)).toEqual(sizesOf(ws[2]!));
+    expect(sizesOf(ws[1]!)).toEqual(sizesOf(ws[2]!));
+    expect(sizesOf(ws[2]!)).toEqual([...sizesOf(ws[2]!)].sort((a, b) => (a < b ? -1 : 1)));
+    // Checkpoints published during a round are coalesced: fewer rounds than checkpoints.
+    expect(sizesOf(ws[2]!).length).toBeLessThan(12);
+    // Every round's checkpoint reached the quorum.
+    for (const size of sizesOf(ws[2]!)) {
+      const note = (await ledger.cosignatures.linesAt(size)).length;
+      expect(note, `checkpoint ${size}`).toBe(3);
+    }
+  });
+
   it('puts the cosignatures of two witnesses of one checkpoint, answering at once, in its cosigned note', async () => {
     const ledger = await logWithBlocks(5);
     const ws = [testWitness('court'), testWitness('notary')];
