@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Packages that are pure, browser-safe and allowed in core and verifier. */
-export const ALLOWED_PACKAGES = ['@noble/hashes', '@noble/curves', '@noble/post-quantum', '@scure/base', 'canonicalize', 'zod', 'pkijs', 'asn1js'];
+export const ALLOWED_PACKAGES = ['@noble/hashes', '@noble/curves', '@noble/post-quantum', '@scure/base', 'canonicalize', 'zod', 'pkijs', 'asn1js', 'sm-crypto-v2'];
 
 /** Layers: which source folders each restricted folder may import from. */
 const LAYERS: Record<string, string[]> = {

@@ -13,6 +13,14 @@
  *     signer key:   PRIVATE+KEY+<name>+<8 lowercase hex key id>+base64(0x01 || 32-byte seed)
  *     key id:       SHA-256(name || 0x0A || 0x01 || public key)[:4], big-endian uint32
  *
+ * and for the `gm` crypto suite (SPEC.md#sm2-note-signatures), an SM2 key under signed-note's
+ * escape type 0xff followed by a longer identifier, T = 0xff || "guzheng/sm2-sm3":
+ *
+ *     verifier key: <name>+<key id>+base64(T || 65-byte public key 0x04 || X || Y)
+ *     signer key:   PRIVATE+KEY+<name>+<key id>+base64(T || 32-byte private key d)
+ *     key id:       SM3(name || 0x0A || T || public key)[:4], big-endian uint32
+ *     signature:    SM2 with SM3 and ID 1234567812345678 over the text, r || s (64 bytes)
+ *
  * Parsing is strict: every key and every note has exactly one accepted spelling (canonical
  * base64, lowercase hex, matching key id). Where this module is stricter than Go it says so.
  * See contracts-free-ledger/SPEC.md#signed-notes.
@@ -37,6 +45,7 @@ import {
   ed25519Verify,
   sha256,
 } from './crypto.js';
+import { SM2_PRIVATE_KEY_SIZE, SM2_PUBLIC_KEY_SIZE, isSm2PublicKey, sm2PublicKey, sm2Sign, sm2Verify, sm3 } from './crypto-gm.js';
 
 /** The largest signed note accepted, in bytes (UTF-8), like Go tlog's `len(text) > 1e6`. */
 export const MAX_NOTE_SIZE = 1_000_000;
@@ -45,6 +54,22 @@ export const MAX_NOTE_SIGNATURES = 100;
 
 /** Signature type identifier byte for Ed25519 (c2sp.org/signed-note#signature-types). */
 const ALG_ED25519 = 0x01;
+/**
+ * The signature type of SM2 keys: signed-note's 0xff ("signature types without an identifier
+ * byte assigned by this specification"), followed by an identifier unlikely to collide.
+ */
+export const SM2_KEY_TYPE: Uint8Array = Uint8Array.from([0xff, ...new TextEncoder().encode('guzheng/sm2-sm3')]);
+
+/** The signature algorithm of a note key: Ed25519 (`c2sp` logs) or SM2 (`gm` logs). */
+export type NoteAlgorithm = 'ed25519' | 'sm2';
+
+const TYPE_BYTES: Record<NoteAlgorithm, Uint8Array> = { ed25519: Uint8Array.of(ALG_ED25519), sm2: SM2_KEY_TYPE };
+const PUBLIC_SIZE: Record<NoteAlgorithm, number> = { ed25519: ED25519_PUBLIC_KEY_SIZE, sm2: SM2_PUBLIC_KEY_SIZE };
+const PRIVATE_SIZE: Record<NoteAlgorithm, number> = { ed25519: ED25519_SEED_SIZE, sm2: SM2_PRIVATE_KEY_SIZE };
+
+function publicKeyOf(algorithm: NoteAlgorithm, seed: Uint8Array): Uint8Array {
+  return algorithm === 'sm2' ? sm2PublicKey(seed) : ed25519PublicKey(seed);
+}
 /** Every signature line starts with an em dash (U+2014) and a space. */
 const SIG_PREFIX = '\u2014 ';
 const SIGNER_PREFIX = 'PRIVATE+KEY+';
@@ -62,9 +87,11 @@ const HEX_KEY_ID = /^[0-9a-f]{8}$/;
 export interface VerifierKey {
   /** The key name, e.g. a log origin such as `example.com/log`. */
   readonly name: string;
-  /** The 32-bit key id, SHA-256(name || 0x0A || 0x01 || publicKey)[:4] big-endian. */
+  /** The 32-bit key id, SHA-256(name || 0x0A || 0x01 || publicKey)[:4] big-endian (SM2: see above). */
   readonly keyId: number;
-  /** The 32-byte Ed25519 public key. */
+  /** Ed25519 (absent: Ed25519, for keys built by hand) or SM2. */
+  readonly algorithm?: NoteAlgorithm;
+  /** The 32-byte Ed25519 public key, or the 65-byte SM2 point. */
   readonly publicKey: Uint8Array;
   /** The canonical verifier key string `<name>+<keyid>+<base64>`. */
   readonly text: string;
@@ -76,9 +103,11 @@ export interface SignerKey {
   readonly name: string;
   /** The 32-bit key id of the matching public key. */
   readonly keyId: number;
-  /** The 32-byte Ed25519 seed (RFC 8032 private key). */
+  /** Ed25519 (absent: Ed25519) or SM2. */
+  readonly algorithm?: NoteAlgorithm;
+  /** The 32-byte Ed25519 seed (RFC 8032 private key), or the SM2 private key d. */
   readonly seed: Uint8Array;
-  /** The 32-byte Ed25519 public key derived from `seed`. */
+  /** The public key derived from `seed`. */
   readonly publicKey: Uint8Array;
 }
 
@@ -163,23 +192,30 @@ function checkKeyBytes(key: unknown, size: number, what: string): asserts key is
 }
 
 /**
- * keyIdOf returns the key id of an Ed25519 public key under `name`:
+ * keyIdOf returns the key id of a public key under `name`: for Ed25519
  * SHA-256(name || 0x0A || 0x01 || publicKey)[:4] as a big-endian uint32 (c2sp.org/signed-note
- * #ed25519-signatures). Requires: a valid key name and a 32-byte public key, else `KEY_MALFORMED`.
- * See contracts-free-ledger/SPEC.md#signed-notes.
+ * #ed25519-signatures); for SM2 SM3(name || 0x0A || T || publicKey)[:4] (a `gm` log uses no
+ * SHA-256 at all). Requires: a valid key name and a public key of the algorithm's size, else
+ * `KEY_MALFORMED`. See contracts-free-ledger/SPEC.md#signed-notes.
  */
-export function keyIdOf(name: string, publicKey: Uint8Array): number {
+export function keyIdOf(name: string, publicKey: Uint8Array, algorithm: NoteAlgorithm = 'ed25519'): number {
   checkName(name, 'keyIdOf');
-  checkKeyBytes(publicKey, ED25519_PUBLIC_KEY_SIZE, 'keyIdOf: public key');
-  const h = sha256(concatBytes(utf8(name), new Uint8Array([0x0a, ALG_ED25519]), publicKey));
+  checkKeyBytes(publicKey, PUBLIC_SIZE[algorithm], 'keyIdOf: public key');
+  const input = concatBytes(utf8(name), Uint8Array.of(0x0a), TYPE_BYTES[algorithm], publicKey);
+  const h = algorithm === 'sm2' ? sm3(input) : sha256(input);
   return (((h[0] as number) << 24) | ((h[1] as number) << 16) | ((h[2] as number) << 8) | (h[3] as number)) >>> 0;
+}
+
+/** startsWith tells whether `data` begins with `prefix`. */
+function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
+  return data.length >= prefix.length && equalBytes(data.subarray(0, prefix.length), prefix);
 }
 
 /**
  * Split `<name>+<hex>+<base64>` on the first two `+` (the base64 may contain `+`), and decode the
  * key data strictly: canonical base64 of 0x01 || 32 bytes, and a lowercase 8-digit key id.
  */
-function splitKey(s: string, what: string): { name: string; hex: string; keyId: number; key: Uint8Array } {
+function splitKey(s: string, what: string, kind: 'public' | 'private'): { name: string; hex: string; keyId: number; key: Uint8Array; algorithm: NoteAlgorithm } {
   const i = s.indexOf('+');
   const j = i < 0 ? -1 : s.indexOf('+', i + 1);
   if (j < 0) keyMalformed(`${what}: want <name>+<key id>+<key data>`);
@@ -196,9 +232,16 @@ function splitKey(s: string, what: string): { name: string; hex: string; keyId: 
     throw err;
   }
   if (data.length === 0) keyMalformed(`${what}: empty key data`);
-  if (data[0] !== ALG_ED25519) keyMalformed(`${what}: got algorithm ${data[0]}, want ${ALG_ED25519} (Ed25519)`);
-  if (data.length !== 1 + 32) keyMalformed(`${what}: got ${data.length - 1}-byte key, want 32`);
-  return { name, hex, keyId: parseInt(hex, 16), key: data.slice(1) };
+  let algorithm: NoteAlgorithm;
+  if (data[0] === ALG_ED25519) algorithm = 'ed25519';
+  else if (startsWith(data, SM2_KEY_TYPE)) algorithm = 'sm2';
+  else keyMalformed(`${what}: got algorithm ${data[0]}, want ${ALG_ED25519} (Ed25519) or 0xff "guzheng/sm2-sm3" (SM2)`);
+  const type = TYPE_BYTES[algorithm].length;
+  const size = (kind === 'public' ? PUBLIC_SIZE : PRIVATE_SIZE)[algorithm];
+  if (data.length !== type + size) keyMalformed(`${what}: got ${data.length - type}-byte key, want ${size}`);
+  const key = data.slice(type);
+  if (algorithm === 'sm2' && kind === 'public' && !isSm2PublicKey(key)) keyMalformed(`${what}: not a point on the SM2 curve`);
+  return { name, hex, keyId: parseInt(hex, 16), key, algorithm };
 }
 
 /**
@@ -210,10 +253,10 @@ function splitKey(s: string, what: string): { name: string; hex: string; keyId: 
  */
 export function parseVerifierKey(s: string): VerifierKey {
   if (typeof s !== 'string') keyMalformed(`verifier key: got ${typeof s}, want a string`);
-  const { name, hex, keyId, key } = splitKey(s, 'verifier key');
-  const want = keyIdOf(name, key);
+  const { name, hex, keyId, key, algorithm } = splitKey(s, 'verifier key', 'public');
+  const want = keyIdOf(name, key, algorithm);
   if (keyId !== want) keyMalformed(`verifier key: got key id ${hex}, want ${hexKeyId(want)} for this name and key`);
-  return { name, keyId, publicKey: key, text: s };
+  return { name, keyId, algorithm, publicKey: key, text: s };
 }
 
 /**
@@ -223,8 +266,11 @@ export function parseVerifierKey(s: string): VerifierKey {
  * See contracts-free-ledger/SPEC.md#signed-notes.
  */
 export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
-  const keyId = keyIdOf(name, publicKey);
-  return `${name}+${hexKeyId(keyId)}+${toBase64(concatBytes(new Uint8Array([ALG_ED25519]), publicKey))}`;
+  // The two algorithms' public keys differ in size: 32 bytes is Ed25519, 65 is SM2.
+  const algorithm: NoteAlgorithm = publicKey instanceof Uint8Array && publicKey.length === SM2_PUBLIC_KEY_SIZE ? 'sm2' : 'ed25519';
+  if (algorithm === 'sm2' && !isSm2PublicKey(publicKey)) keyMalformed('formatVerifierKey: not a point on the SM2 curve');
+  const keyId = keyIdOf(name, publicKey, algorithm);
+  return `${name}+${hexKeyId(keyId)}+${toBase64(concatBytes(TYPE_BYTES[algorithm], publicKey))}`;
 }
 
 /**
@@ -238,11 +284,17 @@ export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
 export function parseSignerKey(s: string): SignerKey {
   if (typeof s !== 'string') keyMalformed(`signer key: got ${typeof s}, want a string`);
   if (!s.startsWith(SIGNER_PREFIX)) keyMalformed('signer key: want PRIVATE+KEY+<name>+<key id>+<key data>');
-  const { name, hex, keyId, key: seed } = splitKey(s.slice(SIGNER_PREFIX.length), 'signer key');
-  const publicKey = ed25519PublicKey(seed);
-  const want = keyIdOf(name, publicKey);
+  const { name, hex, keyId, key: seed, algorithm } = splitKey(s.slice(SIGNER_PREFIX.length), 'signer key', 'private');
+  let publicKey: Uint8Array;
+  try {
+    publicKey = publicKeyOf(algorithm, seed);
+  } catch (err) {
+    if (isLedgerError(err)) keyMalformed('signer key: the private key is out of range');
+    throw err;
+  }
+  const want = keyIdOf(name, publicKey, algorithm);
   if (keyId !== want) keyMalformed(`signer key: got key id ${hex}, want ${hexKeyId(want)} for this name and key`);
-  return { name, keyId, seed, publicKey };
+  return { name, keyId, algorithm, seed, publicKey };
 }
 
 /**
@@ -251,11 +303,11 @@ export function parseSignerKey(s: string): SignerKey {
  * Requires: a valid key name and a 32-byte seed, else `KEY_MALFORMED`.
  * See contracts-free-ledger/SPEC.md#signed-notes.
  */
-export function formatSignerKey(name: string, seed: Uint8Array): string {
+export function formatSignerKey(name: string, seed: Uint8Array, algorithm: NoteAlgorithm = 'ed25519'): string {
   checkName(name, 'formatSignerKey');
-  checkKeyBytes(seed, ED25519_SEED_SIZE, 'formatSignerKey: seed');
-  const keyId = keyIdOf(name, ed25519PublicKey(seed));
-  return `${SIGNER_PREFIX}${name}+${hexKeyId(keyId)}+${toBase64(concatBytes(new Uint8Array([ALG_ED25519]), seed))}`;
+  checkKeyBytes(seed, PRIVATE_SIZE[algorithm], 'formatSignerKey: seed');
+  const keyId = keyIdOf(name, publicKeyOf(algorithm, seed), algorithm);
+  return `${SIGNER_PREFIX}${name}+${hexKeyId(keyId)}+${toBase64(concatBytes(TYPE_BYTES[algorithm], seed))}`;
 }
 
 /**
@@ -265,9 +317,9 @@ export function formatSignerKey(name: string, seed: Uint8Array): string {
  * Requires: a valid key name and a 32-byte seed, else `KEY_MALFORMED`.
  * See contracts-free-ledger/SPEC.md#signed-notes.
  */
-export function generateSignerKey(name: string, seed: Uint8Array): KeyPair {
-  const signerKey = formatSignerKey(name, seed);
-  return { signerKey, verifierKey: formatVerifierKey(name, ed25519PublicKey(seed)) };
+export function generateSignerKey(name: string, seed: Uint8Array, algorithm: NoteAlgorithm = 'ed25519'): KeyPair {
+  const signerKey = formatSignerKey(name, seed, algorithm);
+  return { signerKey, verifierKey: formatVerifierKey(name, publicKeyOf(algorithm, seed)) };
 }
 
 /** Accept a key string or a parsed key object; objects are re-checked for self-consistency. */
@@ -275,9 +327,10 @@ function toSignerKey(k: SignerKey | string): SignerKey {
   if (typeof k === 'string') return parseSignerKey(k);
   if (typeof k !== 'object' || k === null) keyMalformed(`signer: got ${typeof k}, want a signer key`);
   checkName(k.name, 'signer');
-  checkKeyBytes(k.seed, ED25519_SEED_SIZE, 'signer: seed');
-  const publicKey = ed25519PublicKey(k.seed);
-  if (!(k.publicKey instanceof Uint8Array) || !equalBytes(publicKey, k.publicKey) || k.keyId !== keyIdOf(k.name, publicKey)) {
+  const algorithm = k.algorithm ?? 'ed25519';
+  checkKeyBytes(k.seed, PRIVATE_SIZE[algorithm], 'signer: seed');
+  const publicKey = publicKeyOf(algorithm, k.seed);
+  if (!(k.publicKey instanceof Uint8Array) || !equalBytes(publicKey, k.publicKey) || k.keyId !== keyIdOf(k.name, publicKey, algorithm)) {
     keyMalformed('signer: public key or key id does not match the seed');
   }
   return k;
@@ -286,7 +339,7 @@ function toSignerKey(k: SignerKey | string): SignerKey {
 function toVerifierKey(k: VerifierKey | string): VerifierKey {
   if (typeof k === 'string') return parseVerifierKey(k);
   if (typeof k !== 'object' || k === null) keyMalformed(`verifier: got ${typeof k}, want a verifier key`);
-  if (k.keyId !== keyIdOf(k.name, k.publicKey)) keyMalformed('verifier: key id does not match the key');
+  if (k.keyId !== keyIdOf(k.name, k.publicKey, k.algorithm ?? 'ed25519')) keyMalformed('verifier: key id does not match the key');
   return k;
 }
 
@@ -322,7 +375,7 @@ export function signNote(text: string, signers: ReadonlyArray<SignerKey | string
     const id = `${key.name}+${hexKeyId(key.keyId)}`;
     if (seen.has(id)) throw new LedgerError('INPUT_INVALID', `signNote: key ${id} given twice`);
     seen.add(id);
-    const sig = ed25519Sign(key.seed, msg);
+    const sig = (key.algorithm ?? 'ed25519') === 'sm2' ? sm2Sign(key.seed, msg) : ed25519Sign(key.seed, msg);
     const idBytes = new Uint8Array([key.keyId >>> 24, (key.keyId >>> 16) & 0xff, (key.keyId >>> 8) & 0xff, key.keyId & 0xff]);
     out += `${SIG_PREFIX}${key.name} ${toBase64(concatBytes(idBytes, sig))}\n`;
   }
@@ -445,7 +498,8 @@ export function openNote(note: string | Uint8Array, verifiers: ReadonlyArray<Ver
   }
   const body = utf8(text);
   for (const { key, sig } of toCheck) {
-    if (!ed25519Verify(key.publicKey, body, sig)) {
+    const ok = (key.algorithm ?? 'ed25519') === 'sm2' ? sm2Verify(key.publicKey, body, sig) : ed25519Verify(key.publicKey, body, sig);
+    if (!ok) {
       throw new LedgerError('SIGNATURE_INVALID', `note: invalid signature for key ${key.name}+${hexKeyId(key.keyId)}`);
     }
     verified.push({ name: key.name, keyId: key.keyId });

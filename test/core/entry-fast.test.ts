@@ -747,7 +747,7 @@ describe('fastEntry is conservative', () => {
     ['size "5"', edited(DOC, (c) => void (c.meta.size = '5')), false],
     ['note 1025 characters', edited(DOC, (c) => void (c.meta.note = '衡'.repeat(1025))), false],
     ['caseId with TAB', edited(DOC, (c) => void (c.meta.caseId = 'a\tb')), false],
-    ['digest alg sm3', edited(DOC, (c) => void (c.digest.alg = 'sm3')), false],
+    ['digest alg SM3 (uppercase)', edited(DOC, (c) => void (c.digest.alg = 'SM3')), false],
     ['v 2', edited(DOC, (c) => void (c.v = 2)), false],
     ['not an object', 'entry', false],
     ['an array', [DOC], false],

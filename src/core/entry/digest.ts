@@ -4,13 +4,14 @@
  * the hash of its raw bytes as received. See contracts-free-ledger/SPEC.md#entries.
  */
 import { sha256 } from '../crypto.js';
+import { sm3 } from '../crypto-gm.js';
 import { toHex, utf8 } from '../bytes.js';
 import { LedgerError, badInput } from '../errors.js';
 import { canonicalJsonText } from './jcs.js';
 import { digestSchema, type Digest, type DigestAlg, type Entry } from './schema.js';
 
-/** One hash function per digest algorithm; `sm3` goes here when it is added to digestSchema. */
-const HASHES: { readonly [A in DigestAlg]: (data: Uint8Array) => Uint8Array } = { sha256 };
+/** One hash function per digest algorithm (SPEC.md#content-digests). */
+const HASHES: { readonly [A in DigestAlg]: (data: Uint8Array) => Uint8Array } = { sha256, sm3 };
 
 function hashFor(alg: DigestAlg): (data: Uint8Array) => Uint8Array {
   if (typeof alg !== 'string' || !Object.hasOwn(HASHES, alg)) badInput(`digest alg: got ${String(alg)}, want one of ${Object.keys(HASHES).join(', ')}`);

@@ -36,6 +36,7 @@ import {
   entrySchema,
   recordMetaSchema,
   sha256DigestSchema,
+  sm3DigestSchema,
   type Digest,
   type Entry,
   type EntryType,
@@ -208,8 +209,10 @@ function object(name: string, schema: Shaped, readers: Readonly<Record<string, R
 // The rules of each field, by schema: contracts-free-ledger/SPEC.md#entries, and for hj212
 // metadata contracts-free-ledger/SPEC.md#hj-212-entries.
 
-/** The only digest algorithm today; another (digestSchema option) is left to zod until added here. */
-const digest = object('sha256 digest', sha256DigestSchema, { alg: literal('sha256'), hex: pattern(HEX_32) }, (x) => ({ alg: x[0], hex: x[1] }));
+/** Each digest algorithm of digestSchema: sha256 (`c2sp` logs) and sm3 (`gm` logs). */
+const sha256Digest = object('sha256 digest', sha256DigestSchema, { alg: literal('sha256'), hex: pattern(HEX_32) }, (x) => ({ alg: x[0], hex: x[1] }));
+const sm3Digest = object('sm3 digest', sm3DigestSchema, { alg: literal('sm3'), hex: pattern(HEX_32) }, (x) => ({ alg: x[0], hex: x[1] }));
+const digest: Reader = (v, json) => sha256Digest(v, json) ?? sm3Digest(v, json);
 
 const mediaType = pattern(MEDIA_TYPE, MAX_MEDIA_TYPE_LENGTH);
 const size = integer(Number.MAX_SAFE_INTEGER);

@@ -27,11 +27,17 @@ export const sha256DigestSchema = z.strictObject({
   hex: z.string().regex(HEX_32, 'want 64 lowercase hex digits'),
 });
 
+/** Zod schema of an SM3 content digest (`gm` logs): `{"alg":"sm3","hex":<64 lowercase hex>}`. */
+export const sm3DigestSchema = z.strictObject({
+  alg: z.literal('sm3'),
+  hex: z.string().regex(HEX_32, 'want 64 lowercase hex digits'),
+});
+
 /**
- * Zod schema of a content digest, discriminated on `alg`. Only `sha256` today; `sm3` (also 32
- * bytes) is added by appending its strict object here and its hash to `digest.ts`.
+ * Zod schema of a content digest, discriminated on `alg`: `sha256` (`c2sp` logs) or `sm3` (`gm`
+ * logs, SPEC.md#crypto-suites). Which one a log accepts is its suite's; the schema takes both.
  */
-export const digestSchema = z.discriminatedUnion('alg', [sha256DigestSchema]);
+export const digestSchema = z.discriminatedUnion('alg', [sha256DigestSchema, sm3DigestSchema]);
 
 /** A content digest `{alg, hex}`. */
 export type Digest = z.infer<typeof digestSchema>;

@@ -6,7 +6,7 @@
  * See contracts-free-ledger/SPEC.md#tree.
  */
 import { badInput } from '../errors.js';
-import { emptyRoot, hashChildren, HASH_SIZE } from './hash.js';
+import { HASH_SIZE, SHA256_TREE, type TreeHasher } from './hash.js';
 import { rangeNodes, type NodeHash, type NodeId } from './node.js';
 import { MAX_SAFE_BIGINT, MAX_UINT64 } from '../bytes.js';
 
@@ -20,29 +20,32 @@ export class CompactRange {
   #size: bigint;
   /** Hashes of the perfect subtrees covering [0, size), largest (leftmost) first. */
   #hashes: Uint8Array[];
+  /** The tree hashing of the log's crypto suite (SPEC.md#crypto-suites). */
+  readonly #h: TreeHasher;
 
-  private constructor(size: bigint, hashes: Uint8Array[]) {
+  private constructor(size: bigint, hashes: Uint8Array[], h: TreeHasher) {
     this.#size = size;
     this.#hashes = hashes;
+    this.#h = h;
   }
 
-  /** empty returns the compact range of the empty tree. */
-  static empty(): CompactRange {
-    return new CompactRange(0n, []);
+  /** empty returns the compact range of the empty tree, hashed with `h` (SHA-256 by default). */
+  static empty(h: TreeHasher = SHA256_TREE): CompactRange {
+    return new CompactRange(0n, [], h);
   }
 
   /**
    * fromRightEdge rebuilds a range from stored hashes. Requires: `hashes[i]` is the hash of node
    * `rightEdge(size)[i]`, each 32 bytes; the count must match.
    */
-  static fromRightEdge(size: bigint, hashes: readonly Uint8Array[]): CompactRange {
+  static fromRightEdge(size: bigint, hashes: readonly Uint8Array[], h: TreeHasher = SHA256_TREE): CompactRange {
     if (size < 0n || size > MAX_UINT64) badInput(`CompactRange: size ${size} out of range`);
     const want = rightEdge(size).length;
     if (hashes.length !== want) badInput(`CompactRange: got ${hashes.length} hashes, want ${want} for size ${size}`);
     for (const h of hashes) {
       if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) badInput('CompactRange: hashes must be 32 bytes');
     }
-    return new CompactRange(size, hashes.map((h) => h.slice()));
+    return new CompactRange(size, hashes.map((x) => x.slice()), h);
   }
 
   /** The number of leaves covered. */
@@ -57,7 +60,7 @@ export class CompactRange {
 
   /** A deep copy, so a caller can compute ahead and discard on a failed write. */
   clone(): CompactRange {
-    return new CompactRange(this.#size, this.hashes());
+    return new CompactRange(this.#size, this.hashes(), this.#h);
   }
 
   /**
@@ -92,7 +95,7 @@ export class CompactRange {
     for (let level = 1; level <= merges; level++) {
       const left = this.#hashes.pop();
       if (left === undefined) throw new Error('core: bad math in CompactRange.append');
-      hash = hashChildren(left, hash);
+      hash = this.#h.hashChildren(left, hash);
       index >>= 1n;
       out.push({ level, index, hash });
     }
@@ -110,7 +113,7 @@ export class CompactRange {
 
   /** root returns MTH(D[0:size]) (RFC 9162 §2.1.1): the right-edge hashes folded right to left. */
   root(): Uint8Array {
-    return foldRight(this.#hashes) ?? emptyRoot();
+    return foldRight(this.#hashes, this.#h) ?? this.#h.emptyRoot();
   }
 }
 
@@ -120,11 +123,11 @@ export class CompactRange {
  * MTH of their leaves because RFC 9162 splits at the largest power of two first. Returns
  * undefined for an empty list.
  */
-export function foldRight(hashes: readonly Uint8Array[]): Uint8Array | undefined {
+export function foldRight(hashes: readonly Uint8Array[], h: TreeHasher = SHA256_TREE): Uint8Array | undefined {
   let acc: Uint8Array | undefined;
   for (let i = hashes.length - 1; i >= 0; i--) {
-    const h = hashes[i] as Uint8Array;
-    acc = acc === undefined ? h : hashChildren(h, acc);
+    const x = hashes[i] as Uint8Array;
+    acc = acc === undefined ? x : h.hashChildren(x, acc);
   }
   return acc;
 }

@@ -6,12 +6,15 @@
  * Policy at the edges (SPEC.md#consistency-policy):
  * - size1 = size2: the proof must be empty and the roots equal;
  * - size1 = 0: the empty tree is a prefix of every tree; the proof must be empty and root1 must
- *   be MTH({}) = SHA-256() — anything else is rejected;
+ *   be MTH({}) = H() — anything else is rejected;
  * - size1 > size2 is a caller error (`INPUT_INVALID`).
+ *
+ * Every function takes the tree hashing of the log's crypto suite as its last argument, SHA-256
+ * (`c2sp`) when omitted (SPEC.md#crypto-suites).
  */
 import { badInput, proofFailed } from '../errors.js';
 import { equalBytes, MAX_UINT64 } from '../bytes.js';
-import { emptyRoot, hashChildren, HASH_SIZE } from './hash.js';
+import { HASH_SIZE, SHA256_TREE, type TreeHasher } from './hash.js';
 
 function checkHash(h: unknown, what: string): asserts h is Uint8Array {
   if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) badInput(`${what}: want a 32-byte hash`);
@@ -36,6 +39,7 @@ export function rootFromInclusionProof(
   size: bigint,
   leafHash: Uint8Array,
   proof: readonly Uint8Array[],
+  h: TreeHasher = SHA256_TREE,
 ): Uint8Array {
   checkUint64(index, 'index');
   checkUint64(size, 'size');
@@ -48,7 +52,7 @@ export function rootFromInclusionProof(
   for (const p of proof) {
     if (sn === 0n) proofFailed(); // step 3a: proof too long
     if ((fn & 1n) === 1n || fn === sn) {
-      r = hashChildren(p, r); // step 3b
+      r = h.hashChildren(p, r); // step 3b
       if ((fn & 1n) === 0n) {
         while ((fn & 1n) === 0n && fn !== 0n) {
           fn >>= 1n;
@@ -56,7 +60,7 @@ export function rootFromInclusionProof(
         }
       }
     } else {
-      r = hashChildren(r, p);
+      r = h.hashChildren(r, p);
     }
     fn >>= 1n; // step 3c
     sn >>= 1n;
@@ -78,9 +82,10 @@ export function verifyInclusion(
   leafHash: Uint8Array,
   proof: readonly Uint8Array[],
   root: Uint8Array,
+  h: TreeHasher = SHA256_TREE,
 ): void {
   checkHash(root, 'root');
-  const got = rootFromInclusionProof(index, size, leafHash, proof);
+  const got = rootFromInclusionProof(index, size, leafHash, proof, h);
   if (!equalBytes(got, root)) proofFailed();
 }
 
@@ -93,6 +98,7 @@ export function rootsFromConsistencyProof(
   size2: bigint,
   root1: Uint8Array,
   proof: readonly Uint8Array[],
+  h: TreeHasher = SHA256_TREE,
 ): { root1: Uint8Array; root2: Uint8Array } {
   if (!(size1 > 0n && size1 < size2)) throw new Error('core: bad math: rootsFromConsistencyProof needs 0 < size1 < size2');
   const path = proof.slice();
@@ -111,8 +117,8 @@ export function rootsFromConsistencyProof(
     const c = path[i] as Uint8Array;
     if (sn === 0n) proofFailed(); // step 6a
     if ((fn & 1n) === 1n || fn === sn) {
-      fr = hashChildren(c, fr); // step 6b
-      sr = hashChildren(c, sr);
+      fr = h.hashChildren(c, fr); // step 6b
+      sr = h.hashChildren(c, sr);
       if ((fn & 1n) === 0n) {
         while ((fn & 1n) === 0n && fn !== 0n) {
           fn >>= 1n;
@@ -120,7 +126,7 @@ export function rootsFromConsistencyProof(
         }
       }
     } else {
-      sr = hashChildren(sr, c);
+      sr = h.hashChildren(sr, c);
     }
     fn >>= 1n; // step 6c
     sn >>= 1n;
@@ -143,6 +149,7 @@ export function verifyConsistency(
   proof: readonly Uint8Array[],
   root1: Uint8Array,
   root2: Uint8Array,
+  h: TreeHasher = SHA256_TREE,
 ): void {
   checkUint64(size1, 'size1');
   checkUint64(size2, 'size2');
@@ -152,13 +159,13 @@ export function verifyConsistency(
   if (size1 > size2) badInput(`consistency: size1 ${size1} > size2 ${size2}`);
   if (size1 === 0n) {
     // The empty tree has exactly one root; equal sizes 0 also need root2 to be it.
-    if (proof.length !== 0 || !equalBytes(root1, emptyRoot()) || (size2 === 0n && !equalBytes(root2, root1))) proofFailed();
+    if (proof.length !== 0 || !equalBytes(root1, h.emptyRoot()) || (size2 === 0n && !equalBytes(root2, root1))) proofFailed();
     return;
   }
   if (size1 === size2) {
     if (proof.length !== 0 || !equalBytes(root1, root2)) proofFailed();
     return;
   }
-  const got = rootsFromConsistencyProof(size1, size2, root1, proof);
+  const got = rootsFromConsistencyProof(size1, size2, root1, proof, h);
   if (!equalBytes(got.root1, root1) || !equalBytes(got.root2, root2)) proofFailed();
 }
