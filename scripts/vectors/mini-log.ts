@@ -4,7 +4,8 @@
  * (src/log) does the same over LevelDB.
  */
 import { formatReceivedAt, newEntry, digestBytes, encodeEntry, type Entry } from '../../src/core/entry/index.js';
-import { CompactRange, buildProof, hashLeaf, planConsistency, planInclusion, type NodeId } from '../../src/core/merkle/index.js';
+import { CompactRange, buildProof, planConsistency, planInclusion, type NodeId } from '../../src/core/merkle/index.js';
+import { suiteOfSigner, type CryptoSuite } from '../../src/core/suite.js';
 import { generateSignerKey } from '../../src/core/note.js';
 import { signCheckpoint } from '../../src/core/checkpoint.js';
 import { sealBlock, sealLegacyBlock, type Block } from '../../src/core/block.js';
@@ -13,15 +14,23 @@ import { buildReceipt, type Receipt } from '../../src/core/receipt.js';
 export const TEST_ORIGIN = 'guzheng.test/log';
 export const TEST_KEYS = generateSignerKey(TEST_ORIGIN, new Uint8Array(32).fill(7));
 export const OTHER_KEYS = generateSignerKey(TEST_ORIGIN, new Uint8Array(32).fill(9));
+/** A gm (SM3/SM2) log's keys, for the 国密 vectors and tests (SPEC.md#crypto-suites). */
+export const GM_ORIGIN = 'guzheng.test/gm-log';
+export const GM_KEYS = generateSignerKey(GM_ORIGIN, new Uint8Array(32).fill(7), 'sm2');
 
 export class MiniLog {
-  readonly range = CompactRange.empty();
+  /** The log's crypto suite: its key's. */
+  readonly suite: CryptoSuite;
+  readonly range: CompactRange;
   readonly nodes = new Map<string, Uint8Array>();
   readonly entries: Entry[] = [];
   readonly blocks: Block[] = [];
   clock = Date.parse('2026-11-28T08:00:00.000Z');
 
-  constructor(readonly signerKey = TEST_KEYS.signerKey, readonly verifierKey = TEST_KEYS.verifierKey, readonly origin = TEST_ORIGIN) {}
+  constructor(readonly signerKey = TEST_KEYS.signerKey, readonly verifierKey = TEST_KEYS.verifierKey, readonly origin = TEST_ORIGIN) {
+    this.suite = suiteOfSigner(signerKey);
+    this.range = CompactRange.empty(this.suite.tree);
+  }
 
   now(): string {
     this.clock += 250;
@@ -32,7 +41,7 @@ export class MiniLog {
   appendDocument(content: Uint8Array, name = 'doc.pdf'): bigint {
     const entry = newEntry({
       type: 'document',
-      digest: digestBytes(content),
+      digest: digestBytes(content, this.suite.digestAlg),
       meta: { name, mediaType: 'application/pdf', size: content.length, caseId: '衡环罚〔2026〕12号' },
       submitter: 'officer-01',
       receivedAt: this.now(),
@@ -44,7 +53,7 @@ export class MiniLog {
   appendEntry(entry: Entry): bigint {
     const index = this.range.size;
     this.entries.push(entry);
-    for (const n of this.range.append(hashLeaf(encodeEntry(entry)))) this.nodes.set(`${n.level}/${n.index}`, n.hash);
+    for (const n of this.range.append(this.suite.tree.hashLeaf(encodeEntry(entry)))) this.nodes.set(`${n.level}/${n.index}`, n.hash);
     return index;
   }
 

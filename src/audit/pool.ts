@@ -96,12 +96,16 @@ interface BundleManifest {
 }
 
 /** A digest of the paths, sizes and modification times of `files`. */
+/** Bump when the esbuild options of {@link bundleWorker} change. */
+const BUNDLE_OPTIONS_VERSION = 2;
+
 function inputsKey(files: readonly string[]): string {
   const parts = files.map((f) => {
     const st = statSync(f);
     return `${f}\0${st.size}\0${st.mtimeMs}`;
   });
-  return hash('sha256', parts.join('\n'), 'hex');
+  // The bundler's options are an input too: a change of them must not reuse an old bundle.
+  return hash('sha256', `${BUNDLE_OPTIONS_VERSION}\n${parts.join('\n')}`, 'hex');
 }
 
 async function bundleWorker(): Promise<string | undefined> {
@@ -127,6 +131,9 @@ async function bundleWorker(): Promise<string | undefined> {
       write: false,
       metafile: true,
       logLevel: 'silent',
+      // CommonJS dependencies bundled into this ESM file may require() Node built-ins (sm-crypto-v2's
+      // @noble/hashes does, for node:crypto): give them a real require.
+      banner: { js: "import { createRequire as __guzhengRequire } from 'node:module'; const require = __guzhengRequire(import.meta.url);" },
       plugins: [{ name: 'level-external', setup: (b) => void b.onResolve({ filter: /^level$/ }, () => ({ path: levelUrl, external: true })) }],
     });
     const code = r.outputFiles[0]?.contents;

@@ -93,6 +93,8 @@ export class TimeAudit {
         }),
       );
     }
+    // Tokens verify concurrently: report their problems in chain order, whatever finished first.
+    problems.sort((a, b) => (a.height === b.height ? 0 : (a.height ?? 0n) < (b.height ?? 0n) ? -1 : 1));
     return {
       problems,
       report: {

@@ -20,12 +20,11 @@ import { z } from 'zod';
 import { equalBytes, formatDecimal, fromHex, parseDecimal, toHex, utf8 } from './bytes.js';
 import { findBlockHeader, formatBlockHeader } from './block-header.js';
 import { openCheckpoint, parseCheckpoint, signCheckpoint, type OpenedCheckpoint } from './checkpoint.js';
-import { sha256 } from './crypto.js';
 import { canonicalJson } from './entry/jcs.js';
 import { isReceivedAt } from './entry/text.js';
 import { InconsistencyError, LedgerError, isLedgerError } from './errors.js';
 import { verifyConsistency } from './merkle/verify.js';
-import { emptyRoot } from './merkle/hash.js';
+import { C2SP, suiteOfSigner, suiteOfVerifier, type CryptoSuite } from './suite.js';
 import { parseSignerKey, splitNote, type SignerKey, type VerifierKey } from './note.js';
 
 /** The `format` member of a format-2 block; format-1 blocks have none. */
@@ -145,11 +144,12 @@ function signedText(block: Block): string {
 }
 
 /**
- * blockHash returns the value the next block's `prev` holds: for format 2, SHA-256 of the signed
- * checkpoint text; for format 1, SHA-256(JCS(formatBlock(block))). See SPEC.md#block-hash.
+ * blockHash returns the value the next block's `prev` holds: for format 2, H of the signed
+ * checkpoint text; for format 1, H(JCS(formatBlock(block))); H is the log's suite's hash
+ * (SHA-256 unless given: format-1 blocks are always `c2sp`). See SPEC.md#block-hash.
  */
-export function blockHash(block: Block): Uint8Array {
-  return block.format === 2 ? sha256(utf8(signedText(block))) : sha256(canonicalJson(formatBlock(block)));
+export function blockHash(block: Block, suite: CryptoSuite = C2SP): Uint8Array {
+  return block.format === 2 ? suite.hash(utf8(signedText(block))) : suite.hash(canonicalJson(formatBlock(block)));
 }
 
 /** What the log signs and seals next: the tree it has and the time of its clock. */
@@ -161,12 +161,12 @@ export interface SealInput {
   readonly time: string;
 }
 
-function nextPosition(previous: Block | undefined, size: bigint, time: string): { height: bigint; prev: Uint8Array; first: bigint } {
+function nextPosition(previous: Block | undefined, size: bigint, time: string, suite: CryptoSuite): { height: bigint; prev: Uint8Array; first: bigint } {
   const first = previous === undefined ? 0n : previous.first + previous.count;
   if (size < first) invalid(`sealBlock: size ${size} is below the previous block's end ${first}`);
   if (previous !== undefined && size === first) invalid(`sealBlock: size ${size} adds no leaves to block ${previous.height}`);
   if (!isReceivedAt(time)) invalid(`sealBlock: time ${JSON.stringify(time)}, want YYYY-MM-DDTHH:MM:SS.sssZ`);
-  return { height: previous === undefined ? 0n : previous.height + 1n, prev: previous === undefined ? GENESIS_PREV.slice() : blockHash(previous), first };
+  return { height: previous === undefined ? 0n : previous.height + 1n, prev: previous === undefined ? GENESIS_PREV.slice() : blockHash(previous, suite), first };
 }
 
 /**
@@ -177,9 +177,9 @@ function nextPosition(previous: Block | undefined, size: bigint, time: string): 
  * key (its name is the origin). Throws `BLOCK_INVALID` / the checkpoint's errors otherwise.
  */
 export function sealBlock(previous: Block | undefined, input: SealInput): Block {
-  const { height, prev, first } = nextPosition(previous, input.size, input.time);
-  const header = formatBlockHeader({ height, first, time: input.time, prev });
   const signer = typeof input.signer === 'string' ? parseSignerKey(input.signer) : input.signer;
+  const { height, prev, first } = nextPosition(previous, input.size, input.time, suiteOfSigner(signer));
+  const header = formatBlockHeader({ height, first, time: input.time, prev });
   const checkpoint = signCheckpoint({ origin: signer.name, size: input.size, root: input.root, extensions: [header] }, signer);
   return { format: 2, height, prev, time: input.time, first, count: input.size - first, checkpoint };
 }
@@ -190,7 +190,8 @@ export function sealBlock(previous: Block | undefined, input: SealInput): Block 
  * format-1 vectors and tests of logs created in that format. Requires as {@link sealBlock}.
  */
 export function sealLegacyBlock(previous: Block | undefined, checkpointNote: string, size: bigint, time: string): Block {
-  const { height, prev, first } = nextPosition(previous, size, time);
+  // Format-1 blocks predate the gm suite: always SHA-256.
+  const { height, prev, first } = nextPosition(previous, size, time, C2SP);
   return { format: 1, height, prev, time, first, count: size - first, checkpoint: checkpointNote };
 }
 
@@ -226,7 +227,7 @@ export function verifyBlock(block: Block, verifier: string | VerifierKey): Opene
   } else if (block.count === 0n) {
     invalid(`block ${block.height}: seals no leaves (only the genesis block may)`);
   }
-  if (size === 0n && !equalBytes(opened.checkpoint.root, emptyRoot())) invalid(`block ${block.height}: an empty tree's root must be SHA-256 of the empty string`);
+  if (size === 0n && !equalBytes(opened.checkpoint.root, suiteOfVerifier(verifier).tree.emptyRoot())) invalid(`block ${block.height}: an empty tree's root must be the hash of the empty string`);
   return opened;
 }
 
@@ -280,6 +281,7 @@ export function verifyBlockChain(
 ): VerifiedChain {
   if (blocks.length === 0) throw new LedgerError('INPUT_INVALID', 'verifyBlockChain: no blocks');
   const checkpoints: OpenedCheckpoint[] = [];
+  const suite = suiteOfVerifier(verifier);
   let prev = options.previous;
   let prevOpened = prev === undefined ? undefined : verifyBlock(prev, verifier);
   blocks.forEach((block, i) => {
@@ -289,14 +291,14 @@ export function verifyBlockChain(
         throw new LedgerError('CHAIN_BROKEN', `block ${block.height}: ${what}`);
       };
       if (block.height !== prev.height + 1n) broken(`height follows ${prev.height}`);
-      if (!equalBytes(block.prev, blockHash(prev))) broken(`prev is not the hash of block ${prev.height}`);
+      if (!equalBytes(block.prev, blockHash(prev, suite))) broken(`prev is not the hash of block ${prev.height}`);
       if (block.first !== prev.first + prev.count) broken(`first ${block.first}, want ${prev.first + prev.count}`);
       if (block.time < prev.time) broken(`time ${block.time} is before block ${prev.height}'s ${prev.time}`);
       if (block.format < prev.format) broken(`a format-1 block follows the signed block ${prev.height}`);
       const proof = options.consistency?.[i];
       if (proof !== undefined) {
         try {
-          verifyConsistency(prevOpened.checkpoint.size, opened.checkpoint.size, proof, prevOpened.checkpoint.root, opened.checkpoint.root);
+          verifyConsistency(prevOpened.checkpoint.size, opened.checkpoint.size, proof, prevOpened.checkpoint.root, opened.checkpoint.root, suite.tree);
         } catch (err) {
           if (!isLedgerError(err, 'PROOF_INVALID')) throw err;
           throw new InconsistencyError(

@@ -21,7 +21,7 @@ import { caseIdSchema, digestSchema, ENTRY_TYPES, fileNameSchema, mediaTypeSchem
 import { canonicalJson, canonicalJsonText } from './entry/jcs.js';
 import { isReceivedAt } from './entry/text.js';
 import { LedgerError, isLedgerError } from './errors.js';
-import { hashLeaf } from './merkle/hash.js';
+import { suiteOfVerifier } from './suite.js';
 import { RECEIPT_FORMAT, RECEIPT_FORMAT_V1, type Receipt, type ReceiptParts } from './receipt.js';
 import { formatStamp, parseStamp, stampSchema, type Stamp } from './stamp.js';
 
@@ -327,7 +327,7 @@ export function buildBundle(parts: BundleParts): Bundle {
       return {
         index: formatDecimal(it.index),
         entry: JSON.parse(canonicalJsonText(it.entry)) as Record<string, unknown>,
-        leafHash: toHex(hashLeaf(canonicalJson(it.entry))),
+        leafHash: toHex(suiteOfVerifier(parts.verifierKey).tree.hashLeaf(canonicalJson(it.entry))),
         inclusionProof: it.inclusionProof.map(toHex),
         block: formatDecimal(it.block.height),
         timestamp: h === undefined ? null : formatDecimal(h),

@@ -19,7 +19,7 @@ import { formatDecimal, fromHex, parseDecimal, toHex, utf8 } from './bytes.js';
 import { blockJsonSchema, formatBlock, parseBlock, type Block } from './block.js';
 import { canonicalJson, canonicalJsonText } from './entry/jcs.js';
 import { LedgerError, isLedgerError } from './errors.js';
-import { hashLeaf } from './merkle/hash.js';
+import { suiteOfVerifier } from './suite.js';
 import { formatStamp, parseStamp, stampSchema, type Stamp } from './stamp.js';
 
 /** The receipt format identifier the log writes; a breaking change gets a new one. */
@@ -148,7 +148,8 @@ export function buildReceipt(parts: ReceiptParts): Receipt {
     format: RECEIPT_FORMAT,
     index: formatDecimal(parts.index),
     entry: JSON.parse(text) as Record<string, unknown>,
-    leafHash: toHex(hashLeaf(utf8(text))),
+    // The leaf hash with the log's own suite (its key says which).
+    leafHash: toHex(suiteOfVerifier(parts.verifierKey).tree.hashLeaf(utf8(text))),
     inclusionProof: parts.inclusionProof.map(toHex),
     checkpoint: parts.checkpoint,
     block: formatBlock(parts.block),

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex, utf8 } from './bytes.js';
-import { sha256 } from './crypto.js';
+import { C2SP, type CryptoSuite } from './suite.js';
 import { LedgerError } from './errors.js';
 
 /** Most tokens one stamp may carry (the log keeps one per stamped checkpoint; room for more TSAs). */
@@ -70,9 +70,10 @@ export function formatStamp(s: Stamp): StampJson {
 }
 
 /**
- * stampImprint returns the message imprint a TSA stamps for a signed checkpoint note: SHA-256 of
- * its UTF-8 bytes, the note exactly as the log signed it (SPEC.md#time-stamps).
+ * stampImprint returns the message imprint a TSA stamps for a signed checkpoint note: H of its
+ * UTF-8 bytes, the note exactly as the log signed it, H the log's suite's hash (SHA-256 unless
+ * given; SM3 for a `gm` log). See SPEC.md#time-stamps.
  */
-export function stampImprint(note: string): Uint8Array {
-  return sha256(utf8(note));
+export function stampImprint(note: string, suite: CryptoSuite = C2SP): Uint8Array {
+  return suite.hash(utf8(note));
 }

@@ -14,7 +14,7 @@
 import { sha256 } from './crypto.js';
 import { sm3 } from './crypto-gm.js';
 import { treeHasher, SHA256_TREE, type TreeHasher } from './merkle/hash.js';
-import type { NoteAlgorithm } from './note.js';
+import { parseSignerKey, parseVerifierKey, type NoteAlgorithm, type SignerKey, type VerifierKey } from './note.js';
 import { badInput } from './errors.js';
 
 /** The name of a crypto suite. */
@@ -73,4 +73,27 @@ export function suiteOfKey(key: { readonly algorithm?: NoteAlgorithm }): CryptoS
 /** suiteOfDigestAlg returns the suite whose content digests are `alg`, if any. */
 export function suiteOfDigestAlg(alg: string): CryptoSuite | undefined {
   return alg === 'sha256' ? C2SP : alg === 'sm3' ? GM : undefined;
+}
+
+/** Suites of recently seen key strings: parsing an SM2 key checks a curve point, worth keeping. */
+const byKeyText = new Map<string, CryptoSuite>();
+
+/**
+ * suiteOfVerifier returns the suite of the log whose verifier key (string or parsed) is `key`.
+ * Throws `KEY_MALFORMED` for a malformed key string.
+ */
+export function suiteOfVerifier(key: string | VerifierKey): CryptoSuite {
+  if (typeof key !== 'string') return suiteOfKey(key);
+  let suite = byKeyText.get(key);
+  if (suite === undefined) {
+    suite = suiteOfKey(parseVerifierKey(key));
+    if (byKeyText.size >= 64) byKeyText.clear();
+    byKeyText.set(key, suite);
+  }
+  return suite;
+}
+
+/** suiteOfSigner returns the suite of the log whose signer key (string or parsed) is `key`. */
+export function suiteOfSigner(key: string | SignerKey): CryptoSuite {
+  return suiteOfKey(typeof key === 'string' ? parseSignerKey(key) : key);
 }

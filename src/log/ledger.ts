@@ -8,6 +8,7 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { CanonicalJson, canonicalJson } from '../core/entry/jcs.js';
 import { buildEntry, decodeEntry, digestBytes, formatReceivedAt, type Digest, type Entry, type MetaOf } from '../core/entry/index.js';
 import { LedgerError } from '../core/errors.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import { hashLeaf } from '../core/merkle/hash.js';
 import { buildProof, planConsistency, planInclusion } from '../core/merkle/plan.js';
 import { parseSignerKey, parseVerifierKey, formatVerifierKey, type SignerKey, type VerifierKey } from '../core/note.js';
@@ -100,6 +101,8 @@ export class Ledger {
   readonly store: LedgerStore;
   readonly signer: SignerKey;
   readonly verifier: VerifierKey;
+  /** The log's crypto suite, fixed by its key (SPEC.md#crypto-suites). */
+  readonly suite: CryptoSuite;
   readonly sequencer: Sequencer;
   readonly publisher: Publisher;
   /** The RFC 3161 time stamps of the log's checkpoints (filled by src/tsa/stamper.ts when a TSA is configured). */
@@ -129,6 +132,7 @@ export class Ledger {
     this.#witnessTimeoutMs = o.witnessTimeoutMs ?? 3000;
     this.signer = signer;
     this.verifier = verifier;
+    this.suite = suiteOfKey(signer);
     this.sequencer = sequencer;
     this.publisher = publisher;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 200;
@@ -260,7 +264,7 @@ export class Ledger {
       case 'record': {
         // The record's canonical bytes are both its stored attachment and what its digest hashes.
         attachment = input.record instanceof CanonicalJson ? input.record.bytes : canonicalJson(input.record);
-        built = buildEntry({ type: 'record', digest: digestBytes(attachment), meta: input.meta, submitter, receivedAt });
+        built = buildEntry({ type: 'record', digest: digestBytes(attachment, this.suite.digestAlg), meta: input.meta, submitter, receivedAt });
         break;
       }
       case 'hj212':
@@ -275,6 +279,9 @@ export class Ledger {
         break;
     }
     const entry = built.entry;
+    if (entry.digest.alg !== this.suite.digestAlg) {
+      throw new LedgerError('ENTRY_INVALID', `digest.alg: got ${entry.digest.alg}, want ${this.suite.digestAlg} (this log's crypto suite is ${this.suite.id})`);
+    }
     const secondary = secondaryKeysOf(entry);
     // Only the members present (PendingEntry's optional fields are absent, never undefined).
     const pending: { -readonly [K in keyof PendingEntry]: PendingEntry[K] } = { entryBytes: built.bytes, digest: entry.digest };

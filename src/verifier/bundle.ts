@@ -11,6 +11,7 @@ import { LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
 import { TLOG_PROOF_HEADER } from '../core/tlog-proof.js';
 import type { VerifierKey } from '../core/note.js';
 import type { Policy } from '../core/policy.js';
+import { suiteOfKey } from '../core/suite.js';
 import type { CheckStatus, VerificationReport } from './report.js';
 import { VerifyCache, contentDigest, pinnedKeys, verifyProofInput, verifyReceipt, verifyTlogProof, type Content } from './verify.js';
 
@@ -156,7 +157,8 @@ export async function verifyBundle(bundle: unknown, options: BundleVerifyOptions
   for (const file of options.files ?? []) {
     let digest: Digest;
     try {
-      digest = contentDigest(file.content, 'sha256');
+      // Files are hashed with the pinned log's suite (SPEC.md#crypto-suites): SM3 for a gm log.
+      digest = contentDigest(file.content, suiteOfKey(keys[0] ?? {}).digestAlg);
     } catch (err) {
       if (!isLedgerError(err)) throw err;
       fileProblems.push(`${file.label}: ${err.message}`);

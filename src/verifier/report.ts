@@ -34,6 +34,8 @@ export interface ReportFacts {
   rootHash?: string;
   /** The pinned key that verified the checkpoint. */
   verifierKey?: string;
+  /** The log's crypto suite when it is not the default `c2sp` (SPEC.md#crypto-suites): `gm`. */
+  suite?: 'gm';
   blockHeight?: string;
   blockHash?: string;
   /** '2': the block's members are signed; '1': a block sealed before blocks were signed. */

@@ -29,6 +29,10 @@ const ID_CT_TSTINFO = '1.2.840.113549.1.9.16.1.4';
 const ID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
 const ID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 const ID_SHA256 = '2.16.840.1.101.3.4.2.1';
+/** SM3 (GB/T 33560-2017 / GM/T 0006): the imprint algorithm of a `gm` log's stamps. */
+const ID_SM3 = '1.2.156.10197.1.401';
+/** The imprint algorithm OIDs, by content-digest name (SPEC.md#what-the-log-stamps). */
+export const IMPRINT_OIDS = { sha256: ID_SHA256, sm3: ID_SM3 } as const;
 
 /** What a verified token says. */
 export interface TimestampInfo {
@@ -57,8 +61,10 @@ export interface TimestampInfo {
 
 /** Options of {@link verifyTimestampToken}. */
 export interface TimestampVerifyOptions {
-  /** The SHA-256 digest the token must stamp (the caller computed it; the message itself is not needed). */
+  /** The digest the token must stamp (the caller computed it; the message itself is not needed). */
   readonly imprint: Uint8Array;
+  /** Its algorithm: `sha256` (default, `c2sp` logs) or `sm3` (`gm` logs). */
+  readonly imprintAlg?: 'sha256' | 'sm3';
   /** DER certificates of the TSA roots to trust (see parseCertificatesPem); nothing else is trusted. */
   readonly trustedRoots: readonly Uint8Array[];
   /** The nonce of the request, if the caller made it. */
@@ -228,12 +234,13 @@ async function verifyCms(cms: Cms, signer: ParsedCertificate, pinned: readonly P
  * console.log(info.genTime, info.tsaName);
  */
 export async function verifyTimestampToken(token: Uint8Array, options: TimestampVerifyOptions): Promise<TimestampInfo> {
-  if (!(options.imprint instanceof Uint8Array) || options.imprint.length !== 32) badInput('verifyTimestampToken: imprint must be a 32-byte SHA-256 digest');
+  if (!(options.imprint instanceof Uint8Array) || options.imprint.length !== 32) badInput('verifyTimestampToken: imprint must be a 32-byte digest');
   if (!Array.isArray(options.trustedRoots) || options.trustedRoots.length === 0) badInput('verifyTimestampToken: trustedRoots must list at least one DER certificate');
   if (options.nonce !== undefined && typeof options.nonce !== 'bigint') badInput('verifyTimestampToken: nonce must be a bigint');
   const roots = options.trustedRoots.map((r, i) => parseCertificate(r, `trusted root ${i + 1}`, 'INPUT_INVALID'));
   const { cms, tst } = readToken(token);
-  if (tst.hashAlgorithm !== ID_SHA256) invalid(`message imprint algorithm ${tst.hashAlgorithm} is not SHA-256`);
+  const alg = options.imprintAlg ?? 'sha256';
+  if (tst.hashAlgorithm !== IMPRINT_OIDS[alg]) invalid(`message imprint algorithm ${tst.hashAlgorithm} is not ${alg === 'sm3' ? 'SM3' : 'SHA-256'}`);
   if (!equalBytes(tst.hashedMessage, options.imprint)) invalid('the message imprint does not match the stamped digest');
   if (options.nonce !== undefined && tst.nonce !== options.nonce) invalid(tst.nonce === undefined ? 'the token has no nonce, but one was requested' : 'the nonce does not match the request');
   const signer = findSigner(cms);

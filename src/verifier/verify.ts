@@ -9,7 +9,7 @@ import { blockHash, blockOfCheckpoint, verifyBlock, type Block } from '../core/b
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { decodeEntry, digestBytes, digestRecord, digestSchema, type Digest, type Entry } from '../core/entry/index.js';
 import { InconsistencyError, LedgerError, isLedgerError, type ErrorCode } from '../core/errors.js';
-import { hashLeaf } from '../core/merkle/hash.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import { verifyConsistency, verifyInclusion } from '../core/merkle/verify.js';
 import { parseVerifierKey, splitNote, type VerifierKey } from '../core/note.js';
 import { RECEIPT_FORMAT, RECEIPT_FORMAT_V1, parseReceipt } from '../core/receipt.js';
@@ -189,22 +189,31 @@ async function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly Ver
     return `signed by pinned key ${key.name}+${key.keyId.toString(16).padStart(8, '0')}: tree size ${c.size}`;
   });
 
-  const leafHash = hashLeaf(input.entryBytes);
+  // The suite is the pinned key's (SPEC.md#crypto-suites), never the document's: the key that
+  // verified the checkpoint, else the first pinned key (all pinned keys are one log's, normally).
+  const suite: CryptoSuite = suiteOfKey(key ?? keys[0] ?? {});
+  const H = suite.id === 'gm' ? 'SM3' : 'SHA-256';
+  const leafHash = suite.tree.hashLeaf(input.entryBytes);
   b.facts.leafHash = toHex(leafHash);
+  if (suite.id === 'gm') b.facts.suite = 'gm';
   let entry: Entry | undefined;
   b.run('entry', () => {
-    entry = decodeEntry(input.entryBytes);
-    b.facts.entry = entry;
-    return `entry v${entry.v} of type ${entry.type}, ${entry.digest.alg} ${entry.digest.hex}, received ${entry.receivedAt}`;
+    const e = decodeEntry(input.entryBytes);
+    if (e.digest.alg !== suite.digestAlg) {
+      throw new LedgerError('ENTRY_INVALID', `entry digest ${e.digest.alg}: a ${suite.id} log's entries have ${suite.digestAlg} digests`);
+    }
+    entry = e;
+    b.facts.entry = e;
+    return `entry v${e.v} of type ${e.type}, ${e.digest.alg} ${e.digest.hex}, received ${e.receivedAt}`;
   });
 
   if (input.statedLeafHash === undefined) b.skip('leaf-hash', 'no leaf hash stated; computed from the entry bytes');
   else
     b.run('leaf-hash', () => {
       if (!equalBytes(leafHash, input.statedLeafHash as Uint8Array)) {
-        throw new LedgerError('RECEIPT_MALFORMED', `stated leaf hash ${toHex(input.statedLeafHash as Uint8Array)} is not SHA-256(0x00 || entry) = ${toHex(leafHash)}`);
+        throw new LedgerError('RECEIPT_MALFORMED', `stated leaf hash ${toHex(input.statedLeafHash as Uint8Array)} is not ${H}(0x00 || entry) = ${toHex(leafHash)}`);
       }
-      return `SHA-256(0x00 || entry) = ${toHex(leafHash)}`;
+      return `${H}(0x00 || entry) = ${toHex(leafHash)}`;
     });
 
   if (content === undefined) b.skip('content', 'no file, record or digest given: the content itself was not compared');
@@ -224,7 +233,7 @@ async function runChecks(b: ReportBuilder, input: ProofInput, keys: readonly Ver
   else {
     const c = cp.checkpoint;
     b.run('inclusion', () => {
-      verifyInclusion(input.index, c.size, leafHash, input.inclusionProof, c.root);
+      verifyInclusion(input.index, c.size, leafHash, input.inclusionProof, c.root, suite.tree);
       return `leaf ${input.index} is in the tree of size ${c.size} with root ${toHex(c.root)}`;
     });
   }
@@ -284,7 +293,7 @@ function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | 
     if (blockCp.checkpoint.size > cp.checkpoint.size) {
       throw new LedgerError('BLOCK_INVALID', `block ${block.height} (size ${blockCp.checkpoint.size}) is newer than the proving checkpoint (size ${cp.checkpoint.size})`);
     }
-    Object.assign(b.facts, { blockHeight: formatDecimal(block.height), blockHash: toHex(blockHash(block)), blockFormat: block.format === 2 ? '2' : '1' });
+    Object.assign(b.facts, { blockHeight: formatDecimal(block.height), blockHash: toHex(blockHash(block, suiteOfKey(key))), blockFormat: block.format === 2 ? '2' : '1' });
     if (block.format === 2) {
       b.facts.blockTime = block.time;
       return `sealed in block ${block.height} at ${block.time} (signed by the log), leaves [${block.first}, ${end})`;
@@ -300,7 +309,7 @@ function checkBlock(b: ReportBuilder, input: ProofInput, cp: OpenedCheckpoint | 
   b.run('block-consistency', () =>
     memo(cache?.consistency, block, () => {
       try {
-        verifyConsistency(small.checkpoint.size, cp.checkpoint.size, input.blockConsistency ?? [], small.checkpoint.root, cp.checkpoint.root);
+        verifyConsistency(small.checkpoint.size, cp.checkpoint.size, input.blockConsistency ?? [], small.checkpoint.root, cp.checkpoint.root, suiteOfKey(key).tree);
       } catch (err) {
         if (!isLedgerError(err, 'PROOF_INVALID')) throw err;
         // Equal sizes with different roots, both signed by the pinned key, is conclusive: a fork.
@@ -466,9 +475,10 @@ async function checkTimestamp(
     }
     if (input.index >= stamped.size) throw new LedgerError('TIMESTAMP_INVALID', `the stamped checkpoint (size ${stamped.size}) does not cover entry ${input.index}`);
     if (stamped.size > proving.size) throw new LedgerError('TIMESTAMP_INVALID', `the stamped checkpoint (size ${stamped.size}) is newer than the proving checkpoint (size ${proving.size})`);
-    verifyConsistency(stamped.size, proving.size, stamp.consistency, stamped.root, proving.root);
+    const suite = suiteOfKey(key);
+    verifyConsistency(stamped.size, proving.size, stamp.consistency, stamped.root, proving.root, suite.tree);
     const fact = { height: formatDecimal(header.height), size: formatDecimal(stamped.size), logTime: header.time };
-    const imprint = stampImprint(stamp.checkpoint);
+    const imprint = stampImprint(stamp.checkpoint, suite);
     if (roots.length === 0) {
       const tokens = await Promise.all(stamp.tokens.map(async (t) => {
         const claimed = await inspectTimestampToken(t);
@@ -481,7 +491,7 @@ async function checkTimestamp(
     }
     let verified = cache?.stamps.get(stamp);
     if (verified === undefined) {
-      verified = (async () => ({ tokens: await Promise.all(stamp.tokens.map(async (t) => describeInfo(await verifyTimestampToken(t, { imprint, trustedRoots: roots }), true))) }))();
+      verified = (async () => ({ tokens: await Promise.all(stamp.tokens.map(async (t) => describeInfo(await verifyTimestampToken(t, { imprint, imprintAlg: suite.digestAlg, trustedRoots: roots }), true))) }))();
       cache?.stamps.set(stamp, verified);
     }
     const { tokens } = await verified;

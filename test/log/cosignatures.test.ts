@@ -2,7 +2,7 @@
  * The log's cosignature book (src/log/cosignatures.ts): lines and refusals kept per block, merged
  * and never lost when witnesses answer at the same time.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateSignerKey } from '../../src/core/note.js';
 import { CosignatureBook, cosignedNote } from '../../src/log/cosignatures.js';
 import { Ledger } from '../../src/log/ledger.js';
@@ -63,6 +63,32 @@ describe('CosignatureBook', () => {
     expect(first.status).toBe('rejected');
     expect(second.status).toBe('fulfilled');
     expect(await new CosignatureBook(store).linesAt(1n)).toEqual(['— b BBBB']);
+  });
+
+  it('a fresh block: cosignatures count at once and are written in the background, in order; a failed write is reported', async () => {
+    const store = await storeWithBlocks(5);
+    const errors: string[] = [];
+    const book = new CosignatureBook(store, (m) => errors.push(m));
+    book.prime(4n);
+    const put = store.putEvidence.bind(store);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    store.putEvidence = async (...args) => {
+      await gate;
+      return put(...args);
+    };
+    const results = await Promise.all(['— w1 AAAA', '— w2 BBBB', '— w3 CCCC'].map((l) => book.add(4n, [l])));
+    // Merged in memory at once (what receipts are built from), before any write finished.
+    expect(new Set(results.at(-1))).toEqual(new Set(['— w1 AAAA', '— w2 BBBB', '— w3 CCCC']));
+    expect(new Set(await book.linesAt(4n))).toEqual(new Set(['— w1 AAAA', '— w2 BBBB', '— w3 CCCC']));
+    release();
+    await vi.waitFor(async () => expect(new Set(await new CosignatureBook(store).linesAt(4n))).toEqual(new Set(['— w1 AAAA', '— w2 BBBB', '— w3 CCCC'])));
+    store.putEvidence = async () => {
+      throw new Error('disk full');
+    };
+    book.prime(5n);
+    await book.add(5n, ['— w1 DDDD']);
+    await vi.waitFor(() => expect(errors).toEqual(['could not keep the cosignatures of block 5: disk full']));
   });
 
   it('cosignedNote appends each line once', () => {

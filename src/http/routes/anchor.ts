@@ -8,6 +8,7 @@
 import type { AppendResult, EntryInput } from '../../log/ledger.js';
 import type { Receipt } from '../../core/receipt.js';
 import type { AppContext } from '../context.js';
+import { HttpProblem } from '../errors.js';
 
 /** The JSON of one anchored entry (see appendResultSchema). */
 export interface AppendResultJson {
@@ -23,7 +24,14 @@ export interface AppendResultJson {
  * entry's receipt once one checkpoint covers them all (within config.receiptWaitMs).
  * Requires: inputs already validated by the route schemas.
  */
-export async function anchor(ctx: AppContext, inputs: readonly EntryInput[], submitter: string, waitForReceipt: boolean): Promise<AppendResultJson[]> {
+export async function anchor(ctx: AppContext, inputs: readonly EntryInput[], submitter: string, waitForReceipt: boolean, batch = false): Promise<AppendResultJson[]> {
+  // A digest must be of the log's own suite (SPEC.md#crypto-suites): sha256 for c2sp, sm3 for gm.
+  const suite = ctx.ledger.suite;
+  inputs.forEach((input, i) => {
+    if (input.type === 'record' || input.digest.alg === suite.digestAlg) return;
+    const field = `${batch ? `entries[${i}].` : ''}digest.alg`;
+    throw new HttpProblem(400, 'INPUT_INVALID', `${field}: got ${input.digest.alg}, want ${suite.digestAlg} (this log's crypto suite is ${suite.id})`, { field });
+  });
   const appended = await ctx.ledger.append(inputs, submitter);
   const out = appended.map((r): AppendResultJson => ({ index: r.index.toString(), leafHash: r.leafHash, digest: r.digest, entry: r.entry }));
   const last = appended.at(-1);

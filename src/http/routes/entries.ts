@@ -169,7 +169,7 @@ export function entryRoutes(ctx: AppContext): Route[] {
       responses: { 201: { description: 'all anchored', schema: z.object({ results: z.array(appendResultSchema) }) } },
       errors: [400, 503],
       async handle({ query, body, key, res }) {
-        const results = await anchor(ctx, body.entries.map(toInput), submitterOf(key), query.wait === 'receipt');
+        const results = await anchor(ctx, body.entries.map(toInput), submitterOf(key), query.wait === 'receipt', true);
         sendJson(res, 201, { results });
       },
     }),
