@@ -1,6 +1,7 @@
 /**
  * Generates the normative test vectors into contracts-free-ledger/vectors (merkle `proofgen`).
- * Deterministic: fixed leaves and fixed keys (Ed25519 signatures are deterministic), so the
+ * Deterministic: fixed leaves and fixed keys (Ed25519 signatures are deterministic, SM2 ones
+ * derive their nonces from the key and the message), so the
  * output is byte-identical on every run. `--check` compares instead of writing and exits 1 on
  * any difference (a test runs it).
  *
@@ -16,6 +17,7 @@ import { generate as generateNoteVectors } from './vectors/notes.js';
 import { generate as generateReceiptVectors } from './vectors/receipts.js';
 import { generate as generateBlockVectors } from './vectors/blocks.js';
 import { cosignatureVectors } from './vectors/cosignature.js';
+import { generateGmVectors } from './vectors/gm.js';
 import { VectorSet, vectorText } from './vectors/write.js';
 
 export const VECTORS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'contracts-free-ledger', 'vectors');
@@ -30,6 +32,8 @@ const FAMILIES: Array<[string, (set: VectorSet) => void | Promise<void>]> = [
   ['cosignature', (set) => {
     for (const v of cosignatureVectors()) set.add(`cosignature/${v.name}`, v.value);
   }],
+  // The 国密 suite's vectors, under gm/ (SPEC.md#crypto-suites).
+  ['gm', generateGmVectors],
 ];
 
 /** generateAll builds the complete vector set in memory. */

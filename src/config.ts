@@ -4,6 +4,7 @@
  * variable, never a silent default.
  */
 import { z } from 'zod';
+import type { SuiteId } from './core/suite.js';
 import { parseLegacyCrc, type CrcVariant } from './ingest/hj212/crc.js';
 
 /** Everything `guzheng serve` needs. */
@@ -14,6 +15,13 @@ export interface ServiceConfig {
   readonly host: string;
   /** Log origin (= key name) for a NEW log; an existing log keeps the origin of its key. */
   readonly origin: string | undefined;
+  /**
+   * The crypto suite asked for (GUZHENG_PROFILE, --profile): the suite of a NEW log's key; an
+   * existing log keeps its key's, and a different one given here stops the start
+   * (SPEC.md#crypto-suites: a log's suite is fixed by its key for its life). Undefined: not given
+   * (a new log is `c2sp`).
+   */
+  readonly profile: SuiteId | undefined;
   readonly checkpointIntervalMs: number;
   /** Minimum ms between checkpoints while a client waits for a receipt (capped by checkpointIntervalMs). */
   readonly receiptIntervalMs: number;
@@ -103,6 +111,7 @@ const envSchema = z.object({
   PORT: intIn(0, 65535).optional(),
   HOST: z.string().min(1).optional(),
   GUZHENG_ORIGIN: z.string().min(1).max(256).optional(),
+  GUZHENG_PROFILE: z.enum(['c2sp', 'gm'] satisfies readonly SuiteId[], { error: 'want c2sp (SHA-256, Ed25519) or gm (国密 SM3, SM2)' }).optional(),
   GUZHENG_CHECKPOINT_INTERVAL_MS: intIn(1, 3_600_000).optional(),
   GUZHENG_RECEIPT_INTERVAL_MS: intIn(1, 3_600_000).optional(),
   GUZHENG_ADMIN_KEY: z.string().min(1).optional(),
@@ -142,6 +151,7 @@ export interface ServeFlags {
   port?: string;
   host?: string;
   origin?: string;
+  profile?: string;
   checkpointIntervalMs?: string;
   receiptIntervalMs?: string;
   maxDocumentBytes?: string;
@@ -170,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     PORT: flags.port ?? env.PORT,
     HOST: flags.host ?? env.HOST,
     GUZHENG_ORIGIN: flags.origin ?? env.GUZHENG_ORIGIN,
+    GUZHENG_PROFILE: flags.profile ?? env.GUZHENG_PROFILE,
     GUZHENG_CHECKPOINT_INTERVAL_MS: flags.checkpointIntervalMs ?? env.GUZHENG_CHECKPOINT_INTERVAL_MS,
     GUZHENG_RECEIPT_INTERVAL_MS: flags.receiptIntervalMs ?? env.GUZHENG_RECEIPT_INTERVAL_MS,
     GUZHENG_ADMIN_KEY: env.GUZHENG_ADMIN_KEY,
@@ -208,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     port: e.PORT ?? DEFAULTS.port,
     host,
     origin: e.GUZHENG_ORIGIN,
+    profile: e.GUZHENG_PROFILE,
     checkpointIntervalMs: e.GUZHENG_CHECKPOINT_INTERVAL_MS ?? DEFAULTS.checkpointIntervalMs,
     receiptIntervalMs: e.GUZHENG_RECEIPT_INTERVAL_MS ?? DEFAULTS.receiptIntervalMs,
     adminKey: e.GUZHENG_ADMIN_KEY,

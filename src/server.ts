@@ -82,7 +82,9 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   const policy = config.witnessPolicyFile === undefined ? undefined : readWitnessPolicy(config.witnessPolicyFile);
   const paths = dataPaths(config.dataDir);
   const { warning } = ensureDataDir(config.dataDir);
-  const { key, created } = loadOrCreateLogKey(config.dataDir, config.origin);
+  // The key fixes the log's crypto suite (SPEC.md#crypto-suites): a new log's is GUZHENG_PROFILE's,
+  // an existing log keeps its own, and a different GUZHENG_PROFILE stops the start (ConfigError).
+  const { key, created } = loadOrCreateLogKey(config.dataDir, config.origin, config.profile);
   const known = readKnownCheckpoint(config.dataDir);
   const checkpointFile = new CheckpointFile(config.dataDir, say);
   let store: LevelStore;
@@ -98,7 +100,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   try {
     ledger = await Ledger.open({
       store,
-      signerKey: formatSignerKey(key.name, key.seed),
+      signerKey: formatSignerKey(key.name, key.seed, key.algorithm),
       checkpointIntervalMs: config.checkpointIntervalMs,
       receiptIntervalMs: config.receiptIntervalMs,
       sequencer: { maxBatchEntries: config.flushMaxEntries, maxWaitMs: config.flushWaitMs },
@@ -120,6 +122,8 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       intervalMs: config.tsaIntervalMs,
       timeoutMs: config.tsaTimeoutMs,
       book: ledger.stamps,
+      // The imprint is H(checkpoint) with the log's own hash (SPEC.md#what-the-log-stamps): SM3 for gm.
+      suite: ledger.suite,
       latest: () => ledger.publisher.latest,
       onEvent: say,
     });
@@ -180,6 +184,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   say(`  data directory: ${paths.root}${created ? ' (new log created)' : ''}`);
   say(`  log origin:     ${ledger.origin}`);
   say(`  verifier key:   ${ledger.verifierKey}`);
+  say(`  crypto suite:   ${ledger.suite.id} (${ledger.suite.label.en}; content digests ${ledger.suite.digestAlg})`);
   say(`  entries:        ${ledger.sequencer.size} (checkpoint every ${config.checkpointIntervalMs} ms when it grows, every ${Math.min(config.receiptIntervalMs, config.checkpointIntervalMs)} ms while a receipt is awaited)`);
   if (hj212 !== undefined) {
     const a = hj212.address;

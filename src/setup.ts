@@ -1,14 +1,19 @@
 /**
- * First start and data-directory layout (issue 3): the Ed25519 log key is created once, in
- * `<data>/log-key` with mode 0600, and never logged or served; on a new store an admin API key is
- * registered (GUZHENG_ADMIN_KEY, or a generated one written to `<data>/admin-api-key`, 0600).
+ * First start and data-directory layout (issue 3): the log key is created once, in
+ * `<data>/log-key` with mode 0600, and never logged or served: Ed25519 for a `c2sp` log (the
+ * default), SM2 for a `gm` log (GUZHENG_PROFILE=gm; SPEC.md#crypto-suites: the key fixes the log's
+ * suite for its life). On a new store an admin API key is registered (GUZHENG_ADMIN_KEY, or a
+ * generated one written to `<data>/admin-api-key`, 0600).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { generateSignerKey, isValidKeyName, parseSignerKey, type SignerKey } from './core/note.js';
+import { isLedgerError } from './core/errors.js';
+import { generateSignerKey, isValidKeyName, parseSignerKey, type KeyPair, type SignerKey } from './core/note.js';
+import { C2SP, suiteById, suiteOfKey, type SuiteId } from './core/suite.js';
 import { createApiKey } from './auth/api-keys.js';
+import { ConfigError } from './config.js';
 import type { LedgerStore } from './storage/store.js';
 
 /** Paths inside a data directory. */
@@ -83,11 +88,30 @@ export function removeStaleTemporaries(dataDir: string): void {
 }
 
 /**
- * loadOrCreateLogKey returns the log signer key, creating `<data>/log-key` (0600) on first start.
- * Throws if an existing key's origin differs from `origin` (when given), or if the file is
- * readable by group or others.
+ * newLogKeyPair generates a log key pair for `name` in the suite `profile`: 32 random bytes as the
+ * Ed25519 seed, or as the SM2 private key d. An SM2 d must lie in [1, n − 2] (GB/T 32918.1 §6.1,
+ * SPEC.md#sm2-note-signatures): 32 random bytes fall outside with probability about 2^-32, and
+ * are then drawn again (rejection sampling keeps d uniform; reducing mod n would not).
  */
-export function loadOrCreateLogKey(dataDir: string, origin: string | undefined): { key: SignerKey; created: boolean } {
+export function newLogKeyPair(name: string, profile: SuiteId = C2SP.id): KeyPair {
+  const algorithm = suiteById(profile).keyAlgorithm;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return generateSignerKey(name, new Uint8Array(randomBytes(32)), algorithm);
+    } catch (err) {
+      if (algorithm !== 'sm2' || attempt >= 8 || !isLedgerError(err)) throw err;
+    }
+  }
+}
+
+/**
+ * loadOrCreateLogKey returns the log signer key, creating `<data>/log-key` (0600) on first start,
+ * in the crypto suite `profile` (default `c2sp`). Throws if an existing key's origin differs from
+ * `origin` (when given), if the file is readable by group or others, and a {@link ConfigError}
+ * if `profile` is given and is not the existing key's suite (SPEC.md#crypto-suites: a log keeps
+ * the suite of its key for its life; signing with another would make a second, unrelated log).
+ */
+export function loadOrCreateLogKey(dataDir: string, origin: string | undefined, profile?: SuiteId): { key: SignerKey; created: boolean } {
   const paths = dataPaths(dataDir);
   ensureDataDir(dataDir);
   if (existsSync(paths.logKey)) {
@@ -99,13 +123,29 @@ export function loadOrCreateLogKey(dataDir: string, origin: string | undefined):
     if (origin !== undefined && origin !== key.name) {
       throw new Error(`GUZHENG_ORIGIN is ${JSON.stringify(origin)} but this data directory's log key is for ${JSON.stringify(key.name)}; a log's origin cannot change`);
     }
+    const suite = suiteOfKey(key);
+    if (profile !== undefined && profile !== suite.id) {
+      throw new ConfigError(
+        `configuration: GUZHENG_PROFILE (--profile) is ${profile} but the log in ${paths.root} is ${suite.id} (its key ${paths.logKey} is ${suite.keyAlgorithm === 'sm2' ? 'SM2' : 'Ed25519'}); a log's crypto suite is fixed by its key for its life: leave GUZHENG_PROFILE unset, set it to ${suite.id}, or create the ${profile} log in another data directory`,
+      );
+    }
     return { key, created: false };
   }
   const name = origin ?? DEFAULT_ORIGIN;
   if (!isValidKeyName(name)) throw new Error(`origin ${JSON.stringify(name)} is not a valid key name (no spaces, no "+")`);
-  const { signerKey } = generateSignerKey(name, randomBytes(32));
+  const { signerKey } = newLogKeyPair(name, profile);
   writeSecret(paths.logKey, signerKey + '\n');
   return { key: parseSignerKey(signerKey), created: true };
+}
+
+/**
+ * readLogKey reads the log signer key of an existing data directory (for `guzheng keys export`),
+ * without creating anything. Throws if there is none yet.
+ */
+export function readLogKey(dataDir: string): SignerKey {
+  const path = dataPaths(dataDir).logKey;
+  if (!existsSync(path)) throw new Error(`no log key at ${path}: this data directory holds no log yet (run "guzheng serve" once)`);
+  return parseSignerKey(readFileSync(path, 'utf8').trim());
 }
 
 /**

@@ -78,12 +78,13 @@ export class MiniLog {
 
   inclusion(index: bigint, size: bigint): Uint8Array[] {
     const p = planInclusion(index, size);
-    return buildProof(p, this.read(p.ids));
+    // The ephemeral group (a ragged right edge) is folded with the log's hash: SM3 in a gm log.
+    return buildProof(p, this.read(p.ids), this.suite.tree);
   }
 
   consistency(size1: bigint, size2: bigint): Uint8Array[] {
     const p = planConsistency(size1, size2);
-    return buildProof(p, this.read(p.ids));
+    return buildProof(p, this.read(p.ids), this.suite.tree);
   }
 
   /** The receipt of `index` against the latest block's checkpoint. */

@@ -9,6 +9,10 @@
  * buffers with node:crypto's one-shot `hash` straight into one buffer per level, digests are
  * parsed into one buffer, and index fingerprints use a midstate (print.ts) instead of a hash call.
  *
+ * The hash is the log's crypto suite's (SPEC.md#crypto-suites), taken from the pinned verifier
+ * key once per worker (pool.ts, worker.ts), never from the data: SHA-256 for a `c2sp` log, SM3 for
+ * a `gm` log, for leaves, nodes and the stored attachments alike ({@link chunkHash}).
+ *
  * A chunk starts at a multiple of CHUNK_SIZE (a power of two), so the nodes completed inside it
  * are exactly the perfect subtrees inside it: relative node (l, i) is absolute node
  * (l, (start >> l) + i). The engine joins chunks through their roots and right edges (replay.ts).
@@ -25,6 +29,7 @@ import { decodeEntry, MAX_ENTRY_SIZE } from '../core/entry/codec.js';
 import { isLedgerError } from '../core/errors.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
+import { C2SP, type CryptoSuite, type SuiteId } from '../core/suite.js';
 import { IndexPrint, PRINT_SECRET_SIZE } from './print.js';
 import type { Problem, ProblemKind } from './report.js';
 import type { EntryRead, IndexItem, StoredNodes } from './source.js';
@@ -206,9 +211,43 @@ let leafScratch = new Uint8Array(1 + MAX_ENTRY_SIZE);
 const nodeScratch = new Uint8Array(1 + 2 * HASH_SIZE);
 nodeScratch[0] = 0x01;
 
-/** SHA-256 of `data` (node:crypto one-shot) copied into `out` at `at`. */
-function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
-  out.set(hash('sha256', data, 'buffer'), at);
+/** A one-shot 32-byte hash as the hot loop calls it (the result may be a Buffer: it is copied). */
+export type ChunkHash = (data: Uint8Array) => Uint8Array;
+
+/** node:crypto's one-shot SHA-256 (OpenSSL): the `c2sp` hash, exactly as before there were suites. */
+const nodeSha256: ChunkHash = (data) => hash('sha256', data, 'buffer');
+
+/** The hash chosen per suite, once per thread. */
+const chosen = new Map<SuiteId, ChunkHash>();
+
+/**
+ * chunkHash returns the fastest correct one-shot hash of `suite` for the hot loop: node:crypto's
+ * SHA-256 for `c2sp`; for `gm`, node:crypto's SM3 (OpenSSL 3's default provider) when this Node
+ * has it and it agrees with the suite's own SM3 (GB/T 32905-2016) on a known input, else the
+ * suite's own (pure JavaScript: correct, slower). Chosen once per thread, not per entry.
+ */
+export function chunkHash(suite: CryptoSuite): ChunkHash {
+  let h = chosen.get(suite.id);
+  if (h !== undefined) return h;
+  if (suite.id === 'c2sp') h = nodeSha256;
+  else {
+    h = suite.hash;
+    try {
+      const native: ChunkHash = (data) => hash('sm3', data, 'buffer');
+      // GB/T 32905-2016 Appendix A, example 2: 64 bytes, a full block, as a leaf or node is.
+      const probe = new TextEncoder().encode('abcd'.repeat(16));
+      if (toHex(native(probe)) === toHex(suite.hash(probe))) h = native;
+    } catch {
+      // This Node's OpenSSL has no SM3: the suite's own.
+    }
+  }
+  chosen.set(suite.id, h);
+  return h;
+}
+
+/** H(`data`) copied into `out` at `at`. */
+function hashInto(h: ChunkHash, data: Uint8Array, out: Uint8Array, at: number): void {
+  out.set(h(data), at);
 }
 
 /** Lowercase hex digit values (-1 for anything else). */
@@ -247,11 +286,15 @@ function rightEdgeOf(levels: readonly Uint8Array[], size: number): Uint8Array[] 
 /**
  * replayChunk replays one chunk (see the module comment). Entries come from `task.read` or
  * `io.readEntries`; stored nodes from `task.stored` or `io.readNodes`; index records are checked
- * through `io` when given, else returned as `indexItems` for the caller.
+ * through `io` when given, else returned as `indexItems` for the caller. `suite` is the log's,
+ * from its pinned key (SPEC.md#crypto-suites): its hash makes every leaf, node and attachment
+ * digest, and an entry whose digest is of another algorithm is invalid.
  * Requires: `start` aligned to CHUNK_SIZE, 1 <= count <= CHUNK_SIZE.
  */
-export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8Array): Promise<ChunkResult> {
+export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8Array, suite: CryptoSuite = C2SP): Promise<ChunkResult> {
   if (task.count < 1 || task.count > CHUNK_SIZE || task.start % BigInt(CHUNK_SIZE) !== 0n) throw new Error(`audit: bad math: chunk of ${task.count} at ${task.start}`);
+  const H = chunkHash(suite);
+  const digestAlg = suite.digestAlg;
   const read = task.read ?? (await (io as ChunkIo).readEntries(task.start, task.count));
   const count = read.lengths.length;
   const out = new Collector();
@@ -279,16 +322,29 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
     off += len;
     try {
       const entry = decodeEntry(bytes);
-      hexInto(entry.digest.hex, HASH_SIZE, digests, i * HASH_SIZE);
-      algs[i] = entry.digest.alg;
-      types[i] = entry.type;
+      if (entry.digest.alg === digestAlg) {
+        hexInto(entry.digest.hex, HASH_SIZE, digests, i * HASH_SIZE);
+        algs[i] = entry.digest.alg;
+        types[i] = entry.type;
+      } else {
+        // A log refuses an entry of another suite's digest, and a verifier fails it (SPEC.md#crypto-suites).
+        const index = task.start + BigInt(i);
+        out.add({
+          kind: 'entry-invalid',
+          index,
+          code: 'ENTRY_INVALID',
+          message: `entry ${index} has a ${entry.digest.alg} digest: a ${suite.id} log's entries have ${digestAlg} digests`,
+          expected: `digest.alg ${digestAlg}`,
+          found: `digest.alg ${entry.digest.alg}`,
+        });
+      }
     } catch (err) {
       const index = task.start + BigInt(i);
       out.add({ kind: 'entry-invalid', index, ...describe(err), message: `entry ${index} does not decode: ${describe(err).message}` });
     }
     if (len + 1 > leafScratch.length) leafScratch = new Uint8Array(len + 1);
     leafScratch.set(bytes, 1);
-    sha256Into(leafScratch.subarray(0, len + 1), leaves, i * HASH_SIZE);
+    hashInto(H, leafScratch.subarray(0, len + 1), leaves, i * HASH_SIZE);
   }
   if (off !== data.length) throw new Error(`audit: bad math: chunk lengths cover ${off} of ${data.length} bytes`);
   for (let l = 1; l < levels.length; l++) {
@@ -296,7 +352,7 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
     const here = levels[l] as Uint8Array;
     for (let j = 0; j < here.length / HASH_SIZE; j++) {
       nodeScratch.set(below.subarray(2 * j * HASH_SIZE, (2 * j + 2) * HASH_SIZE), 1);
-      sha256Into(nodeScratch, here, j * HASH_SIZE);
+      hashInto(H, nodeScratch, here, j * HASH_SIZE);
     }
   }
   const snapshots: Array<{ offset: number; hashes: Uint8Array[] }> = [];
@@ -315,7 +371,7 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
 
   // Attachments and index records of the entries whose leaf matched storage (those that did not
   // are reported already; their side data is expected to disagree).
-  if (read.attachments !== undefined) checkAttachments(task.start, read.attachments, types, algs, digests, skip, out);
+  if (read.attachments !== undefined) checkAttachments(task.start, read.attachments, types, algs, digests, skip, out, H);
   for (let i = 0; i < count; i++) if (algs[i] === null) skip.add(i);
   const mode = task.indexMode ?? 'print';
   let items: IndexItem[] | undefined;
@@ -400,6 +456,7 @@ function checkAttachments(
   digests: Uint8Array,
   tainted: ReadonlySet<number>,
   out: Collector,
+  H: ChunkHash,
 ): void {
   const byOffset = new Map<number, Uint8Array>();
   for (const a of attachments) byOffset.set(a.offset, a.bytes);
@@ -419,10 +476,12 @@ function checkAttachments(
       problem(i, `the ${type} entry's attachment (its ${type === 'record' ? 'canonical JSON record' : 'raw packet'}) is missing`);
       continue;
     }
-    const got = algs[i] === 'sha256' ? hash('sha256', att, 'buffer') : undefined;
-    if (got !== undefined && equalAt(got, digests, i * HASH_SIZE)) continue;
+    // The record's canonical JSON, or the HJ 212 packet as received, hashed with the log's suite:
+    // every entry here has the suite's digest algorithm (others were found invalid above).
+    const got = H(att);
+    if (equalAt(got, digests, i * HASH_SIZE)) continue;
     const want = toHex(digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-    problem(i, "the stored attachment does not hash to the entry's digest", { expected: `${algs[i]}:${want}`, found: got === undefined ? `unsupported alg ${algs[i]}` : `sha256:${toHex(got)}` });
+    problem(i, "the stored attachment does not hash to the entry's digest", { expected: `${algs[i]}:${want}`, found: `${algs[i]}:${toHex(got)}` });
   }
 }
 

@@ -21,9 +21,10 @@
 import { z } from 'zod';
 import { equalBytes, fromHex, parseDecimal, toHex } from '../core/bytes.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
-import { emptyRoot } from '../core/merkle/hash.js';
+import { SHA256_TREE, type TreeHasher } from '../core/merkle/hash.js';
 import { rootsFromConsistencyProof } from '../core/merkle/verify.js';
 import { parseVerifierKey, type VerifierKey } from '../core/note.js';
+import { suiteOfVerifier } from '../core/suite.js';
 
 /** The first line of every fraud proof file. */
 export const FRAUD_PROOF_FORMAT = 'guzheng-fraud-proof/v1';
@@ -75,13 +76,21 @@ const fraudProofSchema = z.strictObject({
 /**
  * What a consistency proof between two signed checkpoints shows: `consistent` (it verifies),
  * `conclusive` (it reproduces the larger root but gives the smaller size another root), or
- * `unproven` (it does not even reproduce the larger root). Requires: size1 < size2.
+ * `unproven` (it does not even reproduce the larger root). `h` is the tree hashing of the log's
+ * suite (SPEC.md#crypto-suites; SHA-256 when omitted). Requires: size1 < size2.
  */
-export function judgeConsistency(size1: bigint, size2: bigint, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): 'consistent' | 'conclusive' | 'unproven' {
-  if (size1 === 0n) return equalBytes(root1, emptyRoot()) && proof.length === 0 ? 'consistent' : 'conclusive';
+export function judgeConsistency(
+  size1: bigint,
+  size2: bigint,
+  root1: Uint8Array,
+  root2: Uint8Array,
+  proof: readonly Uint8Array[],
+  h: TreeHasher = SHA256_TREE,
+): 'consistent' | 'conclusive' | 'unproven' {
+  if (size1 === 0n) return equalBytes(root1, h.emptyRoot()) && proof.length === 0 ? 'consistent' : 'conclusive';
   let roots: { root1: Uint8Array; root2: Uint8Array };
   try {
-    roots = rootsFromConsistencyProof(size1, size2, root1, proof);
+    roots = rootsFromConsistencyProof(size1, size2, root1, proof, h);
   } catch {
     return 'unproven';
   }
@@ -91,9 +100,11 @@ export function judgeConsistency(size1: bigint, size2: bigint, root1: Uint8Array
 
 /**
  * buildFraudProof classifies two opened checkpoints of one log and returns the evidence, or
- * undefined when they are consistent (equal, or the proof verifies). Requires: both were opened
- * with `verifier`; `trusted` was accepted first; `proof` is what the log gave (or what its stored
- * nodes give) for min(size) → max(size).
+ * undefined when they are consistent (equal, or the proof verifies). The proof is judged with the
+ * tree hashing of the suite of `info.verifierKey` (SPEC.md#crypto-suites: SM3 for a `gm` log), the
+ * key the file names and {@link verifyFraudProof} checks with. Requires: both were opened with
+ * that key; `trusted` was accepted first; `proof` is what the log gave (or what its stored nodes
+ * give) for min(size) → max(size).
  */
 export function buildFraudProof(
   trusted: OpenedCheckpoint,
@@ -116,7 +127,7 @@ export function buildFraudProof(
     usedProof = [];
     detail = `two signed checkpoints of size ${a.size} with different roots`;
   } else {
-    const judged = judgeConsistency(smaller.size, larger.size, smaller.root, larger.root, proof);
+    const judged = judgeConsistency(smaller.size, larger.size, smaller.root, larger.root, proof, suiteOfVerifier(info.verifierKey).tree);
     if (judged === 'consistent') {
       if (b.size > a.size) return undefined;
       kind = 'shrunk';

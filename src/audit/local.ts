@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import { MAX_UINT64, fromUtf8, toHex } from '../core/bytes.js';
 import { decodeEntry } from '../core/entry/codec.js';
-import { hashLeaf, HASH_SIZE } from '../core/merkle/hash.js';
+import { HASH_SIZE, type TreeHasher } from '../core/merkle/hash.js';
 import { buildProof, planConsistency } from '../core/merkle/plan.js';
 import { StoreLockedError } from '../storage/level.js';
 import { TSA_EVIDENCE, decodeStoredToken } from '../log/stamps.js';
@@ -329,10 +329,10 @@ export class LocalReader implements ChunkIo {
 
   /**
    * locateWrongRecords scans one index and returns the records that name an entry whose digest
-   * (or leaf hash) is not the one in the record. Slow (a random read per record): only run when
-   * the counts say such records exist.
+   * (or leaf hash, with `tree`: the log's suite's, SPEC.md#crypto-suites) is not the one in the
+   * record. Slow (a random read per record): only run when the counts say such records exist.
    */
-  async locateWrongRecords(kind: 'digest-index' | 'leaf-index'): Promise<Problem[]> {
+  async locateWrongRecords(kind: 'digest-index' | 'leaf-index', tree: TreeHasher): Promise<Problem[]> {
     const problems: Problem[] = [];
     const it = this.#db.keys({ ...prefixRange(kind === 'digest-index' ? PREFIX.digest : PREFIX.leafHash), highWaterMarkBytes: HIGH_WATER });
     try {
@@ -348,7 +348,7 @@ export class LocalReader implements ChunkIo {
           const body = k.subarray(0, k.length - U64_SIZE);
           let want: Uint8Array;
           if (kind === 'leaf-index') {
-            want = new Uint8Array([PREFIX.leafHash[0] as number, ...hashLeaf(e)]);
+            want = new Uint8Array([PREFIX.leafHash[0] as number, ...tree.hashLeaf(e)]);
           } else {
             try {
               const entry = decodeEntry(e);
@@ -525,21 +525,23 @@ export class LocalSource implements AuditSource {
     }
   }
 
-  async consistencyProof(from: bigint, to: bigint): Promise<Uint8Array[]> {
+  async consistencyProof(from: bigint, to: bigint, tree: TreeHasher): Promise<Uint8Array[]> {
     const plan = planConsistency(from, to);
     const values = await this.#db.getMany(plan.ids.map((id) => nodeKey(id.level, id.index)));
     const hashes = values.map((v, i) => {
       if (v === undefined || v.length !== HASH_SIZE) throw new Error(`node ${plan.ids[i]?.level}/${plan.ids[i]?.index} is not stored`);
       return own(v);
     });
-    return buildProof(plan, hashes);
+    return buildProof(plan, hashes, tree);
   }
 
   /**
    * indexRanges splits both indexes into 257 key ranges each (by the first byte of the digest or
-   * leaf hash), so workers count them in parallel.
+   * leaf hash), so workers count them in parallel. The digest index is split under `digestAlg`,
+   * the log's suite's (SPEC.md#crypto-suites), where its records are; the first and last ranges
+   * still cover the rest of the family, so a record of any other algorithm is counted too.
    */
-  indexRanges(): IndexRange[] {
+  indexRanges(digestAlg: string = 'sha256'): IndexRange[] {
     const out: IndexRange[] = [];
     const split = (kind: 'digest-index' | 'leaf-index', family: Uint8Array, head: Uint8Array) => {
       // [family, head‖00), [head‖b, head‖b+1) for b = 0..254, [head‖ff, end of family)
@@ -547,7 +549,7 @@ export class LocalSource implements AuditSource {
       for (let b = 0; b < 255; b++) out.push({ kind, gte: Uint8Array.of(...head, b), lt: Uint8Array.of(...head, b + 1) });
       out.push({ kind, gte: Uint8Array.of(...head, 255), lt: prefixEnd(family) });
     };
-    split('digest-index', PREFIX.digest, Uint8Array.of(...PREFIX.digest, ...new TextEncoder().encode('sha256'), 0));
+    split('digest-index', PREFIX.digest, Uint8Array.of(...PREFIX.digest, ...new TextEncoder().encode(digestAlg), 0));
     split('leaf-index', PREFIX.leafHash, PREFIX.leafHash);
     return out;
   }

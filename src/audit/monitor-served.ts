@@ -15,6 +15,7 @@ import type { OpenedCheckpoint } from '../core/checkpoint.js';
 import { isLedgerError, type LedgerError } from '../core/errors.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import { splitNote, type VerifierKey } from '../core/note.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import type { MonitorProblem } from './monitor-problems.js';
 import type { LogClient } from './remote.js';
 import { AuditAbort } from './source.js';
@@ -71,8 +72,10 @@ const signedText = (b: Block): string => splitNote(b.checkpoint).text;
  * Requires: `latest` opened with `key`, and not smaller than `saved`'s checkpoint.
  */
 export async function checkServedBlocks(client: LogClient, key: VerifierKey, saved: Block | undefined, latest: OpenedCheckpoint): Promise<ServedHead | { readonly ok: false; readonly problems: MonitorProblem[] }> {
+  // Block hashes are the log's suite's (SPEC.md#block-hash, SPEC.md#crypto-suites), from the pinned key.
+  const suite = suiteOfKey(key);
   try {
-    const to = await headHeight(client, saved, latest);
+    const to = await headHeight(client, saved, latest, suite);
     if (saved !== undefined && to < saved.height) {
       throw new Found({
         kind: 'chain-broken',
@@ -93,17 +96,17 @@ export async function checkServedBlocks(client: LogClient, key: VerifierKey, sav
       });
       from = skipped + 1n;
     }
-    const blocks = await fetchBlocks(client, from, to, latest);
+    const blocks = await fetchBlocks(client, from, to, latest, suite);
     const first = blocks[0] as Served;
     // SPEC.md#block-hash: the hash commits to every member of the block, so the block served at
     // the saved head's height must hash as the one saved, format 1 included.
-    if (saved !== undefined && first.block.height === saved.height && !equalBytes(blockHash(first.block), blockHash(saved))) {
+    if (saved !== undefined && first.block.height === saved.height && !equalBytes(blockHash(first.block, suite), blockHash(saved, suite))) {
       throw new Found({
         kind: 'block-changed',
         height: saved.height.toString(),
-        message: `block ${saved.height} is served with hash ${toHex(blockHash(first.block))}, but the block saved at that height hashes to ${toHex(blockHash(saved))}`,
-        expected: toHex(blockHash(saved)),
-        found: toHex(blockHash(first.block)),
+        message: `block ${saved.height} is served with hash ${toHex(blockHash(first.block, suite))}, but the block saved at that height hashes to ${toHex(blockHash(saved, suite))}`,
+        expected: toHex(blockHash(saved, suite)),
+        found: toHex(blockHash(first.block, suite)),
         evidence: { savedBlock: formatBlock(saved), servedBlock: first.raw },
       });
     }
@@ -132,7 +135,7 @@ export async function checkServedBlocks(client: LogClient, key: VerifierKey, sav
  * seals at least one leaf, so the block sealing size S is at most S − end blocks past one ending
  * at `end`) and takes at most 65 requests; its answer is verified by the caller like any block.
  */
-async function headHeight(client: LogClient, saved: Block | undefined, latest: OpenedCheckpoint): Promise<bigint> {
+async function headHeight(client: LogClient, saved: Block | undefined, latest: OpenedCheckpoint, suite: CryptoSuite): Promise<bigint> {
   const header = findBlockHeader(latest.checkpoint.extensions);
   if (header !== undefined) return header.height;
   if (saved !== undefined && signedText(saved) === latest.text) return saved.height;
@@ -142,7 +145,7 @@ async function headHeight(client: LogClient, saved: Block | undefined, latest: O
   let hi = saved === undefined ? size : saved.height + (size > end ? size - end : 1n);
   while (lo < hi) {
     const mid = lo + (hi - lo) / 2n;
-    const [b] = await fetchPage(client, mid, 1);
+    const [b] = await fetchPage(client, mid, 1, suite);
     // An empty page is past the served tip.
     if (b === undefined || b.block.first + b.block.count >= size) hi = mid;
     else lo = mid + 1n;
@@ -156,12 +159,12 @@ async function headHeight(client: LogClient, saved: Block | undefined, latest: O
  * `to − from + 1` requests, whatever the server answers; a page that does not continue exactly
  * is reported (gap, out of order), never skipped over.
  */
-async function fetchBlocks(client: LogClient, from: bigint, to: bigint, latest: OpenedCheckpoint): Promise<Served[]> {
+async function fetchBlocks(client: LogClient, from: bigint, to: bigint, latest: OpenedCheckpoint, suite: CryptoSuite): Promise<Served[]> {
   const out: Served[] = [];
   let next = from;
   while (next <= to) {
     const limit = Number(to - next + 1n < BigInt(PAGE) ? to - next + 1n : BigInt(PAGE));
-    const page = await fetchPage(client, next, limit);
+    const page = await fetchPage(client, next, limit, suite);
     if (page.length === 0) {
       throw new Found({
         kind: 'blocks-gap',
@@ -179,9 +182,9 @@ async function fetchBlocks(client: LogClient, from: bigint, to: bigint, latest: 
 /**
  * fetchPage reads at most `limit` blocks from height `from`: the i-th must be block `from + i`
  * (else `blocks-gap` when heights were skipped, `blocks-out-of-order` when they go back), decode
- * (SPEC.md#block-json) and carry its own hash. Items past `limit` are ignored.
+ * (SPEC.md#block-json) and carry its own hash (`suite`'s, the log's). Items past `limit` are ignored.
  */
-async function fetchPage(client: LogClient, from: bigint, limit: number): Promise<Served[]> {
+async function fetchPage(client: LogClient, from: bigint, limit: number, suite: CryptoSuite): Promise<Served[]> {
   const request = `/v1/blocks?from=${from}&limit=${limit}`;
   const page = (await client.getJson(request)) as { blocks?: unknown };
   if (typeof page !== 'object' || page === null || !Array.isArray(page.blocks)) throw new AuditAbort(`GET ${client.base}${request}: no blocks array`, { exitCode: 1 });
@@ -209,7 +212,7 @@ async function fetchPage(client: LogClient, from: bigint, limit: number): Promis
         evidence: { request, servedHeights: (page.blocks as unknown[]).slice(0, limit).map((b) => (b as { height?: unknown } | null)?.height ?? null) },
       });
     }
-    const computed = toHex(blockHash(block));
+    const computed = toHex(blockHash(block, suite));
     if (hash !== computed) {
       throw new Found({
         kind: 'block-invalid',

@@ -39,6 +39,9 @@ export async function compareWitnessViews(
   latest: OpenedCheckpoint,
   now: Date,
 ): Promise<WitnessViews> {
+  // The witness's monitoring path names the log by SHA-256 of its origin whatever the log's suite:
+  // a name the witness's own interface defines (docs/witness.md), not a hash the log's evidence
+  // rests on (SPEC.md#crypto-suites), so a gm log is found at the same kind of path.
   const originHex = toHex(sha256(utf8(latest.checkpoint.origin)));
   const problems: MonitorProblem[] = [];
   for (const w of policy.witnesses) {

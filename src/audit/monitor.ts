@@ -12,6 +12,9 @@
  * 5. with a policy, checks the checkpoint's cosignatures meet the quorum (a warning if not);
  * 6. only then saves it, atomically.
  *
+ * Every hash (consistency proofs, the empty tree, block hashes) is the log's crypto suite's, taken
+ * from the pinned key (SPEC.md#crypto-suites: SM3 for a `gm` log), never from what the log serves.
+ *
  * Outcomes, strongest first: a **fraud proof** (written to a file) when two checkpoints signed by
  * the log's key convict it on their own or with the log's own failing consistency proof
  * (SPEC.md#fraud-proof); an **alarm** ({@link MonitorAlarm}) for misbehaviour in what it serves
@@ -26,6 +29,7 @@ import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
 import { parseVerifierKey, type VerifierKey } from '../core/note.js';
 import type { Policy } from '../core/policy.js';
+import { suiteOfKey } from '../core/suite.js';
 import { buildFraudProof, judgeConsistency, type FraudProof } from './fraud.js';
 import { MonitorAlarm, MonitorError, type MonitorProblem } from './monitor-problems.js';
 import { checkServedBlocks, fetchConsistencyProof, type ProofAnswer } from './monitor-served.js';
@@ -146,7 +150,7 @@ async function poll(o: MonitorOptions, key: VerifierKey, client: LogClient, old:
   if (quorum !== undefined) warnings.push(quorum);
   saveMonitorState(o.stateFile, o.url, key, latest, served.head, now);
   const checked: MonitorChecked = {
-    head: { height: served.head.height, hash: toHex(blockHash(served.head)), time: served.head.time, timeSigned: served.head.format === 2 },
+    head: { height: served.head.height, hash: toHex(blockHash(served.head, suiteOfKey(key))), time: served.head.time, timeSigned: served.head.format === 2 },
     blocks: served.checked,
     warnings,
   };
@@ -187,7 +191,7 @@ async function compareWithSaved(client: LogClient, key: VerifierKey, old: Opened
   // Smaller than the accepted checkpoint. Checkpoints carry no trusted order, and a stale cache
   // looks the same, so on its own this is a rollback alarm; a proof the log serves that fails
   // against the two signed checkpoints convicts it.
-  if ('refused' in answer || judgeConsistency(to, from, latest.checkpoint.root, old.checkpoint.root, answer.proof) === 'consistent') {
+  if ('refused' in answer || judgeConsistency(to, from, latest.checkpoint.root, old.checkpoint.root, answer.proof, suiteOfKey(key).tree) === 'consistent') {
     return {
       kind: 'rollback',
       message: `the log serves a signed checkpoint of size ${to}, smaller than the accepted one of size ${from}${'refused' in answer ? ` (${answer.refused})` : ' (its proof shows it is a prefix: the log went back, or a cache serves a stale checkpoint)'}`,

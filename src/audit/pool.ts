@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseVerifierKey } from '../core/note.js';
+import { suiteOfKey } from '../core/suite.js';
 import { replayChunk, verifyBlocks, type BlockCheck, type ChunkResult, type ChunkTask } from './chunk.js';
 import type { CountResult, LocalReader } from './local.js';
 import type { IndexRange } from './source.js';
@@ -48,13 +49,15 @@ export function defaultWorkers(): number {
 
 function inlineExecutor(verifierKey: string, reader: LocalReader | undefined, secret: Uint8Array | undefined): Executor {
   const verifier = parseVerifierKey(verifierKey);
+  // The log's suite is its pinned key's (SPEC.md#crypto-suites), taken once here.
+  const suite = suiteOfKey(verifier);
   // Yield to the event loop first, so reads of other chunks proceed in between.
   const tick = () => new Promise<void>((r) => setImmediate(r));
   return {
     workers: 0,
     async runChunk(task) {
       await tick();
-      return replayChunk(task, task.read === undefined ? reader : undefined, secret);
+      return replayChunk(task, task.read === undefined ? reader : undefined, secret, suite);
     },
     async runBlocks(blocks) {
       await tick();

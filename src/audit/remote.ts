@@ -6,7 +6,8 @@
  *   `GET /tile/<L>/<N>[.p/<W>]` (c2sp.org/tlog-tiles): the entries and the stored hashes at
  *   levels 0, 8, 16, …;
  * - `GET /v1/blocks?from=&limit=`: the block chain;
- * - `GET /v1/lookup/sha256/<hex>` (sampled): the digest index;
+ * - `GET /v1/lookup/<alg>/<hex>` (sampled): the digest index, `alg` the content digest algorithm
+ *   of the log's suite (`sha256`, or `sm3` for a `gm` log; SPEC.md#crypto-suites);
  * - `GET /v1/proof/consistency?from=&to=`: the log's own proofs, for fraud evidence.
  *
  * Transient failures (network errors, 5xx, 429) are retried with back-off; a tile that is still
@@ -16,6 +17,7 @@ import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { openCheckpoint } from '../core/checkpoint.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import { decodeEntryBundle, formatTilePath, tileWidth, TILE_HEIGHT, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import { blockHash, parseBlock } from '../core/block.js';
 import type { Problem } from './report.js';
@@ -139,6 +141,8 @@ export class RemoteSource implements AuditSource {
   readonly live = true;
   readonly #client: LogClient;
   readonly #verifier: VerifierKey;
+  /** The log's suite, its pinned key's: block hashes and the digest algorithm looked up. */
+  readonly #suite: CryptoSuite;
   readonly #every: bigint;
   readonly #concurrency: number;
   #size = 0n;
@@ -149,6 +153,7 @@ export class RemoteSource implements AuditSource {
     this.#client = new LogClient(url, options);
     this.description = this.#client.base;
     this.#verifier = verifier;
+    this.#suite = suiteOfKey(verifier);
     this.#every = BigInt(Math.max(1, Math.floor(options.digestEvery ?? TILE_WIDTH)));
     this.#concurrency = options.concurrency ?? 16;
   }
@@ -278,7 +283,7 @@ export class RemoteSource implements AuditSource {
           }
         }
         try {
-          const want = toHex(blockHash(parseBlock(json)));
+          const want = toHex(blockHash(parseBlock(json), this.#suite));
           if (hash !== want) problem = { kind: 'block-invalid', height, message: `the API serves block ${height} with hash ${String(hash)}, but the block hashes to ${want}`, expected: want, found: String(hash) };
         } catch {
           // parseBlock fails: the engine reports it.
@@ -291,17 +296,18 @@ export class RemoteSource implements AuditSource {
   }
 
   async checkIndexes(items: readonly IndexItem[]): Promise<{ problems: Problem[]; lookups: number }> {
-    const chosen = items.filter((it) => it.index % this.#every === 0n && it.alg === 'sha256');
+    const alg = this.#suite.digestAlg;
+    const chosen = items.filter((it) => it.index % this.#every === 0n && it.alg === alg);
     const problems: Problem[] = [];
     await mapLimit(chosen, Math.min(8, this.#concurrency), async (it) => {
       const hex = toHex(it.digest);
-      const j = (await this.#client.getJson(`/v1/lookup/sha256/${hex}`)) as { anchorings?: Array<{ index?: unknown }> };
+      const j = (await this.#client.getJson(`/v1/lookup/${alg}/${hex}`)) as { anchorings?: Array<{ index?: unknown }> };
       const indexes = Array.isArray(j.anchorings) ? j.anchorings.map((a) => String(a.index)) : [];
       if (!indexes.includes(it.index.toString())) {
         problems.push({
           kind: 'digest-index',
           index: it.index,
-          message: `looking up sha256:${hex} does not list entry ${it.index}, which has that digest`,
+          message: `looking up ${alg}:${hex} does not list entry ${it.index}, which has that digest`,
           expected: `index ${it.index} among the anchorings`,
           found: indexes.length === 0 ? 'no anchorings' : `indexes ${indexes.slice(0, 10).join(', ')}`,
         });

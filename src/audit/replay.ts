@@ -16,6 +16,10 @@
  * 4. The digest and leaf-hash indexes must list every entry (and, locally, nothing else), and
  *    nothing may be stored beyond the log's size.
  *
+ * Every hash is the log's crypto suite's, taken once from the pinned key (SPEC.md#crypto-suites):
+ * SHA-256 for a `c2sp` log, SM3 for a `gm` log (leaves, nodes, the empty root, block hashes,
+ * attachment digests and time-stamp imprints); the stored data never chooses it.
+ *
  * Memory is constant in the log size: a few chunks in flight, the right edge, the blocks of a
  * few chunks, and a bounded list of problems. See docs/audit.md.
  */
@@ -30,8 +34,8 @@ import { openCheckpoint, parseCheckpoint, type OpenedCheckpoint, type ParsedChec
 import { formatReceivedAt } from '../core/entry/text.js';
 import { isLedgerError } from '../core/errors.js';
 import { CompactRange, foldRight } from '../core/merkle/compact.js';
-import { emptyRoot } from '../core/merkle/hash.js';
 import { parseVerifierKey, type VerifierKey } from '../core/note.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import { TILE_HEIGHT } from '../core/tiles.js';
 import { installNodeCrypto } from '../platform/node-crypto.js';
 import { CHUNK_LEVEL, CHUNK_SIZE, PRINT_SECRET_SIZE, compareLevel, type BlockCheck, type ChunkResult, type ChunkTask } from './chunk.js';
@@ -171,6 +175,9 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   } catch (err) {
     throw new AuditAbort(`the verifier key is malformed: ${(err as Error).message}`, { cause: err });
   }
+  const suite: CryptoSuite = suiteOfKey(verifier);
+  const tree = suite.tree;
+  const empty = tree.emptyRoot();
   const clock = options.clock ?? (() => new Date());
   const problems = new ProblemList();
   const warnings: string[] = [];
@@ -271,7 +278,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       const prev = prevBlock;
       const broken = (what: string, expected: string, found: string) =>
         problems.add({ kind: 'chain-broken', height: block.height, message: `block ${block.height} does not follow block ${prev.height}: ${what}`, expected, found }, block.first);
-      const prevHash = toHex(blockHash(prev));
+      const prevHash = toHex(blockHash(prev, suite));
       if (block.height !== prev.height + 1n) broken('wrong height', `${prev.height + 1n}`, `${block.height}`);
       else if (toHex(block.prev) !== prevHash) broken('prev is not the hash of the previous block', prevHash, toHex(block.prev));
       else if (block.first !== prev.first + prev.count) broken('first is not where the previous block ended', `${prev.first + prev.count}`, `${block.first}`);
@@ -375,7 +382,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   const beyondCount = { 'digest-index': 0, 'leaf-index': 0 };
   const badEntries = new Set<bigint>();
   let badOverflow = false;
-  const ranges: IndexRange[] = source.indexRanges?.() ?? [];
+  const ranges: IndexRange[] = source.indexRanges?.(suite.digestAlg) ?? [];
   const counting: Array<Promise<{ range: IndexRange; r: CountResult }>> = [];
   const chunksTotal = Number((N + BigInt(CHUNK_SIZE) - 1n) / BigInt(CHUNK_SIZE));
   const countsPerChunk = Math.max(1, Math.ceil(ranges.length / Math.max(1, chunksTotal)));
@@ -384,7 +391,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   };
 
   // ---- replay -------------------------------------------------------------------------------
-  const coarse = CompactRange.empty();
+  const coarse = CompactRange.empty(tree);
   /** Tainted nodes above the chunks (their hash differs from storage, or sits above one that does). */
   const taint = new Map<number, Set<bigint>>();
   const taintAt = (level: number): Set<bigint> => {
@@ -430,7 +437,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     while (queue.length > 0) await take();
     for (const kind of kinds) {
       if ((found.get(kind) ?? 0) > 0 || beyondFound[kind]) continue;
-      const wrong = (await reader.locateWrongRecords(kind)).filter((p) => p.index === undefined || !badEntries.has(p.index));
+      const wrong = (await reader.locateWrongRecords(kind, tree)).filter((p) => p.index === undefined || !badEntries.has(p.index));
       for (const p of wrong) problems.add(p);
       // With no record missing or wrong, the difference is the records of entries already reported.
       if (wrong.length > 0 || badEntries.size > 0) continue;
@@ -472,7 +479,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     const checks: RootCheck[] = [];
     while (pending.length > 0 && (pending[0] as RootCheck).size <= start + BigInt(task.count)) {
       const rc = pending.shift() as RootCheck;
-      if (rc.size === 0n) evaluate(rc, emptyRoot());
+      if (rc.size === 0n) evaluate(rc, empty);
       else if (rc.size <= start) problems.suppressed++; // out of order: already reported as chain-broken
       else checks.push(rc);
     }
@@ -509,7 +516,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
         insert(rc); // beyond a gap: reported as unreachable at the end
         continue;
       }
-      evaluate(rc, foldRight([...before, ...snap.hashes]) as Uint8Array);
+      evaluate(rc, foldRight([...before, ...snap.hashes], tree) as Uint8Array);
     }
     if (r.root !== undefined) {
       // Join the chunk root to the range over chunk roots; compare the nodes it completes.
@@ -554,7 +561,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     const inflight: InFlight[] = [];
     let nextStart = 0n;
     await readBlocks(0n);
-    while (pending.length > 0 && (pending[0] as RootCheck).size === 0n) evaluate(pending.shift() as RootCheck, emptyRoot());
+    while (pending.length > 0 && (pending[0] as RootCheck).size === 0n) evaluate(pending.shift() as RootCheck, empty);
     for (;;) {
       while (!stopped && inflight.length < depth && nextStart < N) {
         const f = await dispatch(nextStart);
@@ -571,7 +578,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       }
     }
     await remoteIndex;
-    finalRoot = foldRight([...coarse.hashes(), ...edge]) ?? emptyRoot();
+    finalRoot = foldRight([...coarse.hashes(), ...edge], tree) ?? empty;
     await readBlocks(1n << 64n);
     flushVerify();
     await drainVerify(0);
@@ -631,7 +638,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
         let proof: Uint8Array[] = [];
         if (cover.size > rc.size) {
           try {
-            proof = await source.consistencyProof(rc.size, cover.size);
+            proof = await source.consistencyProof(rc.size, cover.size, tree);
           } catch {
             proof = [];
           }
@@ -687,6 +694,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     source: source.description,
     origin: verifier.name,
     verifierKey: verifier.text,
+    suite: suite.id,
     size: replayed,
     root: finalRoot,
     claimedSize: N,

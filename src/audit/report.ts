@@ -5,6 +5,7 @@
  * See docs/audit.md#report.
  */
 import { toHex } from '../core/bytes.js';
+import type { SuiteId } from '../core/suite.js';
 import type { FraudProof } from './fraud.js';
 import { describeTime, type TimeReport } from './timestamps.js';
 import { describeWitnesses, type WitnessReport } from './witnessed.js';
@@ -82,6 +83,8 @@ export interface AuditReport {
   readonly source: string;
   readonly origin: string;
   readonly verifierKey: string;
+  /** The log's crypto suite, its pinned key's (SPEC.md#crypto-suites): what every hash was computed with. */
+  readonly suite: SuiteId;
   /** Entries replayed (from genesis). */
   readonly size: bigint;
   /** The root recomputed from those entries. */
@@ -139,6 +142,7 @@ export function reportJson(r: AuditReport): Record<string, unknown> {
     source: r.source,
     origin: r.origin,
     verifierKey: r.verifierKey,
+    suite: r.suite,
     size: r.size.toString(),
     root: toHex(r.root),
     claimedSize: r.claimedSize.toString(),
@@ -187,6 +191,8 @@ export function formatReport(r: AuditReport): string {
   const lines: string[] = [];
   lines.push(`audit of ${r.source}`);
   lines.push(`  log        ${r.origin}  (key ${r.verifierKey})`);
+  // Only a gm log says so: a c2sp report reads as it always has.
+  if (r.suite === 'gm') lines.push(`  suite      gm: SM3 tree and digests, SM2 signatures (国密)`);
   const secs = r.stats.elapsedMs / 1000;
   lines.push(`  replayed   ${fmt(r.size)} entries in ${secs.toFixed(1)} s (${fmt(r.stats.entriesPerSecond)} entries/s, ${r.stats.workers} worker${r.stats.workers === 1 ? '' : 's'})`);
   lines.push(`  root       ${toHex(r.root)} at size ${r.size}`);

@@ -5,6 +5,7 @@
  * auditor recomputed itself or against signatures by the pinned key.
  */
 import type { OpenedCheckpoint } from '../core/checkpoint.js';
+import type { TreeHasher } from '../core/merkle/hash.js';
 import type { LocalReader } from './local.js';
 import type { Problem } from './report.js';
 
@@ -92,13 +93,17 @@ export interface AuditSource {
    * of these entries. Returns the problems and how many lookups ran.
    */
   checkIndexes(items: readonly IndexItem[]): Promise<{ problems: Problem[]; lookups: number }>;
-  /** The log's own consistency proof between two sizes (for fraud evidence). */
-  consistencyProof(from: bigint, to: bigint): Promise<Uint8Array[]>;
+  /**
+   * The log's own consistency proof between two sizes (for fraud evidence). A source that builds
+   * it from stored nodes folds with `tree`, the log's suite's (SPEC.md#crypto-suites).
+   */
+  consistencyProof(from: bigint, to: bigint, tree: TreeHasher): Promise<Uint8Array[]>;
   /**
    * Index key ranges a worker scans on its own (local sources): each index must hold exactly the
-   * records the replay expects, which the engine checks by fingerprint.
+   * records the replay expects, which the engine checks by fingerprint. `digestAlg` is the log's
+   * suite's content digest algorithm (SPEC.md#crypto-suites), under which the digest index is split.
    */
-  indexRanges?(): IndexRange[];
+  indexRanges?(digestAlg: string): IndexRange[];
   /** Checks that only the source can make once the replay is done (e.g. nothing stored beyond `size`). */
   finish(size: bigint, replayed: bigint): Promise<Problem[]>;
   close(): Promise<void>;

@@ -2,14 +2,17 @@
  * The audit's view of time (SPEC.md#time-stamps, SPEC.md#logs-created-before-signed-blocks):
  * which blocks are signed (format 2) and which are format-1 blocks whose members only the chain
  * vouches for, and every RFC 3161 token the log keeps with a block. With pinned TSA roots each
- * token is verified against SHA-256 of that block's checkpoint note; a token that fails is a
- * problem of the log (it kept a token it should have refused, or the token or block was altered).
+ * token is verified against H of that block's checkpoint note, H the hash of the log's suite
+ * (SPEC.md#crypto-suites: SHA-256 for `c2sp`, SM3 with its OID for `gm`, from the pinned key); a
+ * token that fails is a problem of the log (it kept a token it should have refused, or the token
+ * or block was altered).
  * Without pinned roots the tokens are counted and reported unverified.
  */
 import { stampImprint } from '../core/stamp.js';
 import { isLedgerError } from '../core/errors.js';
 import { verifyTimestampToken } from '../verifier/timestamp.js';
 import { noteSignedBy, type VerifierKey } from '../core/note.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import type { Problem } from './report.js';
 
 /** What the audit reports about block formats and time stamps. */
@@ -45,10 +48,13 @@ export class TimeAudit {
   #tokens = 0;
 
   readonly #logKey: VerifierKey;
+  /** The log's suite: the imprint's hash and its algorithm in the token. */
+  readonly #suite: CryptoSuite;
 
   constructor(roots: readonly Uint8Array[], logKey: VerifierKey) {
     this.#roots = roots;
     this.#logKey = logKey;
+    this.#suite = suiteOfKey(logKey);
   }
 
   /** block records one block of the chain (in height order) and the tokens kept with it. */
@@ -79,7 +85,7 @@ export class TimeAudit {
       await Promise.all(
         this.#pending.slice(i, i + PARALLEL).map(async (p) => {
           try {
-            await verifyTimestampToken(p.token, { imprint: stampImprint(p.note), trustedRoots: this.#roots });
+            await verifyTimestampToken(p.token, { imprint: stampImprint(p.note, this.#suite), imprintAlg: this.#suite.digestAlg, trustedRoots: this.#roots });
             verified++;
           } catch (err) {
             if (!isLedgerError(err)) throw err;

@@ -5,9 +5,14 @@
  * verification instructions; it embeds the receipt itself (`<script type="application/json"
  * id="receipt">`), so the certificate file alone is enough to verify: the court verification page
  * accepts it in place of the receipt. Every value is HTML-escaped; the page runs no script.
+ *
+ * It names the log's crypto suite (SPEC.md#crypto-suites), as the verifier took it from the key:
+ * for a `gm` log 国密 SM2/SM3 (digest algorithm SM3, signature algorithm SM2), which a 密评
+ * assessor looks for, otherwise SHA-256 and Ed25519.
  */
 import QRCode from 'qrcode';
 import type { Receipt } from '../core/receipt.js';
+import type { SuiteId } from '../core/suite.js';
 import { toBase64, utf8 } from '../core/bytes.js';
 import { verifyReceipt, type Entry, type ReportFacts, type TimestampFact } from '../verifier/index.js';
 import { CERTIFICATE_RECEIPT_ID } from '../web/input.js';
@@ -49,6 +54,8 @@ export interface CertificateFacts {
   readonly verifierKey: string;
   /** `name+keyid` of the verifier key. */
   readonly keyId: string;
+  /** The log's crypto suite, from its key: `gm` (SM3/SM2) or `c2sp` (SHA-256/Ed25519). */
+  readonly suite: SuiteId;
   /** The QR code's target: the verification page for this digest. */
   readonly verifyLink: string;
 }
@@ -91,6 +98,7 @@ export async function certificateFacts(input: CertificateInput): Promise<Certifi
     timestampState: report.checks.some((c) => c.id === 'timestamp' && c.status === 'pass') ? 'verified' : f.timestamp === undefined ? 'none' : 'unverified',
     verifierKey: f.verifierKey,
     keyId: `${name}+${keyId}`,
+    suite: f.suite ?? 'c2sp',
     verifyLink: `${base}#${f.entry.digest.alg}=${f.entry.digest.hex}`,
   };
 }
@@ -117,6 +125,20 @@ export function beijingTime(utc: string): string {
 
 /** One row of a field table: Chinese label, English label, value (text, escaped later), mono? */
 type Row = readonly [zh: string, en: string, value: string, mono?: boolean];
+
+/** What each suite is called on a certificate, in both languages, and the standards it follows. */
+const SUITE_TEXT: Readonly<Record<SuiteId, { readonly algorithms: string; readonly open: string }>> = {
+  gm: {
+    // One line, to keep the certificate on one A4 page (an SM2 key already takes two); the
+    // standards are named in the footer.
+    algorithms: '国密 SM2/SM3：摘要算法 SM3，签名算法 SM2 / digest algorithm SM3, signature SM2',
+    open: 'RFC 9162, C2SP, 国密 SM3 (GB/T 32905), SM2 (GB/T 32918), RFC 3161',
+  },
+  c2sp: {
+    algorithms: '摘要算法 SHA-256，签名算法 Ed25519 / digest algorithm SHA-256, signature Ed25519',
+    open: 'RFC 9162, C2SP, Ed25519, RFC 3161',
+  },
+};
 
 function bothZones(utc: string): string {
   return `${beijingTime(utc)}（北京时间 UTC+8） · ${utc} (UTC)`;
@@ -171,7 +193,7 @@ function evidenceRows(entry: Entry): Row[] {
     if (s('peer')) rows.push(['来源地址', 'Peer', s('peer') as string]);
   }
   if (s('note')) rows.push(['备注', 'Note', s('note') as string]);
-  rows.push(['摘要算法与值', 'Digest', `${entry.digest.alg === 'sha256' ? 'SHA-256' : entry.digest.alg}  ${entry.digest.hex}`, true]);
+  rows.push(['摘要算法与值', 'Digest', `${entry.digest.alg === 'sha256' ? 'SHA-256' : 'SM3'}  ${entry.digest.hex}`, true]);
   rows.push(['提交者', 'Submitter', entry.submitter, true]);
   return rows;
 }
@@ -182,6 +204,9 @@ function table(rows: readonly Row[]): string {
     .join('')}</table>`;
 }
 
+// The certificate must print on one A4 page (test/certificate/render.test.ts, gm.test.ts): rows
+// and headings are spaced tightly enough to leave room for a gm log's longer SM2 key (two lines)
+// and the algorithms row. (The key id is not a row of its own: it is the start of the key.)
 const CSS = `
 @page { size: A4; margin: 12mm 12mm 12mm; }
 * { box-sizing: border-box; }
@@ -197,16 +222,16 @@ h1 .en { display: block; font-size: 11pt; letter-spacing: .05em; font-weight: 40
 .qr { text-align: center; width: 32mm; flex: none; }
 .qr svg { width: 30mm; height: 30mm; display: block; margin: 0 auto; }
 .qr p { margin: .5mm 0 0; font-size: 7pt; color: #444; }
-h2 { font-size: 11pt; margin: 3mm 0 1.2mm; color: #7a1f1f; border-left: 3pt solid #7a1f1f; padding-left: 2mm; line-height: 1.2; }
+h2 { font-size: 11pt; margin: 2.5mm 0 1mm; color: #7a1f1f; border-left: 3pt solid #7a1f1f; padding-left: 2mm; line-height: 1.2; }
 h2 .en { font-weight: 400; color: #555; font-size: 9pt; margin-left: 2mm; }
 table { width: 100%; border-collapse: collapse; }
-th, td { border: 0.5pt solid #b8bec4; padding: .45mm 2mm; vertical-align: top; text-align: left; }
+th, td { border: 0.5pt solid #b8bec4; padding: .25mm 2mm; vertical-align: top; text-align: left; }
 th { width: 36mm; background: #f6f3f0; font-weight: 600; white-space: nowrap; }
 th .en { font-weight: 400; font-size: 7.5pt; color: #555; margin-left: 1.5mm; }
 td { word-break: break-all; }
 td.mono, .mono { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 8pt; }
 ol.steps { margin: 1mm 0 0; padding-left: 5mm; font-size: 9pt; }
-ol.steps li { margin: .8mm 0; }
+ol.steps li { margin: .5mm 0; }
 ol.steps .en { display: block; color: #444; font-size: 8pt; line-height: 1.3; }
 .statement { margin: 2mm 0 0; font-size: 9pt; }
 .statement .en { display: block; color: #444; font-size: 8pt; }
@@ -245,10 +270,10 @@ export async function renderCertificateHtml(input: CertificateInput): Promise<st
     ['区块哈希', 'Block hash', f.blockHash, true],
     sealedRow(f),
     ...trustedTimeRows(f),
-    ['公钥编号', 'Verifier key id', f.keyId, true],
     ['日志公钥', 'Verifier key', f.verifierKey, true],
+    ['密码算法', 'Algorithms', SUITE_TEXT[f.suite].algorithms],
   ];
-  const steps: Array<[string, string]> = [
+  const steps: ReadonlyArray<[string, string]> = [
     [
       '从日志运营方的官方渠道独立获取并保存日志公钥，与上表“日志公钥”核对。不要只信任本证书上印的公钥。',
       'Obtain the log\'s public key independently, from the operator\'s official channel, and compare it with the "Verifier key" above. Do not rely on the key printed on this certificate alone.',
@@ -293,7 +318,7 @@ ${table(anchoring)}
 <h2>核验方法<span class="en" lang="en">How to verify</span></h2>
 <ol class="steps">${steps.map(([zh, en]) => `<li><span class="zh">${e(zh)}</span><span class="en" lang="en">${e(en)}</span></li>`).join('')}</ol>
 <p class="link mono" id="verify-link">${e(f.verifyLink)}</p>
-<footer><span>出具时间 Issued ${e(issued)}</span><span>算法公开 Open algorithms: RFC 9162, C2SP, Ed25519, RFC 3161</span><span>固证 Guzheng · ${e(input.receipt.format)}</span></footer>
+<footer><span>出具时间 Issued ${e(issued)}</span><span id="algorithms">算法公开 Open algorithms: ${e(SUITE_TEXT[f.suite].open)}</span><span>固证 Guzheng · ${e(input.receipt.format)}</span></footer>
 </div>
 </div>
 <div class="sheet appendix">

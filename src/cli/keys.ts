@@ -1,12 +1,18 @@
 /**
  * `guzheng keys create|list|revoke`: API key administration on a data directory. LevelDB admits
  * one process, so these run while the server is stopped; the message says so if it is not.
+ * `guzheng keys export` prints the LOG's public key (its verifier key, or with --pem its PEM
+ * SubjectPublicKeyInfo: Ed25519, or SM2 for a gm log) from `<data>/log-key`; it reads only that
+ * file, so it also runs beside a running server.
  */
 import type { Command } from 'commander';
 import { createApiKey, revokeApiKey, ROLES, type Role } from '../auth/api-keys.js';
 import { LevelStore, StoreLockedError } from '../storage/level.js';
 import type { LedgerStore } from '../storage/store.js';
-import { dataPaths, ensureDataDir } from '../setup.js';
+import { formatVerifierKey, type SignerKey } from '../core/note.js';
+import { suiteOfKey } from '../core/suite.js';
+import { publicKeyPem } from '../platform/public-key.js';
+import { dataPaths, ensureDataDir, readLogKey } from '../setup.js';
 import { CliError } from './client.js';
 
 async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
@@ -60,6 +66,24 @@ export function registerKeys(program: Command): void {
       for (const k of shown) {
         process.stdout.write(`${k.id}\t${k.role}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}\t${k.createdAt}\t${k.label ?? ''}\n`);
       }
+    });
+
+  keys
+    .command('export')
+    .description("print the log's public key: its verifier key (what verifiers pin), or with --pem the PEM SubjectPublicKeyInfo for OpenSSL (Ed25519, or SM2 for a gm log)")
+    .option('--pem', 'print the PEM SubjectPublicKeyInfo instead of the verifier key')
+    .option(...dataOpt)
+    .action((o: { data: string; pem?: boolean }) => {
+      let key: SignerKey;
+      try {
+        key = readLogKey(o.data);
+      } catch (err) {
+        throw new CliError((err as Error).message, 2);
+      }
+      const verifierKey = formatVerifierKey(key.name, key.publicKey);
+      process.stdout.write(o.pem ? publicKeyPem(verifierKey) : `${verifierKey}\n`);
+      const suite = suiteOfKey(key);
+      process.stderr.write(`log ${key.name}, crypto suite ${suite.id} (${suite.label.en})\n`);
     });
 
   keys

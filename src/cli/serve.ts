@@ -12,6 +12,7 @@ export function registerServe(program: Command): void {
     .option('-p, --port <port>', `TCP port (env PORT, default ${DEFAULTS.port}; 0 picks a free one)`)
     .option('--host <host>', `listen address (env HOST, default ${DEFAULTS.host})`)
     .option('--origin <origin>', 'log origin for a new log (env GUZHENG_ORIGIN, default localhost/guzheng)')
+    .option('--profile <suite>', 'crypto suite of a new log: c2sp (SHA-256, Ed25519) or gm (国密 SM3, SM2); an existing log keeps its own, and another value stops the start (env GUZHENG_PROFILE, default c2sp)')
     .option('--checkpoint-interval-ms <ms>', `minimum ms between checkpoints (env GUZHENG_CHECKPOINT_INTERVAL_MS, default ${DEFAULTS.checkpointIntervalMs})`)
     .option('--receipt-interval-ms <ms>', `minimum ms between checkpoints while a client waits for a receipt (env GUZHENG_RECEIPT_INTERVAL_MS, default ${DEFAULTS.receiptIntervalMs})`)
     .option('--max-document-bytes <n>', 'largest document upload (env GUZHENG_MAX_DOCUMENT_BYTES, default 2 GiB)')

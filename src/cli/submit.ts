@@ -54,7 +54,7 @@ interface SubmitOptions extends ClientOptions {
 export function registerSubmit(program: Command): void {
   program
     .command('submit')
-    .description('anchor a file (only its SHA-256 leaves this machine) or a JSON record, and print the receipt')
+    .description("anchor a file (the service hashes it as it streams and keeps only its digest: SHA-256, or SM3 for a gm log) or a JSON record, and print the receipt")
     .option('-f, --file <path>', 'a document to anchor by digest')
     .option('-r, --record <path>', 'a JSON record to anchor (stored by the service)')
     .option('-c, --case <caseId>', 'case id, e.g. 衡环罚〔2026〕12号')
@@ -85,8 +85,8 @@ export function registerSubmit(program: Command): void {
       const receipt = (res as { receipt?: unknown }).receipt;
       if (receipt === undefined) throw new CliError('the service anchored the entry but returned no receipt');
       output(receipt, o.out);
-      const r = res as { index?: string; digest?: { hex?: string } };
-      process.stderr.write(`anchored at index ${r.index} (sha256 ${r.digest?.hex})${o.out ? `; receipt written to ${o.out}` : ''}\n`);
+      const r = res as { index?: string; digest?: { alg?: string; hex?: string } };
+      process.stderr.write(`anchored at index ${r.index} (${r.digest?.alg} ${r.digest?.hex})${o.out ? `; receipt written to ${o.out}` : ''}\n`);
       if (o.certificate !== undefined) await saveCertificate(o, String(r.index), o.certificate);
     });
 

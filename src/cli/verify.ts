@@ -1,8 +1,10 @@
 /**
  * `guzheng verify`: check a receipt, a case bundle or a tlog-proof OFFLINE against a pinned log
  * key, optionally with the original file(s) or record(s); or, with --url, ask a service
- * (POST /v1/verify, or GET /v1/verify/sha256/{hex} when only a file is given). Files never leave
- * the machine: only their SHA-256 is sent. See docs/verify.md.
+ * (POST /v1/verify, or GET /v1/verify/{alg}/{hex} when only a file is given). Files never leave
+ * the machine: only their digest is sent, made with the log's hash (SPEC.md#crypto-suites:
+ * SHA-256 for a `c2sp` log, SM3 for a `gm` log), which the pinned key says (else the service's
+ * GET /v1/log). See docs/verify.md.
  *
  * Exit codes: 0 valid; 1 invalid (any check failed, or the service reports the log no longer
  * holds the entry or is inconsistent); 2 usage error, unreadable input, or the service could not
@@ -12,9 +14,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { fromUtf8, toBase64 } from '../core/bytes.js';
-import { digestBytes, digestRecord, type Digest } from '../core/entry/index.js';
+import { digestBytes, digestRecord, type Digest, type DigestAlg } from '../core/entry/index.js';
 import { isLedgerError } from '../core/errors.js';
 import { parseVerifierKey } from '../core/note.js';
+import { C2SP, GM, suiteOfVerifier, type CryptoSuite } from '../core/suite.js';
 import { parsePolicy, type Policy } from '../core/policy.js';
 import { parseCertificatesPem } from '../verifier/timestamp.js';
 import {
@@ -164,8 +167,12 @@ export function loadPolicy(o: PolicyFlags): Policy | undefined {
   }
 }
 
-/** The content the user gave: files (bytes), records (JSON) and digests, each with a label. */
-function contents(o: VerifyCliOptions): LooseContent[] {
+/**
+ * The content the user gave: files (bytes), records (JSON) and digests, each with a label. A
+ * `--digest` is `sha256:<hex>`, `sm3:<hex>` or bare hex, then of `alg`: the log's content digest
+ * algorithm (SPEC.md#crypto-suites).
+ */
+function contents(o: VerifyCliOptions, alg: DigestAlg): LooseContent[] {
   const out: LooseContent[] = [];
   for (const f of o.file) out.push({ label: f, content: { bytes: readBytes(f, 'file') } });
   for (const r of o.record) {
@@ -179,18 +186,21 @@ function contents(o: VerifyCliOptions): LooseContent[] {
     out.push({ label: r, content: { record } });
   }
   for (const d of o.digest) {
-    const hex = d.replace(/^sha256:/, '');
-    if (!/^[0-9a-f]{64}$/.test(hex)) usage(`--digest ${d}: want 64 lowercase hex digits (SHA-256)`);
-    out.push({ label: `sha256:${hex}`, content: { digest: { alg: 'sha256', hex } } });
+    const m = /^(?:(sha256|sm3):)?([0-9a-f]{64})$/.exec(d);
+    if (m === null) usage(`--digest ${d}: want 64 lowercase hex digits (the content's ${alg === 'sm3' ? 'SM3' : 'SHA-256'}), optionally after sha256: or sm3:`);
+    const given = (m[1] as DigestAlg | undefined) ?? alg;
+    const hex = m[2] as string;
+    out.push({ label: `${given}:${hex}`, content: { digest: { alg: given, hex } } });
   }
   return out;
 }
 
-function digestOf(c: Content): Digest {
-  if ('bytes' in c) return digestBytes(c.bytes);
+/** digestOf hashes content as the log does: with its content digest algorithm `alg`. */
+function digestOf(c: Content, alg: DigestAlg): Digest {
+  if ('bytes' in c) return digestBytes(c.bytes, alg);
   if ('record' in c) {
     try {
-      return digestRecord(c.record);
+      return digestRecord(c.record, alg);
     } catch (err) {
       if (isLedgerError(err)) usage(`the record has no canonical JSON form: ${err.message}`);
       throw err;
@@ -301,6 +311,19 @@ function reportValid(r: DocumentReport): boolean {
   return r.valid;
 }
 
+/**
+ * suiteOf returns the crypto suite of the log the user means: that of the key they pinned (the
+ * verifier decides with it too: SPEC.md#crypto-suites), else what the service says of itself in
+ * GET /v1/log (`c2sp` if it does not say: a service from before the gm suite).
+ */
+async function suiteOf(keys: readonly string[], url: string | undefined): Promise<CryptoSuite> {
+  const pinned = keys[0];
+  if (pinned !== undefined) return suiteOfVerifier(pinned);
+  if (url === undefined) return C2SP;
+  const log = await ask<{ suite?: unknown }>(url, 'GET', '/v1/log');
+  return log.suite === 'gm' ? GM : C2SP;
+}
+
 /** Local, offline verification. */
 async function verifyLocally(doc: ProofDocument, o: VerifyCliOptions, keys: string[]): Promise<DocumentReport> {
   if (keys.length === 0) usage('give --key with the log verifier key you trust (a key string or a file): offline verification pins it');
@@ -308,7 +331,7 @@ async function verifyLocally(doc: ProofDocument, o: VerifyCliOptions, keys: stri
   const roots = tsaRoots(o.tsaCa);
   const policy = loadPolicy(o);
   try {
-    return await verifyDocument(doc, { trustedKeys: keys, trustedTsaRoots: roots, ...(policy !== undefined ? { policy } : {}), files: contents(o), ...(entry !== undefined ? { entry } : {}) });
+    return await verifyDocument(doc, { trustedKeys: keys, trustedTsaRoots: roots, ...(policy !== undefined ? { policy } : {}), files: contents(o, suiteOfVerifier(keys[0] as string).digestAlg), ...(entry !== undefined ? { entry } : {}) });
   } catch (err) {
     if (isLedgerError(err, 'INPUT_INVALID', 'KEY_MALFORMED')) usage(err.message.replace(/^entry: /, '--entry: ').replace(/^files: /, 'files: '));
     throw err;
@@ -335,7 +358,10 @@ async function ask<T>(url: string, method: string, path: string, body?: unknown)
  * need the log key the user trusts, so --key is then required (as for the lookup by digest).
  */
 async function verifyOnline(url: string, docText: string, doc: ProofDocument, o: VerifyCliOptions, keys: string[]): Promise<void> {
-  const given = contents(o);
+  // Hashed here as the log hashes (SPEC.md#crypto-suites): the pinned key's suite, else the service's.
+  // (The service is asked only when there is content to hash and no key pinned.)
+  const alg = o.file.length + o.record.length + o.digest.length > 0 ? (await suiteOf(keys, url)).digestAlg : C2SP.digestAlg;
+  const given = contents(o, alg);
   if (doc.kind !== 'bundle' && given.length > 1) usage(`a ${doc.kind} proves one entry: give at most one --file, --record or --digest`);
   const entry = o.entry !== undefined ? readBytes(o.entry, 'entry') : undefined;
   if (doc.kind === 'tlog-proof' && entry === undefined) usage('a tlog-proof needs --entry with the exact entry bytes');
@@ -346,7 +372,7 @@ async function verifyOnline(url: string, docText: string, doc: ProofDocument, o:
   }
   // Before asking the service: a bad root bundle or policy is a usage error, whatever it answers.
   const local = ownAnchors ? await verifyLocally(doc, o, keys) : undefined;
-  const digests = given.map((g) => ({ name: basename(g.label).slice(0, 255) || 'file', digest: digestOf(g.content) }));
+  const digests = given.map((g) => ({ name: basename(g.label).slice(0, 255) || 'file', digest: digestOf(g.content, alg) }));
   const body = {
     receipt: docText,
     ...(entry !== undefined ? { entry: toBase64(entry) } : {}),
@@ -388,13 +414,15 @@ interface DigestAnswer {
   truncated?: boolean;
 }
 
-/** Online lookup by digest (GET /v1/verify/sha256/{hex}); every receipt in the answer is verified offline. */
+/** Online lookup by digest (GET /v1/verify/{alg}/{hex}); every receipt in the answer is verified offline. */
 async function lookupOnline(url: string, o: VerifyCliOptions, keys: string[]): Promise<void> {
-  const given = contents(o);
+  // The lookup is by the digest the log keeps: made with the pinned key's suite (SPEC.md#crypto-suites).
+  const alg = (await suiteOf(keys, undefined)).digestAlg;
+  const given = contents(o, alg);
   if (given.length !== 1) usage('without --receipt, give exactly one --file, --record or --digest to look up');
   if (keys.length === 0) usage('give --key: the answer is checked offline against the log key you trust');
   const content = (given[0] as LooseContent).content;
-  const digest = digestOf(content);
+  const digest = digestOf(content, alg);
   const answer = await ask<DigestAnswer>(url, 'GET', `/v1/verify/${digest.alg}/${digest.hex}`);
   const roots = tsaRoots(o.tsaCa);
   const policy = loadPolicy(o);
@@ -429,7 +457,7 @@ export function registerVerify(program: Command): void {
     .option('-r, --receipt <path>', 'receipt (JSON), case bundle (JSON) or tlog-proof (text); - for stdin')
     .option('-f, --file <path>', 'the original file (repeat for the files of a bundle)', collect, [])
     .option('--record <path>', 'the original JSON record (repeatable for a bundle)', collect, [])
-    .option('--digest <hex>', 'the content SHA-256 instead of the file (repeatable for a bundle)', collect, [])
+    .option('--digest <hex>', "the content's digest instead of the file: hex of the log's hash (SHA-256, or SM3 for a gm log), or sha256:<hex> / sm3:<hex> (repeatable for a bundle)", collect, [])
     .option('-e, --entry <path>', 'the exact entry bytes (with a tlog-proof)')
     .option('-k, --key <key-or-file>', 'the log verifier key you trust, or a file holding it (repeatable)', collect, [])
     .option('--tsa-ca <pem-file>', 'root certificates (PEM) of the time-stamping authorities you trust (repeatable); without it time stamps are shown as unverified', collect, [])

@@ -67,7 +67,7 @@ export function registerWitness(program: Command): void {
     .requiredOption('-d, --data <dir>', 'witness data directory (made by "witness init")')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', '7380')
-    .option('--log <vkey>', 'verifier key of a log to witness (repeatable)', collect, [])
+    .option('--log <vkey>', 'verifier key of a log to witness, Ed25519 or a gm log\'s SM2 key (repeatable)', collect, [])
     .option('--config <file>', 'file of "log <vkey> [<origin>]" lines (docs/witness.md#config)')
     .option('--max-body-bytes <n>', 'largest add-checkpoint request body', String(DEFAULT_MAX_BODY_BYTES))
     .option('--rate-limit <n>', 'requests per second per client IP, 0 = off', String(DEFAULT_RATE_LIMIT))
@@ -96,7 +96,7 @@ export function registerWitness(program: Command): void {
         [
           `witness ${running.name} listening on ${running.url}`,
           `submission prefix: ${running.url}  (logs POST ${running.url}/add-checkpoint)`,
-          ...[...logs.values()].map((l) => `witnessing:        ${l.origin}  (latest cosigned: ${running.url}/${originPath(l.origin)}/checkpoint)`),
+          ...[...logs.values()].map((l) => `witnessing:        ${l.origin}  (${l.suite.id}: ${l.suite.id === 'gm' ? 'SM2 signatures, SM3 proofs' : 'Ed25519 signatures, SHA-256 proofs'}; latest cosigned: ${running.url}/${originPath(l.origin)}/checkpoint)`),
           `witness vkey:      ${running.verifierKey}`,
           '',
         ].join('\n'),

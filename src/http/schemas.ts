@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { MAX_UINT64 } from '../core/bytes.js';
 import { blockJsonSchema } from '../core/block.js';
 import { digestSchema, entrySchema } from '../core/entry/index.js';
+import type { CryptoSuite } from '../core/suite.js';
 
 const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
 const HEX_32 = /^[0-9a-f]{64}$/;
@@ -47,6 +48,20 @@ export function limitParam(max: number, description: string): z.ZodPipe<z.ZodStr
 /** Zod schema of a 32-byte hash parameter (64 lowercase hex digits). */
 export const hashParam = hashHex.describe('64 lowercase hex digits');
 
+/** Zod schema of a content digest algorithm in a response: `sha256` (c2sp logs) or `sm3` (gm logs). */
+export const digestAlgSchema = z.enum(['sha256', 'sm3']).describe("the log's content digest algorithm: sha256 for a c2sp log, sm3 for a gm log (SPEC.md#crypto-suites)");
+
+/**
+ * digestAlgParam is the `{alg}` path parameter of the lookups by digest of one log: exactly its
+ * suite's digest algorithm (SPEC.md#crypto-suites: a log holds digests of one algorithm only), so
+ * the other one is a 400 that says which this log takes rather than an empty answer.
+ */
+export function digestAlgParam(suite: CryptoSuite): z.ZodLiteral<CryptoSuite['digestAlg']> {
+  return z
+    .literal(suite.digestAlg, { error: `want ${suite.digestAlg}: this log's crypto suite is ${suite.id}, its content digests are ${suite.digestAlg}` })
+    .describe(`content digest algorithm: ${suite.digestAlg} (this log's crypto suite is ${suite.id}; a c2sp log takes sha256, a gm log sm3)`);
+}
+
 /** Zod schema of the `wait` query parameter: only `receipt`. */
 export const waitParam = z.literal('receipt', { error: 'want "receipt"' }).describe('wait until a checkpoint covers the entry and return its receipt').optional();
 
@@ -74,9 +89,9 @@ export const storedEntrySchema = z.object({
 
 /** Zod schema of a block as served: the stored block JSON plus its hash. */
 export const servedBlockSchema = blockJsonSchema.extend({
-  hash: hashHex.describe('the block hash (SPEC.md#block-hash): SHA-256 of the signed checkpoint text for a guzheng-block/v2 block, of the RFC 8785 block JSON for a format-1 block'),
+  hash: hashHex.describe("the block hash (SPEC.md#block-hash): H of the signed checkpoint text for a guzheng-block/v2 block, of the RFC 8785 block JSON for a format-1 block; H is the log's suite's hash (SHA-256 for c2sp, SM3 for gm)"),
   timestamps: z
-    .array(z.object({ tsa: z.string().describe('the TSA URL the token came from (informative)'), token: z.string().describe('base64 DER RFC 3161 TimeStampToken over SHA-256 of checkpoint') }))
+    .array(z.object({ tsa: z.string().describe('the TSA URL the token came from (informative)'), token: z.string().describe("base64 DER RFC 3161 TimeStampToken over H(checkpoint), H the log's suite's hash (SPEC.md#what-the-log-stamps)") }))
     .optional()
     .describe('time-stamp tokens of this block\'s checkpoint, kept after they passed every check (absent: none)'),
 });

@@ -9,7 +9,6 @@ import { CanonicalJson, canonicalJson } from '../core/entry/jcs.js';
 import { buildEntry, decodeEntry, digestBytes, formatReceivedAt, type Digest, type Entry, type MetaOf } from '../core/entry/index.js';
 import { LedgerError } from '../core/errors.js';
 import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
-import { hashLeaf } from '../core/merkle/hash.js';
 import { buildProof, planConsistency, planInclusion } from '../core/merkle/plan.js';
 import { parseSignerKey, parseVerifierKey, formatVerifierKey, type SignerKey, type VerifierKey } from '../core/note.js';
 import { buildReceipt, type Receipt } from '../core/receipt.js';
@@ -145,7 +144,8 @@ export class Ledger {
     const signer = parseSignerKey(o.signerKey);
     const verifier = parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
     const rec = await recover(o.store, verifier, o.knownCheckpoint);
-    const sequencer = new Sequencer(o.store, rec.range, o.sequencer);
+    // Leaves are hashed with the suite of the log's key (SPEC.md#crypto-suites), taken once here.
+    const sequencer = new Sequencer(o.store, rec.range, suiteOfKey(signer).tree, o.sequencer);
     const clock = o.clock ?? (() => new Date());
     const publisher = new Publisher({
       store: o.store,
@@ -304,7 +304,7 @@ export class Ledger {
   }
 
   #stored(index: bigint, data: Uint8Array, attachment: Uint8Array | undefined): StoredEntry {
-    const base = { index, leafHash: toHex(hashLeaf(data)), data, entry: decodeEntry(data) };
+    const base = { index, leafHash: toHex(this.suite.tree.hashLeaf(data)), data, entry: decodeEntry(data) };
     return attachment === undefined ? base : { ...base, attachment };
   }
 
@@ -341,7 +341,7 @@ export class Ledger {
     // The stored leaf (node 0/index) and the path in one batched read: O(log n) keys, one round trip.
     const [leaf, ...hashes] = await this.#nodes.readNodes(this.store, [{ level: 0, index }, ...plan.ids]);
     if (leaf === undefined) throw new Error(`storage: leaf ${index} missing`);
-    return { index, size: s, leafHash: toHex(leaf), path: buildProof(plan, hashes).map(toHex) };
+    return { index, size: s, leafHash: toHex(leaf), path: buildProof(plan, hashes, this.suite.tree).map(toHex) };
   }
 
   /** inclusionProofByLeafHash proves the first entry with this leaf hash. */
@@ -356,7 +356,7 @@ export class Ledger {
     const t = this.#checkSize(to);
     if (from > t) throw new LedgerError('INPUT_INVALID', `from ${from} is beyond to ${t}`);
     const plan = planConsistency(from, t);
-    return { from, to: t, path: buildProof(plan, await this.#nodes.readNodes(this.store, plan.ids)).map(toHex) };
+    return { from, to: t, path: buildProof(plan, await this.#nodes.readNodes(this.store, plan.ids), this.suite.tree).map(toHex) };
   }
 
   /** block reads one block. */

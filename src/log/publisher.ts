@@ -11,8 +11,10 @@ import { equalBytes } from '../core/bytes.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
 import { buildProof, planConsistency } from '../core/merkle/plan.js';
+import type { TreeHasher } from '../core/merkle/hash.js';
 import { verifyConsistency } from '../core/merkle/verify.js';
 import type { SignerKey, VerifierKey } from '../core/note.js';
+import { suiteOfKey } from '../core/suite.js';
 import type { LedgerStore } from '../storage/store.js';
 import { rootAt } from './recover.js';
 import { LogClosedError, type Sequencer } from './sequencer.js';
@@ -55,6 +57,8 @@ interface Waiter {
 
 export class Publisher {
   readonly #o: PublisherOptions;
+  /** The tree hashing of the log's suite, from its key (SPEC.md#crypto-suites). */
+  readonly #tree: TreeHasher;
   #latest: Published | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the pending timer fires (Date.now() ms). */
@@ -69,6 +73,7 @@ export class Publisher {
 
   constructor(o: PublisherOptions) {
     this.#o = o;
+    this.#tree = suiteOfKey(o.verifier).tree;
     if (o.lastBlock && o.lastCheckpoint) this.#latest = { block: o.lastBlock, checkpoint: o.lastCheckpoint };
     o.sequencer.onAppend(() => this.#schedule());
   }
@@ -157,7 +162,7 @@ export class Publisher {
     if (json === undefined) throw new Error(`publisher: block ${count - 1n} missing`);
     const block = parseBlock(json);
     const checkpoint = verifyBlock(block, verifier);
-    if (checkpoint.checkpoint.size > this.#o.sequencer.size || !equalBytes(await rootAt(store, checkpoint.checkpoint.size), checkpoint.checkpoint.root)) {
+    if (checkpoint.checkpoint.size > this.#o.sequencer.size || !equalBytes(await rootAt(store, checkpoint.checkpoint.size, this.#tree), checkpoint.checkpoint.root)) {
       throw new Error(`publisher: stored block ${block.height} does not match the stored tree; refusing to sign`);
     }
     this.#latest = { block, checkpoint };
@@ -187,7 +192,7 @@ export class Publisher {
       if (snap.size < old.size) throw new Error(`publisher: size went back from ${old.size} to ${snap.size}; refusing to sign`);
       const plan = planConsistency(old.size, snap.size);
       // Throws PROOF_INVALID rather than sign a checkpoint inconsistent with the last one.
-      verifyConsistency(old.size, snap.size, buildProof(plan, await store.readNodes(plan.ids)), old.root, snap.root);
+      verifyConsistency(old.size, snap.size, buildProof(plan, await store.readNodes(plan.ids), this.#tree), old.root, snap.root, this.#tree);
     }
     const now = formatReceivedAt(clock());
     // Every block from here on is signed (format 2), also the first one after a format-1 chain.

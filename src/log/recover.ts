@@ -15,7 +15,9 @@ import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { equalBytes } from '../core/bytes.js';
 import { isLedgerError } from '../core/errors.js';
 import { CompactRange, rightEdge } from '../core/merkle/compact.js';
+import type { TreeHasher } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
+import { suiteOfKey } from '../core/suite.js';
 import type { LedgerStore } from '../storage/store.js';
 
 /** Start-up refused: the message says what is wrong and what to do. */
@@ -41,9 +43,13 @@ export interface Recovered {
   readonly lastCheckpoint?: OpenedCheckpoint;
 }
 
-/** rootAt computes the root of the stored tree at `size` from its stored right-edge nodes. */
-export async function rootAt(store: LedgerStore, size: bigint): Promise<Uint8Array> {
-  return CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size))).root();
+/**
+ * rootAt computes the root of the stored tree at `size` from its stored right-edge nodes, hashed
+ * with `tree`, the log's suite's tree hashing (SPEC.md#crypto-suites). Required, not defaulted:
+ * a gm log's root folded with SHA-256 would never match its checkpoints.
+ */
+export async function rootAt(store: LedgerStore, size: bigint, tree: TreeHasher): Promise<Uint8Array> {
+  return CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size)), tree).root();
 }
 
 /**
@@ -52,10 +58,13 @@ export async function rootAt(store: LedgerStore, size: bigint): Promise<Uint8Arr
  * covers entries or a root the store does not have.
  */
 export async function recover(store: LedgerStore, verifier: VerifierKey, known?: KnownCheckpoint): Promise<Recovered> {
+  // The tree is hashed with the suite of the log's key (SPEC.md#crypto-suites); the range keeps
+  // it, so the sequencer extends the tree with the same hash.
+  const tree = suiteOfKey(verifier).tree;
   const size = await store.getSize();
   let range: CompactRange;
   try {
-    range = CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size)));
+    range = CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size)), tree);
   } catch (err) {
     throw new StartupError(`storage is damaged: cannot read the tree's right edge at size ${size} (${(err as Error).message}); run "guzheng audit" on a copy`);
   }
@@ -92,14 +101,14 @@ export async function recover(store: LedgerStore, verifier: VerifierKey, known?:
   if (cp.size > size) {
     throw new StartupError(`the last signed checkpoint covers ${cp.size} entries but storage holds only ${size}: acknowledged entries are missing; refusing to start (restore the data directory from a backup)`);
   }
-  const root = cp.size === size ? range.root() : await rootAt(store, cp.size);
+  const root = cp.size === size ? range.root() : await rootAt(store, cp.size, tree);
   if (!equalBytes(root, cp.root)) {
     throw new StartupError(`the stored tree at size ${cp.size} has root ${toHex(root)} but the last signed checkpoint says ${toHex(cp.root)}: storage was altered; refusing to start`);
   }
   if (knownCp !== undefined) {
     const k = knownCp.checkpoint;
     if (k.size > cp.size) throw refuse(`the stored blocks end at a checkpoint of ${cp.size} entries`);
-    if (!equalBytes(await rootAt(store, k.size), k.root)) throw refuse(`the stored tree at size ${k.size} has another root`);
+    if (!equalBytes(await rootAt(store, k.size, tree), k.root)) throw refuse(`the stored tree at size ${k.size} has another root`);
   }
   return { range, lastBlock, lastCheckpoint: opened };
 }

@@ -11,7 +11,7 @@
  * first re-derives the right edge from storage when the stored size differs; it never goes back.
  */
 import { CompactRange, rightEdge } from '../core/merkle/compact.js';
-import { hashLeaf } from '../core/merkle/hash.js';
+import type { TreeHasher } from '../core/merkle/hash.js';
 import type { NodeHash } from '../core/merkle/node.js';
 import type { AppendBatch, LedgerStore } from '../storage/store.js';
 
@@ -74,6 +74,8 @@ export interface SequencerStats {
 
 export class Sequencer {
   readonly #store: LedgerStore;
+  /** The log's tree hashing (SPEC.md#crypto-suites), taken once: leaves and rebuilt ranges use it. */
+  readonly #tree: TreeHasher;
   #range: CompactRange;
   readonly #queue: Submission[] = [];
   #queuedEntries = 0;
@@ -86,9 +88,13 @@ export class Sequencer {
   readonly #listeners: Array<(size: bigint) => void> = [];
   readonly stats: SequencerStats = { flushes: 0, entries: 0, failedFlushes: 0, lastFlushEntries: 0 };
 
-  /** Requires: `range` is the store's current right edge (see recover.ts). */
-  constructor(store: LedgerStore, range: CompactRange, options: SequencerOptions = {}) {
+  /**
+   * Requires: `range` is the store's current right edge (see recover.ts), hashed with `tree`, the
+   * log's suite's tree hashing (SHA-256 for `c2sp`, SM3 for `gm`; SPEC.md#crypto-suites).
+   */
+  constructor(store: LedgerStore, range: CompactRange, tree: TreeHasher, options: SequencerOptions = {}) {
     this.#store = store;
+    this.#tree = tree;
     this.#range = range;
     this.#maxBatch = options.maxBatchEntries ?? 4096;
     this.#maxWait = options.maxWaitMs ?? 0;
@@ -165,7 +171,7 @@ export class Sequencer {
     if (stored < before.size) throw new Error(`sequencer: the store holds ${stored} entries but ${before.size} were acknowledged; refusing to write`);
     const edge = await this.#store.readNodes(rightEdge(stored));
     if (this.#range !== before) return;
-    this.#range = CompactRange.fromRightEdge(stored, edge);
+    this.#range = CompactRange.fromRightEdge(stored, edge, this.#tree);
     for (const f of this.#listeners) f(this.#range.size);
   }
 
@@ -200,12 +206,13 @@ export class Sequencer {
     const digests: Array<{ alg: string; hex: string; index: bigint }> = new Array(count);
     const attachments: Array<{ index: bigint; bytes: Uint8Array }> = [];
     const secondary: Array<{ name: string; key: string; index: bigint }> = [];
+    const tree = this.#tree;
     let at = 0;
     for (let t = 0; t < taken.length; t++) {
       const items = (taken[t] as Submission).items;
       for (let j = 0; j < items.length; j++, at++) {
         const item = items[j] as PendingEntry;
-        const leaf = hashLeaf(item.entryBytes);
+        const leaf = tree.hashLeaf(item.entryBytes);
         entries[at] = item.entryBytes;
         leafHashes[at] = leaf;
         // The range's size before the append is this entry's index: one bigint per entry, shared

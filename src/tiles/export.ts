@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint } from '../core/checkpoint.js';
 import type { VerifierKey } from '../core/note.js';
+import { suiteOfVerifier } from '../core/suite.js';
 import { formatTilePath, listTiles, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import { rootAt } from '../log/recover.js';
@@ -68,7 +69,8 @@ export async function exportTiles(store: LedgerStore, note: string, verifier: st
   const cp = openCheckpoint(note, verifier).checkpoint;
   const stored = await store.getSize();
   if (stored < cp.size) throw new Error(`export: the checkpoint covers ${cp.size} entries but the store holds ${stored}`);
-  const root = await rootAt(store, cp.size);
+  // The stored tree is hashed with the suite of the log's key (SPEC.md#crypto-suites, #tiles).
+  const root = await rootAt(store, cp.size, suiteOfVerifier(verifier).tree);
   if (!equalBytes(root, cp.root)) throw new Error(`export: the stored tree at size ${cp.size} has root ${toHex(root)}, the checkpoint says ${toHex(cp.root)}; run "guzheng audit"`);
   const entries = options.entries ?? true;
   const total = countTiles(cp.size, entries);

@@ -15,8 +15,13 @@ import { describeStatus, parseTimeStampResp } from './protocol.js';
 
 /** Options of {@link checkTimestampReply}. */
 export interface CheckReplyOptions {
-  /** The SHA-256 the request stamped (of the signed checkpoint note's exact bytes). */
+  /** The digest the request stamped (of the signed checkpoint note's exact bytes). */
   readonly imprint: Uint8Array;
+  /**
+   * Its algorithm, as the request named it: `sha256` (default, `c2sp` logs) or `sm3` (`gm` logs);
+   * the token must name the same one (SPEC.md#what-the-log-stamps, check 2).
+   */
+  readonly imprintAlg?: 'sha256' | 'sm3';
   /** The nonce the request carried. */
   readonly nonce: bigint;
   /** DER certificates of the pinned TSA roots. */
@@ -65,7 +70,7 @@ export async function checkTimestampReply(replyDer: Uint8Array, options: CheckRe
     const why = resp.status === 1 ? ': the log keeps only tokens granted exactly as asked' : '';
     throw new LedgerError('TIMESTAMP_INVALID', `TSA answered status ${describeStatus(resp)}${why}`);
   }
-  const info = await verifyTimestampToken(resp.token, { imprint: options.imprint, nonce: options.nonce, trustedRoots: options.trustedRoots });
+  const info = await verifyTimestampToken(resp.token, { imprint: options.imprint, imprintAlg: options.imprintAlg ?? 'sha256', nonce: options.nonce, trustedRoots: options.trustedRoots });
   if (options.policy !== undefined && info.policy !== options.policy) {
     throw new LedgerError('TIMESTAMP_INVALID', `time-stamp token: policy ${info.policy}, but the request asked for ${options.policy}`);
   }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { LedgerError, badInput } from '../core/errors.js';
 import { TAG, derInteger, encodeDer, encodeInteger, encodeOid, expectTag, isOid, parseDer, type DerNode } from '../verifier/der.js';
 import { concatBytes, fromUtf8 } from '../core/bytes.js';
+import { IMPRINT_OIDS } from '../verifier/timestamp.js';
 
 /** MIME type of a TimeStampReq body (RFC 3161 §3.4). */
 export const TIMESTAMP_QUERY_TYPE = 'application/timestamp-query';
@@ -16,7 +17,12 @@ export const TIMESTAMP_REPLY_TYPE = 'application/timestamp-reply';
 /** The largest TimeStampResp accepted, bytes (1 MiB; real replies are a few KiB). */
 export const MAX_TIMESTAMP_RESPONSE_BYTES = 1 << 20;
 /** id-sha256 (RFC 5754 §2). */
-export const ID_SHA256 = '2.16.840.1.101.3.4.2.1';
+export const ID_SHA256 = IMPRINT_OIDS.sha256;
+/** SM3 (GB/T 33560-2017 / GM/T 0006): a `gm` log's imprint algorithm (SPEC.md#crypto-suites). */
+export const ID_SM3 = IMPRINT_OIDS.sm3;
+
+/** The imprint algorithms a request may name: the content digest algorithms of the crypto suites. */
+export type ImprintAlg = keyof typeof IMPRINT_OIDS;
 
 /** PKIStatus values by number (RFC 3161 §2.4.2). */
 export const PKI_STATUS = ['granted', 'grantedWithMods', 'rejection', 'waiting', 'revocationWarning', 'revocationNotification'] as const;
@@ -29,8 +35,10 @@ export const FAIL_INFO: Readonly<Record<number, string>> = {
 
 /** What the log asks a TSA to stamp. */
 export interface TimeStampRequest {
-  /** SHA-256 of the stamped bytes (for the log: the exact bytes of a signed checkpoint note). */
+  /** H of the stamped bytes (for the log: the exact bytes of a signed checkpoint note). */
   readonly imprint: Uint8Array;
+  /** H: `sha256` (default; `c2sp` logs) or `sm3` (`gm` logs), SPEC.md#what-the-log-stamps. */
+  readonly hashAlg?: ImprintAlg;
   /** 1 ≤ nonce < 2^64; see {@link newNonce}. */
   readonly nonce: bigint;
   /** Always true: the log needs the TSA certificate inside the token to verify it offline. */
@@ -52,16 +60,21 @@ export interface TimeStampResponse {
 
 /**
  * formatTimeStampReq encodes a version 1 TimeStampReq (RFC 3161 §2.4.1) as DER.
- * The hash AlgorithmIdentifier is id-sha256 with its parameters absent: RFC 5754 §2 says SHA-2
- * identifiers MUST be generated without parameters (and accepted with absent or NULL ones).
- * Requires: `imprint` is 32 bytes, 1 ≤ `nonce` ≤ 2^64−1, `certReq` is true, `policy` a dotted OID.
+ * The hash AlgorithmIdentifier is id-sha256, or SM3 (1.2.156.10197.1.401) for a `gm` log, with its
+ * parameters absent: RFC 5754 §2 says SHA-2 identifiers MUST be generated without parameters (and
+ * accepted with absent or NULL ones); SM3 is written the same way, as GmSSL writes it, and OpenSSL
+ * accepts it so (a TSA copies the AlgorithmIdentifier into the token, where either is accepted).
+ * Requires: `imprint` is 32 bytes, `hashAlg` sha256 or sm3, 1 ≤ `nonce` ≤ 2^64−1, `certReq` is
+ * true, `policy` a dotted OID.
  */
 export function formatTimeStampReq(req: TimeStampRequest): Uint8Array {
-  if (!(req.imprint instanceof Uint8Array) || req.imprint.length !== 32) badInput(`time-stamp request: imprint must be a 32-byte SHA-256 digest, got ${req.imprint instanceof Uint8Array ? `${req.imprint.length} bytes` : typeof req.imprint}`);
+  const alg = req.hashAlg ?? 'sha256';
+  if (!Object.hasOwn(IMPRINT_OIDS, alg)) badInput(`time-stamp request: hashAlg ${JSON.stringify(String(alg).slice(0, 20))}, want sha256 or sm3`);
+  if (!(req.imprint instanceof Uint8Array) || req.imprint.length !== 32) badInput(`time-stamp request: imprint must be a 32-byte ${alg === 'sm3' ? 'SM3' : 'SHA-256'} digest, got ${req.imprint instanceof Uint8Array ? `${req.imprint.length} bytes` : typeof req.imprint}`);
   if (typeof req.nonce !== 'bigint' || req.nonce < 1n || req.nonce >= 1n << 64n) badInput(`time-stamp request: nonce must be a bigint in [1, 2^64), got ${String(req.nonce)}`);
   if (req.certReq !== true) badInput('time-stamp request: certReq must be true');
   if (req.policy !== undefined && (typeof req.policy !== 'string' || !isOid(req.policy))) badInput(`time-stamp request: policy ${JSON.stringify(req.policy)} is not a dotted OID`);
-  const imprint = encodeDer(TAG.SEQUENCE, encodeDer(TAG.SEQUENCE, encodeOid(ID_SHA256)), encodeDer(TAG.OCTET_STRING, req.imprint));
+  const imprint = encodeDer(TAG.SEQUENCE, encodeDer(TAG.SEQUENCE, encodeOid(IMPRINT_OIDS[alg])), encodeDer(TAG.OCTET_STRING, req.imprint));
   return encodeDer(
     TAG.SEQUENCE,
     encodeInteger(1n),

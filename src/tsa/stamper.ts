@@ -10,11 +10,16 @@
  * `/healthz` shows `tsa: degraded`. Several TSAs: the list is tried in order for each stamp and
  * the first valid token is kept (the others are fallbacks), because TSAs throttle and bill per
  * stamp and one accredited token is what a court weighs (docs/operations.md#time-stamping).
+ *
+ * The imprint is H of the note as the log signed it, H the log's crypto suite's hash: SHA-256
+ * (id-sha256) for a `c2sp` log, SM3 (its OID, 1.2.156.10197.1.401) for a `gm` log, which uses no
+ * SHA-256 anywhere (SPEC.md#crypto-suites); the token must name the same algorithm.
  */
 import type { Published } from '../log/publisher.js';
 import type { StampBook } from '../log/stamps.js';
 import { stampImprint } from '../core/stamp.js';
 import { isLedgerError } from '../core/errors.js';
+import { C2SP, type CryptoSuite } from '../core/suite.js';
 import { checkTimestampReply, type CheckedReply } from './check.js';
 import { formatTimeStampReq, newNonce, postTimeStampQuery, TsaUnavailableError } from './protocol.js';
 
@@ -40,6 +45,11 @@ export interface StamperOptions {
   /** Longest backoff after failures, ms (default 300,000). */
   readonly maxBackoffMs?: number;
   readonly book: StampBook;
+  /**
+   * The log's crypto suite (`ledger.suite`): the imprint's hash and OID. Default `c2sp`; a `gm`
+   * log MUST pass its own, or its tokens would carry SHA-256 imprints no verifier accepts.
+   */
+  readonly suite?: CryptoSuite;
   /** The latest published block (the publisher's). */
   readonly latest: () => Published | undefined;
   readonly clock?: () => Date;
@@ -150,19 +160,22 @@ export class Stamper {
   /** #stamp asks each TSA in turn for a token over the block's checkpoint; keeps the first valid one. */
   async #stamp(p: Published): Promise<void> {
     const { block } = p;
-    const imprint = stampImprint(block.checkpoint);
+    const suite = this.#o.suite ?? C2SP;
+    const imprint = stampImprint(block.checkpoint, suite);
+    const imprintAlg = suite.digestAlg;
     const errors: string[] = [];
     for (const url of this.#o.urls) {
       if (this.#stopped) return;
       const nonce = newNonce();
       let checked: CheckedReply;
       try {
-        const reply = await postTimeStampQuery(url, formatTimeStampReq({ imprint, nonce, certReq: true }), {
+        const reply = await postTimeStampQuery(url, formatTimeStampReq({ imprint, hashAlg: imprintAlg, nonce, certReq: true }), {
           timeoutMs: this.#o.timeoutMs ?? 10_000,
           ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
         });
         checked = await checkTimestampReply(reply, {
           imprint,
+          imprintAlg,
           nonce,
           trustedRoots: this.#o.roots,
           now: this.#clock(),

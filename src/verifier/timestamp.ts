@@ -53,7 +53,7 @@ export interface TimestampInfo {
   readonly signerIssuer: string;
   /** Subject of the pinned root the signer's chain reached; absent from {@link inspectTimestampToken}'s unverified reading. */
   readonly root?: string;
-  /** The message imprint's hash algorithm (always id-sha256 once verified). */
+  /** The message imprint's hash algorithm OID (id-sha256, or SM3 for a gm log, once verified). */
   readonly hashAlgorithm: string;
   /** The token's nonce in decimal, if it has one. */
   readonly nonce?: string;

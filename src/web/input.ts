@@ -5,6 +5,7 @@
  * bundle (JSON). Pure string work: runs in the browser and in Node tests.
  */
 import { fromUtf8, toBase64 } from '../core/bytes.js';
+import type { DigestAlg } from '../core/entry/schema.js';
 import { RECEIPT_FORMAT } from '../core/receipt.js';
 import { parseCertificatesPem } from '../verifier/timestamp.js';
 import { formatName, parseCertificate } from '../verifier/x509.js';
@@ -74,6 +75,16 @@ export function parsePinnedKeys(text: string): string[] {
     .split(/\s+/)
     .map((k) => k.trim())
     .filter((k) => k !== '');
+}
+
+/**
+ * expectedDigestFromFragment reads `#sha256=<64 hex>` or `#sm3=<64 hex>` (what a certificate's
+ * QR code opens: its entry's digest, SM3 for a `gm` log), lowercased.
+ */
+export function expectedDigestFromFragment(fragment: string): { alg: DigestAlg; hex: string } | undefined {
+  const m = /(?:^#|[#&])(sha256|sm3)=([0-9a-fA-F]{64})(?:&|$)/.exec(fragment);
+  if (m === null) return undefined;
+  return { alg: m[1] as DigestAlg, hex: (m[2] as string).toLowerCase() };
 }
 
 /** digestFromFragment reads `#sha256=<64 lowercase hex>` (what a certificate's QR code opens). */

@@ -2,20 +2,24 @@
  * The court verification page's script (docs/verify-page.md), bundled by scripts/build-web.ts
  * into one inline IIFE. It reads the file, the proof document, the pinned key, the pinned TSA
  * roots and the pinned witness policy from the page, hashes the file locally in chunks
- * (src/web/hash.ts), runs src/verifier exactly as the CLI does, and writes the verdict, every
+ * (src/web/hash.ts) with the pinned key's hash (SHA-256 for a `c2sp` log, SM3 for a `gm` log:
+ * src/web/suite.ts), runs src/verifier exactly as the CLI does, and writes the verdict, every
  * check, the times (with who vouches for each) and the witnesses' cosignatures in Chinese and
  * English (elements built by src/web/view.ts). It makes no network request: the file never leaves
  * the machine.
  */
+import type { DigestAlg } from '../core/entry/schema.js';
 import type { Policy } from '../core/policy.js';
+import type { CryptoSuite } from '../core/suite.js';
 import { LedgerError, verifyBundle, verifyReceipt, verifyTlogProof, type BundleReport, type ReportFacts, type VerificationReport } from '../verifier/index.js';
 import { explainBundleReport, explainReport, type Bilingual } from './explain.js';
-import { sha256Blob } from './hash.js';
-import { certificateFileText, classifyProofDocument, describeTsaRoots, digestFromFragment, parsePinnedKeys, parsePinnedTsaRoots, type ProofDocument } from './input.js';
+import { digestBlob } from './hash.js';
+import { certificateFileText, classifyProofDocument, describeTsaRoots, expectedDigestFromFragment, parsePinnedKeys, parsePinnedTsaRoots, type ProofDocument } from './input.js';
+import { algName, contentDigestAlg, digestAlgsToCompute, entryDigestAlg, pinnedSuites, SUITE_WORDS } from './suite.js';
 import { browser, type DomDetails, type DomElement, type DomFile, type DomInput, type DomProgress } from './dom.js';
 import { SERVED_CONFIG_ID, type ServedConfig } from './template.js';
 import { reportTimes } from './times.js';
-import { bilingual, checkItem, timesTable, witnessesTable, type CheckLine } from './view.js';
+import { bilingual, checkItem, inline, timesTable, witnessesTable, type CheckLine } from './view.js';
 import { describePolicy, parsePinnedPolicy, policyFileText, POLICY_MALFORMED_ERROR, witnessesView } from './witnesses.js';
 
 const globals = browser();
@@ -91,12 +95,44 @@ if (served) {
   }
 }
 
-// --- the digest a certificate's QR code points at (#sha256=…) ---
+// --- the pinned key's crypto suite, said under the key field (SPEC.md#crypto-suites) ---
 
-const expected = digestFromFragment(location.hash);
+/** Say under the key field which suite the pinned key(s) stand for, or that a key does not parse. */
+function describeKeyField(): void {
+  const info = el('key-info');
+  info.replaceChildren();
+  delete info.dataset.suite;
+  const keys = parsePinnedKeys(keyText.value);
+  if (keys.length === 0) {
+    delete info.dataset.ok;
+    return;
+  }
+  let suites: CryptoSuite[];
+  try {
+    suites = pinnedSuites(keys);
+  } catch (err) {
+    bilingual(info, { zh: '公钥格式错误：', en: 'Malformed key: ' });
+    const detail = document.createElement('span');
+    detail.textContent = err instanceof Error ? err.message : String(err);
+    info.append(detail);
+    info.dataset.ok = 'false';
+    return;
+  }
+  info.dataset.ok = 'true';
+  info.dataset.suite = suites.map((x) => x.id).join(' ');
+  for (const x of suites) bilingual(info, SUITE_WORDS[x.id].meaning, 'p');
+}
+// On input, for the same reason as the TSA field below.
+keyText.addEventListener('input', () => describeKeyField());
+if (keyText.value !== '') describeKeyField();
+
+// --- the digest a certificate's QR code points at (#sha256=… or, for a gm log, #sm3=…) ---
+
+const expected = expectedDigestFromFragment(location.hash);
 if (expected) {
   el('expected').hidden = false;
-  el('expected-hex').textContent = expected;
+  el('expected-alg').textContent = algName(expected.alg);
+  el('expected-hex').textContent = expected.hex;
 }
 
 // --- drag and drop onto the two drop zones ---
@@ -223,10 +259,31 @@ if (policyText.value !== '') describePolicyField();
 
 // --- rendering a report ---
 
-/** A file the user gave, hashed here. */
+/** A file the user gave, hashed here with each algorithm the page needed. */
 interface HashedFile {
   readonly name: string;
-  readonly hex: string;
+  readonly digests: Partial<Record<DigestAlg, string>>;
+}
+
+/** The `{alg, hex}` of a hashed file under `alg` (computed: the page hashes with every pinned suite's). */
+function digestOf(f: HashedFile, alg: DigestAlg): { alg: DigestAlg; hex: string } {
+  const hex = f.digests[alg];
+  if (hex === undefined) throw new Error(`verify page: ${f.name} was not hashed with ${alg}`);
+  return { alg, hex };
+}
+
+/** `sm3 <hex> (name)` lines: every digest computed for a file. */
+function digestLines(files: readonly HashedFile[]): string {
+  return files.flatMap((f) => Object.entries(f.digests).map(([alg, hex]) => `${alg} ${hex} (${f.name})`)).join('\n');
+}
+
+/** Show the suite the verification used: the pinned key's, as the verifier took it (report.facts.suite). */
+function renderSuite(suite: CryptoSuite['id']): void {
+  const p = el('suite');
+  p.replaceChildren();
+  p.dataset.suite = suite;
+  inline(p, { zh: `密码算法：${SUITE_WORDS[suite].name.zh}`, en: `Crypto suite: ${SUITE_WORDS[suite].name.en}` }, 'suite-name');
+  result.dataset.suite = suite;
 }
 
 function renderFacts(rows: Array<[Bilingual, string | undefined]>): void {
@@ -267,7 +324,7 @@ function renderVerdict(x: { valid: boolean; verdict: Bilingual; summary: Bilingu
 
 function renderExpected(files: readonly HashedFile[]): void {
   if (!expected || files.length === 0) return;
-  const match = files.some((f) => f.hex === expected);
+  const match = files.some((f) => f.digests[expected.alg] === expected.hex);
   const exp = el('expected-match');
   bilingual(
     exp,
@@ -291,6 +348,7 @@ function renderWitnesses(policy: Policy | undefined, facts: ReportFacts | undefi
 function renderReceiptReport(report: VerificationReport, file: HashedFile | undefined, policy: Policy | undefined): void {
   const x = explainReport(report);
   renderVerdict(x, 'receipt');
+  renderSuite(report.facts.suite ?? 'c2sp');
   renderExpected(file ? [file] : []);
   // Only a valid receipt establishes its times; an invalid one shows none of them.
   if (report.valid) el('times').replaceChildren(timesTable(reportTimes(report)));
@@ -303,7 +361,7 @@ function renderReceiptReport(report: VerificationReport, file: HashedFile | unde
     [{ zh: '案件编号', en: 'Case' }, typeof meta.caseId === 'string' ? meta.caseId : undefined],
     [{ zh: '文件名（提交时声明）', en: 'File name (as declared)' }, typeof meta.name === 'string' ? meta.name : undefined],
     [{ zh: '存证摘要', en: 'Anchored digest' }, f.entry ? `${f.entry.digest.alg} ${f.entry.digest.hex}` : undefined],
-    [{ zh: '本机计算的文件摘要', en: 'File digest computed here' }, file ? `sha256 ${file.hex} (${file.name})` : undefined],
+    [{ zh: '本机计算的文件摘要', en: 'File digest computed here' }, file ? digestLines([file]) : undefined],
     [{ zh: '提交者', en: 'Submitter' }, f.entry?.submitter],
     [{ zh: '日志', en: 'Log origin' }, f.origin],
     [{ zh: '树大小', en: 'Tree size' }, f.treeSize],
@@ -312,13 +370,20 @@ function renderReceiptReport(report: VerificationReport, file: HashedFile | unde
     [{ zh: '区块哈希', en: 'Block hash' }, f.blockHash],
     [{ zh: '区块格式', en: 'Block format' }, f.blockFormat === undefined ? undefined : f.blockFormat === '2' ? '2（区块各项均经签名 / every member signed）' : '1（仅检查点经签名 / only the checkpoint signed）'],
     [{ zh: '核验所用公钥', en: 'Verified with key' }, f.verifierKey],
+    [{ zh: '密码算法', en: 'Crypto suite' }, suiteText(f.suite ?? 'c2sp')],
   ]);
   result.scrollIntoView({ block: 'start' });
 }
 
-function renderBundleReport(report: BundleReport, files: readonly HashedFile[], policy: Policy | undefined): void {
+/** The facts row of the suite: what it means, in both languages. */
+function suiteText(suite: CryptoSuite['id']): string {
+  return `${SUITE_WORDS[suite].meaning.zh}\n${SUITE_WORDS[suite].meaning.en}`;
+}
+
+function renderBundleReport(report: BundleReport, files: readonly HashedFile[], policy: Policy | undefined, suite: CryptoSuite['id']): void {
   const x = explainBundleReport(report);
   renderVerdict(x, 'bundle');
+  renderSuite(suite);
   renderExpected(files);
   // Every item is proved against the bundle's one checkpoint: its cosignatures are shown once.
   renderWitnesses(policy, report.items.find((it) => it.facts.cosignatures !== undefined)?.facts);
@@ -345,11 +410,12 @@ function renderBundleReport(report: BundleReport, files: readonly HashedFile[], 
     [{ zh: '案件编号', en: 'Case' }, f.caseId],
     [{ zh: '证据包生成时间（UTC）', en: 'Bundle created (UTC)' }, f.createdAt],
     [{ zh: '条目数（通过/总数）', en: 'Items (valid/total)' }, f.itemCount === undefined ? undefined : `${f.validItems ?? '0'} / ${f.itemCount}`],
-    [{ zh: '本机计算的文件摘要', en: 'File digests computed here' }, files.length > 0 ? files.map((h) => `sha256 ${h.hex} (${h.name})`).join('\n') : undefined],
+    [{ zh: '本机计算的文件摘要', en: 'File digests computed here' }, files.length > 0 ? digestLines(files) : undefined],
     [{ zh: '日志', en: 'Log origin' }, f.origin],
     [{ zh: '树大小', en: 'Tree size' }, f.treeSize],
     [{ zh: '根哈希', en: 'Root hash' }, f.rootHash],
     [{ zh: '核验所用公钥', en: 'Verified with key' }, f.verifierKey],
+    [{ zh: '密码算法', en: 'Crypto suite' }, suiteText(suite)],
   ]);
   result.scrollIntoView({ block: 'start' });
 }
@@ -362,8 +428,11 @@ async function readProofDocument(): Promise<ProofDocument> {
   return classifyProofDocument(text);
 }
 
-/** Hash every picked file, one chunk at a time, with one progress bar over all their bytes. */
-async function hashFiles(): Promise<HashedFile[]> {
+/**
+ * Hash every picked file, one chunk at a time, with one progress bar over all their bytes, with
+ * every algorithm in `algs` in one pass (SHA-256 for a c2sp key, SM3 for a gm key).
+ */
+async function hashFiles(algs: readonly DigestAlg[]): Promise<HashedFile[]> {
   const list = fileInput.files;
   const files: DomFile[] = [];
   for (let i = 0; list && i < list.length; i++) {
@@ -377,17 +446,27 @@ async function hashFiles(): Promise<HashedFile[]> {
   progress.value = 0;
   const out: HashedFile[] = [];
   for (const f of files) {
-    setStatus({ zh: `正在本机计算摘要：${f.name}`, en: `Hashing locally: ${f.name}` });
-    const hex = await sha256Blob(f, {
+    const names = algs.map(algName).join(' + ');
+    setStatus({ zh: `正在本机计算 ${names} 摘要：${f.name}`, en: `Hashing locally (${names}): ${f.name}` });
+    const digests = await digestBlob(f, algs, {
       onProgress: (done) => {
         progress.value = total === 0 ? 1 : (before + done) / total;
       },
     });
     before += f.size;
-    out.push({ name: f.name, hex });
+    out.push({ name: f.name, digests });
   }
   progress.hidden = true;
   return out;
+}
+
+/** The JSON value of an entry file, or undefined when it is not JSON (the verifier then says why). */
+function parseJsonLoose(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
 }
 
 let running = false;
@@ -448,19 +527,25 @@ async function run(): Promise<void> {
       showError({ zh: 'tlog-proof 需要同时提供条目文件（条目的原始字节）。', en: 'A tlog-proof needs the entry file (the entry\'s exact bytes) as well.' });
       return;
     }
-    const hashed = await hashFiles();
+    // The suite is the pinned key's (SPEC.md#crypto-suites): it decides how files are hashed.
+    const suites = pinnedSuites(keys);
+    const hashed = await hashFiles(digestAlgsToCompute(suites, expected?.alg));
     setStatus({ zh: '正在核验……', en: 'Verifying…' });
     if (doc.kind === 'bundle') {
-      const report = await verifyBundle(doc.bundle, { trustedKeys: keys, ...trust, files: hashed.map((h) => ({ label: h.name, content: { digest: { alg: 'sha256', hex: h.hex } } })) });
+      // A bundle's files are matched with the first pinned key's suite, as verifyBundle hashes them.
+      const alg = contentDigestAlg(suites, undefined);
+      const report = await verifyBundle(doc.bundle, { trustedKeys: keys, ...trust, files: hashed.map((h) => ({ label: h.name, content: { digest: digestOf(h, alg) } })) });
       setStatus(undefined);
-      renderBundleReport(report, hashed, policy);
+      renderBundleReport(report, hashed, policy, suites[0]?.id ?? 'c2sp');
       result.dataset.valid = String(report.valid);
       return;
     }
     const file = hashed[0];
-    const options = { trustedKeys: keys, ...trust, ...(file ? { content: { digest: { alg: 'sha256' as const, hex: file.hex } } } : {}) };
+    const entryBytes = doc.kind === 'tlog-proof' && entryFile ? new Uint8Array(await entryFile.arrayBuffer()) : undefined;
+    const alg = contentDigestAlg(suites, entryDigestAlg(entryBytes ? parseJsonLoose(entryBytes) : doc.kind === 'tlog-proof' ? undefined : doc.receipt));
+    const options = { trustedKeys: keys, ...trust, ...(file ? { content: { digest: digestOf(file, alg) } } : {}) };
     const report =
-      doc.kind === 'tlog-proof' && entryFile ? await verifyTlogProof(doc.text, new Uint8Array(await entryFile.arrayBuffer()), options) : await verifyReceipt(doc.kind === 'tlog-proof' ? doc.text : doc.receipt, options);
+      doc.kind === 'tlog-proof' && entryBytes ? await verifyTlogProof(doc.text, entryBytes, options) : await verifyReceipt(doc.kind === 'tlog-proof' ? doc.text : doc.receipt, options);
     setStatus(undefined);
     renderReceiptReport(report, file, policy);
     result.dataset.valid = String(report.valid);

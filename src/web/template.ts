@@ -66,8 +66,13 @@ section.step { background: #fff; border: 1px solid var(--line); border-radius: 8
 .drop { display: block; border: 2px dashed var(--line); border-radius: 8px; padding: 1rem; text-align: center; cursor: pointer; }
 .drop.over { border-color: var(--accent); background: #fff5f5; }
 .drop input[type=file] { display: block; margin: .5rem auto 0; }
-#tsa-info[data-ok=false], #policy-info[data-ok=false] { color: var(--bad); }
+#tsa-info[data-ok=false], #policy-info[data-ok=false], #key-info[data-ok=false] { color: var(--bad); }
 #tsa-info .en, #policy-info .en { display: block; }
+#key-info { font-family: inherit; }
+#key-info p { margin: 0; }
+#key-info[data-suite~=gm] { color: var(--accent); }
+#suite { margin: .25rem 0 0; font-size: .9rem; color: var(--muted); }
+#suite[data-suite=gm] { color: var(--accent); font-weight: 600; }
 .info { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85rem; color: var(--muted); min-height: 1.2em; margin: .25rem 0 0; word-break: break-all; white-space: pre-line; }
 textarea { width: 100%; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85rem; padding: .5rem; border: 1px solid var(--line); border-radius: 6px; }
 .hint { font-size: .85rem; color: var(--muted); margin: .5rem 0 0; }
@@ -171,7 +176,7 @@ export function renderVerifyPage(script: string): string {
 <h1>固证 · 电子数据核验<span class="en" lang="en">Guzheng evidence verification</span></h1>
 <p class="lead"><span class="zh">在本机核验文件与存证回执：文件只在您的电脑上计算摘要，绝不上传。本页面不发出任何网络请求，保存到本地后离线打开同样可用。</span><span class="en" lang="en">Check a file against its receipt on this computer: the file is hashed here and never uploaded. This page makes no network request, and works the same when saved and opened from disk.</span></p>
 </header>
-<div id="expected" hidden><span class="zh">证书上的文件摘要 / Digest on the certificate (SHA-256)：</span><span id="expected-hex"></span></div>
+<div id="expected" hidden><span class="zh">证书上的文件摘要 / Digest on the certificate (<span id="expected-alg">SHA-256</span>)：</span><span id="expected-hex"></span></div>
 <section class="step">
 <h2>① 原始文件 <span class="en" lang="en">Original file</span></h2>
 <label class="drop" id="file-drop"><span class="zh">拖入或选择需要核验的文件（可选：不提供则只核验回执；证据包可选多个文件）</span><br><span class="en" lang="en">Drop or pick the file to check (optional: without it only the receipt is checked; several files for a bundle)</span><input type="file" id="file" multiple></label>
@@ -188,7 +193,8 @@ export function renderVerifyPage(script: string): string {
 <h2>③ 固定的日志公钥 <span class="en" lang="en">Pinned log key</span></h2>
 <p class="served" id="key-note" hidden><span class="zh">已预填本日志（<b id="key-origin"></b>）提供的公钥。请与您从官方渠道独立获得并保存的公钥副本核对：只有您自己固定的公钥才是信任的依据。</span><span class="en" lang="en">Prefilled with this log's key — pin your own copy: compare it with the key you obtained independently from an official source; only a key you pinned yourself is a basis for trust.</span></p>
 <textarea id="key" rows="2" spellcheck="false" autocomplete="off" placeholder="origin+keyid+base64"></textarea>
-<p class="hint"><span class="zh">格式：名称+密钥编号+base64，每行一个。</span><span class="en" lang="en">Format: name+keyid+base64, one per line.</span></p>
+<p class="info" id="key-info"></p>
+<p class="hint"><span class="zh">格式：名称+密钥编号+base64，每行一个。公钥决定密码算法：Ed25519 公钥为 SHA-256 / Ed25519 日志，SM2 公钥为国密 SM3 / SM2 日志（文件以 SM3 计算摘要）。</span><span class="en" lang="en">Format: name+keyid+base64, one per line. The key decides the crypto suite: an Ed25519 key is a SHA-256 / Ed25519 log, an SM2 key a 国密 SM3 / SM2 log (files are hashed with SM3).</span></p>
 <h3>固定的时间戳机构根证书（可选） <span class="en" lang="en">Pinned TSA root certificates (optional)</span></h3>
 <p class="served" id="tsa-note" hidden><span class="zh">已预填本日志（<b id="tsa-origin"></b>）固定的时间戳机构（TSA）根证书。请与您从该机构官方渠道独立获得并保存的根证书副本核对：只有您自己固定的根证书才是信任可信时间的依据。</span><span class="en" lang="en">Prefilled with the TSA root certificates this log pins — pin your own copy: compare them with the roots you obtained independently from the time-stamping authority; only a root you pinned yourself is a basis for trusting the trusted time.</span></p>
 <label class="drop" id="tsa-drop"><span class="zh">拖入或选择根证书文件（.pem / .crt / .cer），或在下方粘贴 PEM 文本</span><br><span class="en" lang="en">Drop or pick the root certificate file (.pem / .crt / .cer), or paste the PEM text below</span><input type="file" id="tsa-file" multiple accept=".pem,.crt,.cer,.der,application/x-pem-file,application/pkix-cert,application/x-x509-ca-cert"></label>
@@ -206,6 +212,7 @@ export function renderVerifyPage(script: string): string {
 <div id="error" role="alert" hidden></div>
 <section id="result" hidden aria-live="polite">
 <div id="verdict"></div>
+<p id="suite"></p>
 <div id="summary"></div>
 <p id="expected-match"></p>
 <ol id="checks"></ol>
@@ -214,7 +221,7 @@ export function renderVerifyPage(script: string): string {
 <div id="witnesses"></div>
 <dl id="facts"></dl>
 </section>
-<footer><span class="zh">核验算法见规范 contracts-free-ledger/SPEC.md（RFC 9162 Merkle 日志、C2SP 签名检查点、Ed25519）。</span> <span class="en" lang="en">The checks follow contracts-free-ledger/SPEC.md (RFC 9162 Merkle log, C2SP signed checkpoints, Ed25519).</span></footer>
+<footer><span class="zh">核验算法见规范 contracts-free-ledger/SPEC.md（RFC 9162 Merkle 日志、C2SP 签名检查点；SHA-256 / Ed25519，或国密 SM3 / SM2：GB/T 32905、GB/T 32918）。</span> <span class="en" lang="en">The checks follow contracts-free-ledger/SPEC.md (RFC 9162 Merkle log, C2SP signed checkpoints; SHA-256 / Ed25519, or 国密 SM3 / SM2: GB/T 32905, GB/T 32918).</span></footer>
 </main>
 ${SERVED_PLACEHOLDER}
 <script>${script}</script>

@@ -16,11 +16,15 @@
  *  4. old size above the checkpoint size                                  400
  *  5. old size ≠ latest cosigned size (0 if none): body "<size>\n",
  *     Content-Type text/x.tlog.size                                       409
- *  6. size 0 with a root other than SHA-256("") (RFC 6962 §2.1)           422
+ *  6. size 0 with a root other than H("") (RFC 6962 §2.1)                 422
  *  7. old size 0 with a non-empty proof ("the proof MUST be empty")       422
  *  8. old size = size with a root other than the cosigned one             422
  *  9. consistency proof from the cosigned (old size, root) fails          422
  * 10. otherwise                                                           200, cosignature line(s)
+ *
+ * H is the hash of the log's crypto suite, fixed by its configured key (SPEC.md#crypto-suites):
+ * SHA-256 for an Ed25519 (`c2sp`) log, SM3 for a Guzheng `gm` log's SM2 key, in steps 6 and 9.
+ * The cosignature is the witness's own (Ed25519 or ML-DSA-44) whatever the log's suite.
  *
  * Choices where the text leaves one (docs/witness.md#protocol):
  * - A malformed body or a checkpoint that is not a C2SP checkpoint is 400 (the spec names no code;
@@ -37,7 +41,6 @@ import { LedgerError, isLedgerError } from '../core/errors.js';
 import { equalBytes, formatDecimal, fromBase64, fromUtf8, parseDecimal, toBase64 } from '../core/bytes.js';
 import { parseCheckpoint, type ParsedCheckpoint } from '../core/checkpoint.js';
 import { openNote } from '../core/note.js';
-import { emptyRoot } from '../core/merkle/hash.js';
 import { verifyConsistency } from '../core/merkle/verify.js';
 import type { WitnessedLogs } from './config.js';
 import type { CosignedRecord } from './state.js';
@@ -190,8 +193,10 @@ export function decideAddCheckpoint(
     return { ok: false, status: 409, body: `${prevSize}\n`, contentType: TLOG_SIZE_TYPE, signedByLog: true, origin };
   }
   const inconsistent = (why: string) => refuse(422, why, { signedByLog: true, origin });
-  const empty = emptyRoot();
-  if (cp.size === 0n && !equalBytes(cp.root, empty)) return inconsistent('a checkpoint of size 0 must have the empty tree root SHA-256("")');
+  // The log's suite decides the tree hashing (SPEC.md#crypto-suites): SM3 for a gm log.
+  const tree = log.suite.tree;
+  const empty = tree.emptyRoot();
+  if (cp.size === 0n && !equalBytes(cp.root, empty)) return inconsistent(`a checkpoint of size 0 must have the empty tree root ${log.suite.id === 'gm' ? 'SM3' : 'SHA-256'}("")`);
   if (req.oldSize === 0n && req.proof.length > 0) return inconsistent('old size 0 needs an empty consistency proof');
   if (req.oldSize === cp.size) {
     const want = prev?.root ?? empty;
@@ -199,7 +204,7 @@ export function decideAddCheckpoint(
     if (req.proof.length > 0) return inconsistent('same size: the consistency proof must be empty');
   } else if (req.oldSize > 0n) {
     try {
-      verifyConsistency(req.oldSize, cp.size, req.proof, (prev as CosignedRecord).root, cp.root);
+      verifyConsistency(req.oldSize, cp.size, req.proof, (prev as CosignedRecord).root, cp.root, tree);
     } catch (err) {
       if (isLedgerError(err, 'PROOF_INVALID', 'INPUT_INVALID')) return inconsistent('consistency proof does not verify');
       throw err;

@@ -5,21 +5,29 @@
  *     # comment
  *     log <vkey> [<origin>]
  *
- * `<vkey>` is the log's Ed25519 verifier key (signature type 0x01, c2sp.org/signed-note); the
+ * `<vkey>` is the log's verifier key: Ed25519 (signature type 0x01, c2sp.org/signed-note), or
+ * SM2 (type 0xff ‖ "guzheng/sm2-sm3", SPEC.md#sm2-note-signatures) for a Guzheng `gm` log; the
  * origin defaults to the key's name (c2sp.org/tlog-checkpoint: "the log's key name SHOULD match
  * the origin line"), and may be given when a log's key name differs. Several keys for one origin
  * are all trusted (key rotation): a checkpoint signed by any of them is accepted
  * (c2sp.org/tlog-witness: "the public key(s) it trusts for the checkpoint origin"). Any C2SP log
  * works, not only Guzheng's.
+ *
+ * The key also fixes the log's crypto suite (SPEC.md#crypto-suites): a witness checks a `gm` log's
+ * consistency proofs and empty tree with SM3, a `c2sp` log's with SHA-256. One log has one suite,
+ * so the keys given for one origin must all be of one algorithm.
  */
 import { isValidKeyName, parseVerifierKey, type VerifierKey } from '../core/note.js';
 import { isLedgerError } from '../core/errors.js';
 import { equalBytes } from '../core/bytes.js';
+import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 
-/** One witnessed log: its origin and the keys trusted to sign its checkpoints. */
+/** One witnessed log: its origin, the keys trusted to sign its checkpoints, and its crypto suite. */
 export interface WitnessedLog {
   readonly origin: string;
   readonly keys: readonly VerifierKey[];
+  /** The suite of its keys (SPEC.md#crypto-suites): the tree hashing its proofs are checked with. */
+  readonly suite: CryptoSuite;
 }
 
 /** Witnessed logs by origin. */
@@ -47,7 +55,7 @@ class LogSet {
     try {
       key = parseVerifierKey(vkey);
     } catch (err) {
-      if (isLedgerError(err)) throw new WitnessConfigError(`${where}: log key: ${err.message} (want a log verifier key <name>+<key id>+<base64>, signature type 0x01)`);
+      if (isLedgerError(err)) throw new WitnessConfigError(`${where}: log key: ${err.message} (want a log verifier key <name>+<key id>+<base64>, Ed25519 type 0x01 or a gm log's SM2 key)`);
       throw err;
     }
     const o = origin ?? key.name;
@@ -59,13 +67,20 @@ class LogSet {
     if (keys.some((k) => k.name === key.name && k.keyId === key.keyId)) {
       throw new WitnessConfigError(`${where}: two different keys share name and key id ${key.name}+${key.keyId.toString(16).padStart(8, '0')}`);
     }
+    // A log's suite never changes (SPEC.md#crypto-suites): an SM2 key and an Ed25519 key for one
+    // origin would leave its proofs checkable by two tree hashes, so one of them is a mistake.
+    const other = keys.find((k) => suiteOfKey(k).id !== suiteOfKey(key).id);
+    if (other !== undefined) {
+      throw new WitnessConfigError(`${where}: origin ${o} has a ${suiteOfKey(other).keyAlgorithm} key already; a ${suiteOfKey(key).keyAlgorithm} key would give it another crypto suite (${suiteOfKey(key).id} instead of ${suiteOfKey(other).id})`);
+    }
     if (!this.#logs.has(o) && this.#logs.size >= MAX_WITNESSED_LOGS) throw new WitnessConfigError(`${where}: more than ${MAX_WITNESSED_LOGS} logs`);
     keys.push(key);
     this.#logs.set(o, keys);
   }
 
   build(): WitnessedLogs {
-    return new Map([...this.#logs].map(([origin, keys]) => [origin, { origin, keys }]));
+    // Every key of an origin is of one suite (checked in add), so the first one's is the log's.
+    return new Map([...this.#logs].map(([origin, keys]) => [origin, { origin, keys, suite: suiteOfKey(keys[0] as VerifierKey) }]));
   }
 }
 

@@ -43,7 +43,11 @@ export interface WitnessDeps {
   readonly metrics?: WitnessMetrics;
 }
 
-/** hex SHA-256 of the origin: the monitoring path segment (C2SP tlog-witness monitoring prefix). */
+/**
+ * hex SHA-256 of the origin: the monitoring path segment (C2SP tlog-witness monitoring prefix).
+ * SHA-256 for a `gm` log too: it names a URL of this witness, it secures nothing of the log's
+ * (SPEC.md#crypto-suites covers the log's hashes and signatures), and monitors find every log alike.
+ */
 export function originPath(origin: string): string {
   return createHash('sha256').update(origin, 'utf8').digest('hex');
 }
@@ -169,7 +173,7 @@ export function createWitnessApp(deps: WitnessDeps): Express {
       algorithm: deps.signer.algorithm,
       logs: [...deps.logs.values()].map((l) => {
         const r = deps.state.latest(l.origin);
-        return { origin: l.origin, path: `/${originPath(l.origin)}/checkpoint`, size: r?.size.toString() ?? null, time: r === undefined ? null : Number(r.time) };
+        return { origin: l.origin, suite: l.suite.id, path: `/${originPath(l.origin)}/checkpoint`, size: r?.size.toString() ?? null, time: r === undefined ? null : Number(r.time) };
       }),
     });
   });

@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ dataDir: '/srv/gz', port: 9001, host: '0.0.0.0', origin: 'hs.example/log', checkpointIntervalMs: 500, flushMaxEntries: 128, flushWaitMs: 2 });
   });
 
+  it('reads the crypto suite of a new log (GUZHENG_PROFILE, --profile winning): c2sp or gm, unset by default', () => {
+    expect(loadConfig({}).profile).toBeUndefined();
+    expect(loadConfig({ GUZHENG_PROFILE: 'gm' }).profile).toBe('gm');
+    expect(loadConfig({ GUZHENG_PROFILE: 'gm' }, { profile: 'c2sp' }).profile).toBe('c2sp');
+    expect(() => loadConfig({ GUZHENG_PROFILE: 'sm3' })).toThrow(/GUZHENG_PROFILE/);
+  });
+
   it('reads the slow-client timeouts', () => {
     expect(loadConfig({ GUZHENG_HEADERS_TIMEOUT_MS: '1500', GUZHENG_IDLE_TIMEOUT_MS: '2500' })).toMatchObject({ headersTimeoutMs: 1500, idleTimeoutMs: 2500 });
     expect(() => loadConfig({ GUZHENG_HEADERS_TIMEOUT_MS: '0' })).toThrow(/GUZHENG_HEADERS_TIMEOUT_MS/);

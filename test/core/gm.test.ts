@@ -11,6 +11,7 @@ import { SM2_DEFAULT_ID, sm2Digest, sm2PublicKey, sm2Sign, sm2SignWithNonce, sm2
 import { digestBytes, digestRecord } from '../../src/core/entry/index.js';
 import { SHA256_TREE } from '../../src/core/merkle/hash.js';
 import { CompactRange } from '../../src/core/merkle/compact.js';
+import { buildProof, planInclusion } from '../../src/core/merkle/plan.js';
 import { verifyConsistency, verifyInclusion } from '../../src/core/merkle/verify.js';
 import { formatVerifierKey, generateSignerKey, openNote, parseSignerKey, parseVerifierKey, signNote, SM2_KEY_TYPE } from '../../src/core/note.js';
 import { C2SP, GM, suiteById, suiteOfKey } from '../../src/core/suite.js';
@@ -151,6 +152,18 @@ describe('crypto suites', () => {
     expect(() => verifyConsistency(4n, 7n, proof, r4, root7)).toThrow(expect.objectContaining({ code: 'PROOF_INVALID' }));
     expect(() => verifyConsistency(0n, 7n, [], GM.tree.emptyRoot(), root7, GM.tree)).not.toThrow();
     expect(() => verifyConsistency(0n, 7n, [], SHA256_TREE.emptyRoot(), root7, GM.tree)).toThrow();
+  });
+
+  it('builds proofs whose ephemeral element is folded with the suite (a ragged right edge)', () => {
+    // 7 leaves: the proof for leaf 0 needs MTH(D[4:7]), which no stored node holds.
+    const leaves = Array.from({ length: 7 }, (_, i) => GM.tree.hashLeaf(utf8(`e${i}`)));
+    const range = CompactRange.empty(GM.tree);
+    const nodes = new Map<string, Uint8Array>();
+    for (const l of leaves) for (const n of range.append(l)) nodes.set(`${n.level}/${n.index}`, n.hash);
+    const plan = planInclusion(0n, 7n);
+    const hashes = plan.ids.map((id) => nodes.get(`${id.level}/${id.index}`)!);
+    expect(() => verifyInclusion(0n, 7n, leaves[0]!, buildProof(plan, hashes, GM.tree), range.root(), GM.tree)).not.toThrow();
+    expect(() => verifyInclusion(0n, 7n, leaves[0]!, buildProof(plan, hashes), range.root(), GM.tree)).toThrow(expect.objectContaining({ code: 'PROOF_INVALID' }));
   });
 
   it('content digests: sm3 of bytes and of a record canonical form', () => {

@@ -10,7 +10,7 @@ import { CompactRange, hashLeaf, verifyConsistency, verifyInclusion } from '../.
 import { refConsistency, refInclusion } from '../support/reference-merkle.js';
 import { compareWithDisk, generateAll } from '../../scripts/gen-vectors.js';
 import { readVectors, type VectorFile } from './walk.js';
-import { vectorCheckers } from './checkers.js';
+import { gmVectorCheckers, vectorCheckers } from './checkers.js';
 
 type Checker = (v: VectorFile['value']) => void | Promise<void>;
 
@@ -59,6 +59,7 @@ const CHECKERS: Record<string, Checker> = {
     }
   },
   ...vectorCheckers,
+  ...gmVectorCheckers,
 };
 
 describe('contracts-free-ledger/vectors', () => {
@@ -67,6 +68,7 @@ describe('contracts-free-ledger/vectors', () => {
   it('has vectors of every family', () => {
     const families = new Set(vectors.map((v) => v.family));
     for (const f of ['hashing', 'inclusion', 'consistency', 'checkpoint', 'verifier-key', 'receipt', 'tlog-proof', 'example', 'block', 'block-chain']) expect(families).toContain(f);
+    for (const f of ['gm/hashing', 'gm/sm2', 'gm/checkpoint', 'gm/verifier-key', 'gm/receipt']) expect(families).toContain(f);
     expect(vectors.length).toBeGreaterThan(5000);
   });
 

@@ -1,4 +1,4 @@
-/** Reads every vector file under contracts-free-ledger/vectors, grouped by family (first folder). */
+/** Reads every vector file under contracts-free-ledger/vectors, grouped by family (first folder; gm/<family> for the gm suite's). */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -18,7 +18,11 @@ export function readVectors(): VectorFile[] {
       if (statSync(p).isDirectory()) walk(p);
       else if (name.endsWith('.json')) {
         const path = relative(VECTORS_DIR, p);
-        out.push({ path, family: path.split('/')[0]!, value: JSON.parse(readFileSync(p, 'utf8')) });
+        const parts = path.split('/');
+        // The gm suite's vectors (gm/<family>/…) are families of their own: gm/receipt is checked
+        // as a receipt, under the gm key it names.
+        const family = parts[0] === 'gm' ? `gm/${parts[1]!}` : parts[0]!;
+        out.push({ path, family, value: JSON.parse(readFileSync(p, 'utf8')) });
       }
     }
   };

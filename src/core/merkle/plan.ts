@@ -11,7 +11,7 @@
 import { badInput } from '../errors.js';
 import { MAX_UINT64 } from '../bytes.js';
 import { foldRight } from './compact.js';
-import { HASH_SIZE } from './hash.js';
+import { HASH_SIZE, SHA256_TREE, type TreeHasher } from './hash.js';
 import { rangeNodes, trailingZeros, type NodeId } from './node.js';
 
 /** The nodes to read for one proof, in proof order, with the ephemeral group marked. */
@@ -86,15 +86,16 @@ export function planConsistency(size1: bigint, size2: bigint): ProofPlan {
 
 /**
  * buildProof turns the fetched hashes of `plan.ids` (same order) into the proof: the ephemeral
- * group folded into one hash. Requires: one 32-byte hash per id.
+ * group folded into one hash with the log's tree hashing `h` (SHA-256 when omitted;
+ * SPEC.md#crypto-suites). Requires: one 32-byte hash per id.
  */
-export function buildProof(plan: ProofPlan, hashes: readonly Uint8Array[]): Uint8Array[] {
+export function buildProof(plan: ProofPlan, hashes: readonly Uint8Array[], h: TreeHasher = SHA256_TREE): Uint8Array[] {
   if (hashes.length !== plan.ids.length) badInput(`buildProof: got ${hashes.length} hashes, want ${plan.ids.length}`);
   for (const h of hashes) {
     if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) badInput('buildProof: hashes must be 32 bytes');
   }
   if (plan.begin === plan.end) return hashes.slice();
-  const folded = foldRight(hashes.slice(plan.begin, plan.end));
+  const folded = foldRight(hashes.slice(plan.begin, plan.end), h);
   if (folded === undefined) throw new Error('core: bad math in buildProof');
   return [...hashes.slice(0, plan.begin), folded, ...hashes.slice(plan.end)];
 }

@@ -1,13 +1,14 @@
 /**
- * POST /v1/documents: the raw request body is hashed with SHA-256 chunk by chunk as it arrives
- * and then discarded; only its digest, size and the metadata from the query string are anchored
+ * POST /v1/documents: the raw request body is hashed with the log's hash (SHA-256 for a `c2sp`
+ * log, SM3 for a `gm` log: SPEC.md#crypto-suites; both native in node:crypto through OpenSSL)
+ * chunk by chunk as it arrives and then discarded; only its digest, size and the metadata from the query string are anchored
  * (entry type `document`). Over the size limit the upload is refused with 413 without reading
  * further (immediately when Content-Length says so) and nothing is anchored. See docs/api.md#documents.
  */
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { caseIdSchema, fileNameSchema, mediaTypeSchema, noteSchema } from '../../core/entry/index.js';
+import { caseIdSchema, fileNameSchema, mediaTypeSchema, noteSchema, type DigestAlg } from '../../core/entry/index.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
@@ -28,13 +29,15 @@ function tooLarge(limit: number): HttpProblem {
 }
 
 /**
- * hashBody reads `req` to its end, hashing each chunk, and resolves with the SHA-256 hex and byte
- * count. Past `limit` bytes it pauses the request (reads no more) and rejects with 413; an upload
- * cut short rejects with 400.
+ * hashBody reads `req` to its end, hashing each chunk with `alg` (the log's content digest
+ * algorithm), and resolves with the hex digest and byte count. Past
+ * `limit` bytes it pauses the request (reads no more) and rejects with 413; an upload cut short
+ * rejects with 400.
  */
-export function hashBody(req: Request, limit: number, onBytes: (n: number) => void): Promise<{ hex: string; size: number }> {
+export function hashBody(req: Request, limit: number, onBytes: (n: number) => void, alg: DigestAlg): Promise<{ hex: string; size: number }> {
   return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
+    // node:crypto names both digest algorithms as entries spell them: 'sha256', 'sm3'.
+    const hash = createHash(alg);
     let size = 0;
     let settled = false;
     const finish = (f: () => void) => {
@@ -74,6 +77,9 @@ function mediaTypeOf(query: string | undefined, req: Request): string {
 /** The document route of one app. */
 export function documentRoutes(ctx: AppContext): Route[] {
   const limit = ctx.config.maxDocumentBytes;
+  // The log's content digest algorithm, fixed by its key (SPEC.md#crypto-suites): taken once.
+  const alg = ctx.ledger.suite.digestAlg;
+  const hashName = alg === 'sm3' ? 'SM3' : 'SHA-256';
   return [
     defineRoute({
       method: 'post',
@@ -81,7 +87,7 @@ export function documentRoutes(ctx: AppContext): Route[] {
       operationId: 'anchorDocument',
       tag: 'entries',
       summary: 'Anchor a file by streaming it: hashed on the fly, never stored',
-      description: `The body is the file itself (any Content-Type, at most ${limit} bytes). The entry records SHA-256 of its bytes, its size and the metadata from the query string.`,
+      description: `The body is the file itself (any Content-Type, at most ${limit} bytes). The entry records the ${hashName} digest of its bytes (${alg}: the hash of this log's crypto suite, ${ctx.ledger.suite.id}), its size and the metadata from the query string.`,
       access: ['submit'],
       query: documentQuerySchema,
       body: { kind: 'raw', description: 'the document bytes', limitBytes: limit },
@@ -92,7 +98,7 @@ export function documentRoutes(ctx: AppContext): Route[] {
         const mediaType = mediaTypeOf(query.mediaType, req);
         const declared = req.get('content-length');
         if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
-        const { hex, size } = await hashBody(req, limit, (n) => ctx.metrics.documentBytes(n));
+        const { hex, size } = await hashBody(req, limit, (n) => ctx.metrics.documentBytes(n), alg);
         const meta = {
           name: query.name,
           mediaType,
@@ -100,7 +106,7 @@ export function documentRoutes(ctx: AppContext): Route[] {
           ...(query.caseId !== undefined ? { caseId: query.caseId } : {}),
           ...(query.note !== undefined ? { note: query.note } : {}),
         };
-        const [result] = await anchor(ctx, [{ type: 'document', digest: { alg: 'sha256', hex }, meta }], key.id, query.wait === 'receipt');
+        const [result] = await anchor(ctx, [{ type: 'document', digest: { alg, hex }, meta }], key.id, query.wait === 'receipt');
         if (result === undefined) throw new Error('http: append returned no result');
         sendJson(res, 201, result, { Location: `/v1/entries/${result.index}` });
       },

@@ -37,7 +37,7 @@ export const recordValueSchema = z
       return z.NEVER;
     }
   })
-  .meta({ type: 'object', description: 'the JSON record; its digest is SHA-256 of its RFC 8785 canonical form, and it is stored' });
+  .meta({ type: 'object', description: "the JSON record; its digest is the log's hash (SHA-256, or SM3 for a gm log: SPEC.md#crypto-suites) of its RFC 8785 canonical form, and it is stored" });
 
 /** Zod schema of one entry to anchor through JSON: a record or a digest computed by the client. */
 export const entryInputSchema = z.discriminatedUnion('type', [

@@ -40,7 +40,7 @@ export const packetSchema = z.object({
   index: decimalString,
   leafHash: hashHex,
   entry: entrySchema,
-  raw: z.string().describe('standard base64 of the raw packet exactly as received, ## through the CRC and CR LF; its SHA-256 is entry.digest'),
+  raw: z.string().describe('standard base64 of the raw packet exactly as received, ## through the CRC and CR LF; its hash (SHA-256, or SM3 for a gm log) is entry.digest'),
   receipt: receiptSchema.optional().describe('guzheng-receipt/v1 against the latest checkpoint; absent while no checkpoint covers the entry yet'),
 });
 
@@ -70,7 +70,7 @@ export function hj212Routes(ctx: AppContext): Route[] {
       summary: "A data logger's anchored packets, with raw bytes and receipts",
       description:
         `Packets anchored from device MN, in log order, whose time (received, or the packet's DataTime with time=data) is in [from, to). ` +
-        `Each has its raw bytes (SHA-256 = entry.digest) and its receipt. A page holds up to limit packets and examines at most ${SCAN_BUDGET} of the device's entries; ` +
+        `Each has its raw bytes (their ${ctx.ledger.suite.digestAlg} digest = entry.digest) and its receipt. A page holds up to limit packets and examines at most ${SCAN_BUDGET} of the device's entries; ` +
         'next, when present, is where to continue (start=next), even if this page is short.',
       access: ['audit'],
       params: z.strictObject({ mn: hj212MnSchema.describe('device id (MN=)') }),

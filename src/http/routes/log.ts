@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { blockHash, parseBlock, type BlockJson } from '../../core/block.js';
 import { toBase64, toHex } from '../../core/bytes.js';
+import type { CryptoSuite } from '../../core/suite.js';
+import { publicKeyPem } from '../../platform/public-key.js';
 import type { StoredToken } from '../../log/stamps.js';
 import { cosignedNote } from '../../log/cosignatures.js';
 import { MAX_PAGE } from '../../log/ledger.js';
@@ -17,7 +19,10 @@ import { decimalParam, decimalString, hashHex, limitParam, receiptSchema, served
 /** Zod schema of GET /v1/log. */
 export const logInfoSchema = z.object({
   origin: z.string(),
-  verifierKey: z.string().describe('name+keyid+base64 Ed25519 verifier key; pin it out of band'),
+  verifierKey: z.string().describe('name+keyid+base64 verifier key (Ed25519 for a c2sp log, SM2 for a gm log); pin it out of band'),
+  suite: z.enum(['c2sp', 'gm']).describe("the log's crypto suite, fixed by its key (SPEC.md#crypto-suites): c2sp = SHA-256 tree and digests, Ed25519 signatures; gm = SM3 tree and digests, SM2 signatures with SM3 and the default ID 1234567812345678"),
+  digestAlg: z.enum(['sha256', 'sm3']).describe("the content digest algorithm this log's entries carry (sha256 for c2sp, sm3 for gm); a digest of the other is refused"),
+  publicKeyPem: z.string().describe("the log's public key as PEM SubjectPublicKeyInfo (Ed25519, or SM2 with curve 1.2.156.10197.1.301), for OpenSSL and other tools; informative: pin the verifier key"),
   size: decimalString.describe('tree size of the latest checkpoint'),
   rootHash: hashHex.describe('root hash of the latest checkpoint'),
   height: decimalString.describe('height of the latest block (the block sealing that checkpoint)'),
@@ -29,16 +34,20 @@ export const logInfoSchema = z.object({
  * served adds its hash, the witness cosignatures (appended to its checkpoint note: the hash does
  * not change) and the time-stamp tokens kept with it, to a block JSON.
  */
-function served(json: BlockJson, token: StoredToken | undefined, cosignatures: readonly string[] | undefined): BlockJson & { hash: string; timestamps?: Array<{ tsa: string; token: string }> } {
+function served(json: BlockJson, token: StoredToken | undefined, cosignatures: readonly string[] | undefined, suite: CryptoSuite): BlockJson & { hash: string; timestamps?: Array<{ tsa: string; token: string }> } {
   // A format-1 block's hash covers its JSON, checkpoint included: it is served exactly as stored.
   const checkpoint = json.format === undefined ? json.checkpoint : cosignedNote(json.checkpoint, cosignatures ?? []);
-  const out = { ...json, checkpoint, hash: toHex(blockHash(parseBlock(json))) };
+  // The block hash is H of the log's suite (SPEC.md#block-hash, #crypto-suites): SM3 for a gm log.
+  const out = { ...json, checkpoint, hash: toHex(blockHash(parseBlock(json), suite)) };
   return token === undefined ? out : { ...out, timestamps: [{ tsa: token.tsa, token: toBase64(token.token) }] };
 }
 
 /** The log routes of one app. */
 export function logRoutes(ctx: AppContext): Route[] {
   const { ledger, config } = ctx;
+  const suite = ledger.suite;
+  // Derived once per app: the key never changes for the life of the log.
+  const pem = publicKeyPem(ledger.verifier);
   return [
     defineRoute({
       method: 'get',
@@ -57,7 +66,7 @@ export function logRoutes(ctx: AppContext): Route[] {
       path: '/v1/log',
       operationId: 'logInfo',
       tag: 'log',
-      summary: 'Origin, verifier key and the latest checkpoint size, root and block height',
+      summary: 'Origin, verifier key, crypto suite and public key, and the latest checkpoint size, root and block height',
       access: 'public',
       responses: { 200: { description: 'the log', schema: logInfoSchema } },
       handle({ res }) {
@@ -68,10 +77,13 @@ export function logRoutes(ctx: AppContext): Route[] {
           {
             origin: ledger.origin,
             verifierKey: ledger.verifierKey,
+            suite: suite.id,
+            digestAlg: suite.digestAlg,
+            publicKeyPem: pem,
             size: checkpoint.checkpoint.size.toString(),
             rootHash: toHex(checkpoint.checkpoint.root),
             height: block.height.toString(),
-            blockHash: toHex(blockHash(block)),
+            blockHash: toHex(blockHash(block, suite)),
             checkpointIntervalMs: ledger.checkpointIntervalMs,
           },
           { 'Cache-Control': 'no-cache' },
@@ -95,7 +107,7 @@ export function logRoutes(ctx: AppContext): Route[] {
         const [blocks, tokens, cosigs] = await Promise.all([ledger.blocks(from, limit), ledger.stamps.tokensIn(from, limit), ledger.cosignatures.linesIn(from, limit)]);
         const end = from + BigInt(blocks.length);
         const more = blocks.length > 0 && end < (await ctx.store.getBlockCount());
-        sendJson(res, 200, { blocks: blocks.map((b, i) => served(b, tokens.get(from + BigInt(i)), cosigs.get(from + BigInt(i)))), ...(more ? { next: end.toString() } : {}) });
+        sendJson(res, 200, { blocks: blocks.map((b, i) => served(b, tokens.get(from + BigInt(i)), cosigs.get(from + BigInt(i)), suite)), ...(more ? { next: end.toString() } : {}) });
       },
     }),
     defineRoute({
@@ -115,7 +127,7 @@ export function logRoutes(ctx: AppContext): Route[] {
         // A block never changes, but its time stamp may still arrive: with a TSA configured it is
         // cached for good only once stamped.
         const final = (token !== undefined || ctx.tsa.status().state === 'off') && ledger.witnesses === undefined;
-        sendJson(res, 200, served(json, token, cosigs), { 'Cache-Control': final ? 'public, max-age=31536000, immutable' : 'no-cache' });
+        sendJson(res, 200, served(json, token, cosigs, suite), { 'Cache-Control': final ? 'public, max-age=31536000, immutable' : 'no-cache' });
       },
     }),
     defineRoute({

@@ -8,7 +8,7 @@ import { fromHex } from '../../core/bytes.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
-import { decimalParam, decimalString, hashHex, hashParam } from '../schemas.js';
+import { decimalParam, decimalString, digestAlgParam, digestAlgSchema, hashHex, hashParam } from '../schemas.js';
 
 /** Zod schema of the inclusion proof query: exactly one of index or leafHash, and an optional size. */
 export const inclusionQuerySchema = z
@@ -27,7 +27,7 @@ export const inclusionProofSchema = z.object({ index: decimalString, size: decim
 export const consistencyProofSchema = z.object({ from: decimalString, to: decimalString, path: z.array(hashHex) });
 /** Zod schema of a lookup response. */
 export const lookupSchema = z.object({
-  digest: z.object({ alg: z.literal('sha256'), hex: hashHex }),
+  digest: z.object({ alg: digestAlgSchema, hex: hashHex }),
   anchorings: z.array(z.object({ index: decimalString, leafHash: hashHex, receivedAt: z.string(), type: z.string() })),
 });
 
@@ -48,9 +48,9 @@ export function proofRoutes(ctx: AppContext): Route[] {
       operationId: 'lookupDigest',
       tag: 'proofs',
       summary: 'Every anchoring of a content digest',
-      description: 'Answers 200 with an empty list when the digest was never anchored. Includes entries not yet covered by a checkpoint.',
+      description: `Answers 200 with an empty list when the digest was never anchored. Includes entries not yet covered by a checkpoint. alg is this log's content digest algorithm, ${ledger.suite.digestAlg} (crypto suite ${ledger.suite.id}); the other one is 400.`,
       access: 'public',
-      params: z.strictObject({ alg: z.literal('sha256', { error: 'want sha256' }), hex: hashParam }),
+      params: z.strictObject({ alg: digestAlgParam(ledger.suite), hex: hashParam }),
       responses: { 200: { description: 'the anchorings, in index order', schema: lookupSchema } },
       errors: [400],
       async handle({ params, res }) {

@@ -2,12 +2,13 @@
  * Public verification (no key): `POST /v1/verify` checks a receipt, a case bundle or a tlog-proof
  * with the same pipeline as the offline CLI, pinned to the log's OWN verifier key, and adds what
  * only the log can say: whether it still holds those entry bytes and whether the document's
- * checkpoint is consistent with its current one. `GET /v1/verify/sha256/{hex}` answers whether a
- * digest was anchored, with a receipt per anchoring against one fresh checkpoint, so the answer
+ * checkpoint is consistent with its current one. `GET /v1/verify/{alg}/{hex}` (alg: `sha256` for
+ * a `c2sp` log, `sm3` for a `gm` log) answers whether a digest was anchored, with a receipt per anchoring against one fresh checkpoint, so the answer
  * itself verifies offline. See docs/api.md#verify.
  *
- * Files sent as multipart/form-data are hashed with SHA-256 while they stream in and never stored;
- * a client that can hash locally sends only the digest (JSON).
+ * Files sent as multipart/form-data are hashed with the log's hash (SHA-256, or SM3 for a `gm`
+ * log: SPEC.md#crypto-suites) while they stream in and never stored; a client that can hash
+ * locally sends only the digest (JSON).
  */
 import { createHash } from 'node:crypto';
 import busboy from 'busboy';
@@ -15,7 +16,7 @@ import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { MAX_BUNDLE_ITEMS, MAX_BUNDLE_SIZE, parseBundle } from '../../core/bundle.js';
 import { equalBytes, fromBase64, fromHex, fromUtf8 } from '../../core/bytes.js';
-import { digestSchema, fileNameSchema } from '../../core/entry/index.js';
+import { digestSchema, fileNameSchema, type DigestAlg } from '../../core/entry/index.js';
 import { isLedgerError } from '../../core/errors.js';
 import { verifyConsistency } from '../../core/merkle/verify.js';
 import { MAX_POLICY_SIZE, parsePolicy, type Policy } from '../../core/policy.js';
@@ -27,7 +28,7 @@ import { CHECK_IDS } from '../../verifier/report.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem, zodProblem } from '../errors.js';
 import { defineRoute, limitedJson, sendJson, type Route } from '../route.js';
-import { decimalString, hashHex, hashParam, receiptSchema } from '../schemas.js';
+import { decimalString, digestAlgParam, digestAlgSchema, hashHex, hashParam, receiptSchema } from '../schemas.js';
 import { proveEntries } from './cases.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -90,9 +91,9 @@ export const verifyAnswerSchema = z.object({
   online: onlineSchema,
 });
 
-/** Zod schema of the GET /v1/verify/sha256/{hex} answer. */
+/** Zod schema of the GET /v1/verify/{alg}/{hex} answer. */
 export const digestAnswerSchema = z.object({
-  digest: z.object({ alg: z.literal('sha256'), hex: hashHex }),
+  digest: z.object({ alg: digestAlgSchema, hex: hashHex }),
   anchored: z.boolean(),
   checkpoint: z.string().describe('the latest signed checkpoint; every receipt below is proved against it'),
   treeSize: decimalString,
@@ -164,11 +165,12 @@ interface Multipart {
 /**
  * readMultipart streams a multipart/form-data body. `receipt` (text) and `entry` (base64) come as
  * fields or as file parts (then as the file's exact bytes; at most `fieldLimit` bytes each); every
- * other file part, whatever its name, is content to compare: hashed with SHA-256 chunk by chunk
- * and dropped (at most `fileLimit` bytes together). Rejects with a problem for an unknown or
+ * other file part, whatever its name, is content to compare: hashed with `alg` (the log's content
+ * digest algorithm, SPEC.md#crypto-suites) chunk by chunk and dropped (at most `fileLimit` bytes
+ * together). Rejects with a problem for an unknown or
  * repeated field, a part over its limit (413; the rest is not read), or a malformed body.
  */
-function readMultipart(req: Request, fieldLimit: number, fileLimit: number): Promise<Multipart> {
+function readMultipart(req: Request, fieldLimit: number, fileLimit: number, alg: DigestAlg): Promise<Multipart> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -237,7 +239,8 @@ function readMultipart(req: Request, fieldLimit: number, fileLimit: number): Pro
         });
         return;
       }
-      const hash = createHash('sha256');
+      // node:crypto names both digest algorithms as entries spell them: 'sha256', 'sm3'.
+      const hash = createHash(alg);
       stream.on('data', (chunk: Buffer) => {
         total += chunk.length;
         if (total > fileLimit) return fail(tooLarge('the files', fileLimit));
@@ -301,7 +304,7 @@ async function online(ledger: Ledger, input: VerifyInput, report: DocumentReport
       const proof = await ledger.consistencyProof(from, to);
       let ok = true;
       try {
-        verifyConsistency(from, to, proof.path.map((h) => fromHex(h, 32)), fromHex(rootHash, 32), latest.checkpoint.checkpoint.root);
+        verifyConsistency(from, to, proof.path.map((h) => fromHex(h, 32)), fromHex(rootHash, 32), latest.checkpoint.checkpoint.root, ledger.suite.tree);
       } catch (err) {
         if (!isLedgerError(err)) throw err;
         ok = false;
@@ -318,6 +321,8 @@ export function verifyRoutes(ctx: AppContext): Route[] {
   const jsonLimit = config.maxBatchJsonBytes;
   const fileLimit = config.maxDocumentBytes;
   const jsonParser = limitedJson(jsonLimit);
+  // Files are hashed as this log's entries are (SPEC.md#crypto-suites): taken once per app.
+  const alg = ledger.suite.digestAlg;
 
   /** fromJson validates the JSON body and normalizes it. */
   const fromJson = (body: unknown): VerifyInput => {
@@ -339,9 +344,9 @@ export function verifyRoutes(ctx: AppContext): Route[] {
     if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > fileLimit + 2 * jsonLimit) {
       throw new HttpProblem(413, 'BODY_TOO_LARGE', `request body is larger than the limit of ${fileLimit + 2 * jsonLimit} bytes`, { field: 'body', headers: { Connection: 'close' } });
     }
-    const form = await readMultipart(req, jsonLimit, fileLimit);
+    const form = await readMultipart(req, jsonLimit, fileLimit, alg);
     if (form.receipt === undefined) throw bad('receipt', 'missing: want the receipt, bundle or tlog-proof (a field or a file part)');
-    const files = form.files.map((f) => ({ label: f.label, content: { digest: { alg: 'sha256' as const, hex: f.hex } } }));
+    const files = form.files.map((f) => ({ label: f.label, content: { digest: { alg, hex: f.hex } } }));
     const policy = readPolicy(form.policy);
     return { document: readDocument(form.receipt), ...(form.entry !== undefined ? { entry: form.entry } : {}), ...(policy !== undefined ? { policy } : {}), files };
   };
@@ -399,9 +404,9 @@ export function verifyRoutes(ctx: AppContext): Route[] {
       operationId: 'verifyDigest',
       tag: 'verify',
       summary: 'Was this digest anchored? Every anchoring with a receipt against one fresh checkpoint',
-      description: `Each anchoring covered by the latest checkpoint comes with its receipt (entry, inclusion proof, sealing block) against that one checkpoint, so the whole answer verifies offline with the pinned log key. Anchorings not yet covered are listed in pending. At most ${MAX_PAGE} are proved. anchored:false (200) when the digest was never anchored. The receipts carry the entries' metadata: anyone who knows the digest learns it.`,
+      description: `Each anchoring covered by the latest checkpoint comes with its receipt (entry, inclusion proof, sealing block) against that one checkpoint, so the whole answer verifies offline with the pinned log key. Anchorings not yet covered are listed in pending. At most ${MAX_PAGE} are proved. anchored:false (200) when the digest was never anchored. The receipts carry the entries' metadata: anyone who knows the digest learns it. alg is this log's content digest algorithm, ${alg} (crypto suite ${ledger.suite.id}); the other one is 400.`,
       access: 'public',
-      params: z.strictObject({ alg: z.literal('sha256', { error: 'want sha256' }), hex: hashParam }),
+      params: z.strictObject({ alg: digestAlgParam(ledger.suite), hex: hashParam }),
       responses: { 200: { description: 'the anchorings', schema: digestAnswerSchema } },
       errors: [400],
       async handle({ params, res }) {

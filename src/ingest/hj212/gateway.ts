@@ -1,7 +1,8 @@
 /**
  * The HJ 212 TCP gateway: a thin adapter (DESIGN.md §3) between data loggers and the ledger.
- * Every frame a device sends is anchored on arrival as an `hj212` entry whose digest is the
- * SHA-256 of the raw frame bytes; the raw frame is stored with the entry.
+ * Every frame a device sends is anchored on arrival as an `hj212` entry whose digest is the hash
+ * of the raw frame bytes with the log's suite (SHA-256 for a `c2sp` log, SM3 for a `gm` log:
+ * SPEC.md#crypto-suites, #hj-212-entries); the raw frame is stored with the entry.
  *
  * Per connection, frames are handed to `Ledger.append` in arrival order, in the same event-loop
  * turn as the bytes that completed them (so the entry's `receivedAt` is the arrival time). Many
@@ -18,6 +19,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { digestBytes } from '../../core/entry/digest.js';
+import type { DigestAlg } from '../../core/entry/schema.js';
 import { LedgerError } from '../../core/errors.js';
 import type { Ledger } from '../../log/ledger.js';
 import { LogClosedError, OverloadedError } from '../../log/sequencer.js';
@@ -175,7 +177,7 @@ class Connection {
       return;
     }
     // Synchronous up to the queueing: the ledger reads its clock now, as the packet arrives.
-    const appended = o.ledger.append([{ type: 'hj212', raw: frame.raw, digest: digestBytes(frame.raw), meta: inspected.meta }], o.submitter).then(
+    const appended = o.ledger.append([{ type: 'hj212', raw: frame.raw, digest: digestBytes(frame.raw, gw.digestAlg), meta: inspected.meta }], o.submitter).then(
       () => {
         gw.metrics.anchored((o.now() - arrived) / 1000);
         return true;
@@ -253,6 +255,8 @@ function check(value: number, what: string, min: number, max: number): number {
 export class Hj212Gateway {
   readonly options: ResolvedOptions;
   readonly metrics: GatewayMetrics;
+  /** The log's content digest algorithm (SPEC.md#crypto-suites), taken once from its key. */
+  readonly digestAlg: DigestAlg;
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
   #closing: Promise<void> | undefined;
@@ -260,6 +264,7 @@ export class Hj212Gateway {
   private constructor(options: ResolvedOptions, metrics: GatewayMetrics) {
     this.options = options;
     this.metrics = metrics;
+    this.digestAlg = options.ledger.suite.digestAlg;
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => this.#accept(socket));
     this.#server.maxConnections = options.maxConnections;
     this.#server.on('drop', () => metrics.refused());

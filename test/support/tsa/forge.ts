@@ -183,11 +183,17 @@ export function queryOf(query: Uint8Array): { imprint: Uint8Array; nonce?: bigin
   return { imprint: new Uint8Array(req.messageImprint.hashedMessage.valueBlock.valueHexView), ...(req.nonce ? { nonce: req.nonce.toBigInt() } : {}) };
 }
 
-/** makeQuery builds a DER TimeStampReq with pkijs (independently of src/tsa/protocol.ts): SHA-256, certReq. */
-export function makeQuery(imprint: Uint8Array, nonce?: bigint, policy?: string): Uint8Array {
+/** The imprint algorithm OIDs a test query may name: SHA-256 (c2sp logs) and SM3 (gm logs, GB/T 33560). */
+export const QUERY_HASH_OIDS = { sha256: '2.16.840.1.101.3.4.2.1', sm3: '1.2.156.10197.1.401' } as const;
+
+/**
+ * makeQuery builds a DER TimeStampReq with pkijs (independently of src/tsa/protocol.ts): SHA-256
+ * (or SM3 with `alg`), certReq.
+ */
+export function makeQuery(imprint: Uint8Array, nonce?: bigint, policy?: string, alg: keyof typeof QUERY_HASH_OIDS = 'sha256'): Uint8Array {
   const req = new pkijs.TimeStampReq({
     version: 1,
-    messageImprint: new pkijs.MessageImprint({ hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '2.16.840.1.101.3.4.2.1' }), hashedMessage: new asn1js.OctetString({ valueHex: imprint }) }),
+    messageImprint: new pkijs.MessageImprint({ hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: QUERY_HASH_OIDS[alg] }), hashedMessage: new asn1js.OctetString({ valueHex: imprint }) }),
     certReq: true,
     ...(nonce !== undefined ? { nonce: asn1js.Integer.fromBigInt(nonce) } : {}),
     ...(policy !== undefined ? { reqPolicy: policy } : {}),

@@ -46,7 +46,10 @@ export interface TestPki {
   /** A root with the pinned root's name but another key. */
   readonly impostorRootDer: Uint8Array;
   readonly signers: Readonly<Record<SignerRole, TestSigner>>;
-  /** The `openssl ts` configuration (sections `tsa_sha256`, the default, and `tsa_sha1`). */
+  /**
+   * The `openssl ts` configuration (sections `tsa_sha256`, the default, and `tsa_sha1`). Both accept
+   * SHA-256 and SM3 imprints (a `gm` log's, SPEC.md#crypto-suites), as Debian's OpenSSL 3 does.
+   */
   readonly tsaConfigPath: string;
 }
 
@@ -121,7 +124,7 @@ serial = ${dir}/tsaserial
 crypto_device = builtin
 default_policy = ${TEST_POLICY}
 other_policies = ${TEST_OTHER_POLICY}
-digests = sha256, sha384, sha512, sha1
+digests = sha256, sm3, sha384, sha512, sha1
 accuracy = secs:1, millisecs:500, microsecs:100
 clock_precision_digits = 3
 ordering = no

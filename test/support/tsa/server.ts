@@ -37,11 +37,12 @@ export { TEST_POLICY, TEST_OTHER_POLICY, UNSUPPORTED_POLICY } from './pki.js';
 
 /**
  * opensslToken stamps `imprint` with openssl directly (no HTTP) and returns the token DER.
- * `signer` defaults to the good TSA, `nonce` to none, `section` to ESS v2.
+ * `signer` defaults to the good TSA, `nonce` to none, `section` to ESS v2, `alg` to SHA-256 (`sm3`
+ * for a gm log's imprint).
  */
-export async function opensslToken(imprint: Uint8Array, o: { signer?: TestSigner; nonce?: bigint; section?: string } = {}): Promise<Uint8Array> {
+export async function opensslToken(imprint: Uint8Array, o: { signer?: TestSigner; nonce?: bigint; section?: string; alg?: 'sha256' | 'sm3' } = {}): Promise<Uint8Array> {
   const pki = await testPki();
-  return tokenOfResponse(await opensslReply(makeQuery(imprint, o.nonce), o.signer ?? pki.signers.good, o.section));
+  return tokenOfResponse(await opensslReply(makeQuery(imprint, o.nonce, undefined, o.alg ?? 'sha256'), o.signer ?? pki.signers.good, o.section));
 }
 
 /** How the test TSA behaves. */

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { loadConfig, type ServiceConfig } from '../../../src/config.js';
+import type { SuiteId } from '../../../src/core/suite.js';
 import { startService, type RunningService } from '../../../src/server.js';
 import { startTsa, type TestTsa } from './server.js';
 
@@ -24,8 +25,11 @@ export interface StampingService {
   close(): Promise<void>;
 }
 
-/** startStampingService starts a new log in `<dir>/data` that stamps through `tsa` (a new one if not given). */
-export async function startStampingService(o: { dir: string; origin: string; tsa?: TestTsa }): Promise<StampingService> {
+/**
+ * startStampingService starts a new log in `<dir>/data` that stamps through `tsa` (a new one if not
+ * given); `profile` is the new log's crypto suite (GUZHENG_PROFILE; default c2sp, `gm` for SM3/SM2).
+ */
+export async function startStampingService(o: { dir: string; origin: string; tsa?: TestTsa; profile?: SuiteId }): Promise<StampingService> {
   const tsa = o.tsa ?? (await startTsa());
   const admin = `gzk_${'T'.repeat(43)}`;
   const dataDir = join(o.dir, 'data');
@@ -44,6 +48,7 @@ export async function startStampingService(o: { dir: string; origin: string; tsa
     tsaCaFile: tsa.rootPemPath,
     tsaIntervalMs: 100,
     tsaTimeoutMs: 10_000,
+    ...(o.profile !== undefined ? { profile: o.profile } : {}),
   };
   const service = await startService(config, () => {});
   const api = (path: string, init: RequestInit = {}) => fetch(`${service.url}${path}`, { ...init, headers: { authorization: `Bearer ${admin}`, ...(init.headers as Record<string, string> | undefined) } });
