@@ -81,7 +81,7 @@ function merkletreejsRebuild(leaves: readonly Buffer[], times: number): number {
   return best * 1000; // µs
 }
 
-interface Timing {
+export interface Timing {
   /** µs per proof, one at a time: p50. */
   readonly p50: number;
   readonly p99: number;
@@ -89,7 +89,7 @@ interface Timing {
   readonly concurrent: number;
 }
 
-async function timeProofs(n: number, count: number, prove: (i: number) => Promise<unknown>): Promise<Timing> {
+export async function timeProofs(n: number, count: number, prove: (i: number) => Promise<unknown>): Promise<Timing> {
   const rnd = () => Math.floor(Math.random() * n);
   for (let i = 0; i < 200; i++) await prove(rnd());
   const lat: number[] = [];

@@ -21,6 +21,7 @@ import { benchHttp } from './http.js';
 import { benchPeer } from './peer.js';
 import { benchProofs } from './proofs.js';
 import { benchTrust } from './trust.js';
+import { benchGm } from './gm.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     if (appended && want('8')) rows.push(...(await benchPeer(sizes, appended.built, (appended.rows[0] as Row).value)));
     if (appended && want('6')) rows.push(...(await benchAudit(sizes, appended.built)));
     if (appended && want('5')) rows.push(...(await benchProofs(sizes, appended.built)));
+    if (want('11')) rows.push(...(await benchGm(sizes)));
   } finally {
     cleanup();
   }
