@@ -2,6 +2,7 @@
  * Shared helpers of the browser tests: whether Debian's Chromium is installed (.ci/run installs
  * it; without it the browser tests skip with a message), and pixel statistics of PNG screenshots.
  */
+import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { chromiumAvailable, chromiumPath } from '../../src/certificate/pdf.js';
 
@@ -56,4 +57,29 @@ export function pixelStats(png: Uint8Array, region?: Region): PixelStats {
     }
   }
   return { width: img.width, height: img.height, inked: inked / Math.max(1, n), dark: dark / Math.max(1, n), colours: colours.size };
+}
+
+/** A page opened by {@link openPage}, with every request it made and every console error or warning. */
+export interface OpenedPage {
+  readonly page: Page;
+  readonly requests: string[];
+  readonly errors: string[];
+}
+
+/**
+ * openPage opens `url` in `context`, records the page's requests (to show a file never leaves it)
+ * and its console errors and warnings, and waits until the page says it is ready.
+ */
+export async function openPage(context: BrowserContext, url: string): Promise<OpenedPage> {
+  const page = await context.newPage();
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.locator('html[data-ready=true]').waitFor();
+  return { page, requests, errors };
 }

@@ -24,7 +24,7 @@ import { canonicalJsonText } from '../../src/core/entry/jcs.js';
 import { parseReceipt } from '../../src/core/receipt.js';
 import { receiptToTlogProof } from '../../src/core/tlog-proof.js';
 import { CASE, itemParts } from '../support/bundles.js';
-import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM } from './chromium.js';
+import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, openPage, type OpenedPage } from './chromium.js';
 
 /** What the page shows after Verify, read from the DOM in one round trip. */
 interface Shown {
@@ -98,18 +98,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page for a gm log in Chromiu
     if (dir) console.log(`verify page (gm): screenshots and inputs in ${dir}`);
   });
 
-  async function open(hash = ''): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-    const page = await context.newPage();
-    const requests: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(pageUrl + hash);
-    await page.locator('html[data-ready=true]').waitFor();
-    return { page, requests, errors };
+  async function open(hash = ''): Promise<OpenedPage> {
+    return openPage(context, pageUrl + hash);
   }
 
   async function verify(page: Page, o: { file?: string | string[]; receipt: string; key?: string; entry?: string }): Promise<Shown> {

@@ -22,7 +22,7 @@ import { verifyReceipt, type TimestampTokenFact } from '../../src/verifier/index
 import { beijingTime } from '../../src/web/times.js';
 import { formatCertificatesPem } from '../../src/web/input.js';
 import { startTsa, type TestTsa } from '../support/tsa/server.js';
-import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM } from './chromium.js';
+import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, openPage, type OpenedPage } from './chromium.js';
 
 const CASE = '衡环罚〔2026〕TS号';
 const WAVE1_KEY = 'guzheng.test/wave1+96d1dd6f+AREuOeD+YLMsKf7IQew6fAB7Sx2kJB+ion/PlFKRNjOx';
@@ -157,18 +157,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page with time stamps, in Ch
     if (dir) console.log(`verify page (time stamps): screenshots and inputs in ${dir}`);
   });
 
-  async function open(url: string): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-    const page = await context.newPage();
-    const requests: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.locator('html[data-ready=true]').waitFor();
-    return { page, requests, errors };
+  async function open(url: string): Promise<OpenedPage> {
+    return openPage(context, url);
   }
 
   /** Give the inputs and click Verify. `roots`: PEM text to paste, or a file to pick; omitted: leave the field as it is. */

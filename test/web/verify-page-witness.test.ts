@@ -22,7 +22,7 @@ import { beijingTime } from '../../src/web/times.js';
 import { formatPolicy } from '../../src/web/witnesses.js';
 import { auth, TEST_LOG, startServer, type TestServer } from '../http/helpers.js';
 import { cli, serve, stop, type Served } from '../witness/process.js';
-import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM } from './chromium.js';
+import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, openPage, type OpenedPage } from './chromium.js';
 
 const CASE = '衡环罚〔2026〕WP号';
 const NAMES = ['court', 'procuratorate', 'notary'] as const;
@@ -161,18 +161,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page with a witness policy, 
     if (dir) console.log(`verify page (witnesses): screenshots and inputs in ${dir}`);
   });
 
-  async function open(url: string): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-    const page = await context.newPage();
-    const requests: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.locator('html[data-ready=true]').waitFor();
-    return { page, requests, errors };
+  async function open(url: string): Promise<OpenedPage> {
+    return openPage(context, url);
   }
 
   /** Give the inputs and click Verify. `policy`: text to paste, or a file to pick; omitted: leave the field as it is. */

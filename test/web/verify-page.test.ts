@@ -18,7 +18,7 @@ import { canonicalJsonText } from '../../src/core/entry/jcs.js';
 import { parseReceipt, type Receipt } from '../../src/core/receipt.js';
 import { receiptToTlogProof } from '../../src/core/tlog-proof.js';
 import { auth, json, sha256Hex, startServer, type TestServer } from '../http/helpers.js';
-import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, pixelStats } from './chromium.js';
+import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, pixelStats, openPage, type OpenedPage } from './chromium.js';
 
 const OTHER_LOG = generateSignerKey('guzheng.test/other-log', new Uint8Array(32).fill(9));
 
@@ -143,18 +143,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`court verification page in Chromium (${CHROMIUM
   });
 
   /** A page with request, console-error and page-error recorders. */
-  async function open(url: string): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-    const page = await context.newPage();
-    const requests: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.locator('html[data-ready=true]').waitFor();
-    return { page, requests, errors };
+  async function open(url: string): Promise<OpenedPage> {
+    return openPage(context, url);
   }
 
   async function verify(page: Page, o: { file?: string | string[]; receipt: string; key?: string; entry?: string }): Promise<Shown> {
