@@ -81,6 +81,9 @@ export interface Proving {
   readonly note: string;
 }
 
+/** Blocks kept in memory for finding a recent entry's sealing block (SPEC.md#receipts). */
+const RECENT_BLOCKS = 1024;
+
 /** Names of the secondary indexes the log maintains. */
 export const SECONDARY = { case: 'case', hj212Device: 'hj212-mn' } as const;
 
@@ -111,6 +114,12 @@ export class Ledger {
   /** The witness client, when a witness policy is configured. */
   readonly witnesses: WitnessClient | undefined;
   readonly #witnessTimeoutMs: number;
+  /**
+   * The blocks published since this start, newest last (at most RECENT_BLOCKS): receipts proved
+   * against a witnessed checkpoint, which is older than the latest, find their sealing block here
+   * instead of by a binary search over the store, one read per step.
+   */
+  readonly #recentBlocks: Block[] = [];
   readonly checkpointIntervalMs: number;
   readonly #clock: () => Date;
   /** Upper tree nodes read for proofs (immutable once stored). */
@@ -158,6 +167,7 @@ export class Ledger {
       ...(rec.lastBlock ? { lastBlock: rec.lastBlock } : {}),
       ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
       onPublish: (p) => {
+        if (ledger !== undefined) ledger.#rememberBlock(p.block);
         witnesses?.notify(p);
         o.onPublish?.(p);
       },
@@ -420,6 +430,8 @@ export class Ledger {
   async sealingBlock(index: bigint): Promise<Block | undefined> {
     const latest = this.publisher.latest?.block;
     if (latest !== undefined && latest.first <= index && index < latest.first + latest.count) return latest;
+    const recent = this.#recentBlock(index);
+    if (recent !== undefined) return recent;
     let lo = 0n;
     let hi = await this.store.getBlockCount();
     while (lo < hi) {
@@ -428,6 +440,28 @@ export class Ledger {
       if (json === undefined) throw new Error(`storage: block ${mid} missing`);
       const b = parseBlock(json);
       if (b.first + b.count <= index) lo = mid + 1n;
+      else if (b.first > index) hi = mid;
+      else return b;
+    }
+    return undefined;
+  }
+
+  #rememberBlock(block: Block): void {
+    const r = this.#recentBlocks;
+    if (r.length > 0 && (r[r.length - 1] as Block).height + 1n !== block.height) r.length = 0;
+    r.push(block);
+    if (r.length > RECENT_BLOCKS) r.splice(0, r.length - RECENT_BLOCKS);
+  }
+
+  /** #recentBlock finds the block sealing `index` among the recent blocks (a binary search in memory). */
+  #recentBlock(index: bigint): Block | undefined {
+    const r = this.#recentBlocks;
+    let lo = 0;
+    let hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = r[mid] as Block;
+      if (b.first + b.count <= index) lo = mid + 1;
       else if (b.first > index) hi = mid;
       else return b;
     }
