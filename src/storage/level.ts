@@ -66,6 +66,7 @@ import {
   prefixed,
   secondaryPrefix,
 } from './keys.js';
+import { checkRecordValue, recordKey, recordKeyOf, recordRange, type RecordQuery, type RecordRow, type RecordWrite } from './records.js';
 import { StoreUnavailableError, type AppendBatch, type ApiKeyRecord, type LedgerStore, type StoreHealth } from './store.js';
 
 /**
@@ -644,6 +645,33 @@ export class LevelStore implements LedgerStore {
     this.#open();
     const values = await this.#use(() => this.#db.values(prefixRange(PREFIX.apiKey)).all());
     return values.map((v) => decodeStoredApiKey(fromUtf8(v, 'api key record')));
+  }
+
+  /** putRecords durably (sync) writes one table's rows in one batch (src/storage/records.ts). */
+  async putRecords(table: string, rows: readonly RecordWrite[]): Promise<void> {
+    this.#open();
+    const ops = rows.map((r) => {
+      const key = recordKey(table, r.key);
+      if (r.value === undefined) return { type: 'del' as const, key };
+      checkRecordValue(r.value);
+      return { type: 'put' as const, key, value: utf8(r.value) };
+    });
+    if (ops.length > 0) await this.#write(() => undefined, () => this.#db.batch(ops, { sync: true }));
+  }
+
+  /** getRecord returns the value stored under (`table`, `key`), if any. */
+  async getRecord(table: string, key: string): Promise<string | undefined> {
+    this.#open();
+    const v = await this.#use(() => this.#db.get(recordKey(table, key)));
+    return v === undefined ? undefined : fromUtf8(v, `record ${table}`);
+  }
+
+  /** listRecords returns the rows of `table` in the query's range (one range scan). */
+  async listRecords(table: string, query: RecordQuery): Promise<RecordRow[]> {
+    this.#open();
+    const range = recordRange(table, query);
+    const rows = await this.#use(() => this.#db.iterator({ ...range, limit: query.limit, reverse: query.reverse === true }).all());
+    return rows.map(([k, v]) => ({ key: recordKeyOf(table, k), value: fromUtf8(v, `record ${table}`) }));
   }
 
   /** close releases the LevelDB handle and its lock; later calls reject. Idempotent. */

@@ -26,6 +26,7 @@ import {
   decodeStoredApiKey,
   decodeStoredBlock,
 } from './checks.js';
+import { checkRecordKey, checkRecordQuery, checkRecordTable, checkRecordValue, compareRecordKeys, type RecordQuery, type RecordRow, type RecordWrite } from './records.js';
 import type { AppendBatch, ApiKeyRecord, LedgerStore, StoreHealth } from './store.js';
 
 function nodeName(level: number, index: bigint): string {
@@ -51,6 +52,8 @@ export class MemoryStore implements LedgerStore {
   readonly #secondary = new Map<string, Set<bigint>>();
   readonly #blocks: string[] = [];
   readonly #meta = new Map<string, string>();
+  /** Record tables: table -> key -> value. */
+  readonly #records = new Map<string, Map<string, string>>();
   readonly #evidence = new Map<string, Map<bigint, Uint8Array>>();
   readonly #apiKeys = new Map<string, string>();
   #appending = false;
@@ -266,6 +269,43 @@ export class MemoryStore implements LedgerStore {
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     this.#open();
     return [...this.#apiKeys.keys()].sort().map((k) => decodeStoredApiKey(this.#apiKeys.get(k) as string));
+  }
+
+  /** putRecords writes one table's rows (src/storage/records.ts); all are checked before any is applied. */
+  async putRecords(table: string, rows: readonly RecordWrite[]): Promise<void> {
+    this.#open();
+    checkRecordTable(table);
+    for (const r of rows) {
+      checkRecordKey(r.key);
+      if (r.value !== undefined) checkRecordValue(r.value);
+    }
+    let t = this.#records.get(table);
+    if (t === undefined) this.#records.set(table, (t = new Map()));
+    for (const r of rows) {
+      if (r.value === undefined) t.delete(r.key);
+      else t.set(r.key, r.value);
+    }
+  }
+
+  /** getRecord returns the value stored under (`table`, `key`), if any. */
+  async getRecord(table: string, key: string): Promise<string | undefined> {
+    this.#open();
+    checkRecordTable(table);
+    checkRecordKey(key);
+    return this.#records.get(table)?.get(key);
+  }
+
+  /** listRecords returns the rows of `table` in the query's range, in LevelStore's key order. */
+  async listRecords(table: string, query: RecordQuery): Promise<RecordRow[]> {
+    this.#open();
+    checkRecordTable(table);
+    checkRecordQuery(query);
+    const { gte, lt } = query;
+    const keys = [...(this.#records.get(table)?.keys() ?? [])]
+      .filter((k) => (gte === undefined || compareRecordKeys(k, gte) >= 0) && (lt === undefined || compareRecordKeys(k, lt) < 0))
+      .sort(compareRecordKeys);
+    if (query.reverse === true) keys.reverse();
+    return keys.slice(0, query.limit).map((key) => ({ key, value: this.#records.get(table)?.get(key) as string }));
   }
 
   /** close marks the store closed; later calls reject. Idempotent. */

@@ -78,6 +78,9 @@ export interface ApiKeyRecord {
   readonly label?: string;
 }
 
+export type { RecordQuery, RecordRow, RecordWrite } from './records.js';
+import type { RecordQuery, RecordRow, RecordWrite } from './records.js';
+
 export interface LedgerStore {
   /** Number of entries integrated (0 for a new store). */
   getSize(): Promise<bigint>;
@@ -128,6 +131,16 @@ export interface LedgerStore {
   putApiKey(record: ApiKeyRecord): Promise<void>;
   getApiKeyBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
+
+  /**
+   * Record tables (src/storage/records.ts): the service's own small records, outside the log.
+   * putRecords writes the rows of one table atomically and durably (fsync); a row with value
+   * undefined deletes its key.
+   */
+  putRecords(table: string, rows: readonly RecordWrite[]): Promise<void>;
+  getRecord(table: string, key: string): Promise<string | undefined>;
+  /** Rows of `table` in the query's range, in key order (UTF-8 bytes), at most `limit`. */
+  listRecords(table: string, query: RecordQuery): Promise<RecordRow[]>;
 
   /** Whether the store can write and read now (see {@link StoreHealth}). */
   health(): StoreHealth;

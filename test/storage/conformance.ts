@@ -531,6 +531,39 @@ export function describeLedgerStore(name: string, open: () => Promise<StoreHandl
         expect((await s.getApiKeyBySecretHash(k.secretHash))?.revokedAt).toBe(revoked.revokedAt);
       }));
 
+    it('keeps record tables apart, ordered by UTF-8 bytes, ranged, reversed, and deletes rows', () =>
+      withStore(async ({ store }) => {
+        const s = store();
+        await s.putRecords('users', [
+          { key: 'b', value: '2' },
+          { key: 'a', value: '1' },
+          { key: '警官', value: '3' },
+          { key: 'ab', value: '' },
+        ]);
+        await s.putRecords('users-x', [{ key: 'a', value: 'other table' }]);
+        await s.putRecords('user', [{ key: 'zz', value: 'a prefix of users' }]);
+        expect(await s.getRecord('users', 'a')).toBe('1');
+        expect(await s.getRecord('users', 'ab')).toBe('');
+        expect(await s.getRecord('users', 'c')).toBeUndefined();
+        expect(await s.listRecords('users', { limit: 100 })).toEqual([
+          { key: 'a', value: '1' },
+          { key: 'ab', value: '' },
+          { key: 'b', value: '2' },
+          { key: '警官', value: '3' },
+        ]);
+        expect((await s.listRecords('users', { limit: 2, reverse: true })).map((r) => r.key)).toEqual(['警官', 'b']);
+        expect((await s.listRecords('users', { gte: 'ab', lt: 'b', limit: 10 })).map((r) => r.key)).toEqual(['ab']);
+        expect((await s.listRecords('users', { lt: 'b', limit: 10, reverse: true })).map((r) => r.key)).toEqual(['ab', 'a']);
+        await s.putRecords('users', [{ key: 'a', value: undefined }, { key: 'b', value: 'two' }]);
+        expect((await s.listRecords('users', { limit: 10 })).map((r) => `${r.key}=${r.value}`)).toEqual(['ab=', 'b=two', '警官=3']);
+        expect(await s.listRecords('user', { limit: 10 })).toEqual([{ key: 'zz', value: 'a prefix of users' }]);
+        await expectRejects(s.putRecords('Users', [{ key: 'a', value: '1' }]), /record table/, 'INPUT_INVALID');
+        await expectRejects(s.putRecords('users', [{ key: 'ok', value: '1' }, { key: '', value: '1' }]), /record key/, 'INPUT_INVALID');
+        expect(await s.getRecord('users', 'ok')).toBeUndefined();
+        await expectRejects(s.putRecords('users', [{ key: 'big', value: 'x'.repeat(64 * 1024 + 1) }]), /at most 65536/, 'INPUT_INVALID');
+        await expectRejects(s.listRecords('users', { limit: 0 }), /limit/, 'INPUT_INVALID');
+      }));
+
     it('rejects every call after close', () =>
       withStore(async ({ store }) => {
         const s = store();
@@ -559,7 +592,9 @@ export function describeLedgerStore(name: string, open: () => Promise<StoreHandl
         for (const b of chain) await store().appendBlock(b);
         await store().putMeta('origin', ORIGIN);
         await store().putApiKey(apiKey(1));
+        await store().putRecords('sessions', [{ key: 's1', value: '{}' }]);
         const s = await reopen!();
+        expect(await s.listRecords('sessions', { limit: 5 })).toEqual([{ key: 's1', value: '{}' }]);
         await expectMatches(s, model);
         expect(await s.getBlockCount()).toBe(3n);
         expect(await s.getBlocks(0n, 10)).toEqual(chain);
