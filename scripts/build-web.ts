@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { renderVerifyPage } from '../src/web/template.js';
+import { buildConsole } from './build-console.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -71,4 +72,6 @@ export async function buildVerifyPage(outFile: string = VERIFY_PAGE_PATH): Promi
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const built = await buildVerifyPage(process.argv[2]);
   console.log(`build-web: wrote ${built.path} (${built.html.length} characters, script ${built.scriptBytes} bytes)`);
+  const console_ = await buildConsole();
+  console.log(`build-web: wrote the console to ${console_.dir} (script ${console_.scriptBytes} bytes, styles ${console_.styleBytes} bytes)`);
 }

@@ -5,7 +5,8 @@
  * src/core, src/verifier, src/web and the same packages. None may touch node:*, Buffer, process,
  * express, level, storage or http, a clock, or randomness. src/witness (a Node service) may use
  * node:*, express, zod, level and prom-client, but of src only core, platform and itself: never the
- * log, storage, http or audit. Nothing in src/ may use an explicit `any`. Run by `npm test`;
+ * log, storage, http or audit. src/console (the console's browser code) imports only core, verifier,
+ * web, itself, the pure packages, Preact and uPlot. Nothing in src/ may use an explicit `any`. Run by `npm test`;
  * exits 1 listing every violation.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -30,6 +31,9 @@ const LAYERS: Record<string, string[]> = {
  */
 const SERVICE_LAYERS: Record<string, { folders: string[]; packages: string[] }> = {
   witness: { folders: ['core', 'platform', 'witness'], packages: ['node:', 'express', 'zod', 'level', 'prom-client'] },
+  // The console (browser code, bundled by scripts/build-console.ts): it may fetch and keep time,
+  // but reaches the service only over HTTP, never through its code: no node:*, log, storage, http.
+  console: { folders: ['core', 'verifier', 'web', 'console'], packages: [...ALLOWED_PACKAGES, 'preact', 'uplot'] },
 };
 
 /** Source patterns banned in restricted layers, with the reason shown to the developer. */
@@ -152,5 +156,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   }
   const files = Object.keys(LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
   const service = Object.keys(SERVICE_LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
-  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files); src/witness stays off the log (${service} files)`);
+  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files); src/witness and src/console stay off the log (${service} files)`);
 }

@@ -27,6 +27,7 @@ import { opsRoutes } from './routes/ops.js';
 import { proofRoutes } from './routes/proofs.js';
 import { verifyRoutes } from './routes/verify.js';
 import { webRoutes } from './routes/web.js';
+import { consoleRoutes } from './routes/console.js';
 
 /** What createApp needs. */
 export interface AppDeps {
@@ -73,6 +74,7 @@ export function buildRoutes(ctx: AppContext): Route[] {
     ...verifyRoutes(ctx),
     ...hj212Routes(ctx),
     ...webRoutes(ctx),
+    ...consoleRoutes(ctx),
     ...opsRoutes(ctx, () => (doc ??= buildOpenApi(routes, INFO))),
   ];
   return routes;

@@ -58,7 +58,8 @@ export function parseCertificate(raw: Uint8Array, what: string, code: ErrorCode)
   const subject = expectTag(tbs.children[at + 4], TAG.SEQUENCE, `${what}: subject`, code);
   let cert: pkijs.Certificate;
   try {
-    cert = pkijs.Certificate.fromBER(raw);
+    // Never a SharedArrayBuffer view: the cast only satisfies the DOM lib's BufferSource (the console's build).
+    cert = pkijs.Certificate.fromBER(raw as Uint8Array<ArrayBuffer>);
   } catch (cause) {
     throw new LedgerError(code, `${what}: not an X.509 certificate`, { cause });
   }
@@ -201,7 +202,7 @@ export function checkTsaName(tsa: DerNode, signer: ParsedCertificate): void {
 async function digest(alg: string, data: Uint8Array): Promise<Uint8Array> {
   const name = HASH_NAMES[alg];
   if (name === undefined) return invalid(`ESS certificate hash algorithm ${alg} is not supported`);
-  return new Uint8Array(await webCrypto().subtle.digest(name, data));
+  return new Uint8Array(await webCrypto().subtle.digest(name, data as Uint8Array<ArrayBuffer>));
 }
 
 async function checkEssCertId(values: readonly DerNode[], v2: boolean, signer: ParsedCertificate): Promise<void> {

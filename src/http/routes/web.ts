@@ -21,7 +21,7 @@ import { defineRoute, type Route } from '../route.js';
 import { decimalParam } from '../schemas.js';
 
 /** packageRoot finds the directory of this package's package.json, from src/ or dist/. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;
@@ -45,7 +45,7 @@ export interface WebRouteOptions {
 }
 
 /** A file read once and re-read when its modification time changes. */
-function cachedFile(path: string): () => string | undefined {
+export function cachedFile(path: string): () => string | undefined {
   let cache: { mtimeMs: number; text: string } | undefined;
   return () => {
     let mtimeMs: number;
