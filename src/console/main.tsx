@@ -170,7 +170,11 @@ function App() {
     }
   }, []);
   useEffect(() => {
-    void Promise.all([refreshSession(), refreshLog()]).then(() => setReady(true));
+    void Promise.all([refreshSession(), refreshLog()]).then(() => {
+      setReady(true);
+      // Tests and screen readers wait for this: the first render with the log's state is done.
+      document.documentElement.dataset['ready'] = 'true';
+    });
   }, []);
   useEffect(() => {
     // Each page names itself; the document title follows, for tabs and screen readers.

@@ -26,6 +26,8 @@ const BY_CODE: Readonly<Record<string, MessageKey>> = {
   PASSWORD_CHANGE_REQUIRED: 'p.passwordChange',
   PASSWORD_WEAK: 'p.passwordWeak',
   CONFLICT: 'p.conflict',
+  METHOD_NOT_ALLOWED: 'p.invalid',
+  POLICY_MALFORMED: 'p.invalid',
 };
 
 /** problemText is the title and the service's detail of a failure. */

@@ -33,6 +33,8 @@ export function useLatestBlocks(count: number): { blocks: ServedBlock[] | undefi
         if (!stopped) {
           setBlocks([...page.blocks].reverse());
           setError(undefined);
+          // The head (size, root) is the log's state, shared with every page: refresh it too.
+          void refreshLog();
         }
       } catch (err) {
         if (!stopped) setError(err);
@@ -48,10 +50,7 @@ export function useLatestBlocks(count: number): { blocks: ServedBlock[] | undefi
     if (typeof EventSource === 'function') {
       events = new EventSource('/v1/events');
       events.addEventListener('open', () => setLive(true));
-      events.addEventListener('block', () => {
-        void load();
-        void refreshLog();
-      });
+      events.addEventListener('block', () => void load());
       events.addEventListener('error', () => {
         // The browser retries by itself; until then, poll.
         setLive(false);
