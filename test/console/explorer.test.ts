@@ -149,7 +149,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
     const zh = await page.screenshot({ path: join(dir, 'home-zh.png') });
     await page.click('button:has-text("English")');
     await expect.poll(() => page.locator('h1').textContent()).toBe('Chain explorer');
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    expect(await page.evaluate<string>('document.documentElement.lang')).toBe('en');
     const en = await page.screenshot({ path: join(dir, 'home-en.png') });
     for (const png of [zh, en]) {
       const s = pixelStats(png);
@@ -172,13 +172,13 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
     const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     const { page } = await openPage(phone, `${service.url}/`);
     await page.getByTestId('size').waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(dir, 'home-phone.png'), fullPage: true });
-    const before = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('h1') as Element).fontSize));
+    const before = await page.evaluate<number>("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)");
     await page.click('button:has-text("大字模式")');
-    const after = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('h1') as Element).fontSize));
+    const after = await page.evaluate<number>("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)");
     expect(after / before).toBeGreaterThan(1.2);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await phone.close();
   });
 });
