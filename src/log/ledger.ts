@@ -22,6 +22,7 @@ import { CosignatureBook, cosignedNote } from './cosignatures.js';
 import { WitnessClient } from './witness-client.js';
 import { recover, type KnownCheckpoint } from './recover.js';
 import { Sequencer, type Appended, type PendingEntry, type SequencerOptions } from './sequencer.js';
+import { Summaries, type SummaryOptions } from './summaries.js';
 
 /** What a submitter asks to anchor. A record is stored; a document or digest only by digest. */
 export type EntryInput =
@@ -73,6 +74,8 @@ export interface LedgerOptions {
   readonly witnessTimeoutMs?: number;
   /** Witness events (refusals, anomalies), one line each. */
   readonly onWitnessEvent?: (line: string) => void;
+  /** The explorer's summaries (src/log/summaries.ts), kept in the background: on unless `false`. */
+  readonly summaries?: false | SummaryOptions;
 }
 
 /** The checkpoint a document is proved against: its size and its note, with the cosignatures it has. */
@@ -113,6 +116,10 @@ export class Ledger {
   readonly cosignatures: CosignatureBook;
   /** The witness client, when a witness policy is configured. */
   readonly witnesses: WitnessClient | undefined;
+  /** The explorer's summaries (statistics, cases), unless turned off. */
+  readonly summaries: Summaries | undefined;
+  /** Called with each newly published block (see onBlock). */
+  readonly #blockListeners = new Set<(published: Published) => void>();
   readonly #witnessTimeoutMs: number;
   /**
    * The blocks published since this start, newest last (at most RECENT_BLOCKS): receipts proved
@@ -146,6 +153,13 @@ export class Ledger {
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 200;
     this.#clock = o.clock ?? (() => new Date());
     this.#systemClock = o.clock === undefined;
+    this.summaries =
+      o.summaries === false
+        ? undefined
+        : new Summaries(
+            { store: o.store, size: () => sequencer.size, blocks: () => (publisher.latest?.block.height ?? -1n) + 1n, queued: () => sequencer.queued },
+            o.summaries,
+          );
   }
 
   /** open recovers the tree from the store, checks it against the last block, and starts publishing. */
@@ -167,7 +181,10 @@ export class Ledger {
       ...(rec.lastBlock ? { lastBlock: rec.lastBlock } : {}),
       ...(rec.lastCheckpoint ? { lastCheckpoint: rec.lastCheckpoint } : {}),
       onPublish: (p) => {
-        if (ledger !== undefined) ledger.#rememberBlock(p.block);
+        if (ledger !== undefined) {
+          ledger.#rememberBlock(p.block);
+          ledger.#emitBlock(p);
+        }
         witnesses?.notify(p);
         o.onPublish?.(p);
       },
@@ -200,6 +217,7 @@ export class Ledger {
     // The latest checkpoint, published before this start, is submitted too.
     const latest = publisher.latest;
     if (latest !== undefined) witnesses?.notify(latest, false);
+    ledger.summaries?.start();
     return ledger;
   }
 
@@ -246,6 +264,8 @@ export class Ledger {
       const entry = entries[i] as Entry;
       out[i] = { index: d.index, leafHash: hashHex(d.leafHash), digest: entry.digest, entry };
     }
+    // One push: the summaries fold entries in later, off this path.
+    this.summaries?.appended(out);
     return out;
   }
 
@@ -446,6 +466,26 @@ export class Ledger {
     return undefined;
   }
 
+  /**
+   * onBlock calls `listener` with every block published from now on, right after it is durable,
+   * on the publisher's path: a listener must be cheap and must not throw (what it throws is
+   * ignored). Returns the function that unsubscribes it.
+   */
+  onBlock(listener: (published: Published) => void): () => void {
+    this.#blockListeners.add(listener);
+    return () => void this.#blockListeners.delete(listener);
+  }
+
+  #emitBlock(p: Published): void {
+    for (const f of this.#blockListeners) {
+      try {
+        f(p);
+      } catch {
+        // A listener's failure is its own: the block is published.
+      }
+    }
+  }
+
   #rememberBlock(block: Block): void {
     const r = this.#recentBlocks;
     if (r.length > 0 && (r[r.length - 1] as Block).height + 1n !== block.height) r.length = 0;
@@ -529,6 +569,8 @@ export class Ledger {
         await this.publisher.stop();
         await this.witnesses?.stop();
       } finally {
+        // After the final checkpoint, so it is summarized too; never throws.
+        await this.summaries?.close();
         // The final checkpoint released its waiters: let them ask for their receipts (a turn of
         // the event loop), then let those receipts finish reading before the store closes.
         await new Promise((r) => setImmediate(r));
