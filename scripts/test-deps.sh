@@ -8,6 +8,8 @@
 # - golang-go, golang-golang-x-mod-dev: the Go x/mod interoperability test (GOPATH mode, no proxy).
 # - openssl: the test TSA (`openssl ts -reply`) and the 国密 interop peer.
 # - jq: docs/gm.md's OpenSSL walkthrough, run as written.
+# - radosgw, ceph-mon, ceph-osd, ceph-common: the mirror tests start a real Ceph RADOS Gateway
+#   (scripts/ceph-rgw.sh: one mon, one memstore OSD, S3 on 127.0.0.1).
 set -euo pipefail
 missing=()
 # GUZHENG_SKIP_BROWSER_TESTS=1 skips the browser tests on purpose (README.md): no Chromium then.
@@ -19,6 +21,10 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -f /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog/tile.go ] || missing+=(golang-golang-x-mod-dev)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v radosgw >/dev/null 2>&1 || missing+=(radosgw)
+command -v ceph-mon >/dev/null 2>&1 || missing+=(ceph-mon)
+command -v ceph-osd >/dev/null 2>&1 || missing+=(ceph-osd)
+command -v ceph >/dev/null 2>&1 || missing+=(ceph-common)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]} (Debian packages)"
 sudo=()

@@ -1,11 +1,13 @@
 /**
  * `guzheng keys create|list|revoke`: API key administration on a data directory. LevelDB admits
  * one process, so these run while the server is stopped; the message says so if it is not.
+ * Creating and revoking a key is recorded in the admin trail (src/auth/admin-trail.ts, actor `cli`).
  * `guzheng keys export` prints the LOG's public key (its verifier key, or with --pem its PEM
  * SubjectPublicKeyInfo: Ed25519, or SM2 for a gm log) from `<data>/log-key`; it reads only that
  * file, so it also runs beside a running server.
  */
 import type { Command } from 'commander';
+import { AdminTrail } from '../auth/admin-trail.js';
 import { createApiKey, revokeApiKey, ROLES, type Role } from '../auth/api-keys.js';
 import { LevelStore, StoreLockedError } from '../storage/level.js';
 import type { LedgerStore } from '../storage/store.js';
@@ -15,7 +17,11 @@ import { publicKeyPem } from '../platform/public-key.js';
 import { dataPaths, ensureDataDir, readLogKey } from '../setup.js';
 import { CliError } from './client.js';
 
-async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
+/**
+ * withStore opens the data directory's store for `f` and closes it after. Refuses, with a hint,
+ * while "guzheng serve" holds it (LevelDB admits one process).
+ */
+export async function withStore<T>(dataDir: string, f: (store: LedgerStore) => Promise<T>): Promise<T> {
   let store: LevelStore;
   const { warning } = ensureDataDir(dataDir);
   if (warning !== undefined) process.stderr.write(warning + '\n');
@@ -46,7 +52,11 @@ export function registerKeys(program: Command): void {
     .option(...dataOpt)
     .action(async (o: { role: string; label?: string; data: string }) => {
       if (!ROLES.includes(o.role as Role)) throw new CliError(`--role must be one of ${ROLES.join(', ')}`, 2);
-      const { record, secret } = await withStore(o.data, (s) => createApiKey(s, o.role as Role, o.label ? { label: o.label } : {}));
+      const { record, secret } = await withStore(o.data, async (s) => {
+        const made = await createApiKey(s, o.role as Role, o.label ? { label: o.label } : {});
+        await new AdminTrail(s).append({ actor: 'cli', action: 'key.create', target: made.record.id, detail: `role ${made.record.role}` });
+        return made;
+      });
       process.stdout.write(`${secret}\n`);
       process.stderr.write(`created ${record.role} key ${record.id}; the secret above is shown only now\n`);
     });
@@ -92,7 +102,12 @@ export function registerKeys(program: Command): void {
     .argument('<id>', 'key id as shown by "keys list"')
     .option(...dataOpt)
     .action(async (id: string, o: { data: string }) => {
-      const found = await withStore(o.data, (s) => revokeApiKey(s, id));
+      const found = await withStore(o.data, async (s) => {
+        const before = (await s.listApiKeys()).find((k) => k.id === id);
+        if (before === undefined || !(await revokeApiKey(s, id))) return false;
+        if (before.revokedAt === undefined) await new AdminTrail(s).append({ actor: 'cli', action: 'key.revoke', target: id });
+        return true;
+      });
       if (!found) throw new CliError(`no API key with id ${id}`);
       process.stderr.write(`revoked ${id}\n`);
     });

@@ -1,5 +1,5 @@
 /**
- * The `guzheng` command line (commander): serve, keys, submit, prove, case, verify, audit,
+ * The `guzheng` command line (commander): serve, keys, users, submit, prove, case, verify, audit,
  * export-tiles, monitor. Exit codes: 0 success,
  * 1 the operation failed, 2 usage error or unreadable input.
  */
@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { installNodeCrypto } from '../platform/node-crypto.js';
 import { CliError } from './client.js';
 import { registerKeys } from './keys.js';
+import { registerUsers } from './users.js';
 import { registerServe } from './serve.js';
 import { registerSubmit } from './submit.js';
 import { registerVerify } from './verify.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerKeys(program);
+  registerUsers(program);
   registerSubmit(program);
   registerCase(program);
   registerVerify(program);

@@ -19,6 +19,7 @@ import { RateLimiter } from './rate-limit.js';
 import { mountRoutes, type Route } from './route.js';
 import { mountTiles } from './tiles.js';
 import { caseRoutes } from './routes/cases.js';
+import { consoleAuthRoutes } from './routes/console-auth.js';
 import { documentRoutes } from './routes/documents.js';
 import { entryRoutes } from './routes/entries.js';
 import { hj212Routes } from './routes/hj212.js';
@@ -74,6 +75,7 @@ export function buildRoutes(ctx: AppContext): Route[] {
     ...verifyRoutes(ctx),
     ...hj212Routes(ctx),
     ...webRoutes(ctx),
+    ...consoleAuthRoutes(ctx),
     ...consoleRoutes(ctx),
     ...opsRoutes(ctx, () => (doc ??= buildOpenApi(routes, INFO))),
   ];

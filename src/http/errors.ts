@@ -25,6 +25,12 @@ export type HttpOnlyCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BODY_TOO_LARGE'
   | 'RATE_LIMITED'
+  | 'CONFLICT'
+  | 'LOGIN_FAILED'
+  | 'LOGIN_THROTTLED'
+  | 'CSRF_REJECTED'
+  | 'PASSWORD_CHANGE_REQUIRED'
+  | 'PASSWORD_WEAK'
   | 'OVERLOADED'
   | 'STORAGE_FULL'
   | 'RECEIPT_PENDING'
@@ -57,6 +63,12 @@ const TITLES: Record<HttpOnlyCode | 'INPUT_INVALID' | 'ENTRY_INVALID' | 'DIGEST_
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   BODY_TOO_LARGE: 'Content too large',
   RATE_LIMITED: 'Too many requests',
+  CONFLICT: 'Conflict',
+  LOGIN_FAILED: 'Sign-in failed',
+  LOGIN_THROTTLED: 'Too many failed sign-ins',
+  CSRF_REJECTED: 'Cross-site request refused',
+  PASSWORD_CHANGE_REQUIRED: 'Password change required',
+  PASSWORD_WEAK: 'Password too weak',
   OVERLOADED: 'Log overloaded',
   STORAGE_FULL: 'Storage full',
   RECEIPT_PENDING: 'Receipt pending',

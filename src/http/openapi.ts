@@ -5,6 +5,7 @@
  * strings), response schemas as their output side. See docs/api.md.
  */
 import { z } from 'zod';
+import { SESSION_COOKIE } from '../auth/sessions.js';
 import type { Route } from './route.js';
 import { problemSchema } from './schemas.js';
 
@@ -47,8 +48,9 @@ const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid input (problem names the field)',
-  401: 'missing, unknown or revoked API key',
-  403: 'API key lacks the role',
+  401: 'no valid API key or session (missing, malformed, unknown, revoked or ended)',
+  403: 'the caller lacks the role; or, for a session: CSRF check failed (CSRF_REJECTED) or password change pending (PASSWORD_CHANGE_REQUIRED)',
+  409: 'conflict',
   404: 'not found',
   405: 'method not allowed',
   413: 'body too large',
@@ -70,6 +72,7 @@ function operation(route: Route): JsonSchema {
   }
   const errors = new Set<number>([...(route.errors ?? []), 500]);
   if (route.access !== 'public') [401, 403, 429].forEach((s) => errors.add(s));
+  const security = route.access === 'public' ? [] : route.access === 'session' ? [{ session: [] }] : [{ bearer: [] }, { session: [] }];
   if (route.body !== undefined) [413, ...(route.body.kind === 'json' ? [400, 415] : [])].forEach((s) => errors.add(s));
   if (route.query !== undefined || route.params !== undefined) errors.add(400);
   for (const status of [...errors].sort((a, b) => a - b)) {
@@ -80,8 +83,8 @@ function operation(route: Route): JsonSchema {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
-    security: route.access === 'public' ? [] : [{ bearer: [] }],
-    ...(route.access !== 'public' ? { 'x-roles': [...route.access, 'admin'] } : {}),
+    security,
+    ...(route.access !== 'public' && route.access !== 'session' ? { 'x-roles': [...new Set([...route.access, 'admin'])] } : {}),
     parameters: parameters(route),
     responses,
   };
@@ -113,7 +116,16 @@ export function buildOpenApi(routes: readonly Route[], info: OpenApiInfo): Recor
     paths,
     components: {
       schemas: { Problem: jsonSchema(problemSchema, 'output') },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key (gzk_…) with the role the operation needs; admin implies every role' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'an API key (gzk_…) with the role the operation needs; admin implies every role' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description:
+            "a signed-in user's session (POST /v1/session), with the user's role. A request with this cookie and a method other than GET, HEAD or OPTIONS must also send X-CSRF-Token (the session's csrfToken) and no foreign Origin, else 403 CSRF_REJECTED; while the user must change the password, every operation but the /v1/session ones answers 403 PASSWORD_CHANGE_REQUIRED. A bearer key on the same request wins. See docs/console-api.md",
+        },
+      },
     },
   };
 }

@@ -8,13 +8,17 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { Role } from '../auth/api-keys.js';
-import type { ApiKeyRecord, LedgerStore } from '../storage/store.js';
-import { keyOf, requireRole } from './auth.js';
+import type { LedgerStore } from '../storage/store.js';
+import { principalOf, requireRole, requireSession, type AuthOptions, type Principal } from './auth.js';
 import { HttpProblem, zodProblem, type InputLocation } from './errors.js';
 import type { RateLimiter } from './rate-limit.js';
 
-/** Who may call a route: anyone, or a key with one of these roles (admin implies all). */
-export type Access = 'public' | readonly Role[];
+/**
+ * Who may call a route: anyone; a signed-in user only, of any role (`session`: the session
+ * routes, open while a password change is pending); or an API key or signed-in user with one of
+ * these roles (admin implies all).
+ */
+export type Access = 'public' | 'session' | readonly Role[];
 
 /** One documented response. */
 export interface ResponseSpec {
@@ -49,12 +53,13 @@ export interface RawBody {
   readonly mediaTypes?: Readonly<Record<string, z.ZodType>>;
 }
 
-/** What a handler gets: parsed inputs, the authenticated key (if any), and the raw req/res. */
+/** What a handler gets: parsed inputs, the authenticated caller (if any), and the raw req/res. */
 export interface RouteContext<P, Q, B> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
-  readonly key: ApiKeyRecord | undefined;
+  /** The API key or signed-in user; undefined on public routes. Its `id` is the entries' `submitter`. */
+  readonly principal: Principal | undefined;
   readonly req: Request;
   readonly res: Response;
 }
@@ -63,7 +68,7 @@ type EmptyObject = z.ZodObject<{}, z.core.$strict>;
 
 /** One API operation. Paths use OpenAPI templates (`/v1/entries/{index}`). */
 export interface RouteSpec<P extends z.ZodType = EmptyObject, Q extends z.ZodType = EmptyObject, B extends z.ZodType = z.ZodUndefined> {
-  readonly method: 'get' | 'post';
+  readonly method: 'get' | 'post' | 'delete';
   readonly path: string;
   readonly operationId: string;
   readonly summary: string;
@@ -116,6 +121,8 @@ export function sendJson(res: Response, status: number, value: unknown, headers:
 export interface MountOptions {
   readonly store: LedgerStore;
   readonly limiter: RateLimiter | undefined;
+  /** Session clock and timeouts (default: wall clock, 8 h idle, 24 h absolute). */
+  readonly auth?: AuthOptions;
 }
 
 function tooLarge(limitBytes: number): HttpProblem {
@@ -191,7 +198,7 @@ export function mountRoutes(app: Express, routes: readonly Route[], o: MountOpti
     };
     // As few middleware layers as the steps allow: express dispatches each layer separately, and
     // on a single-entry submit that dispatch was a measurable share of the request (scenario 2).
-    const auth = r.access === 'public' ? undefined : requireRole(o.store, r.access, o.limiter);
+    const auth = r.access === 'public' ? undefined : r.access === 'session' ? requireSession(o.store, o.limiter, o.auth) : requireRole(o.store, r.access, o.limiter, o.auth);
     const chain: RequestHandler[] = [
       (req, res, next) => {
         res.locals.route = r.path;
@@ -207,7 +214,7 @@ export function mountRoutes(app: Express, routes: readonly Route[], o: MountOpti
     if (body !== undefined) chain.push(...jsonBody(body.limitBytes));
     chain.push(async (req, res) => {
       if (body !== undefined) res.locals.body = body.fast?.(req.body) ?? parse(body.schema, req.body, 'body');
-      await r.handle({ params: res.locals.params, query: res.locals.query, body: res.locals.body, key: keyOf(res), req, res });
+      await r.handle({ params: res.locals.params, query: res.locals.query, body: res.locals.body, principal: principalOf(res), req, res });
     });
     app[r.method](expressPath(r.path), ...chain);
     const set = methods.get(r.path) ?? new Set<string>();

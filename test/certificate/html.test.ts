@@ -207,7 +207,7 @@ describe('GET /v1/receipts/{index}/certificate', () => {
     const doc = await json(await fetch(`${s.url}/openapi.json`));
     expect(Object.keys(doc.paths['/v1/receipts/{index}/certificate'].get.responses['200'].content)).toEqual(['text/html; charset=utf-8']);
     expect(Object.keys(doc.paths['/v1/receipts/{index}/certificate.pdf'].get.responses['200'].content)).toEqual(['application/pdf']);
-    expect(doc.paths['/v1/receipts/{index}/certificate'].get.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/v1/receipts/{index}/certificate'].get.security).toEqual([{ bearer: [] }, { session: [] }]);
     expect(doc.paths['/verify'].get.security).toEqual([]);
   });
 });

@@ -93,8 +93,8 @@ export function documentRoutes(ctx: AppContext): Route[] {
       body: { kind: 'raw', description: 'the document bytes', limitBytes: limit },
       responses: { 201: { description: 'anchored', schema: appendResultSchema, headers: { Location: '/v1/entries/{index}' } } },
       errors: [400, 413, 503],
-      async handle({ query, key, req, res }) {
-        if (key === undefined) throw new Error('http: keyed route without a key');
+      async handle({ query, principal, req, res }) {
+        if (principal === undefined) throw new Error('http: keyed route without a principal');
         const mediaType = mediaTypeOf(query.mediaType, req);
         const declared = req.get('content-length');
         if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
@@ -106,7 +106,7 @@ export function documentRoutes(ctx: AppContext): Route[] {
           ...(query.caseId !== undefined ? { caseId: query.caseId } : {}),
           ...(query.note !== undefined ? { note: query.note } : {}),
         };
-        const [result] = await anchor(ctx, [{ type: 'document', digest: { alg, hex }, meta }], key.id, query.wait === 'receipt');
+        const [result] = await anchor(ctx, [{ type: 'document', digest: { alg, hex }, meta }], principal.id, query.wait === 'receipt');
         if (result === undefined) throw new Error('http: append returned no result');
         sendJson(res, 201, result, { Location: `/v1/entries/${result.index}` });
       },

@@ -119,9 +119,10 @@ function toInput(e: EntryInputJson): EntryInput {
   return e.type === 'record' ? { type: 'record', record: e.record, meta: e.meta } : { type: 'digest', digest: e.digest, meta: e.meta };
 }
 
-function submitterOf(key: { id: string } | undefined): string {
-  if (key === undefined) throw new Error('http: keyed route without a key');
-  return key.id;
+/** The entry's `submitter`: the caller's principal id (`key-…`, or `user:<name>` for a signed-in user). */
+function submitterOf(principal: { id: string } | undefined): string {
+  if (principal === undefined) throw new Error('http: keyed route without a principal');
+  return principal.id;
 }
 
 /** storedJson renders a stored entry; `attachment` is the record (JSON) or raw packet kept with it. */
@@ -150,8 +151,8 @@ export function entryRoutes(ctx: AppContext): Route[] {
       body: { kind: 'json', schema: entryInputSchema, limitBytes: config.maxJsonBytes, fast: fastEntryInput },
       responses: { 201: { description: 'anchored', schema: appendResultSchema, headers: { Location: '/v1/entries/{index}' } } },
       errors: [400, 503],
-      async handle({ query, body, key, res }) {
-        const [result] = await anchor(ctx, [toInput(body)], submitterOf(key), query.wait === 'receipt');
+      async handle({ query, body, principal, res }) {
+        const [result] = await anchor(ctx, [toInput(body)], submitterOf(principal), query.wait === 'receipt');
         if (result === undefined) throw new Error('http: append returned no result');
         sendJson(res, 201, result, { Location: `/v1/entries/${result.index}` });
       },
@@ -168,8 +169,8 @@ export function entryRoutes(ctx: AppContext): Route[] {
       body: { kind: 'json', schema: batchSchema(config.maxBatchEntries), limitBytes: config.maxBatchJsonBytes, fast: fastBatch(config.maxBatchEntries) },
       responses: { 201: { description: 'all anchored', schema: z.object({ results: z.array(appendResultSchema) }) } },
       errors: [400, 503],
-      async handle({ query, body, key, res }) {
-        const results = await anchor(ctx, body.entries.map(toInput), submitterOf(key), query.wait === 'receipt', true);
+      async handle({ query, body, principal, res }) {
+        const results = await anchor(ctx, body.entries.map(toInput), submitterOf(principal), query.wait === 'receipt', true);
         sendJson(res, 201, { results });
       },
     }),
