@@ -63,6 +63,12 @@ export interface ServiceConfig {
   readonly witnessPolicyFile: string | undefined;
   /** Deadline of one witness request, ms. */
   readonly witnessTimeoutMs: number;
+  /**
+   * The service's public base URL (GUZHENG_PUBLIC_URL, --public-url): what certificates' QR codes
+   * and links and the console use, normalized without a trailing slash. Undefined: the URL each
+   * request came in on.
+   */
+  readonly publicUrl: string | undefined;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -104,6 +110,27 @@ const urlList = z.string().transform((text, ctx) => {
   return urls;
 });
 
+/**
+ * A public base URL (GUZHENG_PUBLIC_URL): absolute http(s), no credentials, query or fragment;
+ * returned without a trailing slash (`https://evidence.example.gov.cn/guzheng`).
+ */
+export const publicUrlSchema = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  const bad = (why: string) => {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)}: ${why}` });
+    return z.NEVER;
+  };
+  if (url === undefined || !/^https?:$/.test(url.protocol)) return bad('want an absolute http or https URL, e.g. https://evidence.example.gov.cn');
+  if (url.username !== '' || url.password !== '') return bad('want no user name or password in it');
+  if (text.includes('?') || text.includes('#')) return bad('want no query (?) or fragment (#): a base URL the service adds paths to');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+});
+
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const envSchema = z.object({
@@ -132,6 +159,7 @@ const envSchema = z.object({
   GUZHENG_TSA_TIMEOUT_MS: intIn(100, 600_000).optional(),
   GUZHENG_WITNESS_POLICY: z.string().min(1).optional(),
   GUZHENG_WITNESS_TIMEOUT_MS: intIn(50, 600_000).optional(),
+  GUZHENG_PUBLIC_URL: publicUrlSchema.optional(),
   GUZHENG_HJ212_LEGACY_CRC: z
     .string()
     .transform((text, ctx) => {
@@ -163,6 +191,7 @@ export interface ServeFlags {
   tsaTimeoutMs?: string;
   witnessPolicy?: string;
   witnessTimeoutMs?: string;
+  publicUrl?: string;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -202,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_TSA_TIMEOUT_MS: flags.tsaTimeoutMs ?? env.GUZHENG_TSA_TIMEOUT_MS,
     GUZHENG_WITNESS_POLICY: flags.witnessPolicy ?? env.GUZHENG_WITNESS_POLICY,
     GUZHENG_WITNESS_TIMEOUT_MS: flags.witnessTimeoutMs ?? env.GUZHENG_WITNESS_TIMEOUT_MS,
+    GUZHENG_PUBLIC_URL: flags.publicUrl ?? env.GUZHENG_PUBLIC_URL,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -241,5 +271,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     tsaTimeoutMs: e.GUZHENG_TSA_TIMEOUT_MS ?? DEFAULTS.tsaTimeoutMs,
     witnessPolicyFile: e.GUZHENG_WITNESS_POLICY,
     witnessTimeoutMs: e.GUZHENG_WITNESS_TIMEOUT_MS ?? DEFAULTS.witnessTimeoutMs,
+    publicUrl: e.GUZHENG_PUBLIC_URL,
   };
 }

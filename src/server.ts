@@ -131,12 +131,22 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   }
   checkpointFile.save(ledger.latest().checkpoint.note);
   const adminKeyAt = await ensureAdminKey(store, config.dataDir, config.adminKey);
+  // Started after the app: the admin health view reads it through this (undefined until then).
+  let hj212: Hj212Gateway | undefined;
   const app = createApp({
     ledger,
     store,
     config: { maxDocumentBytes: config.maxDocumentBytes, rateLimitPerKey: config.rateLimitPerKey },
     ...(stamper !== undefined ? { tsa: stamperView(stamper, tsaRoots) } : {}),
     ...(policy !== undefined ? { policy } : {}),
+    ...(config.publicUrl !== undefined ? { publicUrl: config.publicUrl } : {}),
+    hj212: {
+      status: () => {
+        if (hj212 === undefined) return undefined;
+        const a = hj212.address;
+        return { address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`, connections: hj212.connections, maxConnections: config.hj212MaxConnections };
+      },
+    },
   });
   // Slow clients must not hold the server: the headers must arrive within headersTimeoutMs (checked
   // every second, not every 30 s as by default), and a connection on which nothing moves for
@@ -158,7 +168,6 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
-  let hj212: Hj212Gateway | undefined;
   if (config.hj212Port !== undefined) {
     try {
       hj212 = await Hj212Gateway.start({
@@ -190,6 +199,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     const a = hj212.address;
     say(`  HJ 212 gateway: tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${config.hj212LegacyCrc.size > 0 ? ` (legacy CRC for ${config.hj212LegacyCrc.size} device(s))` : ''}`);
   }
+  if (config.publicUrl !== undefined) say(`  public URL:     ${config.publicUrl} (certificates' QR codes and links)`);
   if (stamper !== undefined) say(`  time stamping:  ${config.tsaUrls.join(', ')} (RFC 3161, at most every ${config.tsaIntervalMs} ms while the log grows; ${tsaRoots.length} pinned root(s) from ${config.tsaCaFile})`);
   if (policy !== undefined) say(`  witnesses:      ${policy.witnesses.map((w) => w.name).join(', ') || 'none'} (quorum ${policy.quorum}, from ${config.witnessPolicyFile})`);
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
@@ -201,7 +211,10 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     (closing ??= (async () => {
       // The gateway first: what devices already sent is anchored and answered while the log runs.
       if (hj212 !== undefined) await hj212.close();
+      hj212 = undefined;
       await new Promise<void>((resolve) => {
+        // Event streams never end on their own: ended here, so the close does not wait for them.
+        app.closeStreams();
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 10_000).unref();

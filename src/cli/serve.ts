@@ -23,6 +23,7 @@ export function registerServe(program: Command): void {
     .option('--tsa-timeout-ms <ms>', `deadline of one TSA request (env GUZHENG_TSA_TIMEOUT_MS, default ${DEFAULTS.tsaTimeoutMs})`)
     .option('--witness-policy <file>', 'C2SP tlog-policy file: the witnesses each checkpoint is submitted to, and the quorum receipts wait for (env GUZHENG_WITNESS_POLICY, default none)')
     .option('--witness-timeout-ms <ms>', `deadline of one witness request (env GUZHENG_WITNESS_TIMEOUT_MS, default ${DEFAULTS.witnessTimeoutMs})`)
+    .option('--public-url <url>', 'public base URL of the service, used by certificates\' QR codes and links and the console, e.g. https://evidence.example.gov.cn (env GUZHENG_PUBLIC_URL, default the URL each request came in on)')
     .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)
     .action(async (flags: ServeFlags) => {
       let config;

@@ -10,7 +10,7 @@ import type { Ledger } from '../log/ledger.js';
 import { MAX_PAGE } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import { resolveHttpConfig, type HttpConfig } from './config.js';
-import type { AppContext, TsaView } from './context.js';
+import type { AppContext, Hj212View, TsaView } from './context.js';
 import type { Policy } from '../core/policy.js';
 import { HttpProblem, errorHandler } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -22,6 +22,8 @@ import { caseRoutes } from './routes/cases.js';
 import { consoleAuthRoutes } from './routes/console-auth.js';
 import { documentRoutes } from './routes/documents.js';
 import { entryRoutes } from './routes/entries.js';
+import { explorerRoutes } from './routes/explorer.js';
+import { BlockEvents } from './routes/explorer-events.js';
 import { hj212Routes } from './routes/hj212.js';
 import { logRoutes } from './routes/log.js';
 import { opsRoutes } from './routes/ops.js';
@@ -47,13 +49,22 @@ export interface AppDeps {
   readonly tsa?: TsaView;
   /** The witness policy the log runs with: POST /v1/verify checks documents against it. */
   readonly policy?: Policy;
+  /** The public base URL (GUZHENG_PUBLIC_URL) certificates and links use; default: the request's. */
+  readonly publicUrl?: string;
+  /** The HJ 212 gateway of this process, for GET /v1/admin/health. */
+  readonly hj212?: Hj212View;
 }
 
 /** The time stamping view of a log without a TSA. */
 export const TSA_OFF: TsaView = { roots: [], status: () => ({ state: 'off' }), requests: () => [] };
 
 /** An express app with the route table and metrics registry it was built from. */
-export type GuzhengApp = Express & { readonly routes: readonly Route[]; readonly registry: Registry };
+export type GuzhengApp = Express & {
+  readonly routes: readonly Route[];
+  readonly registry: Registry;
+  /** closeStreams ends the open event streams (GET /v1/events), so that closing the server does not wait for them. */
+  closeStreams(): void;
+};
 
 /** The OpenAPI document's info block. */
 const INFO = {
@@ -74,6 +85,7 @@ export function buildRoutes(ctx: AppContext): Route[] {
     ...caseRoutes(ctx),
     ...verifyRoutes(ctx),
     ...hj212Routes(ctx),
+    ...explorerRoutes(ctx),
     ...webRoutes(ctx),
     ...consoleAuthRoutes(ctx),
     ...consoleRoutes(ctx),
@@ -92,7 +104,8 @@ export function createApp(deps: AppDeps): GuzhengApp {
   const log = deps.log ?? ((message: string, err: unknown) => console.error(message, err));
   const tsa = deps.tsa ?? TSA_OFF;
   const metrics = createMetrics(deps.ledger, tsa, deps.registry);
-  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log };
+  const events = new BlockEvents(deps.ledger);
+  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log, events, ...(deps.publicUrl !== undefined ? { publicUrl: deps.publicUrl } : {}), ...(deps.hj212 !== undefined ? { hj212: deps.hj212 } : {}) };
   const limiter = config.rateLimitPerKey === 0 ? undefined : new RateLimiter({ ratePerSecond: config.rateLimitPerKey, burst: config.rateLimitBurst }, deps.now);
   const routes = buildRoutes(ctx);
 
@@ -115,5 +128,5 @@ export function createApp(deps: AppDeps): GuzhengApp {
     if (hasBody && !req.complete) res.setHeader('Connection', 'close');
     handle(err, req, res, next);
   }) as express.ErrorRequestHandler);
-  return Object.assign(app, { routes, registry: metrics.registry });
+  return Object.assign(app, { routes, registry: metrics.registry, closeStreams: () => events.close() });
 }

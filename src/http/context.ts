@@ -7,6 +7,7 @@ import type { Ledger } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import type { ResolvedHttpConfig } from './config.js';
 import type { HttpMetrics } from './metrics.js';
+import type { BlockEvents } from './routes/explorer-events.js';
 
 /** What /healthz, /metrics and the verifiers need of the log's time stamping (src/tsa/stamper.ts). */
 export interface TsaView {
@@ -25,6 +26,12 @@ export interface TsaView {
   requests(): ReadonlyArray<{ readonly tsa: string; readonly outcome: string; readonly count: number }>;
 }
 
+/** What GET /v1/admin/health shows of the HJ 212 gateway running in the same process. */
+export interface Hj212View {
+  /** Undefined while the gateway is not running (not configured, not started yet, closed). */
+  status(): { readonly address: string; readonly connections: number; readonly maxConnections: number } | undefined;
+}
+
 /** The dependencies routes close over. */
 export interface AppContext {
   readonly ledger: Ledger;
@@ -37,4 +44,13 @@ export interface AppContext {
   readonly metrics: HttpMetrics;
   /** Where internal errors are reported (never sent to clients). */
   readonly log: (message: string, err: unknown) => void;
+  /**
+   * The service's public base URL (GUZHENG_PUBLIC_URL, `https://host[/path]`, no trailing slash):
+   * what certificates' QR codes and links use. Undefined: the URL each request came in on.
+   */
+  readonly publicUrl?: string;
+  /** The HJ 212 gateway of this process, if any (GET /v1/admin/health). */
+  readonly hj212?: Hj212View;
+  /** The app's block event feed (GET /v1/events); the explorer routes make one when absent. */
+  readonly events?: BlockEvents;
 }

@@ -28,6 +28,7 @@ export const logInfoSchema = z.object({
   height: decimalString.describe('height of the latest block (the block sealing that checkpoint)'),
   blockHash: hashHex,
   checkpointIntervalMs: z.int(),
+  publicUrl: z.string().optional().describe("the service's public base URL (GUZHENG_PUBLIC_URL), when configured: certificates' QR codes and links use it"),
 });
 
 /**
@@ -85,6 +86,7 @@ export function logRoutes(ctx: AppContext): Route[] {
             height: block.height.toString(),
             blockHash: toHex(blockHash(block, suite)),
             checkpointIntervalMs: ledger.checkpointIntervalMs,
+            ...(ctx.publicUrl !== undefined ? { publicUrl: ctx.publicUrl } : {}),
           },
           { 'Cache-Control': 'no-cache' },
         );

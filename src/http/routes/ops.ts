@@ -58,9 +58,40 @@ const STORAGE_DETAIL = {
   down: 'the store could not be reopened after a failed write: reads and writes are refused (503) until it can (retried automatically)',
 } as const;
 
+/**
+ * healthReport is what GET /healthz answers (also the base of GET /v1/admin/health): the body,
+ * and whether the service is degraded (storage refuses writes, or the last publication failed).
+ */
+export function healthReport(ctx: AppContext): { degraded: boolean; body: z.infer<typeof healthSchema> } {
+  const { ledger } = ctx;
+  const storage = ctx.store.health();
+  const publishing = ledger.publisher.lastError !== undefined;
+  const degraded = publishing || storage.state !== 'ok';
+  const detail = storage.state !== 'ok' ? STORAGE_DETAIL[storage.state] : publishing ? 'the last checkpoint publication failed; it is retried' : undefined;
+  const { state: tsaState, ...tsaDetail } = ctx.tsa.status();
+  const w = ledger.witnesses;
+  const witnessDetail = w?.status() ?? [];
+  const healthyWitnesses = witnessDetail.filter((x) => x.consecutiveFailures === 0 && x.cosignedSize !== undefined).length;
+  return {
+    degraded,
+    body: {
+      status: degraded ? 'degraded' : 'ok',
+      size: ledger.sequencer.size.toString(),
+      checkpointSize: ledger.checkpointSize.toString(),
+      queued: ledger.sequencer.queued,
+      storage: storage.state,
+      ...(storage.since !== undefined ? { since: storage.since } : {}),
+      ...(detail !== undefined ? { detail } : {}),
+      tsa: tsaState,
+      ...(tsaState === 'off' ? {} : { tsaDetail }),
+      ...(w === undefined ? {} : { witnesses: `${healthyWitnesses}/${w.count}`, ...(w.witnessed ? { witnessedSize: w.witnessed.size.toString() } : {}), witnessDetail }),
+    },
+  };
+}
+
 /** The operations routes of one app; `openapi` renders the document (built lazily, once). */
 export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
-  const { ledger, metrics } = ctx;
+  const { metrics } = ctx;
   return [
     defineRoute({
       method: 'get',
@@ -71,33 +102,8 @@ export function opsRoutes(ctx: AppContext, openapi: () => unknown): Route[] {
       access: 'public',
       responses: { 200: { description: 'healthy', schema: healthSchema }, 503: { description: 'degraded', schema: healthSchema } },
       handle({ res }) {
-        const storage = ctx.store.health();
-        const publishing = ledger.publisher.lastError !== undefined;
-        const degraded = publishing || storage.state !== 'ok';
-        const detail = storage.state !== 'ok' ? STORAGE_DETAIL[storage.state] : publishing ? 'the last checkpoint publication failed; it is retried' : undefined;
-        const { state: tsaState, ...tsaDetail } = ctx.tsa.status();
-        const w = ledger.witnesses;
-        const witnessDetail = w?.status() ?? [];
-        const healthyWitnesses = witnessDetail.filter((x) => x.consecutiveFailures === 0 && x.cosignedSize !== undefined).length;
-        sendJson(
-          res,
-          degraded ? 503 : 200,
-          {
-            status: degraded ? 'degraded' : 'ok',
-            size: ledger.sequencer.size.toString(),
-            checkpointSize: ledger.checkpointSize.toString(),
-            queued: ledger.sequencer.queued,
-            storage: storage.state,
-            ...(storage.since !== undefined ? { since: storage.since } : {}),
-            ...(detail !== undefined ? { detail } : {}),
-            tsa: tsaState,
-            ...(tsaState === 'off' ? {} : { tsaDetail }),
-            ...(w === undefined
-              ? {}
-              : { witnesses: `${healthyWitnesses}/${w.count}`, ...(w.witnessed ? { witnessedSize: w.witnessed.size.toString() } : {}), witnessDetail }),
-          },
-          { 'Cache-Control': 'no-store' },
-        );
+        const { degraded, body } = healthReport(ctx);
+        sendJson(res, degraded ? 503 : 200, body, { 'Cache-Control': 'no-store' });
       },
     }),
     defineRoute({

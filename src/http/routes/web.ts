@@ -59,9 +59,9 @@ export function cachedFile(path: string): () => string | undefined {
   };
 }
 
-/** The absolute URL of this service's /verify page, as the client reached it. */
-function verifyUrlOf(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? '127.0.0.1'}/verify`;
+/** The absolute URL of this service's /verify page: under the public URL when set (GUZHENG_PUBLIC_URL), else as the client reached it. */
+function verifyUrlOf(req: Request, publicUrl: string | undefined): string {
+  return publicUrl !== undefined ? `${publicUrl}/verify` : `${req.protocol}://${req.get('host') ?? '127.0.0.1'}/verify`;
 }
 
 const HTML_HEADERS = {
@@ -87,7 +87,7 @@ export function webRoutes(ctx: AppContext, options: WebRouteOptions = {}): Route
   };
 
   const certificate = async (index: bigint, req: Request): Promise<string> =>
-    renderCertificateHtml({ receipt: await receiptOf(ctx, index), verifierKey: ledger.verifierKey, tsaRoots: ctx.tsa.roots, verifyUrl: verifyUrlOf(req) });
+    renderCertificateHtml({ receipt: await receiptOf(ctx, index), verifierKey: ledger.verifierKey, tsaRoots: ctx.tsa.roots, verifyUrl: verifyUrlOf(req, ctx.publicUrl) });
 
   return [
     defineRoute({
