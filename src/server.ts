@@ -110,6 +110,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
         stamper?.notify();
       },
       ...(policy !== undefined ? { witnessPolicy: policy, witnessTimeoutMs: config.witnessTimeoutMs, onWitnessEvent: say } : {}),
+      summaries: { onEvent: say },
     });
   } catch (err) {
     await store.close();

@@ -16,6 +16,39 @@ export function parseMarker(table: string, value: string): bigint {
   return BigInt(value);
 }
 
+/**
+ * RowCache keeps the last values a summary wrote (it is its tables' only writer), so that a flush
+ * adds to them without reading them back; at most `max` rows, the least recently used dropped.
+ */
+export class RowCache<V> {
+  readonly #max: number;
+  readonly #rows = new Map<string, V>();
+
+  constructor(max = 10_000) {
+    this.#max = max;
+  }
+
+  get(key: string): V | undefined {
+    const v = this.#rows.get(key);
+    if (v !== undefined) {
+      this.#rows.delete(key);
+      this.#rows.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, value: V): void {
+    this.#rows.delete(key);
+    this.#rows.set(key, value);
+    if (this.#rows.size > this.#max) this.#rows.delete(this.#rows.keys().next().value as string);
+  }
+
+  /** read returns the values of `keys`: cached, else read with `load` (absent: undefined). */
+  async read(keys: readonly string[], load: (key: string) => Promise<V | undefined>): Promise<Array<V | undefined>> {
+    return Promise.all(keys.map((k) => (this.#rows.has(k) ? Promise.resolve(this.get(k)) : load(k))));
+  }
+}
+
 export abstract class SummaryBase {
   /** The summary's (main) record table. */
   abstract readonly name: string;

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { Entry } from '../core/entry/index.js';
 import type { LedgerStore, RecordWrite } from '../storage/store.js';
-import { parseMarker, SummaryBase } from './summaries-base.js';
+import { parseMarker, RowCache, SummaryBase } from './summaries-base.js';
 
 /** The record table of the cases, by case id. */
 export const CASES_TABLE = 'cases';
@@ -105,6 +105,8 @@ export function parseCaseRow(value: string): CaseRow {
 export class CaseSummary extends SummaryBase {
   readonly name = CASES_TABLE;
   #pending = new Map<string, Pending>();
+  /** The `cases` rows last written, by case id. */
+  readonly #written = new RowCache<Pending>();
   /** `cases-recent` may hold rows at or past the marker (an interrupted write): delete them first. */
   #repair = true;
 
@@ -153,13 +155,18 @@ export class CaseSummary extends SummaryBase {
     try {
       if (this.#repair) await this.#repairRecent(this.persisted);
       const ids = [...batch.keys()];
-      const old = await Promise.all(ids.map((id) => this.store.getRecord(CASES_TABLE, caseKey(id))));
+      const old = await this.#written.read(ids, async (id) => {
+        const v = await this.store.getRecord(CASES_TABLE, caseKey(id));
+        return v === undefined ? undefined : parseCaseRow(v);
+      });
       const recent: RecordWrite[] = [];
       const cases: RecordWrite[] = [];
+      const written: Pending[] = [];
       ids.forEach((caseId, i) => {
         const d = batch.get(caseId) as Pending;
-        const o = old[i] === undefined ? undefined : parseCaseRow(old[i] as string);
+        const o = old[i];
         const merged: Pending = o === undefined ? d : { entries: o.entries + d.entries, firstIndex: o.firstIndex, lastIndex: d.lastIndex, lastAt: d.lastAt };
+        written.push(merged);
         const value = formatRow(caseId, merged);
         if (o !== undefined) recent.push({ key: recentKey(o.lastIndex), value: undefined });
         recent.push({ key: recentKey(merged.lastIndex), value });
@@ -169,6 +176,7 @@ export class CaseSummary extends SummaryBase {
       if (recent.length > 0) await this.store.putRecords(CASES_RECENT_TABLE, recent);
       await this.store.putRecords(CASES_TABLE, cases);
       this.persisted = upTo;
+      ids.forEach((id, i) => this.#written.set(id, written[i] as Pending));
     } catch (err) {
       this.#repair = true;
       // The batch is older than what was added meanwhile: its first index and counts come first.

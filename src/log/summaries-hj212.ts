@@ -7,7 +7,7 @@
  */
 import type { Entry } from '../core/entry/index.js';
 import type { LedgerStore, RecordWrite } from '../storage/store.js';
-import { parseMarker, SummaryBase } from './summaries-base.js';
+import { parseMarker, RowCache, SummaryBase } from './summaries-base.js';
 import { shanghaiDayOf } from './summaries-time.js';
 
 /** The record table of the per-device daily counts. */
@@ -32,6 +32,7 @@ function parsePackets(value: string): number {
 export class Hj212Summary extends SummaryBase {
   readonly name = HJ212_TABLE;
   #pending = new Map<string, number>();
+  readonly #written = new RowCache<number>();
 
   constructor(store: LedgerStore) {
     super(store);
@@ -59,11 +60,16 @@ export class Hj212Summary extends SummaryBase {
     this.#pending = new Map();
     try {
       const keys = [...batch.keys()];
-      const old = await Promise.all(keys.map((k) => this.store.getRecord(HJ212_TABLE, k)));
-      const rows: RecordWrite[] = keys.map((key, i) => ({ key, value: JSON.stringify({ packets: (old[i] === undefined ? 0 : parsePackets(old[i] as string)) + (batch.get(key) as number) }) }));
+      const old = await this.#written.read(keys, async (k) => {
+        const v = await this.store.getRecord(HJ212_TABLE, k);
+        return v === undefined ? undefined : parsePackets(v);
+      });
+      const merged = keys.map((key, i) => (old[i] ?? 0) + (batch.get(key) as number));
+      const rows: RecordWrite[] = keys.map((key, i) => ({ key, value: JSON.stringify({ packets: merged[i] }) }));
       rows.push({ key: MARKER, value: upTo.toString() });
       await this.store.putRecords(HJ212_TABLE, rows);
       this.persisted = upTo;
+      keys.forEach((k, i) => this.#written.set(k, merged[i] as number));
     } catch (err) {
       for (const [k, n] of this.#pending) batch.set(k, (batch.get(k) ?? 0) + n);
       this.#pending = batch;

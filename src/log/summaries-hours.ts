@@ -5,7 +5,7 @@
  * restart resumes exactly after the last block counted: never twice, never skipped.
  */
 import type { LedgerStore, RecordWrite } from '../storage/store.js';
-import { parseMarker, SummaryBase } from './summaries-base.js';
+import { parseMarker, RowCache, SummaryBase } from './summaries-base.js';
 import { hourKeyOf } from './summaries-time.js';
 
 /** The record table of the hour buckets. */
@@ -37,6 +37,7 @@ function parseCounts(value: string): HourCounts {
 export class HourSummary extends SummaryBase {
   readonly name = HOURS_TABLE;
   #pending = new Map<string, HourCounts>();
+  readonly #written = new RowCache<HourCounts>(1000);
 
   constructor(store: LedgerStore) {
     super(store);
@@ -70,15 +71,20 @@ export class HourSummary extends SummaryBase {
     this.#pending = new Map();
     try {
       const keys = [...batch.keys()];
-      const old = await Promise.all(keys.map((k) => this.store.getRecord(HOURS_TABLE, k)));
-      const rows: RecordWrite[] = keys.map((key, i) => {
-        const d = batch.get(key) as HourCounts;
-        const o = old[i] === undefined ? { entries: 0, blocks: 0 } : parseCounts(old[i] as string);
-        return { key, value: JSON.stringify({ entries: o.entries + d.entries, blocks: o.blocks + d.blocks }) };
+      const old = await this.#written.read(keys, async (k) => {
+        const v = await this.store.getRecord(HOURS_TABLE, k);
+        return v === undefined ? undefined : parseCounts(v);
       });
+      const merged = keys.map((key, i) => {
+        const d = batch.get(key) as HourCounts;
+        const o = old[i] ?? { entries: 0, blocks: 0 };
+        return { entries: o.entries + d.entries, blocks: o.blocks + d.blocks };
+      });
+      const rows: RecordWrite[] = keys.map((key, i) => ({ key, value: JSON.stringify(merged[i]) }));
       rows.push({ key: MARKER, value: upTo.toString() });
       await this.store.putRecords(HOURS_TABLE, rows);
       this.persisted = upTo;
+      keys.forEach((k, i) => this.#written.set(k, merged[i] as HourCounts));
     } catch (err) {
       // Put the batch back in front of what was added meanwhile: counts add up.
       for (const [k, c] of this.#pending) {

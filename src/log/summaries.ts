@@ -99,6 +99,7 @@ export class Summaries {
   #feedCount = 0;
   #state: SummaryStatus['state'] = 'loading';
   #lastError: { message: string; at: string } | undefined;
+  #reportedAt = 0;
   #running: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -201,8 +202,13 @@ export class Summaries {
 
   #fail(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
+    const last = this.#lastError;
     this.#lastError = { message, at: new Date().toISOString() };
-    this.#onEvent(`summaries: ${message}`);
+    // A failing store fails every second: told once a minute, or when the problem changes.
+    if (last === undefined || last.message !== message || Date.now() - this.#reportedAt >= 60_000) {
+      this.#reportedAt = Date.now();
+      this.#onEvent(`summaries: ${message}`);
+    }
   }
 
   async #run(): Promise<void> {
