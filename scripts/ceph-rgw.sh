@@ -134,7 +134,7 @@ osd crush update on start = true
 osd heartbeat grace = 60
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
 rgw dns name = localhost
 rgw data = $DIR/rgw
 rgw enable usage log = false
