@@ -130,12 +130,15 @@ async function bodyBytes(body: unknown): Promise<Uint8Array> {
 /** An S3 bucket seen as a write-once object store. */
 export class S3ObjectStore {
   readonly bucket: string;
+  /** Names the bucket and where it is: `s3://BUCKET` on AWS, `ENDPOINT/BUCKET` elsewhere. */
+  readonly id: string;
   readonly #client: S3Client;
 
   /** Requires: a bucket name; the bucket itself must exist (the mirror never creates one). */
   constructor(config: S3Config) {
     if (typeof config.bucket !== 'string' || config.bucket === '') throw new Error('mirror: want a bucket name');
     this.bucket = config.bucket;
+    this.id = config.endpoint === undefined ? `s3://${config.bucket}` : `${config.endpoint.replace(/\/+$/, '')}/${config.bucket}`;
     const options: S3ClientConfig = {
       region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
       forcePathStyle: config.forcePathStyle ?? config.endpoint !== undefined,
