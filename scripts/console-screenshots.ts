@@ -6,12 +6,13 @@
  *
  *     npx tsx scripts/console-screenshots.ts [OUT_DIR]
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../src/certificate/pdf.js';
 import { loadConfig, type ServiceConfig } from '../src/config.js';
@@ -51,20 +52,25 @@ for (const [i, name] of names.entries()) {
 await api('/v1/entries?wait=receipt', { type: 'record', record: { station: 'HS-001', cod: 12.5, nh3n: 0.82, time: '2026-12-06T08:00:00+08:00' }, meta: { caseId: cases[0], source: 'datalogger HS-001' } });
 const port = String(service.hj212?.address.port ?? '');
 if (port !== '') {
-  const sim = spawnSync('npx', ['tsx', join(ROOT, 'scripts', 'hj212-simulator.ts'), '--port', port, '--connections', '4', '--packets', '30', '--mn-prefix', 'HS0013'], { encoding: 'utf8', cwd: ROOT });
-  if (sim.status !== 0) throw new Error(`hj212 simulator: ${sim.stderr}`);
+  // Asynchronously: the gateway answering the simulator runs in this process.
+  await promisify(execFile)('npx', ['tsx', join(ROOT, 'scripts', 'hj212-simulator.ts'), '--port', port, '--connections', '4', '--packets', '30', '--mn-prefix', 'HS0013'], { cwd: ROOT });
 }
 const users: Record<string, string> = {};
 for (const [name, role] of [['officer-li', 'submit'], ['admin-zhao', 'admin']] as const) users[name] = ((await api('/v1/users', { name, role })) as { password: string }).password;
 await api('/v1/keys', { role: 'submit', label: '衡水监测站网关' });
 
 const browser = await launchChromium();
-const shoot = async (page: Page, name: string, path: string, ready: string): Promise<void> => {
+const shoot = async (page: Page, name: string, path: string, ready: string, fullPage = true): Promise<void> => {
   await page.goto(`${service.url}/${path}`);
   await page.locator('html[data-ready=true]').waitFor();
-  await page.locator(ready).first().waitFor();
+  try {
+    await page.locator(ready).first().waitFor({ timeout: 15_000 });
+  } catch (err) {
+    await page.screenshot({ path: join(out, `${name}-FAILED.png`), fullPage: true });
+    throw err;
+  }
   await page.waitForTimeout(400);
-  await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(out, `${name}.png`), fullPage });
   console.log(`console-screenshots: ${name}.png`);
 };
 const signIn = async (page: Page, name: string): Promise<void> => {
@@ -78,7 +84,7 @@ const signIn = async (page: Page, name: string): Promise<void> => {
   await page.fill('#next', 'Hengshui-2026-evidence');
   await page.fill('#again', 'Hengshui-2026-evidence');
   await page.click('form button[type=submit]');
-  await page.locator('.who').waitFor();
+  await page.waitForURL(/#\/(anchor|cases)/);
 };
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
@@ -105,7 +111,7 @@ try {
   await a.click('button:has-text("English")');
   await shoot(a, 'explorer-en', '', '[data-testid=size]');
   const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true });
-  await shoot(await phone.newPage(), 'explorer-phone', '', '[data-testid=size]');
+  await shoot(await phone.newPage(), 'explorer-phone', '', '[data-testid=size]', false);
 } finally {
   await browser.close();
   await service.close();

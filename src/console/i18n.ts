@@ -48,12 +48,16 @@ export function formatNumber(n: string | number | bigint): string {
   return /^\d+$/.test(s) ? s.replace(/\B(?=(\d{3})+(?!\d))/g, ',') : s;
 }
 
-/** formatTime shows an ISO time in the reader's locale, Beijing time for Chinese (the bureau's). */
-export function formatTime(iso: string | undefined): string {
+/**
+ * formatTime shows an ISO time in Beijing time (the bureau's), in the reader's locale; `short`
+ * leaves out the zone's name (for table cells whose header names it).
+ */
+export function formatTime(iso: string | undefined, short = false): string {
   if (iso === undefined) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: 'Asia/Shanghai', hour12: false }) + (lang === 'zh' ? '（北京时间）' : ' (UTC+8)');
+  const text = d.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: 'Asia/Shanghai', hour12: false });
+  return short ? text : text + (lang === 'zh' ? '（北京时间）' : ' (UTC+8)');
 }
 
 /** setLargeText turns the large-text mode on or off (a class on `<html>`, remembered). */

@@ -67,6 +67,7 @@ export const MESSAGES = {
   'block.title': ['区块 {0}', 'Block {0}'],
   'block.height': ['高度', 'Height'],
   'block.time': ['时间', 'Time'],
+  'block.timeZone': ['时间（北京时间）', 'Time (UTC+8)'],
   'block.entries': ['条目', 'Entries'],
   'block.hash': ['区块哈希', 'Block hash'],
   'block.prev': ['前一区块哈希', 'Previous block hash'],

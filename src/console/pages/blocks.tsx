@@ -35,10 +35,14 @@ export function BlockRows({ blocks }: { blocks: readonly ServedBlock[] }) {
         <thead>
           <tr>
             <th scope="col">{t('block.height')}</th>
-            <th scope="col">{t('block.time')}</th>
+            <th scope="col">{t('block.timeZone')}</th>
             <th scope="col">{t('block.entries')}</th>
-            <th scope="col">{t('block.hash')}</th>
-            <th scope="col">{t('block.evidence')}</th>
+            <th scope="col" class="hide-narrow">
+              {t('block.hash')}
+            </th>
+            <th scope="col" class="hide-narrow">
+              {t('block.evidence')}
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -47,12 +51,12 @@ export function BlockRows({ blocks }: { blocks: readonly ServedBlock[] }) {
               <td>
                 <a href={href(['blocks', b.height])}>{formatNumber(b.height)}</a>
               </td>
-              <td>{formatTime(b.time)}</td>
+              <td>{formatTime(b.time, true)}</td>
               <td>{formatNumber(b.count)}</td>
-              <td>
+              <td class="hide-narrow">
                 <Hash hex={b.hash} />
               </td>
-              <td>
+              <td class="hide-narrow">
                 {cosignersOf(b).length > 0 && <span class="badge ok">{t('block.cosigned', cosignersOf(b).length)}</span>}{' '}
                 {(b.timestamps?.length ?? 0) > 0 && <span class="badge ok">{t('block.stamped')}</span>}
               </td>

@@ -25,18 +25,21 @@ function BarChart({ title, xs, values, label, categories }: { title: string; xs:
   useEffect(() => {
     const el = box.current;
     if (el === null) return;
-    const width = Math.max(280, Math.min(900, el.clientWidth || 600));
+    const width = Math.max(280, Math.min(1200, el.clientWidth || 600));
+    // Half a bar of room at both ends, so the first and last bars are drawn whole.
+    const step = xs.length > 1 ? ((xs[xs.length - 1] as number) - (xs[0] as number)) / (xs.length - 1) : 1;
+    const range = (): uPlot.Range.MinMax => (xs.length === 0 ? [0, 1] : [(xs[0] as number) - step / 2, (xs[xs.length - 1] as number) + step / 2]);
     const opts: uPlot.Options = {
       title,
       width,
       height: 240,
-      scales: { x: { time: categories === undefined } },
+      scales: { x: { time: categories === undefined, range } },
       legend: { show: false },
       axes: [
-        categories === undefined ? {} : { values: (_u: uPlot, splits: number[]) => splits.map((s) => categories[s - 1] ?? '') },
+        categories === undefined ? {} : { splits: () => xs, values: (_u: uPlot, splits: number[]) => splits.map((s) => categories[s - 1] ?? '') },
         { values: (_u: uPlot, splits: number[]) => splits.map((s) => formatNumber(Math.round(s))) },
       ],
-      series: [{}, { label, fill: 'rgba(122,31,31,0.35)', stroke: '#7a1f1f', paths: uPlot.paths.bars?.({ size: [0.7, 60] }) }],
+      series: [{}, { label, fill: 'rgba(122,31,31,0.35)', stroke: '#7a1f1f', points: { show: false }, paths: uPlot.paths.bars?.({ size: [0.7, 60] }) }],
     };
     const plot = new uPlot(opts, [xs, values], el);
     return () => plot.destroy();
