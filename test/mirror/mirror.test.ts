@@ -7,9 +7,9 @@
  * credentials: a clear error in status(), nothing thrown at the log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { equalBytes, fromUtf8 } from '../../src/core/bytes.js';
 import { generateSignerKey } from '../../src/core/note.js';
 import { digestBytes } from '../../src/core/entry/index.js';
@@ -21,6 +21,7 @@ import { blockBundleKey, blockGroupsBetween, checkpointKey, cosignatureKey, deco
 import { Mirror, type MirrorOptions, type ObjectStore } from '../../src/mirror/mirror.js';
 import { MirrorConflictError, S3ObjectStore, type PutOnceResult } from '../../src/mirror/s3.js';
 import { RGW_START_TIMEOUT_MS, startRgw, type Rgw } from '../support/rgw.js';
+import { buildMirrorCheck, runMirrorCheck } from './go.js';
 
 const KEYS = generateSignerKey('guzheng.test/mirror', new Uint8Array(32).fill(9));
 const BUCKET = 'mirror';
@@ -278,4 +279,46 @@ describe('Mirror to Ceph RGW', () => {
     wrong.close();
     expect(await s3.list('creds/')).toEqual([]);
   }, 60_000);
+});
+
+describe("Go's x/mod sumdb/note and sumdb/tlog on the bucket's objects", () => {
+  it('verify the checkpoint, every hash tile and every entry bundle fetched from the bucket', async () => {
+    const bin = buildMirrorCheck();
+    const t = await grow(21_000);
+    const m = await mirror('go');
+    m.notify(t);
+    await m.sync();
+    const copy = mkdtempSync(join(tmpdir(), 'guzheng-mirror-copy-'));
+    try {
+      for (const key of await s3.list('go/')) {
+        const file = join(copy, key.slice('go/'.length));
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, (await s3.get(key)) as Uint8Array);
+      }
+      const ok = runMirrorCheck(bin, ledger.verifierKey, copy);
+      expect(ok.stderr).toBe('');
+      // Tiles read: level 0 (82 full, 1 partial of 8), level 1 (partial of 82).
+      expect(ok.stdout.trim()).toBe('ok: size 21000, 84 tiles, 21000 entries');
+      expect(ok.status).toBe(0);
+      // It really checks: one flipped byte in a hash tile, in an entry bundle, in the signature.
+      for (const [path, at] of [
+        ['tile/0/040', 100],
+        ['tile/entries/040', 300],
+        ['checkpoint', -10],
+      ] as const) {
+        const file = join(copy, path);
+        const good = readFileSync(file);
+        const bad = Buffer.from(good);
+        const i = at < 0 ? bad.length + at : at;
+        bad[i] = (bad[i] as number) ^ 1;
+        writeFileSync(file, bad);
+        const r = runMirrorCheck(bin, ledger.verifierKey, copy);
+        expect(r.status, path).toBe(1);
+        expect(r.stdout, path).toMatch(/^mirror-check: /);
+        writeFileSync(file, good);
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
