@@ -110,6 +110,35 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
     expect(next).toBeGreaterThan(top);
     await expect.poll(() => page.locator('section[aria-labelledby=latest-title] tbody tr').first().locator('td').first().textContent(), { timeout: 15_000 }).toBe(next.toString());
     await expect.poll(() => page.getByTestId('size').textContent(), { timeout: 15_000 }).toBe('3');
+    // It followed by server-sent events, not by polling.
+    expect(await page.locator('#latest-title .badge').textContent()).toBe('实时');
+    await page.close();
+  });
+
+  it('searches by digest, leaf hash, index, block height and evidence number, from the search box', async () => {
+    const body = readFileSync(files['监测报告.pdf'] as string);
+    const digest = sha256Hex(body);
+    const { page } = await openPage(context, `${service.url}/`);
+    const search = async (q: string): Promise<string[]> => {
+      await page.fill('#q', q);
+      await page.press('#q', 'Enter');
+      await page.locator('main [role=status]').waitFor();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('搜索');
+      await page.waitForFunction(`new URLSearchParams(location.hash.split('?')[1]).get('q') === ${JSON.stringify(q)}`);
+      await page.locator('main [role=status]').first().waitFor();
+      return page.locator('main [role=status]').allTextContents();
+    };
+    const [found] = (await search(digest)) as [string];
+    expect(found).toContain('条目 1');
+    const leaf = (await page.locator('main [role=status] code.hash').getAttribute('title')) as string;
+    expect(await search(leaf)).toEqual([found]);
+    expect((await search('1'))[0]).toMatch(/区块 1.*条目 1|条目 1.*区块 1/);
+    expect((await search('区块 2'))[0]).toContain('区块 2');
+    expect((await search(`GZ-1-${leaf.slice(0, 12)}`))[0]).toContain('条目 1');
+    expect((await search(`GZ-1-${'0'.repeat(12)}`))[0]).toContain('没有找到');
+    await search(digest);
+    await page.click('main [role=status] a >> nth=0');
+    await page.locator('h1', { hasText: '条目 1' }).waitFor();
     await page.close();
   });
 
