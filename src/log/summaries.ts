@@ -212,13 +212,19 @@ export class Summaries {
   }
 
   async #run(): Promise<void> {
-    try {
-      await Promise.all([this.hours.load(), this.hj212.load(), this.cases.load()]);
-      if (this.hours.processed > this.#log.blocks() || this.hj212.processed > this.#log.size() || this.cases.processed > this.#log.size()) {
-        throw new Error('the stored summaries cover more than the log holds (a replaced or restored database?): not kept until their record tables are removed');
+    // A store that fails now (down, I/O errors) may come back: the markers are read again later.
+    for (;;) {
+      try {
+        await Promise.all([this.hours.load(), this.hj212.load(), this.cases.load()]);
+        break;
+      } catch (err) {
+        this.#fail(err);
+        await this.#sleep(5 * this.#flushIntervalMs);
+        if (this.#stopping) return;
       }
-    } catch (err) {
-      this.#fail(err);
+    }
+    if (this.hours.processed > this.#log.blocks() || this.hj212.processed > this.#log.size() || this.cases.processed > this.#log.size()) {
+      this.#fail(new Error('the stored summaries cover more than the log holds (a replaced or restored database?): not kept until their record tables are removed'));
       this.#state = 'failed';
       return;
     }

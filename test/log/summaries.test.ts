@@ -270,6 +270,40 @@ describe('summaries', () => {
     expect(Object.values(h).reduce((a, c) => a + c.blocks, 0)).toBe(await blockCount(store));
   });
 
+  it('retry reading their markers while the store fails, and refuse markers beyond the log', async () => {
+    const inner = await LevelStore.open(tempDir());
+    let failures = 2;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'getRecord') {
+          return async (table: string, key: string) => {
+            if (failures > 0) {
+              failures--;
+              throw new Error('store down (simulated)');
+            }
+            return target.getRecord(table, key);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const events: string[] = [];
+    const ledger = await openLedger(store, { summaries: { flushIntervalMs: 30, onEvent: (l) => events.push(l) } });
+    await append(ledger, [record('R-1'), record('R-1')]);
+    await caughtUp(ledger);
+    expect((await allCases(ledger)).map((c) => c.entries)).toEqual([2]);
+    expect(events[0]).toMatch(/^summaries: store down \(simulated\)$/);
+    expect(ledger.summaries!.status().lastError).toBe('store down (simulated)');
+
+    // Markers past the log (another database's tables): not kept, said so.
+    const other = await LevelStore.open(tempDir());
+    await other.putRecords(CASES_TABLE, [{ key: '\u0001upTo', value: '1000' }]);
+    const behind = await openLedger(other);
+    await expect.poll(() => behind.summaries!.status().state, { timeout: 5000 }).toBe('failed');
+    expect(behind.summaries!.status().lastError).toMatch(/cover more than the log holds/);
+  });
+
   it('parse statistics range bounds strictly', () => {
     expect(parseInstant('2026-12-06')).toBe(Date.parse('2026-12-05T16:00:00Z'));
     expect(parseInstant('2026-12-06T02:00Z')).toBe(Date.parse('2026-12-06T02:00:00Z'));
