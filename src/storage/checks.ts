@@ -113,23 +113,30 @@ function utf8Length(s: string): number {
   return n;
 }
 
+/**
+ * The greatest secondary-index key, UTF-8 bytes: a case number is up to 128 characters
+ * (CASE_ID_TEXT), which is up to 512 bytes (4 per code point); a smaller limit here refused
+ * valid entries at the store, failing the whole group commit they were flushed with.
+ */
+export const MAX_SECONDARY_KEY_BYTES = 512;
+
 /** isGoodSecondary is true exactly when {@link checkSecondary} accepts (`name`, `key`). */
 function isGoodSecondary(name: string, key: string): boolean {
   if (typeof name !== 'string' || !SECONDARY_NAME.test(name)) return false;
   if (typeof key !== 'string' || key.length === 0 || SECONDARY_BAD.test(key)) return false;
   // At least one UTF-8 byte per UTF-16 unit and at most three.
-  if (key.length > 256) return false;
-  return key.length <= 85 || utf8Length(key) <= 256;
+  if (key.length > MAX_SECONDARY_KEY_BYTES) return false;
+  return key.length <= Math.floor(MAX_SECONDARY_KEY_BYTES / 3) || utf8Length(key) <= MAX_SECONDARY_KEY_BYTES;
 }
 
 /**
- * checkSecondary requires a secondary index name `[a-z0-9][a-z0-9-]{0,31}` and a key of 1..256
+ * checkSecondary requires a secondary index name `[a-z0-9][a-z0-9-]{0,31}` and a key of 1..512
  * UTF-8 bytes without control characters (else INPUT_INVALID naming `what`).
  */
 export function checkSecondary(name: string, key: string, what: string): void {
   if (typeof name !== 'string' || !SECONDARY_NAME.test(name)) badInput(`${what}: name got ${JSON.stringify(String(name))}, want [a-z0-9][a-z0-9-]{0,31}`);
-  if (typeof key !== 'string' || key.length === 0 || SECONDARY_BAD.test(key) || new TextEncoder().encode(key).length > 256) {
-    badInput(`${what}: key must be 1..256 UTF-8 bytes without control characters`);
+  if (typeof key !== 'string' || key.length === 0 || SECONDARY_BAD.test(key) || new TextEncoder().encode(key).length > MAX_SECONDARY_KEY_BYTES) {
+    badInput(`${what}: key must be 1..${MAX_SECONDARY_KEY_BYTES} UTF-8 bytes without control characters`);
   }
 }
 

@@ -42,11 +42,14 @@ export function checkRecordTable(table: string): void {
   if (typeof table !== 'string' || !TABLE_RE.test(table)) badInput(`storage: record table ${JSON.stringify(table)}: want [a-z][a-z0-9-]{0,31}`);
 }
 
-/** checkRecordKey requires a key of 1–256 UTF-8 bytes without NUL (else INPUT_INVALID). */
+/** The greatest record key, UTF-8 bytes: room for a 512-byte case number and a prefix (summaries). */
+export const MAX_RECORD_KEY = 1024;
+
+/** checkRecordKey requires a key of 1–1024 UTF-8 bytes without NUL (else INPUT_INVALID). */
 export function checkRecordKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0 || key.includes('\0')) badInput('storage: record key: want 1-256 UTF-8 bytes without NUL');
+  if (typeof key !== 'string' || key.length === 0 || key.includes('\0')) badInput(`storage: record key: want 1-${MAX_RECORD_KEY} UTF-8 bytes without NUL`);
   const n = encoder.encode(key).length;
-  if (n > 256) badInput(`storage: record key got ${n} bytes, want at most 256`);
+  if (n > MAX_RECORD_KEY) badInput(`storage: record key got ${n} bytes, want at most ${MAX_RECORD_KEY}`);
 }
 
 /** checkRecordValue requires a string of at most {@link MAX_RECORD_VALUE} UTF-8 bytes (else INPUT_INVALID). */

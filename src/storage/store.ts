@@ -27,7 +27,7 @@ export interface AppendBatch {
   readonly attachments: ReadonlyArray<{ readonly index: bigint; readonly bytes: Uint8Array }>;
   /**
    * Secondary indexes (e.g. `case` → caseId, `hj212-mn` → device MN): entry `index` is listed
-   * under (`name`, `key`). Names match `[a-z0-9][a-z0-9-]{0,31}`; keys are 1..256 UTF-8 bytes
+   * under (`name`, `key`). Names match `[a-z0-9][a-z0-9-]{0,31}`; keys are 1..512 UTF-8 bytes
    * with no control characters. Optional: absent means none.
    */
   readonly secondary?: ReadonlyArray<{ readonly name: string; readonly key: string; readonly index: bigint }>;

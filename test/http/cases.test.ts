@@ -118,3 +118,18 @@ describe('entries not yet covered by a checkpoint', () => {
     expect((await problem(res, 503)).code).toBe('RECEIPT_PENDING');
   });
 });
+
+describe('long case numbers', () => {
+  it('anchors a case number of 128 Chinese characters (384 UTF-8 bytes) in the same flush as other entries, and finds and lists it', async () => {
+    const long = '衡'.repeat(127) + '号';
+    const posts = Array.from({ length: 20 }, (_, i) =>
+      postJson(`${s.url}/v1/entries`, { type: 'digest', digest: { alg: 'sha256', hex: sha256Hex(`long-${i}`) }, meta: { caseId: i % 2 === 0 ? long : '衡环罚〔2026〕99号' } }, s.keys.submit),
+    );
+    for (const res of await Promise.all(posts)) expect(res.status, await res.clone().text()).toBe(201);
+    const listed = await json(await fetch(`${s.url}/v1/cases/${enc(long)}?limit=100`, { headers: auth(s.keys.audit) }));
+    expect(listed.entries).toHaveLength(10);
+    await expect
+      .poll(async () => (await json(await fetch(`${s.url}/v1/cases?prefix=${enc('衡衡衡')}`, { headers: auth(s.keys.audit) }))).cases.map((c: { caseId: string; entries: number }) => `${c.caseId.length}:${c.entries}`), { timeout: 10_000 })
+      .toEqual(['128:10']);
+  });
+});
