@@ -21,8 +21,10 @@ SECRET_KEY=${GUZHENG_RGW_SECRET_KEY:-guzheng-test-secret-key-0123456789abcdef}
 REGION=us-east-1
 PACKAGES=(radosgw ceph-mon ceph-osd ceph-common)
 
+# die prints to fd 3, the script's stderr, even where a caller silenced stderr (wait_for).
+exec 3>&2
 die() {
-  echo "ceph-rgw: $*" >&2
+  echo "ceph-rgw: $*" >&3
   exit 1
 }
 
@@ -142,14 +144,19 @@ rgw thread pool size = 64
 EOF
 }
 
+# rgw_serves URL: radosgw answers at URL; dies at once if radosgw has exited.
+rgw_serves() {
+  alive rgw || die "radosgw exited: $(tail -n 3 "$DIR/log/rgw.out" 2>/dev/null || true) (logs: $DIR/log)"
+  answers "$1"
+}
+
 start_rgw() {
   alive rgw && die "radosgw is already running in $DIR"
   spawn rgw radosgw -f -c "$DIR/ceph.conf" -n client.rgw
   local port
   port=$(cat "$DIR/rgw.port")
   # Any HTTP answer (an anonymous ListBuckets is 200 with an empty list) means it serves.
-  wait_for 60 "radosgw on 127.0.0.1:$port" answers "http://127.0.0.1:$port/"
-  alive rgw || die "radosgw exited (see $DIR/log/rgw.out)"
+  wait_for 60 "radosgw on 127.0.0.1:$port" rgw_serves "http://127.0.0.1:$port/"
 }
 
 print_lines() {
@@ -175,6 +182,8 @@ start() {
   while [ "$rgw_port" = "$mon_port" ]; do rgw_port=$(free_port); done
   echo "$rgw_port" >"$DIR/rgw.port"
   write_conf "$fsid" "$mon_port" "$rgw_port"
+  # A failed start leaves no daemon behind (DIR stays, with the logs).
+  trap '[ "${started:-}" = 1 ] || kill_daemons' EXIT
 
   # The monitor: a one-member monmap, then its store.
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$DIR/monmap" >/dev/null
@@ -198,12 +207,12 @@ start() {
     --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >"$DIR/log/user-create.out" 2>&1 ||
     die "radosgw-admin user create failed: $(tail -5 "$DIR/log/user-create.out")"
   start_rgw
+  started=1
   print_lines
 }
 
-stop() {
-  [ -d "$DIR" ] || return 0
-  [ -f "$DIR/ceph.conf" ] || die "$DIR holds no cluster started by this script; not removing it"
+# kill_daemons SIGKILLs the daemons started in DIR and waits until they are gone.
+kill_daemons() {
   local d pid
   for d in rgw osd mon; do
     if [ -f "$DIR/$d.pid" ]; then
@@ -221,6 +230,12 @@ stop() {
       done
     fi
   done
+}
+
+stop() {
+  [ -d "$DIR" ] || return 0
+  [ -f "$DIR/ceph.conf" ] || die "$DIR holds no cluster started by this script; not removing it"
+  kill_daemons
   rm -rf "$DIR"
 }
 

@@ -7,7 +7,7 @@
  * the same port: for fault tests.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -66,7 +66,8 @@ function need(m: Map<string, string>, key: string): string {
 
 /** startRgw starts a cluster in a fresh temporary directory. */
 export async function startRgw(): Promise<Rgw> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'guzheng-rgw-')), 'cluster');
+  const parent = mkdtempSync(join(tmpdir(), 'guzheng-rgw-'));
+  const dir = join(parent, 'cluster');
   const t0 = performance.now();
   const lines = await script('start', dir);
   const startSeconds = (performance.now() - t0) / 1000;
@@ -89,6 +90,7 @@ export async function startRgw(): Promise<Rgw> {
     async stop() {
       admin.destroy();
       await script('stop', dir);
+      rmSync(parent, { recursive: true, force: true });
     },
     async kill() {
       const pid = Number(readFileSync(join(dir, 'rgw.pid'), 'utf8').trim());
