@@ -72,7 +72,7 @@ wait_for() {
 spawn() {
   local name=$1
   shift
-  setsid "$@" </dev/null >"$DIR/log/$name.out" 2>&1 &
+  setsid "$@" </dev/null >"$DIR/log/$name.out" 2>&1 3>&- &
   echo $! >"$DIR/$name.pid"
 }
 

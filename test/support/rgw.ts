@@ -50,7 +50,7 @@ function parseLines(out: string): Map<string, string> {
 
 async function script(...args: string[]): Promise<Map<string, string>> {
   try {
-    const { stdout } = await run('bash', [SCRIPT, ...args], { maxBuffer: 1 << 20, timeout: RGW_START_TIMEOUT_MS });
+    const { stdout } = await run('bash', [SCRIPT, ...args], { maxBuffer: 1 << 20, timeout: RGW_START_TIMEOUT_MS - 30_000, killSignal: 'SIGKILL' });
     return parseLines(stdout);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -69,7 +69,15 @@ export async function startRgw(): Promise<Rgw> {
   const parent = mkdtempSync(join(tmpdir(), 'guzheng-rgw-'));
   const dir = join(parent, 'cluster');
   const t0 = performance.now();
-  const lines = await script('start', dir);
+  let lines: Map<string, string>;
+  try {
+    lines = await script('start', dir);
+  } catch (err) {
+    // Leave no daemon behind (the script kills its own on failure, but not when it is killed).
+    await script('stop', dir).catch(() => undefined);
+    rmSync(parent, { recursive: true, force: true });
+    throw err;
+  }
   const startSeconds = (performance.now() - t0) / 1000;
   const endpoint = need(lines, 'endpoint');
   const accessKeyId = need(lines, 'access_key');
