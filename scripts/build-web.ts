@@ -73,5 +73,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const built = await buildVerifyPage(process.argv[2]);
   console.log(`build-web: wrote ${built.path} (${built.html.length} characters, script ${built.scriptBytes} bytes)`);
   const console_ = await buildConsole();
-  console.log(`build-web: wrote the console to ${console_.dir} (script ${console_.scriptBytes} bytes, styles ${console_.styleBytes} bytes)`);
+  console.log(`build-web: wrote the console to ${console_.dir} (script ${console_.scriptBytes} bytes, chunks loaded on demand ${console_.chunkBytes} bytes, styles ${console_.styleBytes} bytes)`);
 }

@@ -3,7 +3,7 @@
  * (docs/console-api.md). The public explorer needs no sign-in; officers' and admins' pages need a
  * session. Bundled by scripts/build-web.ts (esbuild, Preact) into dist/web/console/.
  */
-import { render } from 'preact';
+import { render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, getJson, setCsrfToken } from './api.js';
 import { currentLang, initialLang, initialLargeText, setLang, setLargeText, t, type Lang } from './i18n.js';
@@ -11,7 +11,6 @@ import { AdminPage } from './pages/admin.js';
 import { AnchorPage } from './pages/anchor.js';
 import { BlockPage, BlocksPage } from './pages/blocks.js';
 import { CasePage, CasesPage } from './pages/cases.js';
-import { CheckPage } from './pages/check.js';
 import { HomePage } from './pages/home.js';
 import { EntryPage, SearchPage } from './pages/search.js';
 import { PasswordPage, SignInPage, signOut } from './pages/signin.js';
@@ -34,7 +33,7 @@ function Page({ route, state }: { route: Route; state: ConsoleState }) {
     case 'search':
       return <SearchPage q={route.query.get('q') ?? ''} />;
     case 'check':
-      return <CheckPage />;
+      return <Later load={() => import('./pages/check.js').then((m) => m.CheckPage)} />;
     case 'stats':
       return <StatsPage />;
     case 'signin':
@@ -53,6 +52,23 @@ function Page({ route, state }: { route: Route; state: ConsoleState }) {
     default:
       return <Problem error={new ApiError(404, 'NOT_FOUND', route.parts.join('/'))} />;
   }
+}
+
+/**
+ * Later renders a page whose code is loaded on first use: "check a file" brings the offline
+ * verifier (zod, pkijs, the 国密 curves), most of the console's bytes, which no other page needs.
+ */
+function Later({ load }: { load: () => Promise<ComponentType> }) {
+  const [Loaded, setLoaded] = useState<{ c: ComponentType } | { error: unknown } | undefined>();
+  useEffect(() => {
+    void load().then(
+      (c) => setLoaded({ c }),
+      (error: unknown) => setLoaded({ error }),
+    );
+  }, []);
+  if (Loaded === undefined) return <p class="muted">{t('loading')}</p>;
+  if ('error' in Loaded) return <Problem error={Loaded.error} />;
+  return <Loaded.c />;
 }
 
 function NeedRole({ role }: { role: string }) {
@@ -162,11 +178,14 @@ function App() {
       setUser(undefined);
     }
   }, []);
-  const refreshLog = useCallback(async () => {
+  const refreshLog = useCallback(async (): Promise<LogInfo | undefined> => {
     try {
-      setLog(await getJson<LogInfo>('/v1/log'));
+      const info = await getJson<LogInfo>('/v1/log');
+      setLog(info);
+      return info;
     } catch {
       // The explorer pages show their own problem when the log cannot be read.
+      return undefined;
     }
   }, []);
   useEffect(() => {

@@ -36,7 +36,8 @@ export interface ConsoleState {
   readonly user: User | undefined;
   /** Re-read the session (after sign-in, sign-out, a password change). */
   readonly refreshSession: () => Promise<void>;
-  readonly refreshLog: () => Promise<void>;
+  /** Re-read the log's state; resolves to it (undefined when it cannot be read). */
+  readonly refreshLog: () => Promise<LogInfo | undefined>;
 }
 
 export const StateContext = createContext<ConsoleState>({

@@ -12,22 +12,26 @@ import { problemText } from './problems.js';
 /** What {@link useLoad} knows about one request. */
 export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'ok'; readonly value: T } | { readonly state: 'error'; readonly error: unknown };
 
-/** useLoad fetches `path` (again whenever it changes or `reloadKey` does); undefined path: nothing. */
+/**
+ * useLoad fetches `path` (again whenever it changes or `reloadKey` does); undefined path: nothing.
+ * What it returns always belongs to the current path: until the new answer is in, it is
+ * `loading`, never the previous path's value.
+ */
 export function useLoad<T>(path: string | undefined, reloadKey: unknown = 0): Loaded<T> {
-  const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading' });
+  const [loaded, setLoaded] = useState<{ key: string; value: Loaded<T> } | undefined>();
+  const key = `${path ?? ''}\u0000${String(reloadKey)}`;
   useEffect(() => {
     if (path === undefined) return;
     let live = true;
-    setLoaded({ state: 'loading' });
     getJson<T>(path).then(
-      (value) => live && setLoaded({ state: 'ok', value }),
-      (error: unknown) => live && setLoaded({ state: 'error', error }),
+      (value) => live && setLoaded({ key, value: { state: 'ok', value } }),
+      (error: unknown) => live && setLoaded({ key, value: { state: 'error', error } }),
     );
     return () => {
       live = false;
     };
-  }, [path, reloadKey]);
-  return loaded;
+  }, [key]);
+  return loaded !== undefined && loaded.key === key ? loaded.value : { state: 'loading' };
 }
 
 /** Problem shows why a request failed, in words, with the service's own detail underneath. */

@@ -83,13 +83,20 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
     expect(CONSOLE_CSP).not.toMatch(/unsafe|https?:|\*/);
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     const html = await res.text();
-    expect(html).toMatch(/<script src="\/console\/app\.js\?v=[0-9a-f]{16}" defer><\/script>/);
+    expect(html).toMatch(/<script type="module" src="\/console\/app\.js\?v=[0-9a-f]{16}"><\/script>/);
     expect(html).not.toMatch(/<script>|style=|https?:\/\//);
     for (const asset of ['/console/app.js', '/console/app.css']) {
       const r = await fetch(`${service.url}${asset}`);
       expect(r.status, asset).toBe(200);
       expect(r.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
     }
+    // The verifier is a chunk of its own, loaded by "check a file" only; other names are refused.
+    const chunk = /"\.\/(chunk-[A-Z0-9]+\.js)"/.exec(await (await fetch(`${service.url}/console/app.js`)).text())?.[1];
+    expect(chunk).toBeDefined();
+    const c = await fetch(`${service.url}/console/${chunk}`);
+    expect(c.status).toBe(200);
+    expect(c.headers.get('cache-control')).toContain('immutable');
+    for (const bad of ['index.html', '..%2Fverify.html', 'chunk-ZZZZZZZZ.js', 'app.js.map']) expect((await fetch(`${service.url}/console/${bad}`)).status, bad).toBeGreaterThanOrEqual(400);
     const { page, requests, errors } = await openPage(context, `${service.url}/`);
     await page.getByTestId('size').waitFor();
     expect(requests.every((u) => u.startsWith(service.url)), requests.join('\n')).toBe(true);

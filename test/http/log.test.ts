@@ -139,7 +139,7 @@ describe('operations', () => {
   it('GET /openapi.json is an OpenAPI 3.1 document listing every route', async () => {
     const doc = await json(await fetch(`${s.url}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
-    const want = ['/v1/entries', '/v1/entries/batch', '/v1/documents', '/v1/entries/{index}', '/v1/lookup/{alg}/{hex}', '/v1/proof/inclusion', '/v1/proof/consistency', '/checkpoint', '/v1/log', '/v1/blocks', '/v1/blocks/{height}', '/v1/receipts/{index}', '/v1/cases/{caseId}', '/v1/cases/{caseId}/bundle', '/v1/verify', '/v1/verify/{alg}/{hex}', '/v1/hj212/devices/{mn}/packets', '/verify', '/v1/receipts/{index}/certificate', '/v1/receipts/{index}/certificate.pdf', '/healthz', '/metrics', '/openapi.json', '/', '/console/app.js', '/console/app.css'];
+    const want = ['/v1/entries', '/v1/entries/batch', '/v1/documents', '/v1/entries/{index}', '/v1/lookup/{alg}/{hex}', '/v1/proof/inclusion', '/v1/proof/consistency', '/checkpoint', '/v1/log', '/v1/blocks', '/v1/blocks/{height}', '/v1/receipts/{index}', '/v1/cases/{caseId}', '/v1/cases/{caseId}/bundle', '/v1/verify', '/v1/verify/{alg}/{hex}', '/v1/hj212/devices/{mn}/packets', '/verify', '/v1/receipts/{index}/certificate', '/v1/receipts/{index}/certificate.pdf', '/healthz', '/metrics', '/openapi.json', '/', '/console/{file}'];
     // Every route of the table, no other path; the public API's at least (the console adds its own).
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(s.app.routes.map((r: { path: string }) => r.path))].sort());
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(want));

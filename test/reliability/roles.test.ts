@@ -104,7 +104,8 @@ function requestOf(method: string, path: string): { path: string; init: RequestI
     .replace('{alg}', 'sha256')
     .replace('{hex}', sha256Hex('role-doc'))
     .replace('{mn}', '88888880000001')
-    .replace('{name}', 'matrix-target');
+    .replace('{name}', 'matrix-target')
+    .replace('{file}', 'app.css');
   const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   switch (path) {
     case '/v1/entries':

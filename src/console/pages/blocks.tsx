@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { fromBase64 } from '../../core/bytes.js';
-import { inspectTimestampToken, type TimestampInfo } from '../../verifier/timestamp.js';
+import type { TimestampInfo } from '../../verifier/timestamp.js';
 import { formatNumber, formatTime, t } from '../i18n.js';
 import { href, type Route } from '../router.js';
 import { useConsole } from '../state.js';
@@ -128,7 +128,10 @@ export function BlocksPage({ route }: { route: Route }) {
 function Stamp({ token, tsa }: { token: string; tsa: string }) {
   const [info, setInfo] = useState<TimestampInfo | undefined | null>(null);
   useEffect(() => {
-    void inspectTimestampToken(fromBase64(token)).then(setInfo, () => setInfo(undefined));
+    // The token reader (pkijs) is loaded only when a block has a stamp to show.
+    void import('../../verifier/timestamp.js')
+      .then((m) => m.inspectTimestampToken(fromBase64(token)))
+      .then(setInfo, () => setInfo(undefined));
   }, [token]);
   return (
     <li>

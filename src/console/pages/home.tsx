@@ -26,15 +26,16 @@ export function useLatestBlocks(count: number): { blocks: ServedBlock[] | undefi
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async (): Promise<void> => {
       try {
-        const info = await getJson<{ height: string }>('/v1/log');
+        // The head (size, root) is the log's state, shared with every page: refresh it, and page
+        // the blocks back from its height.
+        const info = await refreshLog();
+        if (info === undefined) throw new Error(t('home.noLog'));
         const top = BigInt(info.height);
         const from = top + 1n > BigInt(count) ? top + 1n - BigInt(count) : 0n;
         const page = await getJson<{ blocks: ServedBlock[] }>(`/v1/blocks?from=${from}&limit=${count}`);
         if (!stopped) {
           setBlocks([...page.blocks].reverse());
           setError(undefined);
-          // The head (size, root) is the log's state, shared with every page: refresh it too.
-          void refreshLog();
         }
       } catch (err) {
         if (!stopped) setError(err);

@@ -1,6 +1,6 @@
 /**
- * The console (docs/console.md): `GET /` serves its page, `GET /console/app.js` and
- * `/console/app.css` its script and styles, all built by scripts/build-console.ts into
+ * The console (docs/console.md): `GET /` serves its page, `GET /console/{file}` its script, the
+ * chunks it loads on demand, and its styles, all built by scripts/build-console.ts into
  * dist/web/console/. They are served from this origin only, under a CSP that allows scripts,
  * styles and connections to this origin and nothing else: the console needs no third-party
  * network, and an injected inline script cannot run.
@@ -12,6 +12,9 @@ import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
 import { defineRoute, type Route } from '../route.js';
 import { cachedFile, packageRoot } from './web.js';
+
+/** The console's files, as the build names them. */
+const ASSET_RE = /^(app\.js|app\.css|chunk-[A-Z0-9]{8,16}\.js)$/;
 
 /** The console's Content-Security-Policy: own origin only; no inline script, no frames, no plugins. */
 export const CONSOLE_CSP = [
@@ -55,8 +58,17 @@ function send(res: Response, text: string | undefined, type: string, cache: stri
 export function consoleRoutes(_ctx: AppContext, options: ConsoleRouteOptions = {}): Route[] {
   const dir = options.dir ?? defaultConsoleDir();
   const page = cachedFile(join(dir, 'index.html'));
-  const script = cachedFile(join(dir, 'app.js'));
-  const style = cachedFile(join(dir, 'app.css'));
+  // One cached reader per file name asked for (the names are checked by ASSET_RE first; chunks
+  // of one build are a handful).
+  const readers = new Map<string, () => string | undefined>();
+  const asset = (file: string): (() => string | undefined) => {
+    let r = readers.get(file);
+    if (r === undefined) {
+      if (readers.size >= 256) readers.clear();
+      readers.set(file, (r = cachedFile(join(dir, file))));
+    }
+    return r;
+  };
   const unbuilt = { 503: { description: 'the console was not built (npm run build)' } };
   return [
     defineRoute({
@@ -74,28 +86,23 @@ export function consoleRoutes(_ctx: AppContext, options: ConsoleRouteOptions = {
     }),
     defineRoute({
       method: 'get',
-      path: '/console/app.js',
-      operationId: 'consoleScript',
+      path: '/console/{file}',
+      operationId: 'consoleAsset',
       tag: 'web',
-      summary: "The console's script",
+      summary: "The console's script (app.js), its chunks loaded on demand (chunk-<hash>.js) and its styles (app.css)",
+      description: 'Chunks are named by their content: they are cached for good. app.js and app.css are revalidated (the page names them with ?v=<hash of the content>).',
       access: 'public',
+      params: z.strictObject({ file: z.string().regex(ASSET_RE, 'want app.js, app.css or chunk-<hash>.js') }),
       query: z.strictObject({ v: z.string().regex(/^[0-9a-f]{1,64}$/).optional() }),
-      responses: { 200: { description: 'the script', contentType: 'text/javascript; charset=utf-8', schema: z.string() }, ...unbuilt },
-      handle({ res }) {
-        send(res, script(), 'text/javascript; charset=utf-8', 'no-cache', 'app.js');
-      },
-    }),
-    defineRoute({
-      method: 'get',
-      path: '/console/app.css',
-      operationId: 'consoleStyle',
-      tag: 'web',
-      summary: "The console's styles",
-      access: 'public',
-      query: z.strictObject({ v: z.string().regex(/^[0-9a-f]{1,64}$/).optional() }),
-      responses: { 200: { description: 'the styles', contentType: 'text/css; charset=utf-8', schema: z.string() }, ...unbuilt },
-      handle({ res }) {
-        send(res, style(), 'text/css; charset=utf-8', 'no-cache', 'app.css');
+      responses: { 200: { description: 'the file', contentType: 'text/javascript or text/css; charset=utf-8', schema: z.string() }, ...unbuilt },
+      errors: [400, 404],
+      handle({ params, res }) {
+        const file = params.file;
+        const read = asset(file);
+        const text = read();
+        if (text === undefined && file.startsWith('chunk-')) throw new HttpProblem(404, 'NOT_FOUND', `no console chunk ${file}: the page that asked for it is older than the build; reload it`);
+        const immutable = file.startsWith('chunk-');
+        send(res, text, file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', immutable ? 'public, max-age=31536000, immutable' : 'no-cache', file);
       },
     }),
   ];
