@@ -42,10 +42,11 @@ function Page({ route, state }: { route: Route; state: ConsoleState }) {
       return user === undefined ? <SignInPage /> : <PasswordPage forced={false} />;
     case 'cases':
       if (!may(user, ['submit', 'audit'])) return <NeedRole role="submit" />;
-      return second === undefined ? <CasesPage route={route} /> : <CasePage caseId={second} route={route} />;
+      // Keyed by what seeds their fields: another address is a fresh form.
+      return second === undefined ? <CasesPage key={route.query.get('prefix') ?? ''} route={route} /> : <CasePage caseId={second} route={route} />;
     case 'anchor':
       if (!may(user, ['submit'])) return <NeedRole role="submit" />;
-      return <AnchorPage route={route} />;
+      return <AnchorPage key={route.query.get('case') ?? ''} route={route} />;
     case 'admin':
       if (!may(user, ['admin'])) return <NeedRole role="admin" />;
       return <AdminPage tab={second ?? 'users'} />;

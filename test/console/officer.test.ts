@@ -177,6 +177,27 @@ describe.skipIf(!HAVE_CHROMIUM)(`console for officers and admins in Chromium (${
     await context.close();
   });
 
+  it('anchors a record typed in as JSON; a malformed one cannot be sent, and a too-large one is refused in words', async () => {
+    const { context, page } = await signIn('officer-li');
+    await page.goto(`${service.url}/#/anchor?case=${encodeURIComponent(CASE)}`);
+    await page.click('button[role=tab]:has-text("记录")');
+    await page.fill('#record', '{"station": "HS-001", "cod": 12.5');
+    expect(await page.locator('#record-help').textContent()).toMatch(/JSON 有误/);
+    expect(await page.locator('form button[type=submit]').isDisabled()).toBe(true);
+    await page.fill('#record', JSON.stringify({ station: 'HS-001', cod: 12.5, time: '2026-12-06T08:00:00+08:00' }));
+    await page.fill('#source', 'datalogger HS-001');
+    await page.click('form button[type=submit]');
+    await page.locator('p[role=status]', { hasText: '已存证' }).waitFor();
+    const index = /序号 (\d+)/.exec((await page.locator('p[role=status]').textContent()) ?? '')?.[1] as string;
+    const stored = (await (await api(`/v1/entries/${index}`)).json()) as { entry: { type: string; submitter: string; meta: { caseId: string; source: string } } };
+    expect(stored.entry).toMatchObject({ type: 'record', submitter: 'user:officer-li', meta: { caseId: CASE, source: 'datalogger HS-001' } });
+    await page.fill('#record', JSON.stringify({ blob: 'x'.repeat(1_100_000) }));
+    await page.click('form button[type=submit]');
+    await page.locator('.problem', { hasText: '内容过大' }).waitFor();
+    expect(await page.locator('.problem .detail').textContent()).toContain('BODY_TOO_LARGE');
+    await context.close();
+  });
+
   it('a submit-role user cannot reach the admin pages, in the console or through the API', async () => {
     const { context, page } = await signIn('officer-li');
     expect(await page.locator('nav a[href="#/admin"]').count()).toBe(0);

@@ -45,7 +45,8 @@ export function SearchPage({ q }: { q: string }) {
             results.length === 0 ? (
               <p role="status">{t('search.none', q)}</p>
             ) : (
-              <ul class="results" role="status">
+              <div role="status">
+              <ul class="results">
                 {results.map((r) =>
                   r.kind === 'block' ? (
                     <li key={`b${r.height}`}>
@@ -58,6 +59,7 @@ export function SearchPage({ q }: { q: string }) {
                   ),
                 )}
               </ul>
+              </div>
             )
           }
         </Show>
