@@ -134,6 +134,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`console for officers and admins in Chromium (${
     await page.locator('h1', { hasText: CASE }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
     for (const row of await page.locator('tbody tr').allTextContents()) expect(row).toMatch(/已存证.*已封存/);
+    // The case's other downloads: the bundle (one checkpoint for all), each certificate (HTML, PDF).
+    const bundlePath = await download(page, () => page.click('text=下载案件证据包'), 'case.bundle.json');
+    const r = spawnSync('npx', ['tsx', join(ROOT, 'src', 'cli', 'bin.ts'), 'verify', '--receipt', bundlePath, ...names.flatMap((n) => ['--file', files[n] as string]), '--key', service.ledger.verifierKey], { encoding: 'utf8', cwd: ROOT });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const certificate = page.waitForEvent('popup');
+    await page.locator('tbody tr').first().locator('a', { hasText: '存证证书' }).click();
+    const cert = await certificate;
+    await cert.waitForLoadState();
+    expect(await cert.locator('body').textContent()).toContain(`GZ-${indexes[0]}-`);
+    await cert.close();
+    const pdfStatus = await page.evaluate<number>(`fetch(${JSON.stringify(`/v1/receipts/${indexes[0]}/certificate.pdf`)}).then((r) => r.headers.get('content-type') === 'application/pdf' ? r.status : -1)`);
+    expect(pdfStatus).toBe(200);
     const shot = await page.screenshot({ path: join(dir, 'case-zh.png'), fullPage: true });
     expect(pixelStats(shot).dark).toBeGreaterThan(0.005);
 
