@@ -6,7 +6,7 @@
  * key; a submit-role user cannot reach the admin pages; requests from another origin are refused
  * (CSRF) and the session cookie is never readable by scripts.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -21,6 +21,19 @@ import { startService, type RunningService } from '../../src/server.js';
 import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, openPage, pixelStats } from '../web/chromium.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * cli runs `guzheng` and resolves to its exit status and output. Asynchronously: the service
+ * under test runs in this process, and a blocked event loop would stall it (and let its
+ * keep-alive timer close sockets the test's fetch is about to reuse).
+ */
+function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('npx', ['tsx', join(ROOT, 'src', 'cli', 'bin.ts'), ...args], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
 const CASE = '衡环罚〔2026〕21号';
 const NEW_PASSWORD = 'Hengshui-2026-evidence';
 
@@ -119,7 +132,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`console for officers and admins in Chromium (${
     const receipts: string[] = [];
     for (const n of names) receipts.push(await download(page, () => page.click(`text=下载“${n}”的回执`), `receipt-${n}.json`));
     for (const [i, n] of names.entries()) {
-      const r = spawnSync('npx', ['tsx', join(ROOT, 'src', 'cli', 'bin.ts'), 'verify', '--receipt', receipts[i] as string, '--file', files[n] as string, '--key', service.ledger.verifierKey], { encoding: 'utf8', cwd: ROOT });
+      const r = await cli(['verify', '--receipt', receipts[i] as string, '--file', files[n] as string, '--key', service.ledger.verifierKey]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
     }
     const indexes = receipts.map((p) => (JSON.parse(readFileSync(p, 'utf8')) as { index: string }).index);
@@ -136,7 +149,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`console for officers and admins in Chromium (${
     for (const row of await page.locator('tbody tr').allTextContents()) expect(row).toMatch(/已存证.*已封存/);
     // The case's other downloads: the bundle (one checkpoint for all), each certificate (HTML, PDF).
     const bundlePath = await download(page, () => page.click('text=下载案件证据包'), 'case.bundle.json');
-    const r = spawnSync('npx', ['tsx', join(ROOT, 'src', 'cli', 'bin.ts'), 'verify', '--receipt', bundlePath, ...names.flatMap((n) => ['--file', files[n] as string]), '--key', service.ledger.verifierKey], { encoding: 'utf8', cwd: ROOT });
+    const r = await cli(['verify', '--receipt', bundlePath, ...names.flatMap((n) => ['--file', files[n] as string]), '--key', service.ledger.verifierKey]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const certificate = page.waitForEvent('popup');
     await page.locator('tbody tr').first().locator('a', { hasText: '存证证书' }).click();
