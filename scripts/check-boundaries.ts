@@ -6,7 +6,9 @@
  * express, level, storage or http, a clock, or randomness. src/witness (a Node service) may use
  * node:*, express, zod, level and prom-client, but of src only core, platform and itself: never the
  * log, storage, http or audit. src/console (the console's browser code) imports only core, verifier,
- * web, itself, the pure packages, Preact and uPlot. Nothing in src/ may use an explicit `any`. Run by `npm test`;
+ * web, itself, the pure packages, Preact and uPlot. src/mirror (the S3 mirror, run by the service)
+ * may import core, storage, tiles, platform, itself and the log's types (`import type` only),
+ * node:* and @aws-sdk/client-s3: never http, cli, console or audit. Nothing in src/ may use an explicit `any`. Run by `npm test`;
  * exits 1 listing every violation.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -29,11 +31,14 @@ const LAYERS: Record<string, string[]> = {
  * "uses core, never the log") may use node:* and the packages listed, but no src folder other
  * than core, platform (node:crypto for core) and itself: not log, storage, http or audit.
  */
-const SERVICE_LAYERS: Record<string, { folders: string[]; packages: string[] }> = {
+const SERVICE_LAYERS: Record<string, { folders: string[]; packages: string[]; typeOnly?: string[] }> = {
   witness: { folders: ['core', 'platform', 'witness'], packages: ['node:', 'express', 'zod', 'level', 'prom-client'] },
   // The console (browser code, bundled by scripts/build-console.ts): it may fetch and keep time,
   // but reaches the service only over HTTP, never through its code: no node:*, log, storage, http.
   console: { folders: ['core', 'verifier', 'web', 'console'], packages: [...ALLOWED_PACKAGES, 'preact', 'uplot'] },
+  // The mirror (issue 15) copies what the store holds to an object store, behind the log: it reads
+  // storage and tiles, and knows the log only by its types; never the HTTP API, CLI, console or audit.
+  mirror: { folders: ['core', 'storage', 'tiles', 'platform', 'mirror'], packages: ['node:', '@aws-sdk/client-s3'], typeOnly: ['log'] },
 };
 
 /** Source patterns banned in restricted layers, with the reason shown to the developer. */
@@ -110,7 +115,7 @@ export function checkBoundaries(srcRoot: string): Violation[] {
       }
     }
   }
-  for (const [layer, { folders, packages }] of Object.entries(SERVICE_LAYERS)) {
+  for (const [layer, { folders, packages, typeOnly = [] }] of Object.entries(SERVICE_LAYERS)) {
     for (const file of listTs(join(srcRoot, layer))) {
       const src = stripComments(readFileSync(file, 'utf8'));
       const rel = relative(srcRoot, file);
@@ -120,7 +125,11 @@ export function checkBoundaries(srcRoot: string): Violation[] {
         if (spec.startsWith('.')) {
           const target = relative(srcRoot, resolve(dirname(file), spec));
           const top = target.split(sep)[0] ?? '';
-          if (target.startsWith('..') || !folders.includes(top)) {
+          // `import type …` / `export type …` only: erased, it loads nothing of that folder.
+          const isType = /^(?:import|export)\s+type\s/.test(m[0]);
+          if (typeOnly.includes(top) && !target.startsWith('..')) {
+            if (!isType) violations.push({ file: rel, line: at, message: `${layer} may import only types from src/${top} (import type): ${spec}` });
+          } else if (target.startsWith('..') || !folders.includes(top)) {
             violations.push({ file: rel, line: at, message: `${layer} may not import ${spec} (resolves to src/${target})` });
           }
         } else if (!packages.some((p) => (p.endsWith(':') ? spec.startsWith(p) : spec === p || spec.startsWith(p + '/')))) {
@@ -156,5 +165,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   }
   const files = Object.keys(LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
   const service = Object.keys(SERVICE_LAYERS).reduce((n, layer) => n + listTs(join(root, layer)).length, 0);
-  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files); src/witness and src/console stay off the log (${service} files)`);
+  console.log(`check-boundaries: src/core, src/verifier and src/web are pure (${files} files); src/witness and src/console stay off the log, src/mirror off the HTTP API (${service} files)`);
 }

@@ -6,8 +6,8 @@
  * without a request. Each stamp and each line is its own write-once object (src/mirror/layout.ts).
  */
 import { equalBytes, fromUtf8 } from '../core/bytes.js';
-import { COSIGNATURE_EVIDENCE } from '../log/cosignatures.js';
-import { TSA_EVIDENCE } from '../log/stamps.js';
+import type { COSIGNATURE_EVIDENCE as COSIGNATURES } from '../log/cosignatures.js';
+import type { TSA_EVIDENCE as STAMPS } from '../log/stamps.js';
 import type { LedgerStore } from '../storage/store.js';
 import { COSIGNATURE_CONTENT_TYPE, cosignatureKey, STAMP_CONTENT_TYPE, stampKey } from './layout.js';
 
@@ -19,6 +19,12 @@ import { COSIGNATURE_CONTENT_TYPE, cosignatureKey, STAMP_CONTENT_TYPE, stampKey 
 export const EVIDENCE_WINDOW = 1024n;
 
 const PAGE = 512;
+
+// The store's evidence kinds the log writes (src/log/stamps.ts, src/log/cosignatures.ts), named
+// here because the mirror may import the log's types only: the types make a renamed kind a
+// compile error.
+const TSA_EVIDENCE: typeof STAMPS = 'tsa';
+const COSIGNATURE_EVIDENCE: typeof COSIGNATURES = 'cosig';
 
 /** One object to write once. */
 export interface PlannedObject {

@@ -21,9 +21,10 @@ import { equalBytes, formatDecimal, parseDecimal, toHex, utf8 } from '../core/by
 import { blockOfCheckpoint } from '../core/block.js';
 import { openCheckpoint } from '../core/checkpoint.js';
 import { sha256 } from '../core/crypto.js';
+import { CompactRange, rightEdge } from '../core/merkle/compact.js';
+import type { TreeHasher } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
 import { suiteOfVerifier } from '../core/suite.js';
-import { rootAt } from '../log/recover.js';
 import type { LedgerStore } from '../storage/store.js';
 import { readTileBytes } from '../tiles/read.js';
 import { EVIDENCE_WINDOW, EvidenceScanner, type PlannedObject } from './evidence.js';
@@ -72,6 +73,18 @@ export interface MirrorStatus {
   readonly failures: number;
 }
 
+/** What the mirror did since it was opened (for metrics: monotonic counters). */
+export interface MirrorCounters {
+  /** Objects written to the store (immutable objects and checkpoint replacements). */
+  readonly uploads: number;
+  /** Immutable objects found already there with the same bytes (a retry after a crash or a lost answer). */
+  readonly present: number;
+  /** Passes completed. */
+  readonly passes: number;
+  /** Passes failed (each retried with backoff). */
+  readonly failedPasses: number;
+}
+
 export interface MirrorOptions {
   readonly store: LedgerStore;
   readonly objects: ObjectStore;
@@ -110,6 +123,14 @@ export function progressKey(o: { readonly objects: { readonly id: string }; read
   return utf8(key).length <= 256 ? key : `${toHex(sha256(utf8(`${o.objects.id}/${o.prefix}`)))} ${name}`;
 }
 
+/**
+ * rootAt computes the root of the stored tree at `size` from its stored right-edge nodes (as
+ * src/log/recover.ts does; here from core, since the mirror may import the log's types only).
+ */
+async function rootAt(store: LedgerStore, size: bigint, tree: TreeHasher): Promise<Uint8Array> {
+  return CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size)), tree).root();
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -136,6 +157,7 @@ export class Mirror {
   #wake: (() => void) | undefined;
   #passes: Promise<unknown> = Promise.resolve();
   readonly #waiters = new Set<() => void>();
+  readonly #counters = { uploads: 0, present: 0, passes: 0, failedPasses: 0 };
 
   private constructor(o: MirrorOptions, progress: { size: bigint; blocks: bigint; evidenceFrom: bigint }) {
     this.#o = o;
@@ -174,6 +196,11 @@ export class Mirror {
       if (this.#pending.length > MAX_PENDING) this.#pending.splice(1, 1);
     }
     this.#wake?.();
+  }
+
+  /** counters reports what the mirror did since it was opened (a copy). */
+  get counters(): MirrorCounters {
+    return { ...this.#counters };
   }
 
   /** status reports how far behind the mirror is and why (for /healthz and metrics). */
@@ -280,6 +307,7 @@ export class Mirror {
       await this.#upload(target);
     } catch (err) {
       this.#failures++;
+      this.#counters.failedPasses++;
       const first = this.#lastError === undefined;
       this.#lastError = message(err);
       if (first) this.#o.onEvent?.(`mirror: failing: ${this.#lastError}`);
@@ -288,6 +316,7 @@ export class Mirror {
     if (this.#lastError !== undefined) this.#o.onEvent?.(`mirror: recovered after ${this.#failures} failed attempts; mirrored up to ${target.size} entries`);
     this.#failures = 0;
     this.#lastError = undefined;
+    this.#counters.passes++;
   }
 
   async #upload(target: MirrorTarget): Promise<void> {
@@ -325,6 +354,7 @@ export class Mirror {
 
     // The checkpoint, last; then the progress.
     await objects.putMutable(checkpointKey(prefix), utf8(target.note), CHECKPOINT_CONTENT_TYPE);
+    this.#counters.uploads++;
     const evidenceFrom = blockCount > EVIDENCE_WINDOW && blockCount - EVIDENCE_WINDOW > this.#evidenceFrom ? blockCount - EVIDENCE_WINDOW : this.#evidenceFrom;
     const blocks = blockCount > this.#uploadedBlocks ? blockCount : this.#uploadedBlocks;
     await store.putRecords(MIRROR_TABLE, [
@@ -384,8 +414,10 @@ export class Mirror {
         try {
           const o = await make();
           if (this.#written.has(o.key)) continue;
-          await this.#o.objects.putOnce(o.key, o.bytes, o.contentType);
+          const result = await this.#o.objects.putOnce(o.key, o.bytes, o.contentType);
           this.#written.add(o.key);
+          if (result === 'written') this.#counters.uploads++;
+          else this.#counters.present++;
         } catch (err) {
           failed ??= err;
         }
