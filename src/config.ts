@@ -6,6 +6,27 @@
 import { z } from 'zod';
 import type { SuiteId } from './core/suite.js';
 import { parseLegacyCrc, type CrcVariant } from './ingest/hj212/crc.js';
+import { checkPrefix } from './mirror/layout.js';
+
+/**
+ * Where the mirror writes (GUZHENG_MIRROR and the variables beside it, docs/scaling.md): an
+ * S3-compatible bucket and a prefix, in the C2SP tlog-tiles layout.
+ */
+export interface MirrorConfig {
+  /** `s3://BUCKET/PREFIX` as it names the destination (normalized: no trailing slash). */
+  readonly url: string;
+  readonly bucket: string;
+  /** Object name prefix: `/`-separated segments, no leading or trailing slash; '' for the bucket's root. */
+  readonly prefix: string;
+  /** GUZHENG_MIRROR_ENDPOINT: an S3-compatible endpoint (`http://rgw.example:7480`); undefined for AWS S3. */
+  readonly endpoint: string | undefined;
+  /** AWS_REGION (default us-east-1). */
+  readonly region: string;
+  /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN: from the environment only, never flags. */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** GUZHENG_MIRROR_STRICT: receipts are handed out only once the mirror holds their entry. */
+  readonly strict: boolean;
+}
 
 /** Everything `guzheng serve` needs. */
 export interface ServiceConfig {
@@ -69,6 +90,8 @@ export interface ServiceConfig {
    * request came in on.
    */
   readonly publicUrl: string | undefined;
+  /** The S3 mirror (GUZHENG_MIRROR, --mirror); undefined: none. */
+  readonly mirror: MirrorConfig | undefined;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -131,6 +154,50 @@ export const publicUrlSchema = z.string().transform((text, ctx) => {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 });
 
+/** An S3 bucket name (AWS's rules, which Ceph RGW applies by default): 3–63 of a-z 0-9 . -, not an IP address. */
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** GUZHENG_MIRROR: `s3://BUCKET/PREFIX` (the prefix may be empty: the bucket's root). */
+export const mirrorUrlSchema = z.string().transform((text, ctx) => {
+  const bad = (why: string) => {
+    ctx.addIssue({ code: 'custom', message: `got ${JSON.stringify(text)}, want s3://BUCKET/PREFIX: ${why}` });
+    return z.NEVER;
+  };
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(text);
+  if (m === null) return bad('not an s3:// URL');
+  const bucket = m[1] ?? '';
+  const prefix = (m[2] ?? '').replace(/\/+$/, '');
+  if (bucket === '') return bad('no bucket name');
+  if (/[?#@:]/.test(text.slice(5))) return bad('no user, port, query (?) or fragment (#): the endpoint is GUZHENG_MIRROR_ENDPOINT, credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  if (!BUCKET_RE.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
+    return bad(`bucket name ${JSON.stringify(bucket)}: want 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit`);
+  }
+  try {
+    checkPrefix(prefix);
+  } catch {
+    return bad(`prefix ${JSON.stringify(prefix)}: want segments of A-Z a-z 0-9 . _ - separated by /, none of them . or ..`);
+  }
+  return { url: prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`, bucket, prefix };
+});
+
+/** GUZHENG_MIRROR_ENDPOINT: an absolute http(s) URL, no credentials, query or fragment. */
+const endpointSchema = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    ctx.addIssue({ code: 'custom', message: `got ${JSON.stringify(text)}, want the store's http(s) URL, e.g. http://rgw.example:7480 (credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)` });
+    return z.NEVER;
+  }
+  return text.replace(/\/+$/, '');
+});
+
+/** A yes/no setting: 1, true, 0 or false. */
+const flag = z.enum(['1', 'true', '0', 'false'], { error: 'want 1 (on) or 0 (off)' }).transform((v) => v === '1' || v === 'true');
+
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const envSchema = z.object({
@@ -160,6 +227,10 @@ const envSchema = z.object({
   GUZHENG_WITNESS_POLICY: z.string().min(1).optional(),
   GUZHENG_WITNESS_TIMEOUT_MS: intIn(50, 600_000).optional(),
   GUZHENG_PUBLIC_URL: publicUrlSchema.optional(),
+  GUZHENG_MIRROR: mirrorUrlSchema.optional(),
+  GUZHENG_MIRROR_ENDPOINT: endpointSchema.optional(),
+  GUZHENG_MIRROR_STRICT: flag.optional(),
+  AWS_REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'want a region name such as us-east-1 (RGW: its zonegroup\'s api_name)').optional(),
   GUZHENG_HJ212_LEGACY_CRC: z
     .string()
     .transform((text, ctx) => {
@@ -192,6 +263,10 @@ export interface ServeFlags {
   witnessPolicy?: string;
   witnessTimeoutMs?: string;
   publicUrl?: string;
+  mirror?: string;
+  mirrorEndpoint?: string;
+  /** --mirror-strict (a switch). */
+  mirrorStrict?: boolean;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -232,6 +307,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_WITNESS_POLICY: flags.witnessPolicy ?? env.GUZHENG_WITNESS_POLICY,
     GUZHENG_WITNESS_TIMEOUT_MS: flags.witnessTimeoutMs ?? env.GUZHENG_WITNESS_TIMEOUT_MS,
     GUZHENG_PUBLIC_URL: flags.publicUrl ?? env.GUZHENG_PUBLIC_URL,
+    GUZHENG_MIRROR: flags.mirror ?? env.GUZHENG_MIRROR,
+    GUZHENG_MIRROR_ENDPOINT: flags.mirrorEndpoint ?? env.GUZHENG_MIRROR_ENDPOINT,
+    GUZHENG_MIRROR_STRICT: flags.mirrorStrict === true ? '1' : env.GUZHENG_MIRROR_STRICT,
+    // Read (and checked) only for the mirror: other tools' settings must not stop a service without one.
+    AWS_REGION: (flags.mirror ?? env.GUZHENG_MIRROR) !== undefined ? env.AWS_REGION : undefined,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -244,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
   if (tsaUrls.length > 0 && e.GUZHENG_TSA_CA === undefined) {
     throw new ConfigError('configuration: GUZHENG_TSA_CA (--tsa-ca) is required with GUZHENG_TSA_URL: the log keeps only time-stamp tokens that chain to TSA roots you chose (a PEM bundle)');
   }
+  const mirror = mirrorConfig(e, env);
   return {
     dataDir: e.GUZHENG_DATA ?? DEFAULTS.dataDir,
     port: e.PORT ?? DEFAULTS.port,
@@ -272,5 +353,35 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     witnessPolicyFile: e.GUZHENG_WITNESS_POLICY,
     witnessTimeoutMs: e.GUZHENG_WITNESS_TIMEOUT_MS ?? DEFAULTS.witnessTimeoutMs,
     publicUrl: e.GUZHENG_PUBLIC_URL,
+    mirror,
+  };
+}
+
+/**
+ * mirrorConfig completes GUZHENG_MIRROR with its endpoint, region and credentials. The endpoint
+ * and strict mode need a mirror; a mirror needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+ * (configuration errors: the store itself is not asked here; an unreachable store or refused
+ * credentials are the mirror's failures, reported in /healthz, never a reason not to start).
+ */
+function mirrorConfig(e: z.infer<typeof envSchema>, env: NodeJS.ProcessEnv): MirrorConfig | undefined {
+  const where = e.GUZHENG_MIRROR;
+  if (where === undefined) {
+    if (e.GUZHENG_MIRROR_ENDPOINT !== undefined) throw new ConfigError('configuration: GUZHENG_MIRROR_ENDPOINT (--mirror-endpoint) is set but GUZHENG_MIRROR (--mirror) is not: want s3://BUCKET/PREFIX');
+    if (e.GUZHENG_MIRROR_STRICT === true) throw new ConfigError('configuration: GUZHENG_MIRROR_STRICT (--mirror-strict) needs a mirror: set GUZHENG_MIRROR (--mirror) to s3://BUCKET/PREFIX');
+    return undefined;
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? '';
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? '';
+  const missing = [accessKeyId === '' ? 'AWS_ACCESS_KEY_ID' : undefined, secretAccessKey === '' ? 'AWS_SECRET_ACCESS_KEY' : undefined].filter((v) => v !== undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`configuration: GUZHENG_MIRROR ${where.url} needs ${missing.join(' and ')} in the environment (the credentials of the bucket; never given as flags)`);
+  }
+  const sessionToken = env.AWS_SESSION_TOKEN;
+  return {
+    ...where,
+    endpoint: e.GUZHENG_MIRROR_ENDPOINT,
+    region: e.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId, secretAccessKey, ...(sessionToken !== undefined && sessionToken !== '' ? { sessionToken } : {}) },
+    strict: e.GUZHENG_MIRROR_STRICT ?? false,
   };
 }

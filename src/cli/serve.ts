@@ -24,6 +24,9 @@ export function registerServe(program: Command): void {
     .option('--witness-policy <file>', 'C2SP tlog-policy file: the witnesses each checkpoint is submitted to, and the quorum receipts wait for (env GUZHENG_WITNESS_POLICY, default none)')
     .option('--witness-timeout-ms <ms>', `deadline of one witness request (env GUZHENG_WITNESS_TIMEOUT_MS, default ${DEFAULTS.witnessTimeoutMs})`)
     .option('--public-url <url>', 'public base URL of the service, used by certificates\' QR codes and links and the console, e.g. https://evidence.example.gov.cn (env GUZHENG_PUBLIC_URL, default the URL each request came in on)')
+    .option('--mirror <s3-url>', 'mirror the log, write-once, to an S3-compatible bucket: s3://BUCKET/PREFIX; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, region from AWS_REGION (env GUZHENG_MIRROR, default none)')
+    .option('--mirror-endpoint <url>', 'the S3-compatible store\'s URL for stores other than AWS S3, e.g. http://rgw.example:7480 (env GUZHENG_MIRROR_ENDPOINT)')
+    .option('--mirror-strict', 'hand out a receipt only once the mirror holds its entry, waiting at most as long as for a checkpoint (env GUZHENG_MIRROR_STRICT=1, default off)')
     .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)
     .action(async (flags: ServeFlags) => {
       let config;
@@ -37,8 +40,8 @@ export function registerServe(program: Command): void {
       try {
         service = await startService(config);
       } catch (err) {
-        // A bad TSA root bundle or witness policy file is a configuration error (exit 2), found
-        // before anything was created.
+        // A bad TSA root bundle, witness policy file or mirror setting is a configuration error
+        // (exit 2), found before anything was created.
         if (err instanceof ConfigError) throw new CliError(err.message, 2);
         throw err;
       }
