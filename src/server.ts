@@ -2,21 +2,26 @@
  * Starting and stopping the service (DESIGN.md §3: `main` owns listening and shutdown). Opens the
  * data directory (creating the log key on first start), the LevelDB store and the ledger, builds
  * the HTTP app, listens, and on close stops accepting requests, drains the log (every queued
- * submission is written or failed), publishes a final checkpoint and closes the store.
+ * submission is written or failed), publishes a final checkpoint and closes the store. With
+ * GUZHENG_MIRROR, the S3 mirror (src/mirror, docs/scaling.md) follows every published checkpoint
+ * in the background; it is stopped before the store closes.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSignerKey } from './core/note.js';
 import { createApp } from './http/app.js';
-import type { TsaView } from './http/context.js';
+import type { MirrorView, TsaView } from './http/context.js';
+import { Mirror } from './mirror/mirror.js';
+import { S3ObjectStore } from './mirror/s3.js';
 import { Stamper } from './tsa/stamper.js';
 import { parseCertificatesPem } from './verifier/timestamp.js';
 import { parsePolicy, type Policy } from './core/policy.js';
 import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
+import type { Published } from './log/publisher.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
-import { ConfigError, type ServiceConfig } from './config.js';
+import { ConfigError, type MirrorConfig, type ServiceConfig } from './config.js';
 import { CheckpointFile, dataPaths, ensureAdminKey, ensureDataDir, loadOrCreateLogKey, readKnownCheckpoint, removeStaleTemporaries } from './setup.js';
 
 /** readTsaRoots reads the PEM bundle of GUZHENG_TSA_CA; an unreadable or empty bundle stops the start. */
@@ -62,6 +67,42 @@ function stamperView(stamper: Stamper, roots: readonly Uint8Array[]): TsaView {
   };
 }
 
+/** s3Store builds the mirror's S3 client (no request yet); a setting the SDK refuses is a configuration error. */
+function s3Store(m: MirrorConfig): S3ObjectStore {
+  try {
+    return new S3ObjectStore({ bucket: m.bucket, region: m.region, credentials: m.credentials, ...(m.endpoint !== undefined ? { endpoint: m.endpoint } : {}) });
+  } catch (err) {
+    throw new ConfigError(`GUZHENG_MIRROR ${m.url}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * feedMirror tells the mirror of the log's checkpoints: the latest now, then every one published,
+ * at once and as signed (notify only records the target; it never waits). With witnesses, the
+ * checkpoint is told again once cosigned to quorum, with its cosignatures, so the bucket's
+ * checkpoint carries them (a newer checkpoint, already told, wins). Returns the unsubscriber.
+ */
+function feedMirror(ledger: Ledger, mirror: Mirror, witnessWaitMs: number): () => void {
+  const off = ledger.onBlock((p: Published) => {
+    const size = p.checkpoint.checkpoint.size;
+    mirror.notify({ size, note: p.block.checkpoint });
+    const w = ledger.witnesses;
+    if (w === undefined || w.count === 0 || size === 0n) return;
+    void w
+      .waitForQuorum(size, witnessWaitMs)
+      .then(async (met) => (met === undefined ? undefined : mirror.notify(await ledger.proving(size - 1n))))
+      .catch(() => undefined);
+  });
+  void ledger.latestProving().then(
+    (p) => mirror.notify(p),
+    () => undefined,
+  );
+  return off;
+}
+
+/** How long a close waits for the mirror's pass in flight (an unreachable store may take longer). */
+const MIRROR_STOP_MS = 10_000;
+
 export interface RunningService {
   readonly url: string;
   readonly ledger: Ledger;
@@ -70,6 +111,8 @@ export interface RunningService {
   readonly hj212: Hj212Gateway | undefined;
   /** The RFC 3161 stamper, when a TSA is configured. */
   readonly stamper: Stamper | undefined;
+  /** The S3 mirror, when GUZHENG_MIRROR is configured. */
+  readonly mirror: Mirror | undefined;
   /** Stop accepting, drain, publish, close. Idempotent. */
   close(): Promise<void>;
 }
@@ -80,6 +123,9 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   // configuration error before anything is created (no data directory, no key) or opened.
   const tsaRoots = config.tsaUrls.length > 0 ? readTsaRoots(config.tsaCaFile) : [];
   const policy = config.witnessPolicyFile === undefined ? undefined : readWitnessPolicy(config.witnessPolicyFile);
+  // The mirror's client is only built here: an unreachable store or refused credentials are the
+  // mirror's failures (in /healthz), never a reason not to start.
+  const objects = config.mirror === undefined ? undefined : s3Store(config.mirror);
   const paths = dataPaths(config.dataDir);
   const { warning } = ensureDataDir(config.dataDir);
   // The key fixes the log's crypto suite (SPEC.md#crypto-suites): a new log's is GUZHENG_PROFILE's,
@@ -114,6 +160,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     });
   } catch (err) {
     await store.close();
+    objects?.close();
     throw err;
   }
   if (config.tsaUrls.length > 0) {
@@ -131,6 +178,30 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     stamper.start();
   }
   checkpointFile.save(ledger.latest().checkpoint.note);
+  let mirror: Mirror | undefined;
+  let unfeed: (() => void) | undefined;
+  let mirrorView: MirrorView | undefined;
+  if (config.mirror !== undefined && objects !== undefined) {
+    const m = config.mirror;
+    try {
+      mirror = await Mirror.open({ store, objects, prefix: m.prefix, verifier: ledger.verifierKey, onEvent: say });
+    } catch (err) {
+      await stamper?.stop();
+      await ledger.close();
+      objects.close();
+      throw err;
+    }
+    const opened = mirror;
+    mirrorView = {
+      strict: m.strict,
+      status: () => opened.status(),
+      counters: () => opened.counters,
+      uploadedSize: () => opened.uploadedSize,
+      waitUploaded: (size, timeoutMs) => opened.waitUploaded(size, timeoutMs),
+    };
+    unfeed = feedMirror(ledger, opened, config.witnessTimeoutMs + 250);
+    opened.start();
+  }
   const adminKeyAt = await ensureAdminKey(store, config.dataDir, config.adminKey);
   // Started after the app: the admin health view reads it through this (undefined until then).
   let hj212: Hj212Gateway | undefined;
@@ -141,6 +212,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
     ...(stamper !== undefined ? { tsa: stamperView(stamper, tsaRoots) } : {}),
     ...(policy !== undefined ? { policy } : {}),
     ...(config.publicUrl !== undefined ? { publicUrl: config.publicUrl } : {}),
+    ...(mirrorView !== undefined ? { mirror: mirrorView } : {}),
     hj212: {
       status: () => {
         if (hj212 === undefined) return undefined;
@@ -186,7 +258,10 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      unfeed?.();
+      await mirror?.stop();
       await ledger.close();
+      objects?.close();
       throw err;
     }
   }
@@ -202,6 +277,10 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   }
   if (config.publicUrl !== undefined) say(`  public URL:     ${config.publicUrl} (certificates' QR codes and links)`);
   if (stamper !== undefined) say(`  time stamping:  ${config.tsaUrls.join(', ')} (RFC 3161, at most every ${config.tsaIntervalMs} ms while the log grows; ${tsaRoots.length} pinned root(s) from ${config.tsaCaFile})`);
+  if (config.mirror !== undefined) {
+    const m = config.mirror;
+    say(`  mirror:         ${m.url}${m.endpoint !== undefined ? ` at ${m.endpoint}` : ` (AWS S3, ${m.region})`}, write-once, behind the log${m.strict ? '; strict: receipts wait until it holds their entry' : ''}`);
+  }
   if (policy !== undefined) say(`  witnesses:      ${policy.witnesses.map((w) => w.name).join(', ') || 'none'} (quorum ${policy.quorum}, from ${config.witnessPolicyFile})`);
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
   if (warning !== undefined) say(`  ${warning}`);
@@ -222,10 +301,22 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       });
       try {
         await stamper?.stop();
+        // Before the store closes: the mirror reads it. The checkpoint the close publishes is
+        // mirrored at the next start. A pass stuck on an unreachable store is not waited for
+        // long: what it wrote is write-once, and its progress is not recorded.
+        unfeed?.();
+        if (mirror !== undefined) {
+          const stopped = mirror.stop().then(() => true);
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), MIRROR_STOP_MS)));
+          if (!(await Promise.race([stopped, late]))) say(`mirror: a pass still running after ${MIRROR_STOP_MS} ms; closing without it`);
+          clearTimeout(timer);
+        }
         await ledger.close();
       } finally {
+        objects?.close();
         await checkpointFile.flush();
       }
     })());
-  return { url, ledger, server, hj212, stamper, close };
+  return { url, ledger, server, hj212, stamper, mirror, close };
 }

@@ -10,7 +10,7 @@ import type { Ledger } from '../log/ledger.js';
 import { MAX_PAGE } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import { resolveHttpConfig, type HttpConfig } from './config.js';
-import type { AppContext, Hj212View, TsaView } from './context.js';
+import type { AppContext, Hj212View, MirrorView, TsaView } from './context.js';
 import type { Policy } from '../core/policy.js';
 import { HttpProblem, errorHandler } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -53,6 +53,8 @@ export interface AppDeps {
   readonly publicUrl?: string;
   /** The HJ 212 gateway of this process, for GET /v1/admin/health. */
   readonly hj212?: Hj212View;
+  /** The S3 mirror, when configured: /healthz, metrics, and receipts in strict mode. */
+  readonly mirror?: MirrorView;
 }
 
 /** The time stamping view of a log without a TSA. */
@@ -103,9 +105,9 @@ export function createApp(deps: AppDeps): GuzhengApp {
   const config = resolveHttpConfig(deps.config, MAX_PAGE);
   const log = deps.log ?? ((message: string, err: unknown) => console.error(message, err));
   const tsa = deps.tsa ?? TSA_OFF;
-  const metrics = createMetrics(deps.ledger, tsa, deps.registry);
+  const metrics = createMetrics(deps.ledger, tsa, deps.registry, deps.mirror);
   const events = new BlockEvents(deps.ledger);
-  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log, events, ...(deps.publicUrl !== undefined ? { publicUrl: deps.publicUrl } : {}), ...(deps.hj212 !== undefined ? { hj212: deps.hj212 } : {}) };
+  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log, events, ...(deps.publicUrl !== undefined ? { publicUrl: deps.publicUrl } : {}), ...(deps.hj212 !== undefined ? { hj212: deps.hj212 } : {}), ...(deps.mirror !== undefined ? { mirror: deps.mirror } : {}) };
   const limiter = config.rateLimitPerKey === 0 ? undefined : new RateLimiter({ ratePerSecond: config.rateLimitPerKey, burst: config.rateLimitBurst }, deps.now);
   const routes = buildRoutes(ctx);
 

@@ -4,6 +4,7 @@
  */
 import type { Policy } from '../core/policy.js';
 import type { Ledger } from '../log/ledger.js';
+import type { MirrorCounters, MirrorStatus } from '../mirror/mirror.js';
 import type { LedgerStore } from '../storage/store.js';
 import type { ResolvedHttpConfig } from './config.js';
 import type { HttpMetrics } from './metrics.js';
@@ -32,6 +33,20 @@ export interface Hj212View {
   status(): { readonly address: string; readonly connections: number; readonly maxConnections: number } | undefined;
 }
 
+/** What /healthz, /metrics and the receipt routes need of the S3 mirror (src/mirror, docs/scaling.md). */
+export interface MirrorView {
+  /** Strict mode (GUZHENG_MIRROR_STRICT): a receipt is handed out only once the mirror holds its entry. */
+  readonly strict: boolean;
+  /** How far behind the mirror is, and why. */
+  status(): MirrorStatus;
+  /** What it did since start (monotonic). */
+  counters(): MirrorCounters;
+  /** The size of the newest checkpoint mirrored: entries below it are in the bucket. */
+  uploadedSize(): bigint;
+  /** Resolves once the first `size` entries are mirrored; rejects after `timeoutMs`. */
+  waitUploaded(size: bigint, timeoutMs: number): Promise<void>;
+}
+
 /** The dependencies routes close over. */
 export interface AppContext {
   readonly ledger: Ledger;
@@ -51,6 +66,8 @@ export interface AppContext {
   readonly publicUrl?: string;
   /** The HJ 212 gateway of this process, if any (GET /v1/admin/health). */
   readonly hj212?: Hj212View;
+  /** The S3 mirror, when one is configured (GUZHENG_MIRROR). */
+  readonly mirror?: MirrorView;
   /** The app's block event feed (GET /v1/events); the explorer routes make one when absent. */
   readonly events?: BlockEvents;
 }

@@ -7,7 +7,7 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Ledger } from '../log/ledger.js';
-import type { TsaView } from './context.js';
+import type { MirrorView, TsaView } from './context.js';
 
 /** The metrics of one app. */
 export interface HttpMetrics {
@@ -22,7 +22,7 @@ export interface HttpMetrics {
  * createMetrics registers the Guzheng metrics on `registry` (a new one by default).
  * Requires: `registry` holds no metric of the same names (one app per registry).
  */
-export function createMetrics(ledger: Ledger, tsa: TsaView, registry: Registry = new Registry()): HttpMetrics {
+export function createMetrics(ledger: Ledger, tsa: TsaView, registry: Registry = new Registry(), mirror?: MirrorView): HttpMetrics {
   const stats = ledger.sequencer.stats;
   const counterFrom = (name: string, help: string, read: () => number) =>
     new Counter({
@@ -100,6 +100,15 @@ export function createMetrics(ledger: Ledger, tsa: TsaView, registry: Registry =
     },
   });
   gaugeFrom('guzheng_witnessed_size', 'Size of the newest checkpoint cosigned to the witness quorum (0 before the first, or without witnesses).', () => Number(ledger.witnesses?.witnessed?.size ?? 0n));
+  // The S3 mirror (docs/scaling.md): present whether or not one is configured, like the TSA's.
+  gaugeFrom('guzheng_mirror_up', 'S3 mirror: 1 ok or lagging (the last pass succeeded), 0 failing (the last pass failed; retried with backoff), -1 off (no mirror configured).', () =>
+    mirror === undefined ? -1 : mirror.status().state === 'failing' ? 0 : 1,
+  );
+  gaugeFrom('guzheng_mirror_lag_entries', 'Entries signed into a checkpoint but not yet mirrored.', () => Number(mirror?.status().lagEntries ?? 0n));
+  gaugeFrom('guzheng_mirror_lag_seconds', 'Seconds since the oldest checkpoint not yet mirrored was signed (0 when caught up).', () => mirror?.status().lagSeconds ?? 0);
+  gaugeFrom('guzheng_mirror_uploaded_size', 'Size of the checkpoint object in the bucket (as far as this process knows).', () => Number(mirror?.status().uploadedSize ?? 0n));
+  counterFrom('guzheng_mirror_uploads_total', 'Objects the mirror wrote to the store since start (write-once objects and checkpoint replacements).', () => mirror?.counters().uploads ?? 0);
+  counterFrom('guzheng_mirror_upload_failures_total', 'Mirror passes that failed since start (store unreachable, credentials refused, a conflict); each is retried with backoff.', () => mirror?.counters().failedPasses ?? 0);
   const docBytes = new Counter({ name: 'guzheng_document_bytes_total', help: 'Document bytes streamed and hashed.', registers: [registry] });
   const requests = new Counter({
     name: 'guzheng_http_requests_total',

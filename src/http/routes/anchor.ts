@@ -9,6 +9,7 @@ import type { AppendResult, EntryInput } from '../../log/ledger.js';
 import type { Receipt } from '../../core/receipt.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
+import { waitReceiptable } from '../receipts.js';
 
 /** The JSON of one anchored entry (see appendResultSchema). */
 export interface AppendResultJson {
@@ -21,7 +22,8 @@ export interface AppendResultJson {
 
 /**
  * anchor appends `inputs` as one unit for `submitter` and, with `waitForReceipt`, attaches each
- * entry's receipt once one checkpoint covers them all (within config.receiptWaitMs).
+ * entry's receipt once one checkpoint covers them all (and in strict mode the mirror holds them),
+ * within config.receiptWaitMs.
  * Requires: inputs already validated by the route schemas.
  */
 export async function anchor(ctx: AppContext, inputs: readonly EntryInput[], submitter: string, waitForReceipt: boolean, batch = false): Promise<AppendResultJson[]> {
@@ -37,7 +39,7 @@ export async function anchor(ctx: AppContext, inputs: readonly EntryInput[], sub
   const last = appended.at(-1);
   if (!waitForReceipt || last === undefined) return out;
   try {
-    await ctx.ledger.waitWitnessed(last.index + 1n, ctx.config.receiptWaitMs);
+    await waitReceiptable(ctx, last.index + 1n, ctx.config.receiptWaitMs);
   } catch {
     // Timed out or shutting down: anchored all the same; GET /v1/receipts/{index} later.
     return out;

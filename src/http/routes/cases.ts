@@ -17,7 +17,7 @@ import type { Stamp } from '../../core/stamp.js';
 import { MAX_PAGE, SECONDARY, type Ledger, type Proving } from '../../log/ledger.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
-import { receiptPending } from '../receipts.js';
+import { receiptableSize, receiptPending, waitReceiptable } from '../receipts.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
 import { decimalParam, decimalString, hashHex, limitParam, receiptSchema } from '../schemas.js';
 
@@ -105,17 +105,20 @@ export async function proveEntries(ledger: Ledger, indexes: readonly bigint[], a
 
 /**
  * waitCovered waits (up to `ms`) for a checkpoint covering `index` (cosigned to quorum, with
- * witnesses), then returns the checkpoint to prove against; never throws for a timeout.
+ * witnesses; and in strict mode for the mirror to hold it), then returns the checkpoint to prove
+ * against and `covered`, the entries below which may have receipts now (the checkpoint's size,
+ * or in strict mode at most the mirror's); never throws for a timeout.
  */
-export async function waitCovered(ledger: Ledger, index: bigint | undefined, ms: number): Promise<Proving> {
+export async function waitCovered(ctx: Pick<AppContext, 'ledger' | 'mirror'>, index: bigint | undefined, ms: number): Promise<{ at: Proving; covered: bigint }> {
   if (index !== undefined) {
     try {
-      await ledger.waitWitnessed(index + 1n, ms);
+      await waitReceiptable(ctx, index + 1n, ms);
     } catch {
       // Still pending: the caller decides (list without receipt, or 503).
     }
   }
-  return ledger.proving(index ?? 0n);
+  const at = await ctx.ledger.proving(index ?? 0n);
+  return { at, covered: receiptableSize(ctx, at.size) };
 }
 
 function pending(ledger: Ledger, index: bigint): HttpProblem {
@@ -149,9 +152,8 @@ export function caseRoutes(ctx: AppContext): Route[] {
         if (indexes.length === 0 && (query.start === undefined || (await ledger.lookupSecondary(SECONDARY.case, params.caseId, 0n, 1)).length === 0)) {
           throw new HttpProblem(404, 'NOT_FOUND', `no entry carries case id ${JSON.stringify(params.caseId)}`, { field: 'caseId' });
         }
-        const at = await waitCovered(ledger, indexes.at(-1), config.receiptWaitMs);
-        const size = at.size;
-        const proved = new Map((await proveEntries(ledger, indexes.filter((i) => i < size), at)).map((p) => [p.index, p]));
+        const { at, covered } = await waitCovered(ctx, indexes.at(-1), config.receiptWaitMs);
+        const proved = new Map((await proveEntries(ledger, indexes.filter((i) => i < covered), at)).map((p) => [p.index, p]));
         const entries = [];
         for (const index of indexes) {
           const p = proved.get(index);
@@ -195,8 +197,8 @@ export function caseRoutes(ctx: AppContext): Route[] {
         if (indexes.length > MAX_BUNDLE_ITEMS) {
           throw new HttpProblem(400, 'INPUT_INVALID', `caseId: the case has more than ${MAX_BUNDLE_ITEMS} entries, the most one bundle holds; list it with GET /v1/cases/{caseId}`, { field: 'caseId' });
         }
-        const at = await waitCovered(ledger, indexes.at(-1), config.receiptWaitMs);
-        const uncovered = indexes.find((i) => i >= at.size);
+        const { at, covered } = await waitCovered(ctx, indexes.at(-1), config.receiptWaitMs);
+        const uncovered = indexes.find((i) => i >= covered);
         if (uncovered !== undefined) throw pending(ledger, uncovered);
         const bundle = buildBundle({
           caseId: params.caseId,

@@ -10,6 +10,7 @@ import { hj212MnSchema } from '../../core/entry/hj212.js';
 import { MAX_PAGE, SECONDARY } from '../../log/ledger.js';
 import type { AppContext } from '../context.js';
 import { HttpProblem } from '../errors.js';
+import { receiptableSize } from '../receipts.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
 import { decimalParam, decimalString, hashHex, limitParam, receiptSchema } from '../schemas.js';
 
@@ -102,7 +103,8 @@ export function hj212Routes(ctx: AppContext): Route[] {
               const t = timeOf(stored.entry, which);
               if (t === undefined || (from !== undefined && t < from) || (to !== undefined && t >= to)) continue;
             }
-            const [raw, receipt] = await Promise.all([ctx.store.getAttachment(index), ledger.receipt(index)]);
+            // In the mirror's strict mode, no receipt before the bucket holds the entry.
+            const [raw, receipt] = await Promise.all([ctx.store.getAttachment(index), index < receiptableSize(ctx, ledger.checkpointSize) ? ledger.receipt(index) : undefined]);
             if (raw === undefined) throw new Error(`http: hj212 entry ${index} has no stored packet`);
             packets.push({ index: index.toString(), leafHash: stored.leafHash, entry: stored.entry, raw: toBase64(raw), ...(receipt !== undefined ? { receipt } : {}) });
           }

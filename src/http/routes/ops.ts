@@ -2,7 +2,7 @@
  * Operations: health, Prometheus metrics and the OpenAPI document. See docs/api.md#operations.
  */
 import { z } from 'zod';
-import type { AppContext } from '../context.js';
+import type { AppContext, MirrorView } from '../context.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
 import { decimalString } from '../schemas.js';
 
@@ -50,6 +50,23 @@ export const healthSchema = z.object({
       }),
     )
     .optional(),
+  mirror: z
+    .enum(['ok', 'lagging', 'failing'])
+    .optional()
+    .describe(
+      'The S3 mirror (GUZHENG_MIRROR): ok; lagging: the oldest checkpoint not yet mirrored was signed more than 60 s ago; failing: the last pass failed (retried with backoff; nothing is lost). Present when a mirror is configured. Anchoring never waits for it (strict mode holds back receipts, not entries), so like tsa it never changes status',
+    ),
+  mirrorDetail: z
+    .object({
+      lagEntries: decimalString.describe('entries signed into a checkpoint but not yet in the bucket'),
+      lagSeconds: z.number().describe('seconds since the oldest checkpoint not yet mirrored was signed (0 when caught up)'),
+      uploadedSize: decimalString.describe('size of the checkpoint object in the bucket'),
+      failures: z.int().describe('passes failed in a row'),
+      lastError: z.string().optional().describe('why the last pass failed (absent when it succeeded)'),
+      strict: z.boolean().describe('GUZHENG_MIRROR_STRICT: receipts wait until the mirror holds their entry'),
+    })
+    .optional()
+    .describe('present when a mirror is configured'),
 });
 
 const STORAGE_DETAIL = {
@@ -57,6 +74,22 @@ const STORAGE_DETAIL = {
   failed: 'a storage write failed: submissions are refused (503) until the store has been reopened (retried automatically); reads and proofs work',
   down: 'the store could not be reopened after a failed write: reads and writes are refused (503) until it can (retried automatically)',
 } as const;
+
+/** mirrorHealth is the mirror's part of /healthz: its state, and the lag in entries and seconds. */
+function mirrorHealth(view: MirrorView): Pick<z.infer<typeof healthSchema>, 'mirror' | 'mirrorDetail'> {
+  const m = view.status();
+  return {
+    mirror: m.state,
+    mirrorDetail: {
+      lagEntries: m.lagEntries.toString(),
+      lagSeconds: Math.round(m.lagSeconds * 1000) / 1000,
+      uploadedSize: m.uploadedSize.toString(),
+      failures: m.failures,
+      ...(m.lastError !== undefined ? { lastError: m.lastError } : {}),
+      strict: view.strict,
+    },
+  };
+}
 
 /**
  * healthReport is what GET /healthz answers (also the base of GET /v1/admin/health): the body,
@@ -85,6 +118,7 @@ export function healthReport(ctx: AppContext): { degraded: boolean; body: z.infe
       tsa: tsaState,
       ...(tsaState === 'off' ? {} : { tsaDetail }),
       ...(w === undefined ? {} : { witnesses: `${healthyWitnesses}/${w.count}`, ...(w.witnessed ? { witnessedSize: w.witnessed.size.toString() } : {}), witnessDetail }),
+      ...(ctx.mirror === undefined ? {} : mirrorHealth(ctx.mirror)),
     },
   };
 }

@@ -30,6 +30,7 @@ import { HttpProblem, zodProblem } from '../errors.js';
 import { defineRoute, limitedJson, sendJson, type Route } from '../route.js';
 import { decimalString, digestAlgParam, digestAlgSchema, hashHex, hashParam, receiptSchema } from '../schemas.js';
 import { proveEntries } from './cases.js';
+import { receiptableSize } from '../receipts.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -414,7 +415,9 @@ export function verifyRoutes(ctx: AppContext): Route[] {
         const at = await ledger.latestProving();
         const size = at.size;
         const found = await ledger.lookupDigest(params.alg, params.hex);
-        const covered = found.filter((a) => a.index < size);
+        // In the mirror's strict mode, an anchoring the bucket does not hold yet is pending.
+        const limit = receiptableSize(ctx, size);
+        const covered = found.filter((a) => a.index < limit);
         const proved = await proveEntries(ledger, covered.slice(0, MAX_PAGE).map((a) => a.index), at);
         const anchorings = proved.map((p) => {
           const receipt = buildReceipt({ ...p, verifierKey: ledger.verifierKey });
@@ -430,7 +433,7 @@ export function verifyRoutes(ctx: AppContext): Route[] {
             treeSize: size.toString(),
             verifierKey: ledger.verifierKey,
             anchorings,
-            pending: found.filter((a) => a.index >= size).map((a) => a.index.toString()),
+            pending: found.filter((a) => a.index >= limit).map((a) => a.index.toString()),
             ...(covered.length > MAX_PAGE ? { truncated: true } : {}),
           },
           { 'Cache-Control': 'no-cache' },
