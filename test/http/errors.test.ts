@@ -83,7 +83,7 @@ describe('over HTTP', () => {
       const put = await fetch(`${s.url}/v1/entries`, { method: 'PUT' });
       expect(put.headers.get('allow')).toBe('POST, GET, HEAD');
       await problem(put, 405);
-      expect(await problem(await fetch(`${s.url}/`), 404)).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await problem(await fetch(`${s.url}/nothing/here`), 404)).toMatchObject({ code: 'NOT_FOUND' });
       expect(await problem(await fetch(`${s.url}/v1/blocks/%E0`), 400)).toMatchObject({ code: 'INPUT_INVALID' });
     } finally {
       await s.destroy();
