@@ -64,6 +64,7 @@ export const MESSAGES = {
   'home.time': ['最新区块时间：{0}', 'Latest block time: {0}'],
 
   'blocks.title': ['区块', 'Blocks'],
+  'blocks.none': ['没有更早的区块', 'No older blocks'],
   'block.title': ['区块 {0}', 'Block {0}'],
   'block.height': ['高度', 'Height'],
   'block.time': ['时间', 'Time'],

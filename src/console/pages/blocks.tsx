@@ -107,6 +107,17 @@ export function BlocksPage({ route }: { route: Route }) {
   const top = before !== null && /^\d+$/.test(before) ? BigInt(before) : log !== undefined ? BigInt(log.height) + 1n : 0n;
   const from = top > BigInt(PAGE) ? top - BigInt(PAGE) : 0n;
   const loaded = useLoad<{ blocks: ServedBlock[] }>(top === 0n ? undefined : `/v1/blocks?from=${from}&limit=${Number(top - from)}`);
+  if (top === 0n) {
+    return (
+      <section>
+        <h1>{t('blocks.title')}</h1>
+        <p role="status">{t('blocks.none')}</p>
+        <nav class="pager" aria-label={t('pager')}>
+          <a href={href(['blocks'])}>{t('pager.newest')}</a>
+        </nav>
+      </section>
+    );
+  }
   return (
     <section>
       <h1>{t('blocks.title')}</h1>
