@@ -18,9 +18,10 @@ import { openCheckpoint } from '../core/checkpoint.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import type { VerifierKey } from '../core/note.js';
 import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
-import { decodeEntryBundle, formatTilePath, tileWidth, TILE_HEIGHT, TILE_WIDTH, type Tile } from '../core/tiles.js';
+import { formatTilePath, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import { blockHash, parseBlock } from '../core/block.js';
 import type { Problem } from './report.js';
+import { checkTileBytes, firstLeaf, mapLimit, TileReads, type FetchedTile } from './tiled.js';
 import { AuditAbort, type AuditSource, type BlockItem, type EntryRead, type IndexItem, type SourceInfo, type StoredNodes } from './source.js';
 
 /** Options of {@link RemoteSource}. */
@@ -45,20 +46,6 @@ interface Got {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `f` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
-}
 
 /** An HTTP(S) client for one log, with retries; shared by the remote audit source and the monitor. */
 export class LogClient {
@@ -146,8 +133,7 @@ export class RemoteSource implements AuditSource {
   readonly #every: bigint;
   readonly #concurrency: number;
   #size = 0n;
-  /** The last hash tile fetched per tile level (levels above 0 are read 16 nodes at a time). */
-  readonly #tileCache = new Map<number, { index: bigint; width: number; bytes: Uint8Array | undefined; problem?: Problem }>();
+  readonly #tiles: TileReads;
 
   constructor(url: string, verifier: VerifierKey, options: RemoteOptions = {}) {
     this.#client = new LogClient(url, options);
@@ -156,6 +142,7 @@ export class RemoteSource implements AuditSource {
     this.#suite = suiteOfKey(verifier);
     this.#every = BigInt(Math.max(1, Math.floor(options.digestEvery ?? TILE_WIDTH)));
     this.#concurrency = options.concurrency ?? 16;
+    this.#tiles = new TileReads((t) => this.#tile(t), this.#concurrency);
   }
 
   async start(): Promise<SourceInfo> {
@@ -167,96 +154,29 @@ export class RemoteSource implements AuditSource {
       throw new AuditAbort(`the log's /checkpoint does not verify with the pinned key ${this.#verifier.text}: ${(err as Error).message}`, { cause: err, exitCode: 1 });
     }
     this.#size = opened.checkpoint.size;
+    this.#tiles.size = this.#size;
     return { size: this.#size, checkpoint: opened };
   }
 
   /** Fetches one tile; a status other than 200 or a wrong length is a problem, not an exception. */
-  async #tile(tile: Tile): Promise<{ bytes?: Uint8Array; problem?: Problem }> {
+  async #tile(tile: Tile): Promise<FetchedTile> {
     const path = formatTilePath(tile);
     const r = await this.#client.get(`/${path}`);
     if (tile.kind === 'entries' && (r.status === 401 || r.status === 403)) {
       throw new AuditAbort(`GET /${path}: ${r.status}: entry bundles need an API key with the audit role (--api-key)`);
     }
-    const first = tile.index * BigInt(TILE_WIDTH) << BigInt(tile.kind === 'hash' ? TILE_HEIGHT * tile.level : 0);
     if (r.status !== 200) {
-      return { problem: { kind: 'tile-invalid', index: first, message: `${path} is not served (status ${r.status}) although the checkpoint of size ${this.#size} covers it`, expected: `status 200`, found: `status ${r.status}` } };
+      return { problem: { kind: 'tile-invalid', index: firstLeaf(tile), message: `${path} is not served (status ${r.status}) although the checkpoint of size ${this.#size} covers it`, expected: `status 200`, found: `status ${r.status}` } };
     }
-    if (tile.kind === 'hash' && r.body.length !== tile.width * HASH_SIZE) {
-      return { problem: { kind: 'tile-invalid', index: first, message: `${path} is ${r.body.length} bytes`, expected: `${tile.width * HASH_SIZE} bytes`, found: `${r.body.length} bytes` } };
-    }
-    return { bytes: r.body };
+    return checkTileBytes(tile, r.body, path);
   }
 
-  async readEntries(start: bigint, count: number): Promise<EntryRead> {
-    const first = start / BigInt(TILE_WIDTH);
-    const last = (start + BigInt(count) - 1n) / BigInt(TILE_WIDTH);
-    const tiles: Array<Tile & { kind: 'entries' }> = [];
-    for (let n = first; n <= last; n++) tiles.push({ kind: 'entries', index: n, width: tileWidth(0, n, this.#size) });
-    const got = await mapLimit(tiles, this.#concurrency, async (t) => {
-      const r = await this.#tile(t);
-      if (r.bytes === undefined) return { problem: r.problem as Problem };
-      try {
-        return { entries: decodeEntryBundle(r.bytes, t.width) };
-      } catch (err) {
-        const p: Problem = { kind: 'tile-invalid', index: t.index * BigInt(TILE_WIDTH), message: `${formatTilePath(t)} is not a valid entry bundle of ${t.width} entries: ${(err as Error).message}` };
-        return { problem: p };
-      }
-    });
-    const parts: Uint8Array[] = [];
-    let gap: Problem | undefined;
-    for (const g of got) {
-      if ('problem' in g) {
-        gap = g.problem;
-        break;
-      }
-      parts.push(...g.entries);
-    }
-    const n = Math.min(parts.length, count);
-    let total = 0;
-    for (let i = 0; i < n; i++) total += (parts[i] as Uint8Array).length;
-    const data = new Uint8Array(total);
-    const lengths = new Uint32Array(n);
-    let off = 0;
-    for (let i = 0; i < n; i++) {
-      const e = parts[i] as Uint8Array;
-      data.set(e, off);
-      lengths[i] = e.length;
-      off += e.length;
-    }
-    return { data, lengths, ...(gap ? { gap } : {}) };
+  readEntries(start: bigint, count: number): Promise<EntryRead> {
+    return this.#tiles.readEntries(start, count);
   }
 
-  async readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined> {
-    if (level % TILE_HEIGHT !== 0) return undefined;
-    const L = level / TILE_HEIGHT;
-    const hashes = new Uint8Array(count * HASH_SIZE);
-    const missing: number[] = [];
-    const problems: Problem[] = [];
-    const first = start / BigInt(TILE_WIDTH);
-    const last = (start + BigInt(count) - 1n) / BigInt(TILE_WIDTH);
-    const indexes: bigint[] = [];
-    for (let n = first; n <= last; n++) indexes.push(n);
-    const tiles = await mapLimit(indexes, this.#concurrency, async (n) => {
-      const width = tileWidth(L, n, this.#size);
-      const cached = this.#tileCache.get(L);
-      if (cached !== undefined && cached.index === n && cached.width === width) return cached;
-      const r = await this.#tile({ kind: 'hash', level: L, index: n, width });
-      const entry = { index: n, width, bytes: r.bytes, ...(r.problem ? { problem: r.problem } : {}) };
-      if (L > 0) this.#tileCache.set(L, entry);
-      return entry;
-    });
-    for (const t of tiles) {
-      const tileStart = t.index * BigInt(TILE_WIDTH);
-      const from = tileStart > start ? tileStart : start;
-      const to = tileStart + BigInt(t.width) < start + BigInt(count) ? tileStart + BigInt(t.width) : start + BigInt(count);
-      if (t.bytes === undefined) {
-        if (t.problem !== undefined && !problems.includes(t.problem)) problems.push(t.problem);
-        for (let i = from; i < to; i++) missing.push(Number(i - start));
-        continue;
-      }
-      hashes.set(t.bytes.subarray(Number(from - tileStart) * HASH_SIZE, Number(to - tileStart) * HASH_SIZE), Number(from - start) * HASH_SIZE);
-    }
-    return { hashes, missing, problems };
+  readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined> {
+    return this.#tiles.readNodes(level, start, count);
   }
 
   async *blocks(): AsyncIterable<BlockItem> {
