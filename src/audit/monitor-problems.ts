@@ -24,6 +24,8 @@ export type MonitorProblemKind =
   | 'rollback'
   /** A witness holds a checkpoint of this log that the log does not prove consistent with the one it shows the monitor. */
   | 'split-view-suspected'
+  /** Monitoring a mirror's bucket: its hash tiles do not reproduce a signed checkpoint's root (an object altered or deleted). */
+  | 'tile-invalid'
   /** Warning: the served checkpoint's valid cosignatures do not meet the policy's quorum (yet). */
   | 'quorum-not-met'
   /** Warning: the monitor fell too far behind to check every block since its saved head this poll. */

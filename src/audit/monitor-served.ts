@@ -8,17 +8,15 @@
  * server can neither send it back nor keep it reading), and every block is checked against
  * signatures by the pinned key or against the block the monitor saved.
  */
-import { equalBytes, fromHex, toHex } from '../core/bytes.js';
+import { equalBytes, toHex } from '../core/bytes.js';
 import { blockHash, formatBlock, parseBlock, verifyBlockChain, type Block } from '../core/block.js';
 import { findBlockHeader } from '../core/block-header.js';
 import type { OpenedCheckpoint } from '../core/checkpoint.js';
 import { isLedgerError, type LedgerError } from '../core/errors.js';
-import { HASH_SIZE } from '../core/merkle/hash.js';
 import { splitNote, type VerifierKey } from '../core/note.js';
 import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import type { MonitorProblem } from './monitor-problems.js';
-import type { LogClient } from './remote.js';
-import { AuditAbort } from './source.js';
+import type { LogReader } from './monitor-log.js';
 
 /** Most blocks one poll checks; a monitor that fell further behind checks the newest ones (and says so). */
 export const MAX_BLOCKS_PER_POLL = 10_000;
@@ -29,6 +27,8 @@ const PAGE = 1000;
 interface Served {
   readonly block: Block;
   readonly raw: unknown;
+  /** The request (service) or object (bucket) it came from. */
+  readonly request: string;
 }
 
 /** What {@link checkServedBlocks} established. */
@@ -71,7 +71,7 @@ const signedText = (b: Block): string => splitNote(b.checkpoint).text;
  * {@link AuditAbort} when the log could not be read.
  * Requires: `latest` opened with `key`, and not smaller than `saved`'s checkpoint.
  */
-export async function checkServedBlocks(client: LogClient, key: VerifierKey, saved: Block | undefined, latest: OpenedCheckpoint): Promise<ServedHead | { readonly ok: false; readonly problems: MonitorProblem[] }> {
+export async function checkServedBlocks(client: LogReader, key: VerifierKey, saved: Block | undefined, latest: OpenedCheckpoint): Promise<ServedHead | { readonly ok: false; readonly problems: MonitorProblem[] }> {
   // Block hashes are the log's suite's (SPEC.md#block-hash, SPEC.md#crypto-suites), from the pinned key.
   const suite = suiteOfKey(key);
   try {
@@ -135,7 +135,7 @@ export async function checkServedBlocks(client: LogClient, key: VerifierKey, sav
  * seals at least one leaf, so the block sealing size S is at most S − end blocks past one ending
  * at `end`) and takes at most 65 requests; its answer is verified by the caller like any block.
  */
-async function headHeight(client: LogClient, saved: Block | undefined, latest: OpenedCheckpoint, suite: CryptoSuite): Promise<bigint> {
+async function headHeight(client: LogReader, saved: Block | undefined, latest: OpenedCheckpoint, suite: CryptoSuite): Promise<bigint> {
   const header = findBlockHeader(latest.checkpoint.extensions);
   if (header !== undefined) return header.height;
   if (saved !== undefined && signedText(saved) === latest.text) return saved.height;
@@ -145,7 +145,7 @@ async function headHeight(client: LogClient, saved: Block | undefined, latest: O
   let hi = saved === undefined ? size : saved.height + (size > end ? size - end : 1n);
   while (lo < hi) {
     const mid = lo + (hi - lo) / 2n;
-    const [b] = await fetchPage(client, mid, 1, suite);
+    const [b] = (await fetchPage(client, mid, 1, suite)).blocks;
     // An empty page is past the served tip.
     if (b === undefined || b.block.first + b.block.count >= size) hi = mid;
     else lo = mid + 1n;
@@ -159,22 +159,22 @@ async function headHeight(client: LogClient, saved: Block | undefined, latest: O
  * `to − from + 1` requests, whatever the server answers; a page that does not continue exactly
  * is reported (gap, out of order), never skipped over.
  */
-async function fetchBlocks(client: LogClient, from: bigint, to: bigint, latest: OpenedCheckpoint, suite: CryptoSuite): Promise<Served[]> {
+async function fetchBlocks(client: LogReader, from: bigint, to: bigint, latest: OpenedCheckpoint, suite: CryptoSuite): Promise<Served[]> {
   const out: Served[] = [];
   let next = from;
   while (next <= to) {
     const limit = Number(to - next + 1n < BigInt(PAGE) ? to - next + 1n : BigInt(PAGE));
     const page = await fetchPage(client, next, limit, suite);
-    if (page.length === 0) {
+    if (page.blocks.length === 0) {
       throw new Found({
         kind: 'blocks-gap',
         height: next.toString(),
-        message: `GET /v1/blocks?from=${next} served no block ${next}, but the signed checkpoint of size ${latest.checkpoint.size} is sealed in block ${to}`,
-        evidence: { request: `/v1/blocks?from=${next}&limit=${limit}`, checkpoint: latest.note },
+        message: `${client.kind === 'api' ? `GET /v1/blocks?from=${next}` : `the bucket ${client.base}`} served no block ${next}, but the signed checkpoint of size ${latest.checkpoint.size} is sealed in block ${to}${client.kind === 'bucket' ? ` (${page.request})` : ''}`,
+        evidence: { request: page.request, checkpoint: latest.note },
       });
     }
-    out.push(...page);
-    next += BigInt(page.length);
+    out.push(...page.blocks);
+    next += BigInt(page.blocks.length);
   }
   return out;
 }
@@ -184,12 +184,11 @@ async function fetchBlocks(client: LogClient, from: bigint, to: bigint, latest: 
  * (else `blocks-gap` when heights were skipped, `blocks-out-of-order` when they go back), decode
  * (SPEC.md#block-json) and carry its own hash (`suite`'s, the log's). Items past `limit` are ignored.
  */
-async function fetchPage(client: LogClient, from: bigint, limit: number, suite: CryptoSuite): Promise<Served[]> {
-  const request = `/v1/blocks?from=${from}&limit=${limit}`;
-  const page = (await client.getJson(request)) as { blocks?: unknown };
-  if (typeof page !== 'object' || page === null || !Array.isArray(page.blocks)) throw new AuditAbort(`GET ${client.base}${request}: no blocks array`, { exitCode: 1 });
+async function fetchPage(client: LogReader, from: bigint, limit: number, suite: CryptoSuite): Promise<{ request: string; blocks: Served[] }> {
+  const page = await client.blockPage(from, limit);
+  const request = page.request;
   const out: Served[] = [];
-  for (const [i, raw] of (page.blocks as unknown[]).slice(0, limit).entries()) {
+  for (const [i, raw] of page.blocks.slice(0, limit).entries()) {
     const want = from + BigInt(i);
     const { hash, timestamps: _timestamps, ...json } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
     let block: Block;
@@ -209,11 +208,12 @@ async function fetchPage(client: LogClient, from: bigint, limit: number, suite: 
           : `GET ${request} served block ${block.height} where block ${want} belongs (heights must start at ${from} and go up by one)`,
         expected: want.toString(),
         found: block.height.toString(),
-        evidence: { request, servedHeights: (page.blocks as unknown[]).slice(0, limit).map((b) => (b as { height?: unknown } | null)?.height ?? null) },
+        evidence: { request, servedHeights: page.blocks.slice(0, limit).map((b) => (b as { height?: unknown } | null)?.height ?? null) },
       });
     }
     const computed = toHex(blockHash(block, suite));
-    if (hash !== computed) {
+    // The service serves each block with its hash; a bucket holds the blocks alone.
+    if (client.kind === 'api' && hash !== computed) {
       throw new Found({
         kind: 'block-invalid',
         code: 'BLOCK_INVALID',
@@ -224,9 +224,9 @@ async function fetchPage(client: LogClient, from: bigint, limit: number, suite: 
         evidence: { request, servedBlock: raw },
       });
     }
-    out.push({ block, raw });
+    out.push({ block, raw, request });
   }
-  return out;
+  return { request, blocks: out };
 }
 
 /**
@@ -259,46 +259,11 @@ function chainProblem(err: LedgerError, b: Served, previous: Served | undefined)
     kind: broken ? 'chain-broken' : 'block-invalid',
     code: err.code,
     height: b.block.height.toString(),
-    message: err.message,
-    evidence: broken && previous !== undefined ? { previousBlock: previous.raw, servedBlock: b.raw } : { servedBlock: b.raw },
-  };
-}
-
-/** The log's answer to a consistency proof request: the proof, or a refusal (a 4xx status). */
-export type ProofAnswer = { readonly proof: Uint8Array[] } | { readonly refused: string };
-
-/**
- * fetchConsistencyProof asks the log for its consistency proof between two sizes
- * (`GET /v1/proof/consistency`, RFC 9162 §2.1.4). A refusal (4xx other than 401/403/429) is an
- * answer: the log says it cannot prove it. A network failure, a 5xx after the retries, an
- * authorisation failure or a malformed proof throws {@link AuditAbort}: nothing was learnt, so it
- * can never be taken as evidence.
- */
-export async function fetchConsistencyProof(client: LogClient, from: bigint, to: bigint): Promise<ProofAnswer> {
-  const request = `/v1/proof/consistency?from=${from}&to=${to}`;
-  const r = await client.get(request);
-  const text = new TextDecoder('utf-8').decode(r.body);
-  if (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 403 && r.status !== 429) {
-    return { refused: `GET ${request}: status ${r.status}${text === '' ? '' : `: ${text.slice(0, 300)}`}` };
-  }
-  const malformed = (why: string) => new AuditAbort(`GET ${client.base}${request}: ${why}`, { exitCode: 1 });
-  if (r.status !== 200) throw malformed(`status ${r.status}`);
-  let j: { from?: unknown; to?: unknown; path?: unknown };
-  try {
-    j = JSON.parse(text) as typeof j;
-  } catch {
-    throw malformed('not JSON');
-  }
-  if (typeof j !== 'object' || j === null || j.from !== from.toString() || j.to !== to.toString() || !Array.isArray(j.path) || j.path.length > 128) {
-    throw malformed(`not a consistency proof from ${from} to ${to}`);
-  }
-  return {
-    proof: (j.path as unknown[]).map((h, i) => {
-      try {
-        return fromHex(String(h), HASH_SIZE, `path[${i}]`);
-      } catch {
-        throw malformed(`malformed hash at path[${i}]`);
-      }
-    }),
+    message: b.request.startsWith('/') ? err.message : `${err.message} (in ${b.request})`,
+    evidence: {
+      ...(broken && previous !== undefined ? { previousBlock: previous.raw, servedBlock: b.raw } : { servedBlock: b.raw }),
+      // A bucket's block is named by its object (a service's by its height alone, as before).
+      ...(b.request.startsWith('/') ? {} : { object: b.request }),
+    },
   };
 }

@@ -12,8 +12,7 @@ import type { VerifierKey } from '../core/note.js';
 import { evaluateQuorum, type Policy } from '../core/policy.js';
 import { buildFraudProof, type FraudProof } from './fraud.js';
 import { MonitorError, type MonitorProblem } from './monitor-problems.js';
-import { fetchConsistencyProof } from './monitor-served.js';
-import type { LogClient } from './remote.js';
+import { judgeFromLog, type LogReader } from './monitor-log.js';
 
 /** What the witnesses' views showed: a fraud proof (conclusive evidence) and/or problems. */
 export interface WitnessViews {
@@ -34,7 +33,7 @@ export interface WitnessViews {
 export async function compareWitnessViews(
   policy: Policy,
   fetcher: typeof fetch,
-  client: LogClient,
+  client: LogReader,
   key: VerifierKey,
   latest: OpenedCheckpoint,
   now: Date,
@@ -71,7 +70,9 @@ export async function compareWitnessViews(
       continue;
     }
     // An empty tree needs no proof (SPEC.md#fraud-proof: s1 = 0 convicts unless r1 = MTH({})).
-    const answer = small.checkpoint.size === 0n ? { proof: [] } : await fetchConsistencyProof(client, small.checkpoint.size, large.checkpoint.size);
+    const answer = small.checkpoint.size === 0n ? { proof: [] } : await client.consistencyProof(small.checkpoint.size, large.checkpoint.size);
+    // A bucket behind the witness cannot prove anything yet (the mirror lags by design): compared later.
+    if ('refused' in answer && answer.behind === true) continue;
     if ('refused' in answer) {
       problems.push({
         kind: 'split-view-suspected',
@@ -80,8 +81,9 @@ export async function compareWitnessViews(
       });
       continue;
     }
-    const fraud = buildFraudProof(small, large, answer.proof, info);
-    if (fraud !== undefined) return { fraud, problems };
+    const judged = judgeFromLog(client, small, large, answer, info);
+    if (judged !== undefined && 'format' in judged) return { fraud: judged, problems };
+    if (judged !== undefined) problems.push(judged);
   }
   return { problems };
 }

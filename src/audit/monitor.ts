@@ -32,7 +32,8 @@ import type { Policy } from '../core/policy.js';
 import { suiteOfKey } from '../core/suite.js';
 import { buildFraudProof, judgeConsistency, type FraudProof } from './fraud.js';
 import { MonitorAlarm, MonitorError, type MonitorProblem } from './monitor-problems.js';
-import { checkServedBlocks, fetchConsistencyProof, type ProofAnswer } from './monitor-served.js';
+import { ApiLog, judgeFromLog, type LogReader, type ProofAnswer } from './monitor-log.js';
+import { checkServedBlocks } from './monitor-served.js';
 import { readMonitorState, saveMonitorState, writeFileAtomic } from './monitor-state.js';
 import { checkQuorum, compareWitnessViews } from './monitor-witnesses.js';
 import { LogClient } from './remote.js';
@@ -65,6 +66,11 @@ export interface MonitorOptions {
    * this monitor (a split view is a fraud proof, or an alarm when not conclusive).
    */
   readonly policy?: Policy;
+  /**
+   * Where to read the log, when not from the service at `url` (which still names it in the state
+   * file): e.g. the mirror's bucket (src/audit/bucket-log.ts).
+   */
+  readonly log?: LogReader;
 }
 
 /** The block sealing the accepted checkpoint. */
@@ -111,7 +117,7 @@ export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
   }
   const now = (o.clock ?? (() => new Date()))();
   const saved = readMonitorState(o.stateFile, key);
-  const client = new LogClient(o.url, { attempts: o.attempts ?? 3, ...(o.apiKey ? { apiKey: o.apiKey } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const client = o.log ?? new ApiLog(new LogClient(o.url, { attempts: o.attempts ?? 3, ...(o.apiKey ? { apiKey: o.apiKey } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) }));
   try {
     return await poll(o, key, client, saved?.opened, saved?.head, now);
   } catch (err) {
@@ -121,13 +127,13 @@ export async function monitorOnce(o: MonitorOptions): Promise<MonitorOutcome> {
   }
 }
 
-async function poll(o: MonitorOptions, key: VerifierKey, client: LogClient, old: OpenedCheckpoint | undefined, oldHead: Block | undefined, now: Date): Promise<MonitorOutcome> {
-  const note = await client.getText('/checkpoint');
+async function poll(o: MonitorOptions, key: VerifierKey, client: LogReader, old: OpenedCheckpoint | undefined, oldHead: Block | undefined, now: Date): Promise<MonitorOutcome> {
+  const note = await client.checkpoint();
   let latest: OpenedCheckpoint;
   try {
     latest = openCheckpoint(note, key);
   } catch (err) {
-    throw new MonitorError(`the log's /checkpoint does not verify with ${key.text}: ${(err as Error).message}`, 1, { cause: err });
+    throw new MonitorError(`${client.kind === 'bucket' ? `the checkpoint of the bucket ${client.base}` : "the log's /checkpoint"} does not verify with ${key.text}: ${(err as Error).message}`, 1, { cause: err });
   }
   const changed = old !== undefined && old.text !== latest.text;
   if (old !== undefined && changed) {
@@ -168,7 +174,7 @@ async function poll(o: MonitorOptions, key: VerifierKey, client: LogClient, old:
  * two signed checkpoints); otherwise a problem (a rollback, or the same tree signed again).
  * A proof that cannot be fetched throws: a network failure is never evidence.
  */
-async function compareWithSaved(client: LogClient, key: VerifierKey, old: OpenedCheckpoint, latest: OpenedCheckpoint, now: Date): Promise<FraudProof | MonitorProblem | undefined> {
+async function compareWithSaved(client: LogReader, key: VerifierKey, old: OpenedCheckpoint, latest: OpenedCheckpoint, now: Date): Promise<FraudProof | MonitorProblem | undefined> {
   const from = old.checkpoint.size;
   const to = latest.checkpoint.size;
   const info = { verifierKey: key.text, source: client.base, detectedAt: formatReceivedAt(now) };
@@ -183,10 +189,16 @@ async function compareWithSaved(client: LogClient, key: VerifierKey, old: Opened
   // A tree of size 0 needs no proof (RFC 9162 §2.1.4: the empty tree is a prefix of every tree).
   const lo = to < from ? to : from;
   const hi = to < from ? from : to;
-  const answer: ProofAnswer = lo === 0n ? { proof: [] } : await fetchConsistencyProof(client, lo, hi);
+  const answer: ProofAnswer = lo === 0n ? { proof: [] } : await client.consistencyProof(lo, hi);
   if (to > from) {
-    if ('refused' in answer) throw new MonitorError(`the log does not prove that its checkpoint of size ${to} extends the accepted one of size ${from}: ${answer.refused}`, 1);
-    return buildFraudProof(old, latest, answer.proof, info);
+    if ('refused' in answer) {
+      // A bucket that lacks a tile its own checkpoint needs is damaged: named, as an alarm.
+      if (client.kind === 'bucket' && answer.behind !== true) {
+        return { kind: 'tile-invalid', message: `the bucket cannot prove that its checkpoint of size ${to} extends the accepted one of size ${from}: ${answer.refused}`, evidence: { ...evidence, refused: answer.refused } };
+      }
+      throw new MonitorError(`the log does not prove that its checkpoint of size ${to} extends the accepted one of size ${from}: ${answer.refused}`, 1);
+    }
+    return judgeFromLog(client, old, latest, answer, info);
   }
   // Smaller than the accepted checkpoint. Checkpoints carry no trusted order, and a stale cache
   // looks the same, so on its own this is a rollback alarm; a proof the log serves that fails
@@ -200,7 +212,7 @@ async function compareWithSaved(client: LogClient, key: VerifierKey, old: Opened
       evidence: 'refused' in answer ? { ...evidence, refused: answer.refused } : { ...evidence, proof: answer.proof.map(toHex) },
     };
   }
-  return buildFraudProof(old, latest, answer.proof, info);
+  return judgeFromLog(client, old, latest, answer, info);
 }
 
 function writeFraud(o: MonitorOptions, proof: FraudProof): MonitorOutcome {
