@@ -22,6 +22,7 @@ import { benchPeer } from './peer.js';
 import { benchProofs } from './proofs.js';
 import { benchTrust } from './trust.js';
 import { benchGm } from './gm.js';
+import { benchConsole } from './console.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     if (appended && want('6')) rows.push(...(await benchAudit(sizes, appended.built)));
     if (appended && want('5')) rows.push(...(await benchProofs(sizes, appended.built)));
     if (want('11')) rows.push(...(await benchGm(sizes)));
+    if (want('12')) rows.push(...(await benchConsole(sizes)));
   } finally {
     cleanup();
   }

@@ -33,6 +33,8 @@ interface Job {
 
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/;
 let nextJob = 0;
+/** Files anchored at once (hashing is one at a time in practice: it is this page's work). */
+const IN_FLIGHT = 4;
 
 function phaseText(j: Job): string {
   switch (j.phase) {
@@ -78,9 +80,17 @@ function FilesForm({ caseId, note, alg }: { caseId: string; note: string; alg: D
     const added: Job[] = files.map((f) => ({ id: nextJob++, name: f.name, size: f.size, phase: 'queued', progress: 0 }));
     let all: Job[] = [];
     setJobs((prev) => (all = [...added, ...prev]));
-    const update = (): void => setJobs([...all]);
-    for (const [i, file] of files.entries()) {
-      const job = added[i] as Job;
+    // One render per animation frame at most, however many chunks and answers come in.
+    let scheduled = false;
+    const update = (): void => {
+      if (scheduled) return;
+      scheduled = true;
+      requestAnimationFrame(() => {
+        scheduled = false;
+        setJobs([...all]);
+      });
+    };
+    const one = async (file: File, job: Job): Promise<void> => {
       try {
         job.phase = 'hashing';
         update();
@@ -104,7 +114,15 @@ function FilesForm({ caseId, note, alg }: { caseId: string; note: string; alg: D
         job.error = err;
       }
       update();
-    }
+    };
+    // A few files at a time: while one waits for its receipt the next is hashed and sent; the
+    // service seals them in the same checkpoint. Files are taken in the order picked.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(IN_FLIGHT, files.length) }, async () => {
+        for (let i = next++; i < files.length; i = next++) await one(files[i] as File, added[i] as Job);
+      }),
+    );
   };
   return (
     <>
