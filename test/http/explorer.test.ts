@@ -231,7 +231,7 @@ describe('GET /v1/cases', () => {
 });
 
 describe('GET /v1/admin/health', () => {
-  it('is /healthz plus the gateway, the summaries and the event streams, for admins only', async () => {
+  it('is /healthz plus the gateway, the summaries, the event streams and the checkpoint age, for admins only', async () => {
     const s = await startServer({ deps: { hj212: { status: () => ({ address: '127.0.0.1:7212', connections: 3, maxConnections: 10 }) } } });
     try {
       await problem(await fetch(`${s.url}/v1/admin/health`), 401);
@@ -249,7 +249,10 @@ describe('GET /v1/admin/health', () => {
         hj212: { state: 'running', address: '127.0.0.1:7212', connections: 3, maxConnections: 10 },
         summaries: { state: expect.stringMatching(/^(current|catching-up)$/), blocks: { upTo: '1', behind: '0' }, entries: { upTo: '0', behind: '0' } },
         events: { clients: 0 },
+        checkpoint: { size: '0', height: '0', time: s.ledger.latest().block.time, ageSeconds: expect.any(Number) },
       });
+      expect(h.checkpoint.ageSeconds).toBeGreaterThanOrEqual(0);
+      expect(h.checkpoint.ageSeconds).toBeLessThan(60);
     } finally {
       await s.destroy();
     }

@@ -112,6 +112,9 @@ export const adminHealthSchema = healthSchema.extend({
   hj212: hj212HealthSchema.describe('the HJ 212 gateway of this process'),
   summaries: summariesHealthSchema.describe('the explorer summaries (statistics, case list): how far behind the log they are'),
   events: z.object({ clients: z.int() }).describe('open GET /v1/events streams'),
+  checkpoint: z
+    .object({ size: decimalString, height: decimalString, time: z.string(), ageSeconds: z.number() })
+    .describe("the latest signed checkpoint: its size, its block's height and signed time, and how long ago that was (a growing age on a busy log means publishing is stuck)"),
 });
 
 /** A range bound of the statistics: a date (00:00 Asia/Shanghai) or an RFC 3339 time with an offset. */
@@ -339,6 +342,7 @@ export function explorerRoutes(ctx: AppContext): Route[] {
         const { body } = healthReport(ctx);
         const gw = ctx.hj212?.status();
         const s = ledger.summaries?.status();
+        const latest = ledger.latest();
         sendJson(
           res,
           200,
@@ -355,6 +359,7 @@ export function explorerRoutes(ctx: AppContext): Route[] {
                     ...(s.lastError !== undefined ? { lastError: s.lastError, lastErrorAt: s.lastErrorAt } : {}),
                   },
             events: { clients: events.clients },
+            checkpoint: { size: latest.checkpoint.checkpoint.size.toString(), height: latest.block.height.toString(), time: latest.block.time, ageSeconds: Math.max(0, Math.round((Date.now() - Date.parse(latest.block.time)) / 100) / 10) },
           },
           { 'Cache-Control': 'no-store' },
         );
