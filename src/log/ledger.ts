@@ -53,8 +53,17 @@ export interface StoredEntry {
 
 export interface LedgerOptions {
   readonly store: LedgerStore;
-  /** The log's signer key, `PRIVATE+KEY+<origin>+<keyid>+<base64>`; its name is the origin. */
-  readonly signerKey: string;
+  /**
+   * The log's signer key, `PRIVATE+KEY+<origin>+<keyid>+<base64>`; its name is the origin. Absent
+   * for a read replica, which gives `verifierKey` instead.
+   */
+  readonly signerKey?: string;
+  /**
+   * Only without `signerKey`: the log's verifier key. The ledger is then READ-ONLY (a read replica,
+   * docs/scaling.md#read-replicas): it never signs, {@link Ledger.append} refuses, and its blocks
+   * are the primary's, stored by the replica and handed to {@link Ledger.adopt}.
+   */
+  readonly verifierKey?: string;
   /** Minimum interval between checkpoints (ms). Default 200. */
   readonly checkpointIntervalMs?: number;
   /** Minimum interval between checkpoints while a submitter waits for a receipt (ms). Default 50 (capped by checkpointIntervalMs). */
@@ -102,9 +111,19 @@ export function secondaryKeysOf(entry: Entry): Array<{ name: string; key: string
 /** Most entries one listing or batch may return. */
 export const MAX_PAGE = 1000;
 
+/** ReadOnlyLogError: an append to a read replica's ledger (the HTTP layer refuses writes before). */
+export class ReadOnlyLogError extends Error {
+  readonly code = 'READ_ONLY_REPLICA' as const;
+  constructor() {
+    super('this log is a read replica: it anchors nothing (send entries to the primary)');
+    this.name = 'ReadOnlyLogError';
+  }
+}
+
 export class Ledger {
   readonly store: LedgerStore;
-  readonly signer: SignerKey;
+  /** The log's signer key; undefined for a read replica (it never signs). */
+  readonly signer: SignerKey | undefined;
   readonly verifier: VerifierKey;
   /** The log's crypto suite, fixed by its key (SPEC.md#crypto-suites). */
   readonly suite: CryptoSuite;
@@ -139,7 +158,7 @@ export class Ledger {
   /** No clock was given: the system clock, read with Date.now(). */
   readonly #systemClock: boolean;
 
-  private constructor(o: LedgerOptions, signer: SignerKey, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher, stamps: StampBook, cosignatures: CosignatureBook, witnesses: WitnessClient | undefined) {
+  private constructor(o: LedgerOptions, signer: SignerKey | undefined, verifier: VerifierKey, sequencer: Sequencer, publisher: Publisher, stamps: StampBook, cosignatures: CosignatureBook, witnesses: WitnessClient | undefined) {
     this.store = o.store;
     this.stamps = stamps;
     this.cosignatures = cosignatures;
@@ -147,7 +166,7 @@ export class Ledger {
     this.#witnessTimeoutMs = o.witnessTimeoutMs ?? 3000;
     this.signer = signer;
     this.verifier = verifier;
-    this.suite = suiteOfKey(signer);
+    this.suite = suiteOfKey(verifier);
     this.sequencer = sequencer;
     this.publisher = publisher;
     this.checkpointIntervalMs = o.checkpointIntervalMs ?? 200;
@@ -164,16 +183,17 @@ export class Ledger {
 
   /** open recovers the tree from the store, checks it against the last block, and starts publishing. */
   static async open(o: LedgerOptions): Promise<Ledger> {
-    const signer = parseSignerKey(o.signerKey);
-    const verifier = parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
+    if ((o.signerKey === undefined) === (o.verifierKey === undefined)) throw new Error('ledger: want a signer key, or (read-only) a verifier key');
+    const signer = o.signerKey === undefined ? undefined : parseSignerKey(o.signerKey);
+    const verifier = signer === undefined ? parseVerifierKey(o.verifierKey as string) : parseVerifierKey(formatVerifierKey(signer.name, signer.publicKey));
     const rec = await recover(o.store, verifier, o.knownCheckpoint);
     // Leaves are hashed with the suite of the log's key (SPEC.md#crypto-suites), taken once here.
-    const sequencer = new Sequencer(o.store, rec.range, suiteOfKey(signer).tree, o.sequencer);
+    const sequencer = new Sequencer(o.store, rec.range, suiteOfKey(verifier).tree, o.sequencer);
     const clock = o.clock ?? (() => new Date());
     const publisher = new Publisher({
       store: o.store,
       sequencer,
-      signer,
+      ...(signer !== undefined ? { signer } : {}),
       verifier,
       intervalMs: o.checkpointIntervalMs ?? 200,
       waitIntervalMs: o.receiptIntervalMs ?? 50,
@@ -223,7 +243,26 @@ export class Ledger {
 
   /** The log origin (= key name). */
   get origin(): string {
-    return this.signer.name;
+    return this.verifier.name;
+  }
+
+  /** True for a read replica's ledger (opened with a verifier key only): it never signs or appends. */
+  get readOnly(): boolean {
+    return this.signer === undefined;
+  }
+
+  /**
+   * adopt makes a read replica's ledger follow what the replica stored (src/mirror/replica.ts):
+   * the entries (the sequencer takes the stored size), then `blocks`, the primary's, each verified
+   * against the log's key and the stored tree and published to listeners as if sealed here, and
+   * the time stamps stored with them. Requires: a read-only ledger; the blocks stored, in order,
+   * each following the latest.
+   */
+  async adopt(blocks: readonly Block[]): Promise<void> {
+    if (!this.readOnly) throw new Error('ledger: only a read replica adopts blocks');
+    await this.sequencer.resync();
+    for (const b of blocks) await this.publisher.adopt(b);
+    await this.stamps.load();
   }
 
   /** The verifier key string clients pin. */
@@ -248,6 +287,7 @@ export class Ledger {
    * durable (fsynced). Throws ENTRY_INVALID / INPUT_INVALID before anything is queued.
    */
   async append(inputs: readonly EntryInput[], submitter: string): Promise<AppendResult[]> {
+    if (this.readOnly) throw new ReadOnlyLogError();
     const receivedAt = this.#receivedAt();
     const n = inputs.length;
     const entries: Entry[] = new Array(n);

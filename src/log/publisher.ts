@@ -6,7 +6,7 @@
  * proves, from stored nodes, that the new tree extends the last signed one, so the log can never
  * sign two inconsistent checkpoints, even if a bug elsewhere corrupted its in-memory state.
  */
-import { formatBlock, parseBlock, sealBlock, verifyBlock, type Block } from '../core/block.js';
+import { formatBlock, parseBlock, sealBlock, verifyBlock, verifyBlockChain, type Block } from '../core/block.js';
 import { equalBytes } from '../core/bytes.js';
 import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
@@ -22,7 +22,11 @@ import { LogClosedError, type Sequencer } from './sequencer.js';
 export interface PublisherOptions {
   readonly store: LedgerStore;
   readonly sequencer: Sequencer;
-  readonly signer: SignerKey;
+  /**
+   * The log's signer key. Absent for a read replica (docs/scaling.md#read-replicas): it never
+   * signs, never seals a block; its blocks are the primary's, verified and handed to {@link Publisher.adopt}.
+   */
+  readonly signer?: SignerKey;
   readonly verifier: VerifierKey;
   readonly intervalMs: number;
   /** Minimum interval between checkpoints while someone waits for one (ms); default and cap: `intervalMs`. */
@@ -83,8 +87,9 @@ export class Publisher {
     return this.#latest;
   }
 
-  /** start publishes the genesis block if there is none, then follows appends. */
+  /** start publishes the genesis block if there is none, then follows appends (a replica: nothing). */
   async start(): Promise<void> {
+    if (this.#o.signer === undefined) return;
     if (this.#latest === undefined || this.#latest.checkpoint.checkpoint.size < this.#o.sequencer.size) await this.publishNow();
   }
 
@@ -111,7 +116,7 @@ export class Publisher {
   }
 
   #schedule(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#o.signer === undefined) return;
     const at = Math.max(Date.now(), this.#lastPublishAt + this.#interval());
     if (this.#timer !== undefined) {
       if (this.#timerAt <= at) return;
@@ -183,6 +188,7 @@ export class Publisher {
 
   async #publish(): Promise<Published | undefined> {
     const { store, sequencer, signer, verifier, clock } = this.#o;
+    if (signer === undefined) return undefined;
     if (this.lastError !== undefined) await this.#resync();
     const snap = sequencer.snapshot();
     const prev = this.#latest;
@@ -210,6 +216,35 @@ export class Publisher {
       // Best effort: the block is durable in the store whatever a listener does.
     }
     if (sequencer.size > snap.size) this.#schedule();
+    return published;
+  }
+
+  /**
+   * adopt makes `block`, the primary's, this read replica's latest: it must follow the latest
+   * (height, prev, first: SPEC.md#block-validity), verify under the log's key, and its checkpoint
+   * must be the stored tree's root at its size (the entries are stored first). Waiters and
+   * onPublish are told as after a publication. Only a publisher without a signer adopts: a log
+   * that signs never takes another's blocks.
+   */
+  async adopt(block: Block): Promise<Published> {
+    if (this.#o.signer !== undefined) throw new Error('publisher: a signing log adopts no block');
+    const { store, verifier } = this.#o;
+    const prev = this.#latest?.block;
+    const { checkpoints } = verifyBlockChain([block], verifier, prev === undefined ? {} : { previous: prev });
+    const checkpoint = checkpoints[0] as OpenedCheckpoint;
+    if (prev === undefined && block.height !== 0n) throw new Error(`publisher: block ${block.height} adopted before block 0`);
+    const size = checkpoint.checkpoint.size;
+    if (size > this.#o.sequencer.size || !equalBytes(await rootAt(store, size, this.#tree), checkpoint.checkpoint.root)) {
+      throw new Error(`publisher: block ${block.height} does not match the stored tree; not adopted`);
+    }
+    const published: Published = { block, checkpoint };
+    this.#latest = published;
+    this.#resolveWaiters(published);
+    try {
+      this.#o.onPublish?.(published);
+    } catch {
+      // Best effort, as after a publication.
+    }
     return published;
   }
 
