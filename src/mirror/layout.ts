@@ -14,6 +14,9 @@
  *     <prefix>/guzheng/tsa/<H>                  the RFC 3161 time stamp of block H, as the log keeps it
  *     <prefix>/guzheng/cosignatures/<H>/<D>     one witness cosignature line of block H's checkpoint;
  *                                               D = hex SHA-256 of the line
+ *     <prefix>/guzheng/attachments/<N>[.p/<W>]  the attachments of entries 256·N … 256·N+W-1 (the
+ *                                               records' canonical JSON, raw HJ 212 packets), when
+ *                                               any of them has one
  *
  * Every object but `checkpoint` is immutable: its name fixes its bytes. Pure: names and
  * encodings only (tile bytes come from src/tiles, never re-encoded here).
@@ -24,6 +27,7 @@ import { fromUtf8, toHex, utf8 } from '../core/bytes.js';
 import { sha256 } from '../core/crypto.js';
 import { canonicalJsonText } from '../core/entry/jcs.js';
 import { formatTileIndex, formatTilePath, TILE_HEIGHT, TILE_WIDTH, type Tile } from '../core/tiles.js';
+import { badInput } from '../core/errors.js';
 
 /** Content type of tiles and entry bundles. */
 export const TILE_CONTENT_TYPE = 'application/octet-stream';
@@ -35,6 +39,8 @@ export const BLOCKS_CONTENT_TYPE = 'application/jsonl';
 export const STAMP_CONTENT_TYPE = 'application/json';
 /** Content type of a cosignature line. */
 export const COSIGNATURE_CONTENT_TYPE = 'text/plain; charset=utf-8';
+/** Content type of an attachment bundle. */
+export const ATTACHMENTS_CONTENT_TYPE = 'application/octet-stream';
 
 const PREFIX_RE = /^(?:[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*)?$/;
 
@@ -73,6 +79,12 @@ export interface BlockGroup {
 export function blockBundleKey(prefix: string, group: BlockGroup): string {
   const partial = group.width < TILE_WIDTH ? `.p/${group.width}` : '';
   return under(prefix, `guzheng/blocks/${formatTileIndex(group.index)}${partial}`);
+}
+
+/** attachmentBundleKey names the attachment bundle of entries 256·N … 256·N+W-1: `guzheng/attachments/<N>[.p/<W>]`. */
+export function attachmentBundleKey(prefix: string, group: BlockGroup): string {
+  const partial = group.width < TILE_WIDTH ? `.p/${group.width}` : '';
+  return under(prefix, `guzheng/attachments/${formatTileIndex(group.index)}${partial}`);
 }
 
 /** stampKey names the kept time stamp of block `height`. */
@@ -149,4 +161,115 @@ export function decodeBlockBundle(bytes: Uint8Array, group: BlockGroup): BlockJs
     if (BigInt(block.height) !== want) throw new Error(`mirror: block bundle: line ${i} has height ${block.height}, want ${want}`);
     return block;
   });
+}
+
+/**
+ * encodeAttachmentBundle encodes the attachments of a group of entries, one record per entry in
+ * order: a byte 0 (the entry has none), or a byte 1, the length as a big-endian uint32 and the
+ * bytes. One spelling per group, so write-once compares bytes. Requires: 1..256 entries, each
+ * attachment under 2^32 bytes.
+ */
+export function encodeAttachmentBundle(attachments: ReadonlyArray<Uint8Array | undefined>): Uint8Array {
+  if (attachments.length < 1 || attachments.length > TILE_WIDTH) throw new Error(`mirror: an attachment bundle holds 1..${TILE_WIDTH} entries, got ${attachments.length}`);
+  let total = 0;
+  for (const a of attachments) total += a === undefined ? 1 : 5 + a.length;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let off = 0;
+  for (const a of attachments) {
+    if (a === undefined) {
+      out[off++] = 0;
+      continue;
+    }
+    if (a.length > 0xffffffff) throw new Error('mirror: an attachment of 2^32 bytes or more');
+    out[off] = 1;
+    view.setUint32(off + 1, a.length, false);
+    out.set(a, off + 5);
+    off += 5 + a.length;
+  }
+  return out;
+}
+
+/**
+ * decodeAttachmentBundle parses an attachment bundle of `width` entries strictly (every record
+ * complete, a marker of 0 or 1, no trailing bytes). Throws INPUT_INVALID naming the offset.
+ */
+export function decodeAttachmentBundle(bytes: Uint8Array, width: number): Array<Uint8Array | undefined> {
+  const out: Array<Uint8Array | undefined> = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = 0;
+  while (out.length < width) {
+    if (off >= bytes.length) badInput(`attachment bundle: got ${out.length} entries, want ${width}`);
+    const marker = bytes[off] as number;
+    if (marker === 0) {
+      out.push(undefined);
+      off += 1;
+      continue;
+    }
+    if (marker !== 1) badInput(`attachment bundle: entry ${out.length} at offset ${off}: marker ${marker}, want 0 or 1`);
+    if (off + 5 > bytes.length) badInput(`attachment bundle: entry ${out.length} at offset ${off}: truncated length`);
+    const len = view.getUint32(off + 1, false);
+    if (off + 5 + len > bytes.length) badInput(`attachment bundle: entry ${out.length} at offset ${off}: got ${bytes.length - off - 5} bytes, want ${len}`);
+    out.push(bytes.subarray(off + 5, off + 5 + len));
+    off += 5 + len;
+  }
+  if (off !== bytes.length) badInput(`attachment bundle: ${bytes.length - off} trailing bytes after ${width} entries`);
+  return out;
+}
+
+/**
+ * parseTileIndex is the inverse of formatTileIndex (`x001/234` → 1234n), strictly: the one
+ * canonical spelling only. Returns undefined for anything else.
+ */
+export function parseTileIndex(text: string): bigint | undefined {
+  const groups = text.split('/');
+  if (groups.length > 6) return undefined;
+  let digits = '';
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as string;
+    const last = i === groups.length - 1;
+    if (!(last ? /^[0-9]{3}$/ : /^x[0-9]{3}$/).test(g)) return undefined;
+    digits += last ? g : g.slice(1);
+  }
+  const n = BigInt(digits);
+  return formatTileIndex(n) === text ? n : undefined;
+}
+
+/** The two kinds of evidence objects, by their folder under `guzheng/`. */
+export type EvidenceFolder = 'tsa' | 'cosignatures';
+
+/**
+ * parseEvidenceKey reads an evidence object's name: the block height, and for a cosignature line
+ * the hex SHA-256 in its name. Undefined for a key that is not one (a stray object).
+ */
+export function parseEvidenceKey(prefix: string, folder: EvidenceFolder, key: string): { height: bigint; digest?: string } | undefined {
+  const head = under(prefix, `guzheng/${folder}/`);
+  if (!key.startsWith(head)) return undefined;
+  const rest = key.slice(head.length);
+  if (folder === 'tsa') {
+    const height = parseTileIndex(rest);
+    return height === undefined ? undefined : { height };
+  }
+  const at = rest.lastIndexOf('/');
+  const digest = rest.slice(at + 1);
+  const height = at < 0 ? undefined : parseTileIndex(rest.slice(0, at));
+  return height === undefined || !/^[0-9a-f]{64}$/.test(digest) ? undefined : { height, digest };
+}
+
+/**
+ * evidenceListPrefixes returns key prefixes whose listing covers every evidence object of the
+ * blocks at heights [from, to) (and a few around them): per thousand heights the folder of its
+ * `x…/` groups, and below 1,000, where the three digits are the whole name, per hundred (`…/0`
+ * to `…/9`), so that no listing walks the whole folder. Requires: 0 <= from <= to.
+ */
+export function evidenceListPrefixes(prefix: string, folder: EvidenceFolder, from: bigint, to: bigint): string[] {
+  if (from < 0n || to < from) badInput(`evidenceListPrefixes(${from}, ${to}): want 0 <= from <= to`);
+  const head = under(prefix, `guzheng/${folder}/`);
+  const out: string[] = [];
+  for (let h = from - (from % 100n); h < to && h < 1000n; h += 100n) out.push(`${head}${h / 100n}`);
+  for (let h = from < 1000n ? 1000n : from - (from % 1000n); h < to; h += 1000n) {
+    const name = formatTileIndex(h);
+    out.push(`${head}${name.slice(0, name.length - 3)}`);
+  }
+  return out;
 }

@@ -8,8 +8,9 @@
  * 1. check the target: its signature, and that the stored tree has its root at its size (a
  *    mirror must never publish a checkpoint its tiles contradict);
  * 2. upload, write-once, every object the target needs that the last completed pass did not:
- *    hash tiles and entry bundles (full, and the partial ones of this size), block bundles,
- *    then the time stamps and cosignature lines of recent blocks;
+ *    hash tiles and entry bundles (full, and the partial ones of this size) with the attachment
+ *    bundles beside them (records, raw HJ 212 packets), block bundles, then the time stamps and
+ *    cosignature lines of recent blocks;
  * 3. put the checkpoint object, LAST, so a reader who fetched it finds every tile it names;
  * 4. record the progress durably (record table `mirror`), so a restart resumes from there.
  *
@@ -29,13 +30,16 @@ import type { LedgerStore } from '../storage/store.js';
 import { readTileBytes } from '../tiles/read.js';
 import { EVIDENCE_WINDOW, EvidenceScanner, type PlannedObject } from './evidence.js';
 import {
+  ATTACHMENTS_CONTENT_TYPE,
   BLOCKS_CONTENT_TYPE,
+  attachmentBundleKey,
   CHECKPOINT_CONTENT_TYPE,
   TILE_CONTENT_TYPE,
   blockBundleKey,
   blockGroupsBetween,
   checkPrefix,
   checkpointKey,
+  encodeAttachmentBundle,
   encodeBlockBundle,
   tileKey,
   tilesBetween,
@@ -129,6 +133,35 @@ export function progressKey(o: { readonly objects: { readonly id: string }; read
  */
 async function rootAt(store: LedgerStore, size: bigint, tree: TreeHasher): Promise<Uint8Array> {
   return CompactRange.fromRightEdge(size, await store.readNodes(rightEdge(size)), tree).root();
+}
+
+/** The members a record or HJ 212 entry's canonical JSON holds (the only types stored with an attachment). */
+const ATTACHED_TYPES = [utf8('"type":"record"'), utf8('"type":"hj212"')];
+
+/** mayHaveAttachment: the entry's bytes name a type stored with an attachment (a false positive costs one read). */
+function mayHaveAttachment(entry: Uint8Array): boolean {
+  return ATTACHED_TYPES.some((m) => indexOf(entry, m) >= 0);
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0] as number;
+  outer: for (let i = hay.indexOf(first); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * readAttachmentBundle reads the attachments of entries 256·index … +width-1, encoded as their
+ * bundle, or undefined when none of them has one (no object is written then).
+ */
+async function readAttachmentBundle(store: LedgerStore, index: bigint, width: number): Promise<Uint8Array | undefined> {
+  const start = index * 256n;
+  const entries = await store.getEntries(start, width);
+  if (entries.length !== width) throw new Error(`mirror: got ${entries.length} entries of bundle ${index}, want ${width}`);
+  const attachments = await Promise.all(entries.map((e, i) => (mayHaveAttachment(e) ? store.getAttachment(start + BigInt(i)) : Promise.resolve(undefined))));
+  return attachments.every((a) => a === undefined) ? undefined : encodeAttachmentBundle(attachments);
 }
 
 function message(err: unknown): string {
@@ -330,13 +363,20 @@ export class Mirror {
     if (!this.#remoteChecked) await this.#checkRemote(cp.size);
 
     // The tiles and entry bundles this size adds.
-    const planned: Array<() => Promise<PlannedObject>> = [];
+    const planned: Array<() => Promise<PlannedObject | undefined>> = [];
     for (const tile of tilesBetween(this.#uploadedSize, cp.size, this.#o.entries ?? true)) {
       planned.push(async () => {
         const bytes = await readTileBytes(store, tile, cp.size);
         if (bytes === undefined) throw new Error(`mirror: bad math: a tile is unavailable at size ${cp.size}`);
         return { key: tileKey(prefix, tile), bytes, contentType: TILE_CONTENT_TYPE };
       });
+      // Beside each entry bundle, its entries' attachments (a restore needs them: docs/scaling.md#layout).
+      if (tile.kind === 'entries') {
+        planned.push(async () => {
+          const bytes = await readAttachmentBundle(store, tile.index, tile.width);
+          return bytes === undefined ? undefined : { key: attachmentBundleKey(prefix, tile), bytes, contentType: ATTACHMENTS_CONTENT_TYPE };
+        });
+      }
     }
     // The blocks up to the one this checkpoint seals (all stored ones for a note without a header).
     const blockCount = await this.#blockCount(target.note);
@@ -404,16 +444,16 @@ export class Mirror {
     this.#remoteChecked = true;
   }
 
-  /** #putAll writes objects once, `concurrency` at a time, skipping those this pass already wrote. */
-  async #putAll(planned: ReadonlyArray<() => Promise<PlannedObject>>): Promise<void> {
+  /** #putAll writes objects once, `concurrency` at a time, skipping those this pass already wrote (and plans that make none). */
+  async #putAll(planned: ReadonlyArray<() => Promise<PlannedObject | undefined>>): Promise<void> {
     let next = 0;
     let failed: unknown;
     const worker = async (): Promise<void> => {
       while (failed === undefined && next < planned.length) {
-        const make = planned[next++] as () => Promise<PlannedObject>;
+        const make = planned[next++] as () => Promise<PlannedObject | undefined>;
         try {
           const o = await make();
-          if (this.#written.has(o.key)) continue;
+          if (o === undefined || this.#written.has(o.key)) continue;
           const result = await this.#o.objects.putOnce(o.key, o.bytes, o.contentType);
           this.#written.add(o.key);
           if (result === 'written') this.#counters.uploads++;
