@@ -1,6 +1,6 @@
 /**
  * The `guzheng` command line (commander): serve, keys, users, submit, prove, case, verify, audit,
- * export-tiles, monitor. Exit codes: 0 success,
+ * export-tiles, monitor, restore. Exit codes: 0 success,
  * 1 the operation failed, 2 usage error or unreadable input.
  */
 import { Command, CommanderError } from 'commander';
@@ -15,6 +15,7 @@ import { registerCase } from './case.js';
 import { registerAudit } from './audit.js';
 import { registerMonitor } from './monitor.js';
 import { registerWitness } from './witness.js';
+import { registerRestore } from './restore.js';
 
 installNodeCrypto();
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerMonitor(program);
   registerWitness(program);
+  registerRestore(program);
   return program;
 }
 
