@@ -144,5 +144,10 @@ export function judgeFromLog(
       };
     }
   }
-  return buildFraudProof(trusted, contradicting, answer.proof, info);
+  const fraud = buildFraudProof(trusted, contradicting, answer.proof, info);
+  // The proof is the bucket's tiles', not the log's answer: say so (the evidence is as strong).
+  if (fraud !== undefined && log.kind === 'bucket' && fraud.conclusive && fraud.kind !== 'same-size' && info.detail === undefined) {
+    return { ...fraud, detail: `a consistency proof built from the hash tiles of the bucket ${log.base} reproduces its signed root of size ${large.checkpoint.size} and shows that tree does not extend the signed checkpoint of size ${small.checkpoint.size}` };
+  }
+  return fraud;
 }

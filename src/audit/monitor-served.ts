@@ -104,7 +104,7 @@ export async function checkServedBlocks(client: LogReader, key: VerifierKey, sav
       throw new Found({
         kind: 'block-changed',
         height: saved.height.toString(),
-        message: `block ${saved.height} is served with hash ${toHex(blockHash(first.block, suite))}, but the block saved at that height hashes to ${toHex(blockHash(saved, suite))}`,
+        message: `block ${saved.height} is served with hash ${toHex(blockHash(first.block, suite))}, but the block saved at that height hashes to ${toHex(blockHash(saved, suite))}${client.kind === 'bucket' ? ` (in ${first.request})` : ''}`,
         expected: toHex(blockHash(saved, suite)),
         found: toHex(blockHash(first.block, suite)),
         evidence: { savedBlock: formatBlock(saved), servedBlock: first.raw },

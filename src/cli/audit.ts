@@ -14,7 +14,9 @@ import type { Command } from 'commander';
 import { AuditAbort } from '../audit/source.js';
 import { LocalSource, resolveLedgerDir } from '../audit/local.js';
 import { RemoteSource } from '../audit/remote.js';
-import { runAudit, type AuditProgress, type SavedCheckpoint } from '../audit/replay.js';
+import { auditBucket, bucketJson, BucketSource, describeBucket, type BucketSummary } from '../audit/bucket.js';
+import { isBucketUrl, openBucket, type BucketReader } from '../audit/bucket-store.js';
+import { runAudit, type AuditOptions, type AuditProgress, type SavedCheckpoint } from '../audit/replay.js';
 import { formatReport, reportJson, whereOf, type AuditReport } from '../audit/report.js';
 import { writeFileAtomic } from '../audit/monitor.js';
 import { formatVerifierKey, parseSignerKey, parseVerifierKey, type VerifierKey } from '../core/note.js';
@@ -97,9 +99,48 @@ export function progressLine(p: AuditProgress, width = 24): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(1).padStart(5)}%  ${fmt(done)}/${fmt(total)}  ${fmt(p.rate)}/s  ETA ${eta < 60 ? `${Math.ceil(eta)} s` : `${Math.ceil(eta / 60)} min`}`;
 }
 
-interface AuditFlags {
+/** The flags that say how to read a mirror's bucket (audit and monitor). */
+export interface BucketFlags {
+  url?: string;
+  bucket?: boolean;
+  endpoint?: string;
+  anonymous?: boolean;
+}
+
+/** isBucket: `--url s3://…`, or an http(s) URL with `--bucket`. */
+export function isBucket(o: BucketFlags): boolean {
+  return o.url !== undefined && (o.bucket === true || isBucketUrl(o.url));
+}
+
+/**
+ * bucketReader opens the bucket `--url` names: `s3://BUCKET/PREFIX` at `--endpoint`
+ * (GUZHENG_MIRROR_ENDPOINT) with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN,
+ * AWS_REGION) when set and not `--anonymous`; anonymous plain GETs otherwise.
+ */
+export function bucketReader(o: BucketFlags, env: NodeJS.ProcessEnv = process.env): BucketReader {
+  const url = o.url as string;
+  const endpoint = o.endpoint ?? env.GUZHENG_MIRROR_ENDPOINT;
+  if (endpoint !== undefined && !isBucketUrl(url)) throw new CliError('--endpoint: only with --url s3://BUCKET/PREFIX (an http(s) URL already says where the bucket is)', 2);
+  if (endpoint !== undefined && !/^https?:\/\/[^/?#]+\/*$/.test(endpoint)) throw new CliError(`--endpoint ${endpoint}: want the store's http(s) URL, e.g. http://rgw.example:7480`, 2);
+  const id = env.AWS_ACCESS_KEY_ID;
+  const secret = env.AWS_SECRET_ACCESS_KEY;
+  const signed = isBucketUrl(url) && o.anonymous !== true && id !== undefined && id !== '' && secret !== undefined && secret !== '';
+  try {
+    return openBucket(url, {
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+      ...(signed ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
+    });
+  } catch (err) {
+    if (err instanceof AuditAbort) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+interface AuditFlags extends BucketFlags {
   data?: string;
   url?: string;
+  objects?: string;
   key: string;
   apiKey?: string;
   checkpoint: string[];
@@ -121,7 +162,7 @@ function positiveInt(value: string | undefined, flag: string, min = 0): number |
   return Number(value);
 }
 
-async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
+async function audit(o: AuditFlags, io: CliIo): Promise<{ report: AuditReport; bucket?: BucketSummary }> {
   if ((o.data === undefined) === (o.url === undefined)) throw new CliError('give exactly one of --data DIR or --url URL', 2);
   const key = loadVerifierKey(o.key);
   const saved = o.checkpoint.map(loadSavedCheckpoint);
@@ -130,13 +171,19 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
   const digestEvery = positiveInt(o.digestEvery, '--digest-every', 1);
   const roots = tsaRoots(o.tsaCa);
   const policy = loadPolicy(o);
+  const bucket = isBucket(o);
+  if (!bucket && (o.endpoint !== undefined || o.anonymous === true || o.objects !== undefined)) throw new CliError('--endpoint, --anonymous and --objects are for a bucket: --url s3://BUCKET/PREFIX, or an http(s) URL with --bucket', 2);
+  if (bucket && (o.apiKey !== undefined || digestEvery !== undefined)) throw new CliError('--api-key and --digest-every are for the service: a bucket is read with AWS credentials, and holds no digest index', 2);
+  if (o.objects !== undefined && o.objects !== 'all' && o.objects !== 'needed') throw new CliError('--objects: want all or needed', 2);
   installNodeCrypto();
   let source;
   try {
     source =
       o.data !== undefined
         ? await LocalSource.open(o.data)
-        : new RemoteSource(o.url as string, key, { ...(o.apiKey ?? process.env.GUZHENG_API_KEY ? { apiKey: o.apiKey ?? process.env.GUZHENG_API_KEY } : {}), ...(digestEvery ? { digestEvery } : {}) });
+        : bucket
+          ? new BucketSource(bucketReader(o), key, { objects: o.objects === 'needed' ? 'needed' : 'all', stampsWithoutListing: roots.length > 0 })
+          : new RemoteSource(o.url as string, key, { ...(o.apiKey ?? process.env.GUZHENG_API_KEY ? { apiKey: o.apiKey ?? process.env.GUZHENG_API_KEY } : {}), ...(digestEvery ? { digestEvery } : {}) });
   } catch (err) {
     if (err instanceof StoreLockedError) throw new CliError(`${err.message}: stop the server first, audit a copy of the directory, or audit the live log with --url`, 2);
     if (err instanceof AuditAbort) throw new CliError(err.message, err.exitCode);
@@ -145,14 +192,14 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
   let lastDraw = 0;
   const showProgress = o.progress && io.progress;
   try {
-    const report = await runAudit(source, {
+    const options: AuditOptions = {
       verifierKey: key.text,
       saved,
       tsaRoots: roots,
       ...(policy !== undefined ? { policy } : {}),
       ...(workers !== undefined ? { workers } : {}),
       ...(maxProblems !== undefined ? { maxProblems } : {}),
-      onWarning: (m) => io.err(`warning: ${m}\n`),
+      onWarning: (m: string) => io.err(`warning: ${m}\n`),
       ...(showProgress
         ? {
             onProgress: (p: AuditProgress) => {
@@ -163,9 +210,10 @@ async function audit(o: AuditFlags, io: CliIo): Promise<AuditReport> {
             },
           }
         : {}),
-    });
+    };
+    const result = source instanceof BucketSource ? await auditBucket(source, options) : { report: await runAudit(source, options) };
     if (showProgress) io.err('\r\x1b[2K');
-    return report;
+    return result;
   } catch (err) {
     if (showProgress) io.err('\n');
     if (err instanceof AuditAbort) throw new CliError(err.message, err.exitCode);
@@ -181,7 +229,11 @@ export function registerAudit(program: Command, io: CliIo = processIo()): void {
     .command('audit')
     .description('replay a ledger from genesis and check everything against the pinned key: entries, tree nodes, blocks, signatures, indexes')
     .option('-d, --data <dir>', 'a stopped data directory, or a backup copy of it (or of its ledger/ directory)')
-    .option('-u, --url <url>', 'a live log: replay it through its tiles API')
+    .option('-u, --url <url>', 'a live log: replay it through its tiles API; or a mirror\'s bucket: s3://BUCKET/PREFIX, or an http(s) URL of the prefix with --bucket')
+    .option('--bucket', 'the http(s) --url is a mirror\'s bucket prefix or a CDN in front of it (static tlog-tiles layout, plain GETs), not the service')
+    .option('--endpoint <url>', 'with --url s3://…: the S3-compatible store (env GUZHENG_MIRROR_ENDPOINT); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
+    .option('--anonymous', 'with --url s3://…: read without credentials (plain GETs), even when AWS_ACCESS_KEY_ID is set')
+    .option('--objects <which>', 'with a listed bucket: all (default: every object, older partial tiles included) or needed (only what the checkpoint needs)')
     .requiredOption('--key <vkey>', "the log's verifier key (name+keyid+base64), or a file holding it")
     .option('-k, --api-key <key>', 'with --url: an API key with the audit role, for entry bundles (env GUZHENG_API_KEY)')
     .option('-c, --checkpoint <file>', 'a checkpoint saved earlier (signed note, monitor state, block or receipt JSON); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -196,8 +248,16 @@ export function registerAudit(program: Command, io: CliIo = processIo()): void {
     .option('--quorum <k>', 'with --witness: how many must have cosigned (default all)')
     .option('--no-progress', 'no progress bar')
     .action(async (o: AuditFlags) => {
-      const report = await audit(o, io);
-      io.out(o.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : formatReport(report));
+      const { report, bucket } = await audit(o, io);
+      if (o.json) io.out(JSON.stringify({ ...reportJson(report), ...(bucket ? { bucket: bucketJson(bucket) } : {}) }, null, 2) + '\n');
+      else {
+        // The bucket's lines go before the verdict.
+        const lines = formatReport(report).trimEnd().split('\n');
+        const verdict = lines.pop() as string;
+        const problemsAt = lines.findIndex((l) => /^FAILED: /.test(l));
+        const body = problemsAt >= 0 ? [...lines.slice(0, problemsAt), ...(bucket ? describeBucket(bucket) : []), ...lines.slice(problemsAt), verdict] : [...lines, ...(bucket ? describeBucket(bucket) : []), verdict];
+        io.out(body.join('\n') + '\n');
+      }
       const evidence = report.problems.find((p) => p.evidence !== undefined)?.evidence;
       if (evidence !== undefined && o.fraudProof !== undefined) {
         writeFileAtomic(o.fraudProof, JSON.stringify(evidence, null, 2) + '\n');

@@ -13,12 +13,16 @@
 import type { Command } from 'commander';
 import { monitorOnce, runMonitor, MonitorAlarm, MonitorError, type MonitorHead, type MonitorOutcome, type MonitorOptions, type MonitorProblem } from '../audit/monitor.js';
 import { installNodeCrypto } from '../platform/node-crypto.js';
-import { loadVerifierKey, processIo, type CliIo } from './audit.js';
+import { BucketLog } from '../audit/bucket-log.js';
+import { bucketReader, isBucket, loadVerifierKey, processIo, type CliIo } from './audit.js';
 import { CliError } from './client.js';
 import { loadPolicy } from './verify.js';
 
 interface MonitorFlags {
   url: string;
+  bucket?: boolean;
+  endpoint?: string;
+  anonymous?: boolean;
   key: string;
   state: string;
   interval: string;
@@ -74,7 +78,10 @@ export function registerMonitor(program: Command, io: CliIo = processIo(), signa
   program
     .command('monitor')
     .description("follow a live log's checkpoints: on every poll verify the signature, the consistency proof from the last verified one, the blocks served up to it and (with a policy) the witnesses; stop with a fraud proof on conclusive misbehaviour")
-    .requiredOption('-u, --url <url>', 'the log')
+    .requiredOption('-u, --url <url>', "the log: the service's URL; or a mirror's bucket: s3://BUCKET/PREFIX, or an http(s) URL of the prefix with --bucket")
+    .option('--bucket', "the http(s) --url is a mirror's bucket prefix or a CDN in front of it (plain GETs of checkpoint, tile/…, guzheng/blocks/…), not the service")
+    .option('--endpoint <url>', 'with --url s3://…: the S3-compatible store (env GUZHENG_MIRROR_ENDPOINT); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
+    .option('--anonymous', 'with --url s3://…: read without credentials (plain GETs), even when AWS_ACCESS_KEY_ID is set')
     .requiredOption('--key <vkey>', "the log's verifier key (name+keyid+base64), or a file holding it")
     .requiredOption('-s, --state <file>', 'state file: the last verified checkpoint (created on first run, updated only after verification)')
     .option('-i, --interval <seconds>', 'seconds between polls', '10')
@@ -91,7 +98,20 @@ export function registerMonitor(program: Command, io: CliIo = processIo(), signa
       installNodeCrypto();
       const apiKey = o.apiKey ?? process.env.GUZHENG_API_KEY;
       const policy = loadPolicy(o);
-      const options: MonitorOptions = { url: o.url, verifierKey: key.text, stateFile: o.state, ...(o.fraudProof ? { fraudProofFile: o.fraudProof } : {}), ...(apiKey ? { apiKey } : {}), ...(policy ? { policy } : {}) };
+      const bucket = isBucket(o);
+      if (!bucket && (o.endpoint !== undefined || o.anonymous === true)) throw new CliError('--endpoint and --anonymous are for a bucket: --url s3://BUCKET/PREFIX, or an http(s) URL with --bucket', 2);
+      if (bucket && o.apiKey !== undefined) throw new CliError('--api-key is for the service: a bucket is read with AWS credentials', 2);
+      const reader = bucket ? bucketReader(o) : undefined;
+      const log = reader ? new BucketLog(reader, key) : undefined;
+      const options: MonitorOptions = {
+        url: o.url,
+        verifierKey: key.text,
+        stateFile: o.state,
+        ...(o.fraudProof ? { fraudProofFile: o.fraudProof } : {}),
+        ...(apiKey && !bucket ? { apiKey } : {}),
+        ...(policy ? { policy } : {}),
+        ...(log ? { log } : {}),
+      };
       const report = (outcome: MonitorOutcome) => {
         const at = new Date().toISOString();
         io.out(o.json ? JSON.stringify(outcomeJson(outcome, at)) + '\n' : `${at} ${describe(outcome)}\n`);
@@ -135,6 +155,8 @@ export function registerMonitor(program: Command, io: CliIo = processIo(), signa
       } catch (err) {
         if (err instanceof MonitorError) throw new CliError(err.message, err.exitCode);
         throw err;
+      } finally {
+        reader?.close();
       }
     });
 }
