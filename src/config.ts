@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import type { SuiteId } from './core/suite.js';
 import { parseLegacyCrc, type CrcVariant } from './ingest/hj212/crc.js';
+import { readFileSync } from 'node:fs';
+import { parseVerifierKey } from './core/note.js';
 import { checkPrefix } from './mirror/layout.js';
 
 /**
@@ -26,6 +28,27 @@ export interface MirrorConfig {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
   /** GUZHENG_MIRROR_STRICT: receipts are handed out only once the mirror holds their entry. */
   readonly strict: boolean;
+}
+
+/**
+ * A read replica (GUZHENG_REPLICA_OF and the variables beside it, docs/scaling.md#read-replicas):
+ * the mirror it follows, with the mirror's endpoint and credential settings, and the log's key.
+ */
+export interface ReplicaConfig {
+  /** `s3://BUCKET/PREFIX` followed (normalized). */
+  readonly url: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  /** GUZHENG_MIRROR_ENDPOINT; undefined for AWS S3. */
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** GUZHENG_REPLICA_KEY: the primary's verifier key (the replica has no signing key). */
+  readonly verifierKey: string;
+  /** GUZHENG_REPLICA_POLL_MS: how often the bucket's checkpoint is read. */
+  readonly pollMs: number;
+  /** GUZHENG_PRIMARY_URL: where refused writes are sent, when known. */
+  readonly primaryUrl: string | undefined;
 }
 
 /** Everything `guzheng serve` needs. */
@@ -92,6 +115,8 @@ export interface ServiceConfig {
   readonly publicUrl: string | undefined;
   /** The S3 mirror (GUZHENG_MIRROR, --mirror); undefined: none. */
   readonly mirror: MirrorConfig | undefined;
+  /** Run as a read replica of a mirror (GUZHENG_REPLICA_OF, --replica-of); undefined: a primary. */
+  readonly replica: ReplicaConfig | undefined;
 }
 
 /** Defaults, as documented in README and docs/operations.md. */
@@ -114,6 +139,9 @@ export const DEFAULTS = {
   tsaTimeoutMs: 10_000,
   witnessTimeoutMs: 3_000,
 } as const;
+
+/** Default of GUZHENG_REPLICA_POLL_MS: a read replica reads the mirror's checkpoint every second. */
+export const REPLICA_POLL_MS = 1_000;
 
 /** A comma-separated list of http(s) URLs (GUZHENG_TSA_URL). */
 const urlList = z.string().transform((text, ctx) => {
@@ -230,6 +258,10 @@ const envSchema = z.object({
   GUZHENG_MIRROR: mirrorUrlSchema.optional(),
   GUZHENG_MIRROR_ENDPOINT: endpointSchema.optional(),
   GUZHENG_MIRROR_STRICT: flag.optional(),
+  GUZHENG_REPLICA_OF: mirrorUrlSchema.optional(),
+  GUZHENG_REPLICA_KEY: z.string().min(1).max(4096).optional(),
+  GUZHENG_REPLICA_POLL_MS: intIn(50, 3_600_000).optional(),
+  GUZHENG_PRIMARY_URL: publicUrlSchema.optional(),
   AWS_REGION: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'want a region name such as us-east-1 (RGW: its zonegroup\'s api_name)').optional(),
   GUZHENG_HJ212_LEGACY_CRC: z
     .string()
@@ -267,6 +299,10 @@ export interface ServeFlags {
   mirrorEndpoint?: string;
   /** --mirror-strict (a switch). */
   mirrorStrict?: boolean;
+  replicaOf?: string;
+  replicaKey?: string;
+  replicaPollMs?: string;
+  primaryUrl?: string;
 }
 
 /** ConfigError names the variable or flag at fault. */
@@ -310,8 +346,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     GUZHENG_MIRROR: flags.mirror ?? env.GUZHENG_MIRROR,
     GUZHENG_MIRROR_ENDPOINT: flags.mirrorEndpoint ?? env.GUZHENG_MIRROR_ENDPOINT,
     GUZHENG_MIRROR_STRICT: flags.mirrorStrict === true ? '1' : env.GUZHENG_MIRROR_STRICT,
-    // Read (and checked) only for the mirror: other tools' settings must not stop a service without one.
-    AWS_REGION: (flags.mirror ?? env.GUZHENG_MIRROR) !== undefined ? env.AWS_REGION : undefined,
+    GUZHENG_REPLICA_OF: flags.replicaOf ?? env.GUZHENG_REPLICA_OF,
+    GUZHENG_REPLICA_KEY: flags.replicaKey ?? env.GUZHENG_REPLICA_KEY,
+    GUZHENG_REPLICA_POLL_MS: flags.replicaPollMs ?? env.GUZHENG_REPLICA_POLL_MS,
+    GUZHENG_PRIMARY_URL: flags.primaryUrl ?? env.GUZHENG_PRIMARY_URL,
+    // Read (and checked) only for the mirror or a replica: other tools' settings must not stop a service without one.
+    AWS_REGION: (flags.mirror ?? env.GUZHENG_MIRROR ?? flags.replicaOf ?? env.GUZHENG_REPLICA_OF) !== undefined ? env.AWS_REGION : undefined,
   };
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined && v !== '')));
   if (!r.success) {
@@ -324,7 +364,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
   if (tsaUrls.length > 0 && e.GUZHENG_TSA_CA === undefined) {
     throw new ConfigError('configuration: GUZHENG_TSA_CA (--tsa-ca) is required with GUZHENG_TSA_URL: the log keeps only time-stamp tokens that chain to TSA roots you chose (a PEM bundle)');
   }
-  const mirror = mirrorConfig(e, env);
+  const replica = replicaConfig(e, env);
+  const mirror = mirrorConfig(e, env, replica !== undefined);
+  if (replica !== undefined) {
+    // A replica takes no writes and signs nothing: what would write or sign is refused here.
+    const conflicting = [
+      [mirror !== undefined, 'GUZHENG_MIRROR (--mirror): a replica reads the mirror, it writes none'],
+      [tsaUrls.length > 0, 'GUZHENG_TSA_URL (--tsa-url): a replica stamps nothing; it serves the primary\'s time stamps'],
+      [e.GUZHENG_HJ212_PORT !== undefined, 'GUZHENG_HJ212_PORT (--hj212-port): a replica takes no HJ 212 packets; point the data loggers at the primary'],
+      [e.GUZHENG_WITNESS_POLICY !== undefined, 'GUZHENG_WITNESS_POLICY (--witness-policy): a replica submits nothing to witnesses; it serves the cosignatures the primary collected'],
+      [e.GUZHENG_ORIGIN !== undefined || e.GUZHENG_PROFILE !== undefined, 'GUZHENG_ORIGIN / GUZHENG_PROFILE: a replica has no key of its own; the log is GUZHENG_REPLICA_KEY\'s'],
+    ] as const;
+    for (const [bad, why] of conflicting) if (bad) throw new ConfigError(`configuration: GUZHENG_REPLICA_OF (--replica-of) is set, so ${why}`);
+  } else {
+    if (e.GUZHENG_REPLICA_KEY !== undefined || e.GUZHENG_REPLICA_POLL_MS !== undefined || e.GUZHENG_PRIMARY_URL !== undefined) {
+      throw new ConfigError('configuration: GUZHENG_REPLICA_KEY, GUZHENG_REPLICA_POLL_MS and GUZHENG_PRIMARY_URL are for a read replica: set GUZHENG_REPLICA_OF (--replica-of) to s3://BUCKET/PREFIX');
+    }
+  }
   return {
     dataDir: e.GUZHENG_DATA ?? DEFAULTS.dataDir,
     port: e.PORT ?? DEFAULTS.port,
@@ -354,6 +410,55 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
     witnessTimeoutMs: e.GUZHENG_WITNESS_TIMEOUT_MS ?? DEFAULTS.witnessTimeoutMs,
     publicUrl: e.GUZHENG_PUBLIC_URL,
     mirror,
+    replica,
+  };
+}
+
+/** s3Credentials reads the bucket's credentials from the environment (never flags), or names what is missing. */
+function s3Credentials(env: NodeJS.ProcessEnv, what: string): MirrorConfig['credentials'] {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? '';
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? '';
+  const missing = [accessKeyId === '' ? 'AWS_ACCESS_KEY_ID' : undefined, secretAccessKey === '' ? 'AWS_SECRET_ACCESS_KEY' : undefined].filter((v) => v !== undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`configuration: ${what} needs ${missing.join(' and ')} in the environment (the credentials of the bucket; never given as flags)`);
+  }
+  const sessionToken = env.AWS_SESSION_TOKEN;
+  return { accessKeyId, secretAccessKey, ...(sessionToken !== undefined && sessionToken !== '' ? { sessionToken } : {}) };
+}
+
+/**
+ * replicaConfig completes GUZHENG_REPLICA_OF: the mirror's endpoint and region, the credentials,
+ * and the primary's verifier key (required: a key string, or a file holding one).
+ */
+function replicaConfig(e: z.infer<typeof envSchema>, env: NodeJS.ProcessEnv): ReplicaConfig | undefined {
+  const where = e.GUZHENG_REPLICA_OF;
+  if (where === undefined) return undefined;
+  const key = e.GUZHENG_REPLICA_KEY;
+  if (key === undefined) throw new ConfigError(`configuration: GUZHENG_REPLICA_OF ${where.url} needs GUZHENG_REPLICA_KEY (--replica-key): the primary's verifier key (as "guzheng serve" prints it), or a file holding it`);
+  let verifierKey: string;
+  try {
+    verifierKey = parseVerifierKey(key).text;
+  } catch {
+    let text: string;
+    try {
+      text = readFileSync(key, 'utf8').trim();
+    } catch {
+      throw new ConfigError('configuration: GUZHENG_REPLICA_KEY (--replica-key): not a verifier key (name+keyid+base64), nor a readable file holding one');
+    }
+    try {
+      verifierKey = parseVerifierKey(text).text;
+    } catch (err) {
+      throw new ConfigError(`configuration: GUZHENG_REPLICA_KEY ${key}: not a verifier key: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ...where,
+    endpoint: e.GUZHENG_MIRROR_ENDPOINT,
+    region: e.AWS_REGION ?? 'us-east-1',
+    credentials: s3Credentials(env, `GUZHENG_REPLICA_OF ${where.url}`),
+    verifierKey,
+    pollMs: e.GUZHENG_REPLICA_POLL_MS ?? REPLICA_POLL_MS,
+    primaryUrl: e.GUZHENG_PRIMARY_URL,
   };
 }
 
@@ -363,10 +468,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {}): Serv
  * (configuration errors: the store itself is not asked here; an unreachable store or refused
  * credentials are the mirror's failures, reported in /healthz, never a reason not to start).
  */
-function mirrorConfig(e: z.infer<typeof envSchema>, env: NodeJS.ProcessEnv): MirrorConfig | undefined {
+function mirrorConfig(e: z.infer<typeof envSchema>, env: NodeJS.ProcessEnv, replica = false): MirrorConfig | undefined {
   const where = e.GUZHENG_MIRROR;
   if (where === undefined) {
-    if (e.GUZHENG_MIRROR_ENDPOINT !== undefined) throw new ConfigError('configuration: GUZHENG_MIRROR_ENDPOINT (--mirror-endpoint) is set but GUZHENG_MIRROR (--mirror) is not: want s3://BUCKET/PREFIX');
+    // A replica reads its mirror at GUZHENG_MIRROR_ENDPOINT.
+    if (e.GUZHENG_MIRROR_ENDPOINT !== undefined && !replica) throw new ConfigError('configuration: GUZHENG_MIRROR_ENDPOINT (--mirror-endpoint) is set but GUZHENG_MIRROR (--mirror) is not: want s3://BUCKET/PREFIX');
     if (e.GUZHENG_MIRROR_STRICT === true) throw new ConfigError('configuration: GUZHENG_MIRROR_STRICT (--mirror-strict) needs a mirror: set GUZHENG_MIRROR (--mirror) to s3://BUCKET/PREFIX');
     return undefined;
   }

@@ -4,15 +4,18 @@
  * the HTTP app, listens, and on close stops accepting requests, drains the log (every queued
  * submission is written or failed), publishes a final checkpoint and closes the store. With
  * GUZHENG_MIRROR, the S3 mirror (src/mirror, docs/scaling.md) follows every published checkpoint
- * in the background; it is stopped before the store closes.
+ * in the background; it is stopped before the store closes. With GUZHENG_REPLICA_OF, a read
+ * replica starts instead (src/replica-service.ts).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSignerKey } from './core/note.js';
 import { createApp } from './http/app.js';
 import type { MirrorView, TsaView } from './http/context.js';
 import { Mirror } from './mirror/mirror.js';
+import type { Replica } from './mirror/replica.js';
+import { startReplicaService } from './replica-service.js';
 import { S3ObjectStore } from './mirror/s3.js';
 import { Stamper } from './tsa/stamper.js';
 import { parseCertificatesPem } from './verifier/timestamp.js';
@@ -100,6 +103,32 @@ function feedMirror(ledger: Ledger, mirror: Mirror, witnessWaitMs: number): () =
   return off;
 }
 
+/**
+ * listenHttp serves `app` on the configured host and port. Slow clients must not hold the server:
+ * the headers must arrive within headersTimeoutMs (checked every second, not every 30 s as by
+ * default), and a connection on which nothing moves for idleTimeoutMs is closed (a stalled or
+ * trickling upload). There is no limit on a whole request: a large document upload that keeps
+ * moving may take as long as it needs.
+ */
+export async function listenHttp(app: RequestListener, config: ServiceConfig): Promise<{ server: Server; url: string }> {
+  const server = createServer(
+    { headersTimeout: config.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) },
+    app,
+  );
+  server.timeout = config.idleTimeoutMs;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return { server, url: `http://${host}:${addr.port}` };
+}
+
 /** How long a close waits for the mirror's pass in flight (an unreachable store may take longer). */
 const MIRROR_STOP_MS = 10_000;
 
@@ -113,12 +142,16 @@ export interface RunningService {
   readonly stamper: Stamper | undefined;
   /** The S3 mirror, when GUZHENG_MIRROR is configured. */
   readonly mirror: Mirror | undefined;
+  /** The follower of a read replica (GUZHENG_REPLICA_OF); undefined for a primary. */
+  readonly replica?: Replica;
   /** Stop accepting, drain, publish, close. Idempotent. */
   close(): Promise<void>;
 }
 
 /** startService starts Guzheng per `config`; `say` receives the start-up banner lines. */
 export async function startService(config: ServiceConfig, say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<RunningService> {
+  // A read replica opens no key and writes no log: src/replica-service.ts.
+  if (config.replica !== undefined) return startReplicaService(config, say, listenHttp);
   // The TSA roots and the witness policy are read first: a bad file stops the start as a
   // configuration error before anything is created (no data directory, no key) or opened.
   const tsaRoots = config.tsaUrls.length > 0 ? readTsaRoots(config.tsaCaFile) : [];
@@ -221,26 +254,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       },
     },
   });
-  // Slow clients must not hold the server: the headers must arrive within headersTimeoutMs (checked
-  // every second, not every 30 s as by default), and a connection on which nothing moves for
-  // idleTimeoutMs is closed (a stalled or trickling upload). There is no limit on a whole request:
-  // a large document upload that keeps moving may take as long as it needs.
-  const server = createServer(
-    { headersTimeout: config.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) },
-    app,
-  );
-  server.timeout = config.idleTimeoutMs;
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
+  const { server, url } = await listenHttp(app, config);
   if (config.hj212Port !== undefined) {
     try {
       hj212 = await Hj212Gateway.start({

@@ -1,6 +1,6 @@
 /** `guzheng serve`: run the service until SIGTERM or SIGINT, then shut down cleanly. */
 import type { Command } from 'commander';
-import { ConfigError, DEFAULTS, loadConfig, type ServeFlags } from '../config.js';
+import { ConfigError, DEFAULTS, loadConfig, REPLICA_POLL_MS, type ServeFlags } from '../config.js';
 import { startService } from '../server.js';
 import { CliError } from './client.js';
 
@@ -27,6 +27,10 @@ export function registerServe(program: Command): void {
     .option('--mirror <s3-url>', 'mirror the log, write-once, to an S3-compatible bucket: s3://BUCKET/PREFIX; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, region from AWS_REGION (env GUZHENG_MIRROR, default none)')
     .option('--mirror-endpoint <url>', 'the S3-compatible store\'s URL for stores other than AWS S3, e.g. http://rgw.example:7480 (env GUZHENG_MIRROR_ENDPOINT)')
     .option('--mirror-strict', 'hand out a receipt only once the mirror holds its entry, waiting at most as long as for a checkpoint (env GUZHENG_MIRROR_STRICT=1, default off)')
+    .option('--replica-of <s3-url>', 'run as a read replica of the mirror s3://BUCKET/PREFIX: follow it, verify everything, serve the read API, refuse writes; the endpoint and credentials as for --mirror (env GUZHENG_REPLICA_OF)')
+    .option('--replica-key <vkey>', 'with --replica-of, required: the primary\'s verifier key, or a file holding it (env GUZHENG_REPLICA_KEY)')
+    .option('--replica-poll-ms <ms>', `with --replica-of: how often the mirror's checkpoint is read (env GUZHENG_REPLICA_POLL_MS, default ${REPLICA_POLL_MS})`)
+    .option('--primary-url <url>', 'with --replica-of: the primary\'s URL, named when a write is refused (env GUZHENG_PRIMARY_URL)')
     .option('--rate-limit <n>', `requests per second per API key, 0 = off (env GUZHENG_RATE_LIMIT, default ${DEFAULTS.rateLimitPerKey})`)
     .action(async (flags: ServeFlags) => {
       let config;

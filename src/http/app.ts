@@ -10,13 +10,13 @@ import type { Ledger } from '../log/ledger.js';
 import { MAX_PAGE } from '../log/ledger.js';
 import type { LedgerStore } from '../storage/store.js';
 import { resolveHttpConfig, type HttpConfig } from './config.js';
-import type { AppContext, Hj212View, MirrorView, TsaView } from './context.js';
+import type { AppContext, Hj212View, MirrorView, ReplicaView, TsaView } from './context.js';
 import type { Policy } from '../core/policy.js';
 import { HttpProblem, errorHandler } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
-import { mountRoutes, type Route } from './route.js';
+import { expressPath, mountRoutes, type Route } from './route.js';
 import { mountTiles } from './tiles.js';
 import { caseRoutes } from './routes/cases.js';
 import { consoleAuthRoutes } from './routes/console-auth.js';
@@ -55,6 +55,27 @@ export interface AppDeps {
   readonly hj212?: Hj212View;
   /** The S3 mirror, when configured: /healthz, metrics, and receipts in strict mode. */
   readonly mirror?: MirrorView;
+  /** A read replica's follower: /healthz, and every write refused (409 READ_ONLY_REPLICA). */
+  readonly replica?: ReplicaView;
+}
+
+/** The one request a read replica takes with a body: checking a document (it writes nothing). */
+const REPLICA_ACCEPTS = new Set(['post /v1/verify']);
+
+/**
+ * refuseWrites answers every write route of a read replica with 409 READ_ONLY_REPLICA, before
+ * authentication (the primary's keys and users are not on a replica), naming the primary.
+ */
+function refuseWrites(app: Express, routes: readonly Route[], replica: ReplicaView): void {
+  for (const r of routes) {
+    if (r.method === 'get' || REPLICA_ACCEPTS.has(`${r.method} ${r.path}`)) continue;
+    app[r.method](expressPath(r.path), (_req, res) => {
+      res.locals.route = r.path;
+      const s = replica.status();
+      const primary = s.primary !== undefined ? `send it to the primary, ${s.primary}` : 'send it to the primary (its URL is not configured here: GUZHENG_PRIMARY_URL)';
+      throw new HttpProblem(409, 'READ_ONLY_REPLICA', `this service is a read replica of ${s.of}: it anchors, signs and changes nothing; ${primary}`);
+    });
+  }
 }
 
 /** The time stamping view of a log without a TSA. */
@@ -107,7 +128,7 @@ export function createApp(deps: AppDeps): GuzhengApp {
   const tsa = deps.tsa ?? TSA_OFF;
   const metrics = createMetrics(deps.ledger, tsa, deps.registry, deps.mirror);
   const events = new BlockEvents(deps.ledger);
-  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log, events, ...(deps.publicUrl !== undefined ? { publicUrl: deps.publicUrl } : {}), ...(deps.hj212 !== undefined ? { hj212: deps.hj212 } : {}), ...(deps.mirror !== undefined ? { mirror: deps.mirror } : {}) };
+  const ctx: AppContext = { ledger: deps.ledger, tsa, ...(deps.policy !== undefined ? { policy: deps.policy } : {}), store: deps.store, config, metrics, log, events, ...(deps.publicUrl !== undefined ? { publicUrl: deps.publicUrl } : {}), ...(deps.hj212 !== undefined ? { hj212: deps.hj212 } : {}), ...(deps.mirror !== undefined ? { mirror: deps.mirror } : {}), ...(deps.replica !== undefined ? { replica: deps.replica } : {}) };
   const limiter = config.rateLimitPerKey === 0 ? undefined : new RateLimiter({ ratePerSecond: config.rateLimitPerKey, burst: config.rateLimitBurst }, deps.now);
   const routes = buildRoutes(ctx);
 
@@ -117,6 +138,7 @@ export function createApp(deps: AppDeps): GuzhengApp {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     metrics.middleware(req, res, next);
   });
+  if (deps.replica !== undefined) refuseWrites(app, routes, deps.replica);
   mountRoutes(app, routes, { store: deps.store, limiter });
   mountTiles(app, ctx, limiter);
   app.use((req) => {

@@ -5,6 +5,7 @@
 import type { Policy } from '../core/policy.js';
 import type { Ledger } from '../log/ledger.js';
 import type { MirrorCounters, MirrorStatus } from '../mirror/mirror.js';
+import type { ReplicaStatus } from '../mirror/replica.js';
 import type { LedgerStore } from '../storage/store.js';
 import type { ResolvedHttpConfig } from './config.js';
 import type { HttpMetrics } from './metrics.js';
@@ -47,6 +48,14 @@ export interface MirrorView {
   waitUploaded(size: bigint, timeoutMs: number): Promise<void>;
 }
 
+/**
+ * What the HTTP layer sees of a read replica (src/mirror/replica.ts, docs/scaling.md#read-replicas):
+ * its state for /healthz. With one, every write route answers 409 READ_ONLY_REPLICA.
+ */
+export interface ReplicaView {
+  status(): ReplicaStatus;
+}
+
 /** The dependencies routes close over. */
 export interface AppContext {
   readonly ledger: Ledger;
@@ -68,6 +77,8 @@ export interface AppContext {
   readonly hj212?: Hj212View;
   /** The S3 mirror, when one is configured (GUZHENG_MIRROR). */
   readonly mirror?: MirrorView;
+  /** This service is a read replica of a mirror (GUZHENG_REPLICA_OF). */
+  readonly replica?: ReplicaView;
   /** The app's block event feed (GET /v1/events); the explorer routes make one when absent. */
   readonly events?: BlockEvents;
 }

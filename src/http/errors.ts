@@ -34,6 +34,7 @@ export type HttpOnlyCode =
   | 'OVERLOADED'
   | 'STORAGE_FULL'
   | 'RECEIPT_PENDING'
+  | 'READ_ONLY_REPLICA'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -72,6 +73,7 @@ const TITLES: Record<HttpOnlyCode | 'INPUT_INVALID' | 'ENTRY_INVALID' | 'DIGEST_
   OVERLOADED: 'Log overloaded',
   STORAGE_FULL: 'Storage full',
   RECEIPT_PENDING: 'Receipt pending',
+  READ_ONLY_REPLICA: 'Read-only replica',
   UNAVAILABLE: 'Service unavailable',
   INTERNAL: 'Internal server error',
 };

@@ -2,7 +2,7 @@
  * Operations: health, Prometheus metrics and the OpenAPI document. See docs/api.md#operations.
  */
 import { z } from 'zod';
-import type { AppContext, MirrorView } from '../context.js';
+import type { AppContext, MirrorView, ReplicaView } from '../context.js';
 import { defineRoute, sendJson, type Route } from '../route.js';
 import { decimalString } from '../schemas.js';
 
@@ -67,6 +67,34 @@ export const healthSchema = z.object({
     })
     .optional()
     .describe('present when a mirror is configured'),
+  replica: z
+    .object({
+      of: z.string().describe('the mirror followed, s3://BUCKET/PREFIX'),
+      primary: z.string().optional().describe('the primary, when configured (GUZHENG_PRIMARY_URL): where writes go'),
+      state: z
+        .enum(['catching-up', 'following', 'failing', 'halted'])
+        .describe('following: at the bucket\'s checkpoint as of the last poll; catching-up: applying a backlog; failing: polls fail (retried with backoff); halted: the bucket rolled back, forked or holds an altered object: no longer followed (status degraded, 503), what was verified is still served'),
+      verifiedSize: decimalString.describe('size of the checkpoint verified and served'),
+      bucketSize: decimalString.describe("size of the bucket's checkpoint, as last read"),
+      lagEntries: decimalString.describe("entries in the bucket's checkpoint not yet served"),
+      lagSeconds: z.number().describe("seconds since the replica last held the bucket's newest checkpoint (0 while it does)"),
+      failures: z.int().describe('polls failed in a row'),
+      lastError: z.string().optional(),
+      halt: z
+        .object({
+          at: z.string(),
+          reason: z.string(),
+          code: z.string(),
+          key: z.string().optional().describe('the object at fault'),
+          smaller: z.string().optional().describe('rollback or fork: the smaller (or equal) signed checkpoint'),
+          larger: z.string().optional().describe('rollback or fork: the larger signed checkpoint'),
+          proof: z.array(z.string()).optional(),
+        })
+        .optional()
+        .describe('why the replica halted: the evidence'),
+    })
+    .optional()
+    .describe('present on a read replica (GUZHENG_REPLICA_OF, docs/scaling.md#read-replicas)'),
 });
 
 const STORAGE_DETAIL = {
@@ -91,6 +119,25 @@ function mirrorHealth(view: MirrorView): Pick<z.infer<typeof healthSchema>, 'mir
   };
 }
 
+/** replicaHealth is a read replica's part of /healthz. */
+function replicaHealth(view: ReplicaView): Pick<z.infer<typeof healthSchema>, 'replica'> {
+  const r = view.status();
+  return {
+    replica: {
+      of: r.of,
+      ...(r.primary !== undefined ? { primary: r.primary } : {}),
+      state: r.state,
+      verifiedSize: r.verifiedSize.toString(),
+      bucketSize: r.bucketSize.toString(),
+      lagEntries: r.lagEntries.toString(),
+      lagSeconds: Math.round(r.lagSeconds * 1000) / 1000,
+      failures: r.failures,
+      ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
+      ...(r.halt !== undefined ? { halt: { ...r.halt, proof: r.halt.proof === undefined ? undefined : [...r.halt.proof] } } : {}),
+    },
+  };
+}
+
 /**
  * healthReport is what GET /healthz answers (also the base of GET /v1/admin/health): the body,
  * and whether the service is degraded (storage refuses writes, or the last publication failed).
@@ -99,8 +146,16 @@ export function healthReport(ctx: AppContext): { degraded: boolean; body: z.infe
   const { ledger } = ctx;
   const storage = ctx.store.health();
   const publishing = ledger.publisher.lastError !== undefined;
-  const degraded = publishing || storage.state !== 'ok';
-  const detail = storage.state !== 'ok' ? STORAGE_DETAIL[storage.state] : publishing ? 'the last checkpoint publication failed; it is retried' : undefined;
+  const halted = ctx.replica?.status().state === 'halted';
+  const degraded = publishing || storage.state !== 'ok' || halted;
+  const detail =
+    storage.state !== 'ok'
+      ? STORAGE_DETAIL[storage.state]
+      : publishing
+        ? 'the last checkpoint publication failed; it is retried'
+        : halted
+          ? 'this read replica halted: the mirror it follows rolled back, forked or holds an altered object (replica.halt); it serves what it verified before'
+          : undefined;
   const { state: tsaState, ...tsaDetail } = ctx.tsa.status();
   const w = ledger.witnesses;
   const witnessDetail = w?.status() ?? [];
@@ -119,6 +174,7 @@ export function healthReport(ctx: AppContext): { degraded: boolean; body: z.infe
       ...(tsaState === 'off' ? {} : { tsaDetail }),
       ...(w === undefined ? {} : { witnesses: `${healthyWitnesses}/${w.count}`, ...(w.witnessed ? { witnessedSize: w.witnessed.size.toString() } : {}), witnessDetail }),
       ...(ctx.mirror === undefined ? {} : mirrorHealth(ctx.mirror)),
+      ...(ctx.replica === undefined ? {} : replicaHealth(ctx.replica)),
     },
   };
 }
