@@ -6,6 +6,8 @@
  *   signed block header) how many blocks there are;
  * - `tile/entries/<N>[.p/<W>]` and `tile/<L>/<N>[.p/<W>]` (C2SP tlog-tiles): the entries and the
  *   hashes at levels 0, 8, 16, … (tiled.ts, as for the service);
+ * - `guzheng/attachments/<N>[.p/<W>]`: the records' canonical JSON and HJ 212 packets of the
+ *   entries of bundle N, checked against their entries' digests (as a local audit does);
  * - `guzheng/blocks/<N>[.p/<W>]`: the block chain, 256 canonical JSON lines a bundle;
  * - `guzheng/tsa/<H>` and `guzheng/cosignatures/<H>/<D>`: the time stamps and witness cosignature
  *   lines of block H, found by listing the bucket (with credentials). Over plain HTTP there is no
@@ -36,7 +38,7 @@ import type { TreeHasher } from '../core/merkle/hash.js';
 import { splitNote, type VerifierKey } from '../core/note.js';
 import { decodeEntryBundle, encodeEntryBundle, formatTilePath, parseTilePath, tileWidth, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import { decodeStoredToken } from '../log/stamps.js';
-import { blockBundleKey, stampKey, type BlockGroup } from '../mirror/layout.js';
+import { attachmentBundleKey, blockBundleKey, decodeAttachmentBundle, encodeAttachmentBundle, stampKey, type BlockGroup } from '../mirror/layout.js';
 import { TileNodes } from './bucket-nodes.js';
 import type { BucketReader, ObjectRead } from './bucket-store.js';
 import { runAudit, type AuditOptions } from './replay.js';
@@ -255,8 +257,52 @@ export class BucketSource implements AuditSource {
     return checkTileBytes(tile, read.bytes, this.object(path));
   }
 
-  readEntries(start: bigint, count: number): Promise<EntryRead> {
-    return this.#tiles.readEntries(start, count);
+  /**
+   * readEntries: the entries from their bundles, with the attachments from the attachment bundles
+   * beside them (`guzheng/attachments/<N>[.p/<W>]`, written for every group that holds a record or
+   * an HJ 212 packet), which the replay checks against the entries' digests as it does locally.
+   */
+  async readEntries(start: bigint, count: number): Promise<EntryRead> {
+    const [read, attachments] = await Promise.all([this.#tiles.readEntries(start, count), this.#attachments(start, count)]);
+    if (attachments === undefined) return read;
+    const n = read.lengths.length;
+    return { ...read, attachments: attachments.filter((a) => a.offset < n) };
+  }
+
+  /**
+   * The attachments of entries [start, start + count) by offset from `start`, or undefined when
+   * an attachment bundle cannot be used (then a problem names it, and this read's are not checked).
+   */
+  async #attachments(start: bigint, count: number): Promise<Array<{ offset: number; bytes: Uint8Array }> | undefined> {
+    const w = BigInt(TILE_WIDTH);
+    const groups: BlockGroup[] = [];
+    for (let n = start / w; n <= (start + BigInt(count) - 1n) / w; n++) groups.push({ index: n, width: tileWidth(0, n, this.#size) });
+    const out: Array<{ offset: number; bytes: Uint8Array }> = [];
+    let usable = true;
+    await mapLimit(groups, this.#concurrency, async (g) => {
+      const path = attachmentBundleKey('', g);
+      const read = await this.#get(path);
+      if (read.status === 'missing') return; // no entry of the group has one
+      const first = g.index * w;
+      if (read.status === 'denied') {
+        usable = false;
+        this.#late.push({ kind: 'attachment', index: first, message: `${this.object(path)} is not readable (${read.detail}): the attachments of entries ${first}..${first + BigInt(g.width) - 1n} were not checked` });
+        return;
+      }
+      let list: Array<Uint8Array | undefined>;
+      try {
+        list = decodeAttachmentBundle(read.bytes, g.width);
+      } catch (err) {
+        usable = false;
+        this.#late.push({ kind: 'attachment', index: first, message: `${this.object(path)} is not a valid attachment bundle of ${g.width} entries: ${(err as Error).message}` });
+        return;
+      }
+      list.forEach((bytes, i) => {
+        const index = first + BigInt(i);
+        if (bytes !== undefined && index >= start && index < start + BigInt(count)) out.push({ offset: Number(index - start), bytes });
+      });
+    });
+    return usable ? out : undefined;
   }
 
   readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined> {
@@ -477,6 +523,31 @@ export class BucketSource implements AuditSource {
           },
           problem: (why) => ({ kind: 'block-invalid', height: first, message: `${this.object(path)}, the block bundle of an earlier checkpoint (${g.width} blocks), ${why} ${this.object(current)}: ${DISAGREE}` }),
         });
+      } else if (path.startsWith('guzheng/attachments/')) {
+        const g = parseIndexPath(path.slice('guzheng/attachments/'.length));
+        if (g === undefined) {
+          this.#unknownObject(path);
+          continue;
+        }
+        const cw = tileWidth(0, g.index, this.#size);
+        if (g.width === cw) continue; // read by the replay
+        if (g.width > cw) {
+          this.#newer++;
+          continue;
+        }
+        const current = attachmentBundleKey('', { index: g.index, width: cw });
+        older.push({
+          path,
+          current,
+          compare: (old, cur) => {
+            try {
+              return toHex(old) === toHex(encodeAttachmentBundle(decodeAttachmentBundle(cur, cw).slice(0, g.width)));
+            } catch {
+              return false; // the current bundle is reported by the replay
+            }
+          },
+          problem: (why) => ({ kind: 'attachment', index: g.index * BigInt(TILE_WIDTH), message: `${this.object(path)}, the attachment bundle of an earlier checkpoint (${g.width} entries), ${why} ${this.object(current)}: ${DISAGREE}` }),
+        });
       } else if (path.startsWith('guzheng/tsa/') || path.startsWith('guzheng/cosignatures/')) {
         const parts = path.split('/');
         const h = parseIndexPath((parts[1] === 'tsa' ? parts.slice(2) : parts.slice(2, -1)).join('/'));
@@ -532,6 +603,8 @@ export class BucketSource implements AuditSource {
         if (p.level === 0 && p.kind === 'node-mismatch' && rootsDiffer) return this.reader.name(entryBundle(p.node));
         return this.reader.name(tile);
       }
+      case 'attachment':
+        return p.index === undefined || p.index >= size ? undefined : this.reader.name(attachmentBundleKey('', { index: p.index / BigInt(TILE_WIDTH), width: tileWidth(0, p.index / BigInt(TILE_WIDTH), size) }));
       case 'entry-invalid':
       case 'root-mismatch':
         return p.index === undefined || p.index >= size ? undefined : this.reader.name(entryBundle(p.index));

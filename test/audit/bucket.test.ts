@@ -10,7 +10,8 @@
  * - Anonymous: with a bucket policy that publishes the checkpoint, hash tiles and blocks but not the
  *   entry bundles, the audit stops with a clear error and the monitor works; with the entry bundles
  *   public too, the audit over plain HTTP passes.
- * - Faults: one byte flipped in a hash tile, an entry bundle, a block bundle, an older partial tile;
+ * - Faults: one byte flipped in a hash tile, an entry bundle, an attachment bundle, a block bundle,
+ *   an older partial tile;
  *   an object deleted: the audit exits 1 with a problem naming the object; the monitor names a bad
  *   block bundle and a bad hash tile it uses.
  * - The monitor against the bucket follows new checkpoints, and catches a rolled-back checkpoint
@@ -121,13 +122,17 @@ async function start(name: string, env: Record<string, string>, extra: Partial<S
   return service;
 }
 
-/** anchor anchors `n` digest entries (batches of at most 1,000); every 7th names a file of a case. */
+/**
+ * anchor anchors `n` entries (batches of at most 1,000): digests, every 7th naming a file of a
+ * case, and every 11th a record (kept with its canonical JSON: an attachment bundle in the bucket).
+ */
 async function anchor(s: RunningService, n: number, tag = 'p'): Promise<void> {
   for (let done = 0; done < n; ) {
     const k = Math.min(1000, n - done);
     const entries = Array.from({ length: k }, () => {
       const i = ++seq;
       const hex = `${tag === 'p' ? 'a' : 'f'}${i.toString(16).padStart(63, '0')}`;
+      if (i % 11 === 0) return { type: 'record', record: { station: 'HS-15', seq: i, value: (i % 97) / 7, tag } };
       return i % 7 === 0
         ? { type: 'digest', digest: { alg: 'sha256', hex }, meta: { caseId: '衡环罚〔2026〕15号', name: `现场照片-${i}.jpg`, mediaType: 'image/jpeg', size: 1000 + i } }
         : { type: 'digest', digest: { alg: 'sha256', hex }, meta: {} };
@@ -342,6 +347,13 @@ describe('faults in the bucket: audit exits 1 naming the object', () => {
     expect(r.code, r.err).toBe(1);
     expect(r.out).toContain(`(bucket object ${key})`);
     expect(r.out).toMatch(/\[block-invalid\] block 1: block 1 does not verify: block 1: time \S+ differs from the signed block header's/);
+  }, 60_000);
+
+  it('one byte of an attachment bundle flipped (a record kept with its entry)', async () => {
+    // Entries 0–9 have none (a byte 0 each); entry 10 is a record: marker, length, then its JSON.
+    const r = await tampered('primary/guzheng/attachments/000', 10 + 5 + 5, audit);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/\[attachment\] entry 10: entry 10: the stored attachment does not hash to the entry's digest \(bucket object primary\/guzheng\/attachments\/000\)/);
   }, 60_000);
 
   it('an entry bundle deleted', async () => {
