@@ -101,7 +101,7 @@ export interface FollowOptions {
   readonly secondaryKeysOf: (entry: Entry) => ReadonlyArray<{ readonly name: string; readonly key: string }>;
   /** `require` (default): a record or HJ 212 entry's attachment must be in the bucket; `skip`: store entries without. */
   readonly attachments?: 'require' | 'skip';
-  /** Objects read at once (default 8). */
+  /** Entry groups read at once, three objects each (default 16). */
   readonly concurrency?: number;
   /** Entries per store batch, at least (default 16,384; a batch ends at a block's end). */
   readonly commitEntries?: number;
@@ -407,7 +407,7 @@ export class Follower {
       throw new InconsistencyError(v?.note ?? '', opened.note, [], `mirror: the bucket's checkpoint covers more entries (${target}) with block ${head.height}, not after the verified block ${storedBlocks - 1n}: a fork; stopped`);
     }
     const blocks = new BlockSource(reader, this.#verifier, store, storedBlocks, targetBlocks, v?.block);
-    const concurrency = Math.max(1, o.concurrency ?? 8);
+    const concurrency = Math.max(1, o.concurrency ?? 16);
     const commitEntries = o.commitEntries ?? 16_384;
     const attachmentsMode = o.attachments ?? 'require';
 
@@ -546,11 +546,19 @@ export class Follower {
     return { blocks: storedCount - storedBlocks, attachments: attachmentCount };
   }
 
-  /** #readGroup reads an entry bundle, its level-0 tile and its attachments, and decodes the entries. */
+  /**
+   * #readGroup reads an entry bundle, its level-0 tile and its attachments (all three at once: the
+   * attachment bundle's GET, absent for most groups without records, costs no round trip more),
+   * and decodes the entries.
+   */
   async #readGroup(tile: Tile & { kind: 'entries' }, mode: 'require' | 'skip'): Promise<GroupRead> {
     const reader = this.#o.reader;
     const key = tileKey(reader.prefix, tile);
-    const [entries, leafTile] = await Promise.all([reader.entryBundle(tile), reader.hashTile({ kind: 'hash', level: 0, index: tile.index, width: tile.width })]);
+    const [entries, leafTile, found] = await Promise.all([
+      reader.entryBundle(tile),
+      reader.hashTile({ kind: 'hash', level: 0, index: tile.index, width: tile.width }),
+      mode === 'skip' ? Promise.resolve(undefined) : reader.attachmentBundle(tile),
+    ]);
     const base = tile.index * BigInt(TILE_WIDTH);
     const decoded = entries.map((e, i) => {
       try {
@@ -560,9 +568,13 @@ export class Follower {
       }
     });
     const need = decoded.some((e) => ATTACHED.has(e.type));
-    if (!need || mode === 'skip') return { tile, entries, decoded, leafTile, attachments: undefined };
+    if (mode === 'skip') return { tile, entries, decoded, leafTile, attachments: undefined };
+    if (!need) {
+      if (found !== undefined) throw new MirrorObjectError('MIRROR_OBJECT_INVALID', attachmentBundleKey(reader.prefix, tile), `mirror: attachment bundle ${attachmentBundleKey(reader.prefix, tile)} exists for entries none of which has an attachment`);
+      return { tile, entries, decoded, leafTile, attachments: undefined };
+    }
     const akey = attachmentBundleKey(reader.prefix, tile);
-    const attachments = await reader.attachmentBundle(tile);
+    const attachments = found;
     if (attachments === undefined) throw new MirrorObjectError('MIRROR_OBJECT_MISSING', akey, `mirror: attachment bundle ${akey} is missing from the bucket (deleted, or mirrored before attachments were; "guzheng restore --without-attachments" restores the entries without them)`);
     decoded.forEach((e, i) => {
       const a = attachments[i];
