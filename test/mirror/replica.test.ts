@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../../src/mirror/s3.js';
 import { parseBlock, sealBlock, type BlockJson } from '../../src/core/block.js';
 import { fromHex, utf8 } from '../../src/core/bytes.js';
@@ -284,6 +284,27 @@ describe('guzheng serve --replica-of on Ceph RGW', () => {
     console.log(`inclusion proofs/s at size ${size}, 16 concurrent: replica ${r.toFixed(0)}, primary ${p.toFixed(0)}`);
     expect(r).toBeGreaterThan(50);
   }, 60_000);
+
+  it('a new replica refuses to start on a bucket with an altered or deleted object, naming it', async () => {
+    const tile = 'log/tile/0/002';
+    const good = (await s3.get(tile)) as Uint8Array;
+    const bad = good.slice();
+    bad[7] = (bad[7] as number) ^ 0x80;
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: tile, Body: bad }));
+    const vars = { GUZHENG_REPLICA_OF: FROM, GUZHENG_REPLICA_KEY: vkey };
+    await expect(start('replica-2', vars)).rejects.toThrow(/hash tile log\/tile\/0\/002 is altered/);
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: tile, Body: good }));
+    const bundle = 'log/tile/entries/005';
+    const kept = (await s3.get(bundle)) as Uint8Array;
+    await admin.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: bundle }));
+    await expect(start('replica-3', vars)).rejects.toThrow(/entry bundle log\/tile\/entries\/005 is missing from the bucket/);
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundle, Body: kept }));
+    // Once the object is back, the same directory resumes what it had verified and starts.
+    const r3 = await start('replica-3', vars);
+    expect(await checkpointSize(r3)).toBeGreaterThan(1280n);
+    await r3.close();
+    services.splice(services.indexOf(r3), 1);
+  }, 120_000);
 
   it('halts loudly on a fork in the bucket, with both checkpoints, and keeps serving what it verified', async () => {
     // The primary stops (its mirror with it): nothing else writes the bucket's checkpoint now.
