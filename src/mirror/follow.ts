@@ -681,17 +681,25 @@ export class Follower {
     let cosignatures = 0;
 
     const tsa = await reader.evidence('tsa', lo, to);
+    // A stamp object is written once per block (the log keeps one per block): one already stored
+    // for a height is that object, and is not read again.
+    const stamped = new Set<bigint>();
+    for (let next = lo; ; ) {
+      const rows = await store.listEvidence(TSA_EVIDENCE, next, 4096);
+      for (const r of rows) stamped.add(r.height);
+      if (rows.length < 4096) break;
+      next = (rows[rows.length - 1] as { height: bigint }).height + 1n;
+    }
     for (const item of tsa.items) {
       if (item.height >= v.blocks || known.has(item.key)) continue;
+      if (stamped.has(item.height)) {
+        known.add(item.key);
+        continue;
+      }
       const bytes = await reader.object(item.key);
       if (bytes === undefined) continue; // listed, then deleted: the next scan tells
       const json = await store.getBlock(item.height);
       if (json === undefined) throw new Error(`mirror: block ${item.height} missing from the local store`);
-      const [have] = await store.listEvidence(TSA_EVIDENCE, item.height, 1);
-      if (have !== undefined && have.height === item.height && equalBytes(have.value, bytes)) {
-        known.add(item.key);
-        continue;
-      }
       let token: { tsa: string; token: Uint8Array };
       try {
         token = parseStoredToken(bytes);

@@ -33,7 +33,10 @@ export interface ReplicaOptions extends Omit<FollowOptions, 'onCommit' | 'onProg
   readonly pollMs: number;
   /** Longest wait after failures, ms (default 60 s). */
   readonly backoffMaxMs?: number;
-  /** Evidence (time stamps, cosignatures) is scanned after each new checkpoint and at least this often, ms (default 10 s). */
+  /**
+   * The evidence of the recent blocks (time stamps, cosignature lines: they arrive seconds after
+   * their block) is scanned this often, ms (default 10 s): a few LISTs each time.
+   */
   readonly evidenceEveryMs?: number;
   /** The clock, in milliseconds (default Date.now). */
   readonly now?: () => number;
@@ -201,9 +204,8 @@ export class Replica {
   }
 
   /**
-   * poll makes one poll now: a step to the bucket's checkpoint and, after a new one or every
-   * `evidenceEveryMs`, an evidence scan of the recent blocks. Throws what it fails with (the loop
-   * records it).
+   * poll makes one poll now: a step to the bucket's checkpoint and, every `evidenceEveryMs`, an
+   * evidence scan of the recent blocks. Throws what it fails with (the loop records it).
    */
   async poll(): Promise<void> {
     this.counters.polls++;
@@ -211,7 +213,7 @@ export class Replica {
     this.#bucketSize = r.bucket.size;
     if (r.to !== r.from) this.counters.applied++;
     const now = this.#now();
-    if (r.to !== r.from || now - this.#lastEvidence >= (this.#o.evidenceEveryMs ?? 10_000)) {
+    if (now - this.#lastEvidence >= (this.#o.evidenceEveryMs ?? 10_000)) {
       const blocks = this.#follower.verified?.blocks ?? 0n;
       await this.#follower.syncEvidence(blocks > EVIDENCE_WINDOW ? blocks - EVIDENCE_WINDOW : 0n);
       this.#lastEvidence = now;
