@@ -73,6 +73,7 @@ import { evaluateQuorum } from '../src/core/policy.js';
 import { installNodeCrypto } from '../src/platform/node-crypto.js';
 import { loadOrCreateLogKey } from '../src/setup.js';
 import { verifyReceipt } from '../src/verifier/index.js';
+import { MirrorCheck, type MirrorSummary } from './crash/mirror.js';
 import { spawnServer, type ServerProcess } from './crash/server.js';
 import { WitnessSet, type Witness } from './crash/witnesses.js';
 
@@ -129,6 +130,12 @@ export interface CampaignOptions {
    * every third time).
    */
   readonly witnesses?: number;
+  /**
+   * Mirror the log to a real Ceph RADOS Gateway started for the campaign (scripts/crash/mirror.ts):
+   * after each restart the mirror must converge, no object in the bucket may disagree with the
+   * log, and the bucket must audit clean (default false).
+   */
+  readonly mirror?: boolean;
   /** Data directory to use (default: a new temp directory, deleted afterwards unless `keep`). */
   readonly dataDir?: string;
   readonly keep?: boolean;
@@ -161,6 +168,8 @@ export interface CampaignSummary {
   readonly failures: readonly string[];
   /** What the witnesses did, when the campaign ran with some. */
   readonly witnesses?: WitnessSummary;
+  /** What the mirror checks found, when the campaign ran with the mirror on. */
+  readonly mirror?: MirrorSummary;
   readonly elapsedMs: number;
 }
 
@@ -266,6 +275,8 @@ class Campaign {
   readonly o: Required<Omit<CampaignOptions, 'dataDir' | 'log'>> & { log: (line: string) => void };
   /** The witness processes and their policy, when the campaign runs with witnesses. */
   witnesses: WitnessSet | undefined;
+  /** The gateway the log mirrors to, when the campaign runs with the mirror on. */
+  mirror: MirrorCheck | undefined;
   readonly dir: string;
   readonly data: string;
   readonly adminKey = `gzk_${randomBytes(32).toString('base64url')}`;
@@ -336,6 +347,7 @@ class Campaign {
       submitters: o.submitters ?? 6,
       checkpointIntervalMs: o.checkpointIntervalMs ?? 10,
       witnesses: o.witnesses ?? 0,
+      mirror: o.mirror ?? false,
       keep: o.keep ?? false,
       log: o.log ?? (() => {}),
     };
@@ -373,7 +385,7 @@ class Campaign {
     // Loopback witnesses answer in milliseconds: a short deadline makes a receipt that waits for a
     // quorum the down witnesses cannot give come back (with fewer cosignatures) within the round.
     if (this.witnesses !== undefined) args.push('--witness-timeout-ms', '1000');
-    const env: Record<string, string> = { GUZHENG_ADMIN_KEY: this.adminKey, GUZHENG_ORIGIN: ORIGIN, GUZHENG_RATE_LIMIT: '0', GUZHENG_FAILPOINT: failpoint ?? '' };
+    const env: Record<string, string> = { GUZHENG_ADMIN_KEY: this.adminKey, GUZHENG_ORIGIN: ORIGIN, GUZHENG_RATE_LIMIT: '0', GUZHENG_FAILPOINT: failpoint ?? '', ...this.mirror?.env() };
     if (this.witnesses !== undefined) {
       // Both ways of naming the policy are exercised: the flag, and the variable every other round.
       if (this.round % 2 === 0) env.GUZHENG_WITNESS_POLICY = this.witnesses.policyFile;
@@ -972,6 +984,8 @@ class Campaign {
     this.witnessTimes();
     this.blockHashes = hashes;
     this.last = now;
+    // 5. With the mirror on: it converges, and the bucket holds nothing the log disagrees with.
+    await this.mirror?.check(s.url, this.adminKey, verifier, (m) => this.fail(m));
   }
 
   /** consistent asks the log to prove checkpoint `a` a prefix of `b` and verifies the proof. */
@@ -1001,6 +1015,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   c.o.log(`crash campaign: ${c.o.rounds} rounds, seed ${c.o.seed}, data ${c.data}`);
   try {
     if (c.o.witnesses > 0) await c.startWitnesses();
+    if (c.o.mirror) {
+      c.mirror = await MirrorCheck.start();
+      c.o.log(`mirror: s3://crash/log at ${c.mirror.rgw.endpoint} (Ceph RGW started in ${c.mirror.rgw.startSeconds.toFixed(1)} s)`);
+    }
     for (c.round = 1; c.round <= c.o.rounds; c.round++) {
       const mode = c.o.modes[(c.round - 1) % c.o.modes.length] as KillMode;
       await c.crashRound(mode);
@@ -1027,6 +1045,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     // Whatever failed, no witness process outlives the campaign.
     await c.settleOutages().catch(() => undefined);
     await c.witnesses?.close().catch(() => undefined);
+    await c.mirror?.stop().catch(() => undefined);
     if (!c.o.keep && options.dataDir === undefined) rmSync(c.dir, { recursive: true, force: true });
   }
   return {
@@ -1058,6 +1077,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
           },
         }
       : {}),
+    ...(c.mirror !== undefined ? { mirror: c.mirror.summary() } : {}),
     elapsedMs: performance.now() - t0,
   };
 }
@@ -1085,6 +1105,12 @@ export function formatSummary(s: CampaignSummary): string {
           `  receipts cosigned:      ${s.witnesses.receiptsMet} to quorum, ${s.witnesses.receiptsUnmet} below it`,
           `  anchored, witness down: ${s.witnesses.acksWhileDown} entries over ${s.witnesses.outages} outages`,
         ]),
+    ...(s.mirror === undefined
+      ? []
+      : [
+          `  mirror:                 converged after ${s.mirror.converged} restarts (longest wait ${s.mirror.maxConvergeMs} ms); ${s.mirror.objectsCompared} object comparisons with the log, none disagreeing${s.failures.some((f) => /bucket object|mirror|bucket does not audit/.test(f)) ? ' (NOT: see failures)' : ''}`,
+          `  bucket:                 ${s.mirror.objects} objects at the end, ${s.mirror.pending} beyond what the log signed (not compared); ${s.mirror.cleanAudits} clean bucket audits (gateway started in ${s.mirror.rgwStartSeconds.toFixed(1)} s)`,
+        ]),
     `  failures:               ${s.failures.length}`,
     ...s.failures.slice(0, 20).map((f) => `    ${f.split('\n')[0]}`),
     s.lost === 0 && s.failures.length === 0 ? 'PASS' : 'FAIL',
@@ -1098,6 +1124,7 @@ async function main(argv: string[]): Promise<number> {
   let dataDir: string | undefined;
   let modes: KillMode[] | undefined;
   let witnesses = 0;
+  let mirror = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -1109,6 +1136,7 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--seed') seed = Number(next());
     else if (a === '--keep') keep = true;
     else if (a === '--dir') dataDir = next();
+    else if (a === '--mirror') mirror = true;
     else if (a === '--witnesses') {
       witnesses = Number(next());
       if (!Number.isInteger(witnesses) || witnesses < 0 || witnesses > 16) throw new Error('--witnesses: want an integer from 0 to 16');
@@ -1119,7 +1147,7 @@ async function main(argv: string[]): Promise<number> {
       if (bad.length > 0) throw new Error(`--modes: unknown ${bad.join(', ')}; want some of ${KILL_MODES.join(', ')}`);
     }
     else {
-      process.stderr.write('usage: tsx scripts/crash-campaign.ts [--rounds N] [--seed S] [--modes m1,m2] [--witnesses N] [--keep] [--dir DIR]\n');
+      process.stderr.write('usage: tsx scripts/crash-campaign.ts [--rounds N] [--seed S] [--modes m1,m2] [--witnesses N] [--mirror] [--keep] [--dir DIR]\n');
       return 2;
     }
   }
@@ -1127,7 +1155,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('--rounds: want a positive integer\n');
     return 2;
   }
-  const summary = await runCampaign({ rounds, witnesses, ...(seed !== undefined ? { seed } : {}), ...(modes !== undefined ? { modes } : {}), keep, ...(dataDir !== undefined ? { dataDir } : {}), log: (l) => process.stdout.write(l + '\n') });
+  const summary = await runCampaign({ rounds, witnesses, mirror, ...(seed !== undefined ? { seed } : {}), ...(modes !== undefined ? { modes } : {}), keep, ...(dataDir !== undefined ? { dataDir } : {}), log: (l) => process.stdout.write(l + '\n') });
   process.stdout.write(formatSummary(summary) + '\n');
   return summary.lost === 0 && summary.failures.length === 0 ? 0 : 1;
 }

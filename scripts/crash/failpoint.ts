@@ -6,8 +6,10 @@
  * LevelDB write of one kind since start:
  *
  * - `<write>`: `flush`, a group-commit flush of the sequencer (LevelStore.appendBatch, the only
- *   chained batch), or `block`, sealing a signed checkpoint in a block (LevelStore.appendBlock, the
- *   only array batch): the checkpoint has just been signed and is not yet durable;
+ *   chained batch), or `block`, sealing a signed checkpoint in a block (LevelStore.appendBlock: the
+ *   array batch that puts the block count; other array batches, such as the record tables the
+ *   mirror keeps its progress in, are not counted): the checkpoint has just been signed and is not
+ *   yet durable;
  * - `<when>`: `before` the write reaches LevelDB, `during` it (the native write and its fsync are
  *   in flight on the thread pool; the kill comes at once, on the next turn of the event loop, or
  *   up to 3 ms later, at random), `after` it is durable but before the caller learns so (no
@@ -21,6 +23,15 @@
  */
 import { Level } from 'level';
 
+/** The stored block count's key (src/storage/keys.ts BLOCK_COUNT_KEY), which every block write puts. */
+const BLOCK_COUNT = new TextEncoder().encode('s:blocks');
+
+function isBlockCountKey(key: unknown): boolean {
+  if (typeof key === 'string') return key === 's:blocks';
+  if (!(key instanceof Uint8Array) || key.length !== BLOCK_COUNT.length) return false;
+  return key.every((b, i) => b === BLOCK_COUNT[i]);
+}
+
 type AsyncFn = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 
 const spec = process.env.GUZHENG_FAILPOINT;
@@ -33,8 +44,9 @@ if (spec !== undefined && spec !== '') {
   const die = (): void => {
     process.kill(process.pid, 'SIGKILL');
   };
-  const wrap = (original: AsyncFn): AsyncFn =>
+  const wrap = (original: AsyncFn, counts: (args: unknown[]) => boolean = () => true): AsyncFn =>
     async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      if (!counts(args)) return original.apply(this, args);
       calls++;
       if (calls !== n) return original.apply(this, args);
       process.stderr.write(`failpoint ${spec}: SIGKILL\n`);
@@ -67,6 +79,8 @@ if (spec !== undefined && spec !== '') {
       return batch;
     };
   } else {
-    proto._batch = wrap(proto._batch);
+    // Only the block writes: other array batches (the record tables, e.g. the mirror's progress
+    // after each pass) are not what `block` names.
+    proto._batch = wrap(proto._batch, (args) => Array.isArray(args[0]) && (args[0] as Array<{ key?: unknown }>).some((op) => isBlockCountKey(op.key)));
   }
 }
