@@ -198,8 +198,7 @@ export async function benchConsole(sizes: Sizes): Promise<Row[]> {
     }
     checkTimes.sort((a, b) => a - b);
     const checkMedian = percentile(checkTimes, 50);
-    notes.push(`check a file (to its verified receipt) ${Math.round(checkMedian)} ms`);
-    if (checkMedian > worst.median) worst = { name: 'check a file', median: checkMedian };
+    log(`12 check a file: median ${Math.round(checkMedian)} ms from navigation to the verified receipt`);
 
     // Anchoring: the same requests from Node first (the baseline), then through the page.
     const files: string[] = [];
@@ -235,6 +234,12 @@ export async function benchConsole(sizes: Sizes): Promise<Row[]> {
         goal: 'every page < 1 s',
         met: worst.median < 1000,
         note: `${notes.join('; ')}; fill ${Math.round(fillRate).toLocaleString('en-US')} entries/s through the library`,
+      },
+      {
+        scenario: '12 console check a file',
+        metric: `"check a file" on the ${at}: from navigation to the page to the file's receipt verified offline in the page (page load, the verifier's code loaded, 4 KiB hashed, GET /v1/verify, receipt verified; median of ${LOADS})`,
+        value: Math.round(checkMedian),
+        unit: 'ms',
       },
       {
         scenario: '12 console anchoring',

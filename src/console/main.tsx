@@ -19,6 +19,12 @@ import { href, useRoute, type Route } from './router.js';
 import { StateContext, may, useConsole, type ConsoleState, type LogInfo, type User } from './state.js';
 import { Problem } from './ui.js';
 
+/**
+ * Pages anyone may see render at once, their data loading beside the session's; the others wait
+ * for the session, so a signed-in officer never sees "sign in first" flash by.
+ */
+const PUBLIC = new Set(['', 'blocks', 'entries', 'search', 'check', 'stats']);
+
 function Page({ route, state }: { route: Route; state: ConsoleState }) {
   const [first, second] = route.parts;
   const { user } = state;
@@ -219,7 +225,7 @@ function App() {
           }}
         />
         <main id="main" tabIndex={-1} data-ready={ready ? 'true' : 'false'}>
-          {ready ? <Page route={route} state={state} /> : <p class="muted">{t('loading')}</p>}
+          {ready || PUBLIC.has(route.parts[0] ?? '') ? <Page route={route} state={state} /> : <p class="muted">{t('loading')}</p>}
         </main>
         <footer>
           <span>{t('footer')}</span> · <a href="/verify">{t('nav.courtPage')}</a> · <a href="/openapi.json">API</a>

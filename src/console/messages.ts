@@ -254,6 +254,7 @@ export const MESSAGES = {
   'p.passwordChange': ['请先修改密码', 'Change your password first'],
   'p.passwordWeak': ['新密码不符合要求', 'The new password is too weak'],
   'p.conflict': ['名称已被使用', 'That name is taken'],
+  'p.readOnly': ['这是只读副本，不能存证：请到主节点操作', 'This is a read-only replica: anchor on the primary'],
   'p.other': ['请求失败（{0}）', 'The request failed ({0})'],
   'p.retryIn': ['{0} 秒后可重试。', 'Retry in {0} s.'],
 } as const satisfies Record<string, readonly [string, string]>;

@@ -27,6 +27,7 @@ const BY_CODE: Readonly<Record<string, MessageKey>> = {
   PASSWORD_WEAK: 'p.passwordWeak',
   CONFLICT: 'p.conflict',
   METHOD_NOT_ALLOWED: 'p.invalid',
+  READ_ONLY_REPLICA: 'p.readOnly',
   POLICY_MALFORMED: 'p.invalid',
 };
 

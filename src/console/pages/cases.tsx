@@ -13,6 +13,12 @@ import { may, useConsole } from '../state.js';
 import { Hash, Show, useLoad } from '../ui.js';
 import { noteParts } from './blocks.js';
 
+/**
+ * Entries per page of a case: each comes with its receipt (an inclusion proof against the latest
+ * checkpoint and its block's consistency proof), so a page costs the service one proof per row.
+ */
+const CASE_PAGE = 25;
+
 interface CaseSummary {
   readonly caseId: string;
   readonly entries: number;
@@ -111,7 +117,7 @@ function describe(e: CaseEntry): string {
 export function CasePage({ caseId, route }: { caseId: string; route: Route }) {
   const { user } = useConsole();
   const start = route.query.get('start') ?? undefined;
-  const loaded = useLoad<{ caseId: string; entries: CaseEntry[]; next?: string }>(`/v1/cases/${encodeURIComponent(caseId)}${q({ start, limit: 100 })}`);
+  const loaded = useLoad<{ caseId: string; entries: CaseEntry[]; next?: string }>(`/v1/cases/${encodeURIComponent(caseId)}${q({ start, limit: CASE_PAGE })}`);
   const bundle = `/v1/cases/${encodeURIComponent(caseId)}/bundle`;
   return (
     <section>
