@@ -51,6 +51,14 @@
  *    entries were still acknowledged; the log never reported a witness anomaly (a rolled-back or
  *    refusing witness).
  *
+ * With `--mirror` (`mirror` option), a real Ceph RADOS Gateway runs beside the log
+ * (scripts/crash/mirror.ts) and every server incarnation mirrors to it (GUZHENG_MIRROR). Then also:
+ *
+ * 10. after each restart the mirror converges (`/healthz` ok, no lag, the bucket's checkpoint the
+ *     log's); every object in the bucket equals what the log serves (tiles, bundles, blocks, time
+ *     stamps, cosignature lines; one beyond what the log has signed is compared once it has); and
+ *     the bucket audits clean from genesis (src/audit/bucket.ts).
+ *
  * `npm run test:crash` runs 50 rounds and prints the summary; test/reliability/crash.test.ts runs
  * a reduced campaign inside `npm test`. Exit code 0 only when nothing was lost and no check failed.
  */

@@ -290,11 +290,13 @@ describe('guzheng audit --url s3://BUCKET/PREFIX', () => {
   }, 120_000);
 
   it('anonymous, with only the checkpoint, hash tiles and blocks public: the audit says the entries are private; the monitor works; with the entries public the audit passes over plain HTTP', async () => {
-    const levels = Array.from({ length: 8 }, (_, l) => `primary/tile/${l}/*`);
-    await setPolicy(['primary/checkpoint', ...levels, 'primary/guzheng/*']);
+    // The public policy of docs/scaling.md#what-is-public: never tile/entries/ nor guzheng/attachments/.
+    const levels = Array.from({ length: 4 }, (_, l) => `primary/tile/${l}/*`);
+    await setPolicy(['primary/checkpoint', ...levels, 'primary/guzheng/blocks/*', 'primary/guzheng/tsa/*', 'primary/guzheng/cosignatures/*']);
     const base = `${rgw.endpoint}/${BUCKET}/primary`;
     expect((await fetch(`${base}/checkpoint`)).status).toBe(200);
     expect((await fetch(`${base}/tile/entries/000`)).status).toBe(403);
+    expect((await fetch(`${base}/guzheng/attachments/000`)).status).toBe(403);
     const denied = await cli('audit', '--url', base, '--bucket', '--key', vkey, '--no-progress');
     expect(denied.code).toBe(2);
     expect(denied.err).toMatch(/bucket object http:\/\/127\.0\.0\.1:\d+\/logs\/primary\/tile\/entries\/000 is not readable \(HTTP 403\): this bucket keeps its entry bundles private/);
