@@ -7,17 +7,15 @@
  * never loads it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../scripts/build-console.js';
 import { launchChromium } from '../../src/certificate/pdf.js';
-import { loadConfig, type ServiceConfig } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/server.js';
+import type { RunningService } from '../../src/server.js';
 import { sha256Hex } from '../http/helpers.js';
+import { startConsoleService } from './service.js';
 import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM } from '../web/chromium.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -40,21 +38,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`console accessibility (axe-core, WCAG 2.1 AA) i
   const admin = `gzk_${'X'.repeat(43)}`;
 
   beforeAll(async () => {
-    await buildConsole();
-    dir = mkdtempSync(join(tmpdir(), 'guzheng-console-a11y-'));
-    const config: ServiceConfig = {
-      ...loadConfig({}),
-      dataDir: join(dir, 'data'),
-      port: 0,
-      origin: 'guzheng.test/console-a11y',
-      adminKey: admin,
-      hj212Port: undefined,
-      hj212Host: '127.0.0.1',
-      hj212LegacyCrc: new Map(),
-      checkpointIntervalMs: 20,
-      receiptIntervalMs: 10,
-    };
-    service = await startService(config, () => {});
+    ({ dir, service } = await startConsoleService('a11y', admin));
     const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${service.url}/v1/entries?wait=receipt`, { method: 'POST', headers, body: JSON.stringify({ type: 'digest', digest: { alg: 'sha256', hex: sha256Hex(randomBytes(8)) }, meta: { name: `照片-${i}.jpg`, caseId: CASE } }) });

@@ -7,18 +7,16 @@
  * on a phone, and in the large-text mode.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../scripts/build-console.js';
 import { launchChromium } from '../../src/certificate/pdf.js';
-import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { CONSOLE_CSP } from '../../src/http/routes/console.js';
-import { startService, type RunningService } from '../../src/server.js';
+import type { RunningService } from '../../src/server.js';
 import { verifyReceipt } from '../../src/verifier/index.js';
 import { sha256Hex } from '../http/helpers.js';
+import { startConsoleService } from './service.js';
 import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, openPage, pixelStats } from '../web/chromium.js';
 
 const CASE = '衡环罚〔2026〕7号';
@@ -41,21 +39,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
   };
 
   beforeAll(async () => {
-    await buildConsole();
-    dir = mkdtempSync(join(tmpdir(), 'guzheng-console-explorer-'));
-    const config: ServiceConfig = {
-      ...loadConfig({}),
-      dataDir: join(dir, 'data'),
-      port: 0,
-      origin: 'guzheng.test/console',
-      adminKey: admin,
-      hj212Port: undefined,
-      hj212Host: '127.0.0.1',
-      hj212LegacyCrc: new Map(),
-      checkpointIntervalMs: 20,
-      receiptIntervalMs: 10,
-    };
-    service = await startService(config, () => {});
+    ({ dir, service } = await startConsoleService('explorer', admin));
     for (const name of ['现场照片-1.jpg', '监测报告.pdf']) {
       const body = randomBytes(50_000);
       files[name] = join(dir, name);
@@ -153,9 +137,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
     const height = service.ledger.latest().block.height;
     const { page } = await openPage(context, `${service.url}/#/blocks/${height}`);
     await page.locator('pre.note').waitFor();
-    expect(await page.locator('pre.note').textContent()).toContain('guzheng.test/console\n');
+    expect(await page.locator('pre.note').textContent()).toContain(`${service.ledger.origin}\n`);
     const rows = await page.locator('table tbody tr').allTextContents();
-    expect(rows.some((r) => r.includes('guzheng.test/console') && r.includes('日志签名'))).toBe(true);
+    expect(rows.some((r) => r.includes(service.ledger.origin) && r.includes('日志签名'))).toBe(true);
     await page.click('text=← 上一区块');
     await expect.poll(() => page.locator('h1').textContent()).toBe(`区块 ${height - 1n}`);
     await page.close();

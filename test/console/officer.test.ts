@@ -8,16 +8,14 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../scripts/build-console.js';
 import { launchChromium } from '../../src/certificate/pdf.js';
-import { loadConfig, type ServiceConfig } from '../../src/config.js';
-import { startService, type RunningService } from '../../src/server.js';
+import type { RunningService } from '../../src/server.js';
+import { startConsoleService } from './service.js';
 import { CHROMIUM, HAVE_CHROMIUM, NO_CHROMIUM, openPage, pixelStats } from '../web/chromium.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -49,21 +47,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`console for officers and admins in Chromium (${
     fetch(`${service.url}${path}`, { ...init, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
 
   beforeAll(async () => {
-    await buildConsole();
-    dir = mkdtempSync(join(tmpdir(), 'guzheng-console-officer-'));
-    const config: ServiceConfig = {
-      ...loadConfig({}),
-      dataDir: join(dir, 'data'),
-      port: 0,
-      origin: 'guzheng.test/console-officer',
-      adminKey: admin,
-      hj212Port: undefined,
-      hj212Host: '127.0.0.1',
-      hj212LegacyCrc: new Map(),
-      checkpointIntervalMs: 20,
-      receiptIntervalMs: 10,
-    };
-    service = await startService(config, () => {});
+    ({ dir, service } = await startConsoleService('officer', admin));
     for (const [name, role] of [['officer-li', 'submit'], ['officer-kb', 'submit'], ['admin-zhao', 'admin']] as const) {
       const res = await api('/v1/users', { method: 'POST', body: JSON.stringify({ name, role }) });
       expect(res.status, await res.clone().text()).toBe(201);

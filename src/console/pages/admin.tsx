@@ -40,11 +40,10 @@ function RoleSelect({ id, value, onChange }: { id: string; value: string; onChan
   );
 }
 
-function Users() {
+/** What a list the admin changes needs: the list, an action that reloads it, its error, a secret shown once. */
+function useManaged<T>(path: string) {
   const [reload, setReload] = useState(0);
-  const loaded = useLoad<{ users: User[] }>('/v1/users', reload);
-  const [name, setName] = useState('');
-  const [role, setRole] = useState<(typeof ROLES)[number]>('submit');
+  const loaded = useLoad<T>(path, reload);
   const [shown, setShown] = useState<{ label: string; secret: string }>();
   const [error, setError] = useState<unknown>();
   const act = async (f: () => Promise<void>): Promise<void> => {
@@ -56,6 +55,13 @@ function Users() {
       setError(err);
     }
   };
+  return { loaded, act, error, shown, setShown };
+}
+
+function Users() {
+  const { loaded, act, error, shown, setShown } = useManaged<{ users: User[] }>('/v1/users');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<(typeof ROLES)[number]>('submit');
   return (
     <>
       <form
@@ -144,21 +150,9 @@ interface KeyRow {
 }
 
 function Keys() {
-  const [reload, setReload] = useState(0);
-  const loaded = useLoad<{ keys: KeyRow[] }>('/v1/keys', reload);
+  const { loaded, act, error, shown, setShown } = useManaged<{ keys: KeyRow[] }>('/v1/keys');
   const [label, setLabel] = useState('');
   const [role, setRole] = useState<(typeof ROLES)[number]>('submit');
-  const [shown, setShown] = useState<{ label: string; secret: string }>();
-  const [error, setError] = useState<unknown>();
-  const act = async (f: () => Promise<void>): Promise<void> => {
-    setError(undefined);
-    try {
-      await f();
-      setReload((n) => n + 1);
-    } catch (err) {
-      setError(err);
-    }
-  };
   return (
     <>
       <form
