@@ -55,7 +55,7 @@ export const DEFAULT_ORIGIN = 'localhost/guzheng';
  * linked into place (failing, like `wx`, if the file exists), so a crash never leaves an empty or
  * half-written key file behind that would stop every later start.
  */
-function writeSecret(path: string, text: string): void {
+export function writeSecret(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   // Left by a crashed process that had our pid (containers reuse small pids): not in use.
   rmSync(tmp, { force: true });

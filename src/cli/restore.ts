@@ -15,8 +15,8 @@
  * Exit 0 restored; 1 the bucket failed verification or could not be read (the message names the
  * object); 2 usage (bad URL, no key, DIR not empty, missing credentials).
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { mirrorUrlSchema } from '../config.js';
 import { openCheckpoint } from '../core/checkpoint.js';
@@ -28,7 +28,7 @@ import type { StampToCheck } from '../mirror/follow.js';
 import { BucketReader } from '../mirror/read.js';
 import { restoreStore, type RestoreProgress, type RestoreResult } from '../mirror/restore.js';
 import { S3ObjectStore } from '../mirror/s3.js';
-import { CheckpointFile, dataPaths, ensureDataDir } from '../setup.js';
+import { CheckpointFile, dataPaths, ensureDataDir, writeSecret } from '../setup.js';
 import { LevelStore, StoreLockedError } from '../storage/level.js';
 import { inspectTimestampToken, verifyTimestampToken } from '../verifier/timestamp.js';
 import type { CliIo } from './audit.js';
@@ -50,31 +50,6 @@ export interface RestoreFlags {
 
 function usage(message: string): never {
   throw new CliError(message, 2);
-}
-
-/** writeKeyFile writes the log key to `path`, 0600, durably, failing if the file exists (as src/setup.ts writes it). */
-function writeKeyFile(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  rmSync(tmp, { force: true });
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    chmodSync(tmp, 0o600);
-    linkSync(tmp, path);
-  } finally {
-    unlinkSync(tmp);
-  }
-  const d = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(d);
-  } finally {
-    closeSync(d);
-  }
 }
 
 function readKey(path: string, what: string): SignerKey {
@@ -198,7 +173,7 @@ export async function runRestore(flags: RestoreFlags, env: NodeJS.ProcessEnv, io
     }
     ensureDataDir(flags.data);
     if (!resuming) writeFileSync(join(paths.root, RESTORE_MARKER), JSON.stringify({ from: url, verifierKey } satisfies Marker) + '\n', { mode: 0o600 });
-    if (inDir === undefined) writeKeyFile(paths.logKey, `${formatSignerKey(signer.name, signer.seed, signer.algorithm)}\n`);
+    if (inDir === undefined) writeSecret(paths.logKey, `${formatSignerKey(signer.name, signer.seed, signer.algorithm)}\n`);
     try {
       store = await LevelStore.open(paths.ledger);
     } catch (err) {
