@@ -299,6 +299,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   if (adminKeyAt !== undefined) say(`  admin API key:  registered from ${adminKeyAt}`);
   if (warning !== undefined) say(`  ${warning}`);
   say(`  verify receipts offline with the verifier key above; API docs at ${url}/openapi.json`);
+  say(`  console (explorer, cases, anchoring, admin): ${url}/; people sign in with accounts from "guzheng users create"`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
