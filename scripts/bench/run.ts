@@ -23,6 +23,7 @@ import { benchProofs } from './proofs.js';
 import { benchTrust } from './trust.js';
 import { benchGm } from './gm.js';
 import { benchConsole } from './console.js';
+import { benchMirror } from './mirror.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     // after them, 80 ms in a fresh process).
     if (want('2') || want('3') || want('4')) rows.push(...(await benchHttp(sizes, want)));
     if (want('9') || want('10')) rows.push(...(await benchTrust(sizes, want)));
+    if (want('13')) rows.push(...(await benchMirror(sizes)));
     const needLedger = want('1') || want('5') || want('6') || want('8');
     const appended = needLedger ? await benchAppend(sizes) : undefined;
     if (appended && want('1')) rows.push(...appended.rows);
