@@ -44,7 +44,8 @@ import type { BucketReader, ObjectRead } from './bucket-store.js';
 import { runAudit, type AuditOptions } from './replay.js';
 import type { AuditReport, Problem } from './report.js';
 import { checkTileBytes, firstLeaf, mapLimit, TileReads, type FetchedTile } from './tiled.js';
-import { AuditAbort, type AuditSource, type BlockItem, type EntryRead, type IndexItem, type SourceInfo, type StoredNodes } from './source.js';
+import type { EntryRead, IndexItem, StoredNodes } from './reads.js';
+import { AuditAbort, type AuditSource, type BlockItem, type SourceInfo } from './source.js';
 
 /** Options of {@link BucketSource}. */
 export interface BucketSourceOptions {

@@ -32,7 +32,7 @@ import type { VerifierKey } from '../core/note.js';
 import { C2SP, type CryptoSuite, type SuiteId } from '../core/suite.js';
 import { IndexPrint, PRINT_SECRET_SIZE } from './print.js';
 import type { Problem, ProblemKind } from './report.js';
-import type { EntryRead, IndexItem, StoredNodes } from './source.js';
+import type { ChunkIo, EntryRead, IndexItem, StoredNodes } from './reads.js';
 
 export { PRINT_SECRET_SIZE } from './print.js';
 
@@ -66,13 +66,6 @@ export interface ChunkTask {
   readonly stored?: ReadonlyArray<StoredNodes | undefined>;
   /** With a ChunkIo: how to check index records (default `print`). */
   readonly indexMode?: IndexMode;
-}
-
-/** Storage a chunk reads through when its task does not carry the data (local audits). */
-export interface ChunkIo {
-  readEntries(start: bigint, count: number): Promise<EntryRead>;
-  readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined>;
-  checkIndexes(items: readonly IndexItem[]): Promise<{ problems: Problem[]; lookups: number }>;
 }
 
 /** What replaying a chunk established. */

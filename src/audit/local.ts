@@ -21,10 +21,10 @@ import { StoreLockedError } from '../storage/level.js';
 import { TSA_EVIDENCE, decodeStoredToken } from '../log/stamps.js';
 import { COSIGNATURE_EVIDENCE } from '../log/cosignatures.js';
 import { BLOCK_COUNT_KEY, PREFIX, SIZE_KEY, U64_SIZE, decodeU64, entryKey, evidenceKey, indexOfKey, indexRange, nodeKey, prefixEnd, prefixRange } from '../storage/keys.js';
-import type { ChunkIo } from './chunk.js';
 import { IndexPrint } from './print.js';
 import type { Problem } from './report.js';
-import { AuditAbort, type AuditSource, type BlockItem, type EntryRead, type IndexItem, type IndexRange, type SourceInfo, type StoredNodes } from './source.js';
+import type { CountResult, EntryRead, IndexItem, IndexRange, LocalReads, StoredNodes } from './reads.js';
+import { AuditAbort, type AuditSource, type BlockItem, type SourceInfo } from './source.js';
 
 /** A LevelDB handle with raw binary keys and values. */
 export type Db = Level<Uint8Array, Uint8Array>;
@@ -147,20 +147,11 @@ function tailBelow(key: Uint8Array, limit: Uint8Array): boolean {
   return false;
 }
 
-/** What counting one key range of an index found. */
-export interface CountResult {
-  readonly count: bigint;
-  /** The XOR of SHA-256(secret ‖ key) over the range's keys (see print.ts). */
-  readonly print: Uint8Array;
-  /** Records naming an entry at or beyond the size (the first few). */
-  readonly beyond: readonly Problem[];
-}
-
 /**
  * The reads of an audit over one LevelDB handle: used by the main thread and, over their own
  * handles to the same database, by the replay workers.
  */
-export class LocalReader implements ChunkIo {
+export class LocalReader implements LocalReads {
   readonly #db: Db;
   /** The stored size, for messages (set by the main thread; workers pass it in the task). */
   size = 0n;

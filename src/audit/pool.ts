@@ -19,8 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { parseVerifierKey } from '../core/note.js';
 import { suiteOfKey } from '../core/suite.js';
 import { replayChunk, verifyBlocks, type BlockCheck, type ChunkResult, type ChunkTask } from './chunk.js';
-import type { CountResult, LocalReader } from './local.js';
-import type { IndexRange } from './source.js';
+import type { CountResult, IndexRange, LocalReads } from './reads.js';
 import type { WorkerJob, WorkerSetup } from './worker.js';
 
 /** Runs chunk replays, block checks and index counts. */
@@ -38,7 +37,7 @@ export interface ExecutorOptions {
   readonly workers: number;
   readonly verifierKey: string;
   /** For a local audit: the reader of the main thread (inline) and what workers open. */
-  readonly local?: { readonly reader: LocalReader; readonly path: string; readonly size: bigint; readonly secret: Uint8Array };
+  readonly local?: { readonly reader: LocalReads; readonly path: string; readonly size: bigint; readonly secret: Uint8Array };
   readonly warn?: (message: string) => void;
 }
 
@@ -47,7 +46,7 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
 
-function inlineExecutor(verifierKey: string, reader: LocalReader | undefined, secret: Uint8Array | undefined): Executor {
+function inlineExecutor(verifierKey: string, reader: LocalReads | undefined, secret: Uint8Array | undefined): Executor {
   const verifier = parseVerifierKey(verifierKey);
   // The log's suite is its pinned key's (SPEC.md#crypto-suites), taken once here.
   const suite = suiteOfKey(verifier);

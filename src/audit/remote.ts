@@ -22,7 +22,8 @@ import { formatTilePath, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import { blockHash, parseBlock } from '../core/block.js';
 import type { Problem } from './report.js';
 import { checkTileBytes, firstLeaf, mapLimit, TileReads, type FetchedTile } from './tiled.js';
-import { AuditAbort, type AuditSource, type BlockItem, type EntryRead, type IndexItem, type SourceInfo, type StoredNodes } from './source.js';
+import type { EntryRead, IndexItem, StoredNodes } from './reads.js';
+import { AuditAbort, type AuditSource, type BlockItem, type SourceInfo } from './source.js';
 
 /** Options of {@link RemoteSource}. */
 export interface RemoteOptions {

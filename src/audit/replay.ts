@@ -40,10 +40,10 @@ import { TILE_HEIGHT } from '../core/tiles.js';
 import { installNodeCrypto } from '../platform/node-crypto.js';
 import { CHUNK_LEVEL, CHUNK_SIZE, PRINT_SECRET_SIZE, compareLevel, type BlockCheck, type ChunkResult, type ChunkTask } from './chunk.js';
 import { buildFraudProof, type FraudProof } from './fraud.js';
-import type { CountResult } from './local.js';
 import { createExecutor, defaultWorkers, type Executor } from './pool.js';
 import type { AuditReport, Problem, ProblemKind } from './report.js';
-import { AuditAbort, type AuditSource, type IndexRange, type StoredNodes } from './source.js';
+import type { CountResult, IndexRange, StoredNodes } from './reads.js';
+import { AuditAbort, type AuditSource } from './source.js';
 
 /** A checkpoint the auditor saved earlier (e.g. from a monitor's state, a receipt, a block). */
 export interface SavedCheckpoint {

@@ -6,7 +6,7 @@
  */
 import type { OpenedCheckpoint } from '../core/checkpoint.js';
 import type { TreeHasher } from '../core/merkle/hash.js';
-import type { LocalReader } from './local.js';
+import type { EntryRead, IndexItem, IndexRange, LocalReads, StoredNodes } from './reads.js';
 import type { Problem } from './report.js';
 
 /** What a source says about itself when opened. */
@@ -22,30 +22,6 @@ export interface SourceInfo {
   readonly warnings?: readonly string[];
 }
 
-/** Entries read for one chunk. */
-export interface EntryRead {
-  /** The entries' bytes concatenated, in a buffer of their own (it is transferred to a worker). */
-  readonly data: Uint8Array;
-  /** One length per entry read; fewer than asked when an entry is missing. */
-  readonly lengths: Uint32Array;
-  /** Attachments by offset, when the source can check them (local). */
-  readonly attachments?: ReadonlyArray<{ readonly offset: number; readonly bytes: Uint8Array }>;
-  /** Why the read stopped short: the replay cannot go past this. */
-  readonly gap?: Problem;
-}
-
-/** Stored hashes of nodes [start, start + count) of one level. */
-export interface StoredNodes {
-  /** count × 32 bytes; zeros where a node is missing. */
-  readonly hashes: Uint8Array;
-  /** Offsets (from start) of nodes not stored. */
-  readonly missing: readonly number[];
-  /** Stored values that are not 32 bytes, by offset (shown as found). */
-  readonly malformed?: ReadonlyMap<number, Uint8Array>;
-  /** Problems met while reading (e.g. a tile that would not download). */
-  readonly problems?: readonly Problem[];
-}
-
 /** One item of the block stream, in height order. */
 export interface BlockItem {
   readonly height: bigint;
@@ -59,14 +35,6 @@ export interface BlockItem {
   readonly cosignatures?: readonly string[];
 }
 
-/** One entry whose index records to check: its index, decoded digest and recomputed leaf hash. */
-export interface IndexItem {
-  readonly index: bigint;
-  readonly alg: string;
-  readonly digest: Uint8Array;
-  readonly leafHash: Uint8Array;
-}
-
 /** The port the replay engine reads through. */
 export interface AuditSource {
   /** For reports: `data directory /x/ledger` or the base URL. */
@@ -77,7 +45,7 @@ export interface AuditSource {
    * For a local database: replay chunks read their own entries and nodes (on worker threads,
    * which open `path` too) instead of the engine passing them in.
    */
-  readonly local?: { readonly path: string; readonly reader: LocalReader };
+  readonly local?: { readonly path: string; readonly reader: LocalReads };
   start(): Promise<SourceInfo>;
   /** Entries [start, start + count), stopping at the first one that is missing. */
   readEntries(start: bigint, count: number): Promise<EntryRead>;
@@ -107,13 +75,6 @@ export interface AuditSource {
   /** Checks that only the source can make once the replay is done (e.g. nothing stored beyond `size`). */
   finish(size: bigint, replayed: bigint): Promise<Problem[]>;
   close(): Promise<void>;
-}
-
-/** A key range of one index, counted on its own (structured-cloneable for workers). */
-export interface IndexRange {
-  readonly kind: 'digest-index' | 'leaf-index';
-  readonly gte: Uint8Array;
-  readonly lt: Uint8Array;
 }
 
 /** A fatal condition: the audit could not be carried out (not a finding about the log). */

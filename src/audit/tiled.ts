@@ -11,7 +11,7 @@
 import { HASH_SIZE } from '../core/merkle/hash.js';
 import { decodeEntryBundle, formatTilePath, tileWidth, TILE_HEIGHT, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import type { Problem } from './report.js';
-import type { EntryRead, StoredNodes } from './source.js';
+import type { EntryRead, StoredNodes } from './reads.js';
 
 /** One tile as fetched: its bytes, or why there are none. */
 export interface FetchedTile {

@@ -11,7 +11,7 @@ import { suiteOfKey } from '../core/suite.js';
 import { installNodeCrypto } from '../platform/node-crypto.js';
 import { replayChunk, verifyBlocks, type ChunkTask } from './chunk.js';
 import { LocalReader, openDb } from './local.js';
-import type { IndexRange } from './source.js';
+import type { IndexRange } from './reads.js';
 
 /** A job for a worker. */
 export type WorkerJob =

@@ -1,0 +1,77 @@
+/**
+ * What a replay reads, as plain shapes: entries, stored node hashes and index items as a source
+ * returns them and a chunk consumes them, the port a chunk reads through ({@link ChunkIo}), and
+ * the reads over a local database that the engine and the worker pool use besides
+ * ({@link LocalReads}). They live here, below source.ts, chunk.ts and local.ts, which all use
+ * them, so that the imports among those three point one way: local.ts implements these, source.ts
+ * and chunk.ts only name them.
+ */
+import type { TreeHasher } from '../core/merkle/hash.js';
+import type { Problem } from './report.js';
+
+/** Entries read for one chunk. */
+export interface EntryRead {
+  /** The entries' bytes concatenated, in a buffer of their own (it is transferred to a worker). */
+  readonly data: Uint8Array;
+  /** One length per entry read; fewer than asked when an entry is missing. */
+  readonly lengths: Uint32Array;
+  /** Attachments by offset, when the source can check them (local). */
+  readonly attachments?: ReadonlyArray<{ readonly offset: number; readonly bytes: Uint8Array }>;
+  /** Why the read stopped short: the replay cannot go past this. */
+  readonly gap?: Problem;
+}
+
+/** Stored hashes of nodes [start, start + count) of one level. */
+export interface StoredNodes {
+  /** count × 32 bytes; zeros where a node is missing. */
+  readonly hashes: Uint8Array;
+  /** Offsets (from start) of nodes not stored. */
+  readonly missing: readonly number[];
+  /** Stored values that are not 32 bytes, by offset (shown as found). */
+  readonly malformed?: ReadonlyMap<number, Uint8Array>;
+  /** Problems met while reading (e.g. a tile that would not download). */
+  readonly problems?: readonly Problem[];
+}
+
+/** One entry whose index records to check: its index, decoded digest and recomputed leaf hash. */
+export interface IndexItem {
+  readonly index: bigint;
+  readonly alg: string;
+  readonly digest: Uint8Array;
+  readonly leafHash: Uint8Array;
+}
+
+/** A key range of one index, counted on its own (structured-cloneable for workers). */
+export interface IndexRange {
+  readonly kind: 'digest-index' | 'leaf-index';
+  readonly gte: Uint8Array;
+  readonly lt: Uint8Array;
+}
+
+/** Storage a chunk reads through when its task does not carry the data (local audits). */
+export interface ChunkIo {
+  readEntries(start: bigint, count: number): Promise<EntryRead>;
+  readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined>;
+  checkIndexes(items: readonly IndexItem[]): Promise<{ problems: Problem[]; lookups: number }>;
+}
+
+/** What counting one key range of an index found. */
+export interface CountResult {
+  readonly count: bigint;
+  /** The XOR of SHA-256(secret ‖ key) over the range's keys (see print.ts). */
+  readonly print: Uint8Array;
+  /** Records naming an entry at or beyond the size (the first few). */
+  readonly beyond: readonly Problem[];
+}
+
+/**
+ * The reads of an audit over a local database, beyond a chunk's: what the engine (replay.ts) and
+ * the inline executor (pool.ts) ask of a local source's reader. Implemented by local.ts's
+ * LocalReader.
+ */
+export interface LocalReads extends ChunkIo {
+  /** Scans one index key range: counts its records, fingerprints them, flags those at or beyond `size`. */
+  countRange(range: IndexRange, size: bigint, secret: Uint8Array): Promise<CountResult>;
+  /** Scans one index for records naming an entry whose digest (or leaf hash, with `tree`) differs. */
+  locateWrongRecords(kind: 'digest-index' | 'leaf-index', tree: TreeHasher): Promise<Problem[]>;
+}
