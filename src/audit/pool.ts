@@ -32,6 +32,12 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/** quiet marks a promise as handled (it is awaited later), so an early rejection is not fatal. */
+export function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 /** What {@link createExecutor} needs. */
 export interface ExecutorOptions {
   readonly workers: number;

@@ -13,8 +13,9 @@
  *    count, genesis rules), linked to the previous one (height, prev hash, first, time), and its
  *    checkpoint root is compared with the replayed root at its size. So is every checkpoint the
  *    auditor saved earlier (`--checkpoint`): a contradiction there is a fork, with the evidence.
- * 4. The digest and leaf-hash indexes must list every entry (and, locally, nothing else), and
- *    nothing may be stored beyond the log's size.
+ *    The blocks are read and linked in replay-blocks.ts; the roots are compared here.
+ * 4. The digest and leaf-hash indexes must list every entry (and, locally, nothing else: the
+ *    fingerprints of replay-index.ts), and nothing may be stored beyond the log's size.
  *
  * Every hash is the log's crypto suite's, taken once from the pinned key (SPEC.md#crypto-suites):
  * SHA-256 for a `c2sp` log, SM3 for a `gm` log (leaves, nodes, the empty root, block hashes,
@@ -24,25 +25,25 @@
  * few chunks, and a bounded list of problems. See docs/audit.md.
  */
 import { randomBytes } from 'node:crypto';
-import { blockHash, parseBlock, type Block } from '../core/block.js';
 import { TimeAudit } from './timestamps.js';
 import { WitnessAudit } from './witnessed.js';
-import { cosignedNote } from '../log/cosignatures.js';
 import type { Policy } from '../core/policy.js';
 import { equalBytes, toHex } from '../core/bytes.js';
-import { openCheckpoint, parseCheckpoint, type OpenedCheckpoint, type ParsedCheckpoint } from '../core/checkpoint.js';
+import { openCheckpoint, type OpenedCheckpoint } from '../core/checkpoint.js';
 import { formatReceivedAt } from '../core/entry/text.js';
-import { isLedgerError } from '../core/errors.js';
 import { CompactRange, foldRight } from '../core/merkle/compact.js';
 import { parseVerifierKey, type VerifierKey } from '../core/note.js';
 import { suiteOfKey, type CryptoSuite } from '../core/suite.js';
 import { TILE_HEIGHT } from '../core/tiles.js';
 import { installNodeCrypto } from '../platform/node-crypto.js';
-import { CHUNK_LEVEL, CHUNK_SIZE, PRINT_SECRET_SIZE, compareLevel, type BlockCheck, type ChunkResult, type ChunkTask } from './chunk.js';
+import { CHUNK_LEVEL, CHUNK_SIZE, PRINT_SECRET_SIZE, compareLevel, type ChunkResult, type ChunkTask } from './chunk.js';
 import { buildFraudProof, type FraudProof } from './fraud.js';
-import { createExecutor, defaultWorkers, type Executor } from './pool.js';
-import type { AuditReport, Problem, ProblemKind } from './report.js';
-import type { CountResult, IndexRange, StoredNodes } from './reads.js';
+import { createExecutor, defaultWorkers, quiet, type Executor } from './pool.js';
+import { ProblemList } from './problem-list.js';
+import type { StoredNodes } from './reads.js';
+import { BlockWalk, type RootCheck } from './replay-blocks.js';
+import { IndexPrints } from './replay-index.js';
+import type { AuditReport, Problem } from './report.js';
 import { AuditAbort, type AuditSource } from './source.js';
 
 /** A checkpoint the auditor saved earlier (e.g. from a monitor's state, a receipt, a block). */
@@ -82,82 +83,14 @@ export interface AuditOptions {
   readonly policy?: Policy;
 }
 
-/** Problems kept before sorting (the report lists `maxProblems` of them). */
-const KEEP = 10_000;
 /** Below this many entries, worker threads cost more to start than they save. */
 const INLINE_BELOW = 32_768n;
-/** Entries known to be damaged, remembered to keep index findings about them out of the report. */
-const MAX_BAD_ENTRIES = 100_000;
-
-type IndexKind = 'digest-index' | 'leaf-index';
-
-function xorInto(acc: Uint8Array, x: Uint8Array): void {
-  for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] as number) ^ (x[i] as number);
-}
-
-/** A root to compare with the replay at some size. */
-interface RootCheck {
-  readonly size: bigint;
-  readonly root: Uint8Array;
-  readonly kind: 'block' | 'saved' | 'served';
-  readonly note: string;
-  readonly height?: bigint;
-  readonly label?: string;
-  readonly saved?: OpenedCheckpoint;
-}
-
 interface InFlight {
   readonly start: bigint;
   /** Undefined when no entry could be read (then `gap` says why). */
   readonly result?: Promise<ChunkResult>;
   readonly checks: RootCheck[];
   readonly gap?: Problem;
-}
-
-/** quiet marks a promise as handled (it is awaited later), so an early rejection is not fatal. */
-function quiet<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => {});
-  return p;
-}
-
-/** The checkpoint body of a signed note, unverified (the signature is checked separately). */
-function checkpointBody(note: string): ParsedCheckpoint | undefined {
-  const end = note.indexOf('\n\n');
-  if (end < 0) return undefined;
-  try {
-    return parseCheckpoint(note.slice(0, end + 1));
-  } catch {
-    return undefined;
-  }
-}
-
-class ProblemList {
-  readonly #items: Array<{ p: Problem; pos: bigint; seq: number }> = [];
-  count = 0;
-  suppressed = 0;
-  readonly counts: Partial<Record<ProblemKind, number>> = {};
-  #seq = 0;
-
-  /** add records a problem at replay position `pos` (default: its entry index or node start). */
-  add(p: Problem, pos?: bigint): void {
-    this.count++;
-    this.counts[p.kind] = (this.counts[p.kind] ?? 0) + 1;
-    if (this.#items.length >= KEEP) return;
-    const at = pos ?? p.index ?? (p.node !== undefined && p.level !== undefined ? p.node << BigInt(p.level) : 1n << 64n);
-    this.#items.push({ p, pos: at, seq: this.#seq++ });
-  }
-
-  /** addUnlisted counts problems found but not described. */
-  addUnlisted(counts: Readonly<Partial<Record<ProblemKind, number>>>): void {
-    for (const [kind, n] of Object.entries(counts) as Array<[ProblemKind, number]>) {
-      this.count += n;
-      this.counts[kind] = (this.counts[kind] ?? 0) + n;
-    }
-  }
-
-  sorted(): Problem[] {
-    return this.#items.sort((a, b) => (a.pos < b.pos ? -1 : a.pos > b.pos ? 1 : a.seq - b.seq)).map((x) => x.p);
-  }
 }
 
 /**
@@ -222,120 +155,9 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   });
 
   // ---- blocks -------------------------------------------------------------------------------
-  const blockIt = source.blocks()[Symbol.asyncIterator]();
-  let blocksDone = false;
-  let prevBlock: Block | undefined;
-  /** The next height, or undefined right after a stream problem (then anything is accepted). */
-  let expectHeight: bigint | undefined = 0n;
-  let blocksSeen = 0n;
-  let lastBlockSize = -1n;
-  let latest: { height: bigint; size: bigint; root: Uint8Array; note: string } | undefined;
-  let truncReported = false;
-  /** For each saved checkpoint: the log's first checkpoint at or beyond its size. */
-  const coverOf = new Map<RootCheck, { note: string; size: bigint }>();
-  let verifyBatch: Array<{ json: unknown; height: bigint; first: bigint }> = [];
-  const verifyQueue: Array<{ meta: Array<{ height: bigint; first: bigint }>; result: Promise<BlockCheck[]> }> = [];
-
-  const flushVerify = () => {
-    if (verifyBatch.length === 0) return;
-    const batch = verifyBatch;
-    verifyBatch = [];
-    verifyQueue.push({ meta: batch.map(({ height, first }) => ({ height, first })), result: quiet(executor.runBlocks(batch.map((b) => b.json))) });
-  };
-  const drainVerify = async (keep: number) => {
-    while (verifyQueue.length > keep) {
-      const q = verifyQueue.shift() as (typeof verifyQueue)[number];
-      const results = await q.result;
-      results.forEach((r, i) => {
-        const m = q.meta[i] as { height: bigint; first: bigint };
-        if (!r.ok) problems.add({ kind: 'block-invalid', height: m.height, ...(r.code ? { code: r.code } : {}), message: `block ${m.height} does not verify: ${r.message}` }, m.first);
-      });
-    }
-  };
-
   const time = new TimeAudit(options.tsaRoots ?? [], verifier);
   const witnessAudit = options.policy === undefined ? undefined : new WitnessAudit(options.policy, verifier);
-  const processBlock = (height: bigint, json: unknown, tokens: readonly Uint8Array[], cosignatures: readonly string[]): void => {
-    let block: Block;
-    try {
-      block = parseBlock(json);
-    } catch (err) {
-      const code = isLedgerError(err) ? { code: err.code } : {};
-      problems.add({ kind: 'block-invalid', height, ...code, message: `block ${height} does not parse: ${(err as Error).message}` }, prevBlock ? prevBlock.first + prevBlock.count : 0n);
-      prevBlock = undefined;
-      expectHeight = height + 1n;
-      return;
-    }
-    const body = checkpointBody(block.checkpoint);
-    if (source.live && body !== undefined && body.size > N) {
-      blocksDone = true; // newer than the served checkpoint: not part of this audit
-      return;
-    }
-    blocksSeen++;
-    time.block(block.height, block.format, block.checkpoint, tokens);
-    witnessAudit?.block(block.height, block.first + block.count, cosignedNote(block.checkpoint, cosignatures));
-    if (prevBlock !== undefined) {
-      const prev = prevBlock;
-      const broken = (what: string, expected: string, found: string) =>
-        problems.add({ kind: 'chain-broken', height: block.height, message: `block ${block.height} does not follow block ${prev.height}: ${what}`, expected, found }, block.first);
-      const prevHash = toHex(blockHash(prev, suite));
-      if (block.height !== prev.height + 1n) broken('wrong height', `${prev.height + 1n}`, `${block.height}`);
-      else if (toHex(block.prev) !== prevHash) broken('prev is not the hash of the previous block', prevHash, toHex(block.prev));
-      else if (block.first !== prev.first + prev.count) broken('first is not where the previous block ended', `${prev.first + prev.count}`, `${block.first}`);
-      else if (block.time < prev.time) broken('its time is earlier', `a time at or after ${prev.time}`, block.time);
-      else if (block.format < prev.format) broken('a format-1 (unsigned) block follows a signed one', 'a signed guzheng-block/v2 block', 'a format-1 block');
-    } else if (expectHeight !== undefined && block.height !== expectHeight) {
-      problems.add({ kind: 'block-missing', height: expectHeight, message: `block ${expectHeight} is missing (the chain continues at ${block.height})`, expected: `block ${expectHeight}`, found: `block ${block.height}` }, block.first);
-    }
-    verifyBatch.push({ json, height: block.height, first: block.first });
-    if (verifyBatch.length >= 64) flushVerify();
-    if (body !== undefined) {
-      for (const s of saved) if (!coverOf.has(s) && body.size >= s.size) coverOf.set(s, { note: block.checkpoint, size: body.size });
-      if (body.size > N) {
-        if (!truncReported) {
-          truncReported = true;
-          problems.add(
-            {
-              kind: 'truncated',
-              index: N,
-              height: block.height,
-              message: `block ${block.height}'s signed checkpoint covers ${body.size} entries but the log holds only ${N}: entries from ${N} on are gone`,
-              expected: `at least ${body.size} entries`,
-              found: `${N} entries`,
-            },
-            N,
-          );
-        } else problems.suppressed++;
-      } else if (body.size > lastBlockSize) {
-        insert({ size: body.size, root: body.root, kind: 'block', note: block.checkpoint, height: block.height });
-      }
-      if (body.size > lastBlockSize) lastBlockSize = body.size;
-      latest = { height: block.height, size: body.size, root: body.root, note: block.checkpoint };
-    }
-    prevBlock = block;
-    expectHeight = block.height + 1n;
-  };
-
-  /** Reads blocks until one beyond `limit` entries has been read (or none are left). */
-  const readBlocks = async (limit: bigint) => {
-    while (!blocksDone && lastBlockSize <= limit) {
-      const next = await blockIt.next();
-      if (next.done === true) {
-        blocksDone = true;
-        break;
-      }
-      const item = next.value;
-      if (item.problem !== undefined) {
-        problems.add(item.problem, prevBlock ? prevBlock.first + prevBlock.count : undefined);
-        // The link to the previous block cannot be checked across a stream problem.
-        prevBlock = undefined;
-        expectHeight = undefined;
-        if (item.json === undefined) continue;
-      }
-      processBlock(item.height, item.json, item.tokens ?? [], item.cosignatures ?? []);
-    }
-    if (blocksDone) await blockIt.return?.();
-  };
+  const blocks = new BlockWalk({ source, size: N, suite, executor, problems, time, ...(witnessAudit ? { witnesses: witnessAudit } : {}), saved, insert });
 
   // ---- roots --------------------------------------------------------------------------------
   let lastGoodSize = 0n;
@@ -374,21 +196,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   };
 
   // ---- index fingerprints (local): expected from the chunks, actual from scans on the workers ---
-  const expected = { 'digest-index': new Uint8Array(32), 'leaf-index': new Uint8Array(32) };
-  const actual = { 'digest-index': new Uint8Array(32), 'leaf-index': new Uint8Array(32) };
-  const counted = { 'digest-index': 0n, 'leaf-index': 0n };
-  const beyondFound = { 'digest-index': false, 'leaf-index': false };
-  const beyond: Partial<Record<IndexKind, Problem>> = {};
-  const beyondCount = { 'digest-index': 0, 'leaf-index': 0 };
-  const badEntries = new Set<bigint>();
-  let badOverflow = false;
-  const ranges: IndexRange[] = source.indexRanges?.(suite.digestAlg) ?? [];
-  const counting: Array<Promise<{ range: IndexRange; r: CountResult }>> = [];
-  const chunksTotal = Number((N + BigInt(CHUNK_SIZE) - 1n) / BigInt(CHUNK_SIZE));
-  const countsPerChunk = Math.max(1, Math.ceil(ranges.length / Math.max(1, chunksTotal)));
-  const postCounts = (n: number) => {
-    for (const range of ranges.splice(0, n)) counting.push(quiet(executor.runCount(range, N).then((r) => ({ range, r }))));
-  };
+  const indexes = new IndexPrints(source, suite, N, executor, problems);
 
   // ---- replay -------------------------------------------------------------------------------
   const coarse = CompactRange.empty(tree);
@@ -405,53 +213,6 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   let indexLookups = 0;
   let stopped = false;
   let remoteIndex: Promise<void> = Promise.resolve();
-
-  /**
-   * The index fingerprints differ: find out where. First look up every expected record (a second
-   * pass over the entries, `lookup` mode); then, if that finds no missing record, scan the index
-   * for records that name the wrong entry. Records of entries already reported as damaged are
-   * expected to differ and are not reported again.
-   */
-  const locateIndexProblems = async (kinds: readonly IndexKind[]) => {
-    const reader = source.local?.reader;
-    if (reader === undefined) return;
-    const found = new Map<IndexKind, number>(kinds.map((k) => [k, 0]));
-    const depth = Math.max(2, executor.workers * 3);
-    const queue: Array<Promise<ChunkResult>> = [];
-    const take = async () => {
-      const r = await (queue.shift() as Promise<ChunkResult>);
-      for (const p of r.problems) {
-        const kind = p.kind as IndexKind;
-        if (!found.has(kind)) continue;
-        found.set(kind, (found.get(kind) ?? 0) + 1);
-        problems.add(p);
-      }
-      problems.addUnlisted(Object.fromEntries(Object.entries(r.unlisted).filter(([k]) => found.has(k as IndexKind))));
-      indexLookups += r.indexLookups;
-    };
-    for (let start = 0n; start < replayed; start += BigInt(CHUNK_SIZE)) {
-      const count = replayed - start < BigInt(CHUNK_SIZE) ? Number(replayed - start) : CHUNK_SIZE;
-      queue.push(quiet(executor.runChunk({ start, count, snapshots: [], indexMode: 'lookup' })));
-      if (queue.length >= depth) await take();
-    }
-    while (queue.length > 0) await take();
-    for (const kind of kinds) {
-      if ((found.get(kind) ?? 0) > 0 || beyondFound[kind]) continue;
-      const wrong = (await reader.locateWrongRecords(kind, tree)).filter((p) => p.index === undefined || !badEntries.has(p.index));
-      for (const p of wrong) problems.add(p);
-      // With no record missing or wrong, the difference is the records of entries already reported.
-      if (wrong.length > 0 || badEntries.size > 0) continue;
-      problems.add(
-        {
-          kind,
-          message: `the ${kind === 'digest-index' ? 'digest' : 'leaf-hash'} index holds other records than the entries call for (${counted[kind]} records for ${N} entries)`,
-          expected: `${N} records, one per entry`,
-          found: `${counted[kind]} records`,
-        },
-        N,
-      );
-    }
-  };
 
   const dispatch = async (start: bigint): Promise<InFlight> => {
     const want = N - start < BigInt(CHUNK_SIZE) ? Number(N - start) : CHUNK_SIZE;
@@ -475,7 +236,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
         count === want ? tiles : await Promise.all(levels(count).map((l) => (l % TILE_HEIGHT === 0 ? source.readNodes(l, start >> BigInt(l), count >> l) : Promise.resolve(undefined))));
       task = { start, count, snapshots: [], read, stored };
     }
-    await readBlocks(start + BigInt(task.count));
+    await blocks.read(start + BigInt(task.count));
     const checks: RootCheck[] = [];
     while (pending.length > 0 && (pending[0] as RootCheck).size <= start + BigInt(task.count)) {
       const rc = pending.shift() as RootCheck;
@@ -484,7 +245,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       else checks.push(rc);
     }
     const snapshots = [...new Set(checks.map((c) => Number(c.size - start)))].sort((a, b) => a - b);
-    postCounts(countsPerChunk);
+    indexes.post();
     return { start, result: quiet(executor.runChunk({ ...task, snapshots })), checks, ...(gap ? { gap } : {}) };
   };
 
@@ -495,14 +256,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       return;
     }
     const r = await f.result;
-    if (r.prints !== undefined) {
-      xorInto(expected['digest-index'], r.prints.digest);
-      xorInto(expected['leaf-index'], r.prints.leaf);
-    }
-    for (const b of r.badEntries) {
-      if (badEntries.size < MAX_BAD_ENTRIES) badEntries.add(b);
-      else badOverflow = true;
-    }
+    indexes.absorb(r);
     for (const p of r.problems) problems.add(p);
     problems.addUnlisted(r.unlisted);
     problems.suppressed += r.suppressed;
@@ -550,7 +304,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
       problems.add((r.gap ?? f.gap) as Problem);
       stopped = true;
     }
-    await drainVerify(4);
+    await blocks.drain(4);
     const elapsedMs = performance.now() - t0;
     options.onProgress?.({ done: replayed, total: N, elapsedMs, rate: elapsedMs > 0 ? Number(replayed) / (elapsedMs / 1000) : 0 });
   };
@@ -560,7 +314,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     const depth = Math.max(2, executor.workers * 3);
     const inflight: InFlight[] = [];
     let nextStart = 0n;
-    await readBlocks(0n);
+    await blocks.read(0n);
     while (pending.length > 0 && (pending[0] as RootCheck).size === 0n) evaluate(pending.shift() as RootCheck, empty);
     for (;;) {
       while (!stopped && inflight.length < depth && nextStart < N) {
@@ -579,32 +333,13 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     }
     await remoteIndex;
     finalRoot = foldRight([...coarse.hashes(), ...edge], tree) ?? empty;
-    await readBlocks(1n << 64n);
-    flushVerify();
-    await drainVerify(0);
-    postCounts(ranges.length);
-    for (const { range, r } of await Promise.all(counting)) {
-      counted[range.kind] += r.count;
-      xorInto(actual[range.kind], r.print);
-      for (const p of r.beyond) {
-        beyondFound[range.kind] = true;
-        const firstSoFar = beyond[range.kind];
-        if (firstSoFar === undefined || (p.index ?? 0n) < (firstSoFar.index ?? 0n)) beyond[range.kind] = p;
-        beyondCount[range.kind]++;
-      }
-    }
-    // Records naming entries beyond the size: list the first of each index, count the rest.
-    for (const kind of ['digest-index', 'leaf-index'] as const) {
-      const p = beyond[kind];
-      if (p === undefined) continue;
-      const more = beyondCount[kind] - 1;
-      problems.add(more > 0 ? { ...p, message: `${p.message} (and ${more} more such record${more === 1 ? '' : 's'})` } : p);
-      if (more > 0) problems.addUnlisted({ [kind]: more });
-    }
-    if (badOverflow) warn(`more than ${MAX_BAD_ENTRIES} damaged entries: index findings about some of them may be listed too`);
+    await blocks.read(1n << 64n);
+    blocks.flush();
+    await blocks.drain(0);
+    await indexes.settle(warn);
     if (source.local !== undefined && !stopped) {
-      const differ = (['digest-index', 'leaf-index'] as const).filter((k) => !equalBytes(expected[k], actual[k]));
-      if (differ.length > 0) await locateIndexProblems(differ);
+      const differ = indexes.differing();
+      if (differ.length > 0) indexLookups += await indexes.locate(differ, replayed);
     }
   } finally {
     await executor.close();
@@ -630,7 +365,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
 
   // Forks: a saved checkpoint the replayed history contradicts. Gather the evidence.
   for (const { rc, computed } of forks) {
-    const cover = coverOf.get(rc);
+    const cover = blocks.coverOf.get(rc);
     let evidence: FraudProof | undefined;
     if (cover !== undefined && rc.saved !== undefined) {
       try {
@@ -674,7 +409,8 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
   }
 
   // Blocks and size.
-  if (blocksSeen === 0n) {
+  const latest = blocks.latest;
+  if (blocks.seen === 0n) {
     problems.add({ kind: 'block-missing', height: 0n, message: 'no blocks: a log seals a genesis block when it is created' }, 0n);
   } else if (source.live && latest !== undefined && latest.size < N) {
     problems.add({ kind: 'block-missing', height: latest.height + 1n, message: `no block seals the served checkpoint of size ${N} (the last block covers ${latest.size})` }, N);
@@ -698,7 +434,7 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     size: replayed,
     root: finalRoot,
     claimedSize: N,
-    checkpoints: blocksSeen,
+    checkpoints: blocks.seen,
     ...(latest ? { latest: { height: latest.height, size: latest.size, root: latest.root } } : {}),
     savedCheckpoints: saved.length,
     unsealed,
