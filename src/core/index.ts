@@ -1,7 +1,7 @@
 /** The pure ledger core (no I/O): formats, hashing, Merkle proofs, notes, checkpoints, blocks, receipts. */
 export * from './bytes.js';
 export * from './errors.js';
-export { sha256, useSha256, ed25519PublicKey, ed25519Sign, ed25519Verify, type Sha256Function } from './crypto.js';
+export { sha256, useSha256, ed25519PublicKey, ed25519Sign, ed25519Verify, useEd25519, type Ed25519Functions, type Sha256Function } from './crypto.js';
 export * from './merkle/index.js';
 export * from './note.js';
 export * from './checkpoint.js';

@@ -11,7 +11,7 @@ describe('utf8 (pooled for short strings)', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 30_000);
 
   it('gives every result its own bytes: writing one never changes another', () => {
     const texts = Array.from({ length: 500 }, (_, i) => `entry ${i} 衡环罚〔2026〕${i}号 😀`);
