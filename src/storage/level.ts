@@ -9,20 +9,11 @@
  *   `sync: true`, and resolves only after LevelDB has fsynced it.
  * - The size and block count are read once at open and then kept in memory, updated only after
  *   the write that changes them has resolved.
- * - A failed write poisons the handle (see {@link LevelStore.health}). LevelDB appends every write
- *   to its log file; a write that fails half way (ENOSPC) leaves a torn record there, and on the
- *   next open LevelDB drops the log from that record on, including every later write that
- *   "succeeded" on the same handle: acknowledged entries would vanish after a crash. So after a
- *   failed write no further write reaches that handle: writes are refused with
- *   {@link StoreUnavailableError} until the store has been closed and reopened (which replays the
- *   log up to the torn record and starts a new log file). Writes are serialized, so no write can be
- *   in flight behind a failing one. Reopening waits for reads in flight and holds new ones for its
- *   few milliseconds; it is attempted at most every `retryMs`, and while the disk is full only once
- *   the free space could hold the log being replayed, so reads keep working on the old handle.
+ * - A failed write poisons the handle (see {@link LevelStore.health}): writes are refused with
+ *   {@link StoreUnavailableError} until the store has been closed and reopened, by itself. Why, and
+ *   how the handle is opened, serialized and reopened: level-handle.ts.
  */
-import { readdirSync, statSync, statfsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Level } from 'level';
+import { resolve } from 'node:path';
 import type { BlockJson } from '../core/block.js';
 import { MAX_SAFE_BIGINT, fromUtf8, utf8 } from '../core/bytes.js';
 import type { NodeId } from '../core/merkle/node.js';
@@ -66,26 +57,12 @@ import {
   prefixed,
   secondaryPrefix,
 } from './keys.js';
+import { LevelHandle, openLevel, type Db, type LevelStoreOptions } from './level-handle.js';
 import { checkRecordValue, recordKey, recordKeyOf, recordRange, type RecordQuery, type RecordRow, type RecordWrite } from './records.js';
 import { StoreUnavailableError, type AppendBatch, type ApiKeyRecord, type LedgerStore, type StoreHealth } from './store.js';
 
-/**
- * StoreLockedError is thrown by {@link LevelStore.open} when another Guzheng process (or another
- * LevelStore in this process) holds the data directory's LevelDB lock (DESIGN.md §4: one writer).
- */
-export class StoreLockedError extends Error {
-  /** Stable code for callers (CLI exit message, service start-up). */
-  readonly code = 'STORE_LOCKED' as const;
-  /** The data directory, resolved to an absolute path. */
-  readonly dir: string;
-  constructor(dir: string, options?: { cause?: unknown }) {
-    super(`data directory ${dir} is in use by another Guzheng process (LevelDB lock held)`, options);
-    this.name = 'StoreLockedError';
-    this.dir = dir;
-  }
-}
-
-type Db = Level<Uint8Array, Uint8Array>;
+// LevelStore.open's error and options, kept importable from here.
+export { StoreLockedError, type LevelStoreOptions } from './level-handle.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -95,40 +72,16 @@ function own(v: Uint8Array): Uint8Array {
   return new Uint8Array(v);
 }
 
-function errorCode(err: unknown): unknown {
-  return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-}
-
-function isLockError(err: unknown): boolean {
-  if (errorCode(err) === 'LEVEL_LOCKED') return true;
-  const cause = typeof err === 'object' && err !== null && 'cause' in err ? err.cause : undefined;
-  return errorCode(cause) === 'LEVEL_LOCKED';
-}
-
-/** Is this LevelDB (or fs) error a full disk? */
-function isNoSpace(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'ENOSPC') return true;
-    const message = (e as { message?: unknown }).message;
-    if (typeof message === 'string' && /no space left on device|ENOSPC/i.test(message)) return true;
-  }
-  return false;
-}
-
-/** Options of {@link LevelStore.open}. */
-export interface LevelStoreOptions {
-  /** Least time between two attempts to reopen after a failed write, ms (default 1,000). */
-  readonly retryMs?: number;
-  /** Free bytes wanted beyond the size of LevelDB's log files before reopening a full store (default 1 MiB). */
-  readonly reserveBytes?: number;
-  /** Where state changes (write failed, reopened) are reported (default: nowhere). */
-  readonly onEvent?: (message: string) => void;
-}
-
 function readU64Value(v: Uint8Array | undefined, what: string): bigint {
   if (v === undefined) return 0n;
   if (v.length !== U64_SIZE) throw new Error(`storage: ${what} value is ${v.length} bytes, want ${U64_SIZE}`);
   return decodeU64(v);
+}
+
+/** readCounts reads the stored size and block count (0 when unset). */
+async function readCounts(db: Db): Promise<{ size: bigint; blocks: bigint }> {
+  const [size, blocks] = await db.getMany([SIZE_KEY, BLOCK_COUNT_KEY]);
+  return { size: readU64Value(size, 's:size'), blocks: readU64Value(blocks, 's:blocks') };
 }
 
 /**
@@ -138,28 +91,13 @@ function readU64Value(v: Uint8Array | undefined, what: string): bigint {
  */
 export class LevelStore implements LedgerStore {
   readonly #db: Db;
+  readonly #h: LevelHandle;
   /** Absolute path of the data directory. */
   readonly dir: string;
   #size: bigint;
   #blockCount: bigint;
   #appending = false;
   #appendingBlock = false;
-  #closed = false;
-  readonly #o: Required<Omit<LevelStoreOptions, 'onEvent'>> & Pick<LevelStoreOptions, 'onEvent'>;
-  /** Why writes are refused, since when; undefined while healthy. */
-  #failure: { readonly error: unknown; readonly full: boolean; readonly since: string } | undefined;
-  /** The handle is closed because reopening failed: reads are refused too. */
-  #down = false;
-  #lastReopenAt = 0;
-  #reopening: Promise<void> | undefined;
-  /** Tail of the chain that serializes writes. */
-  #writes: Promise<unknown> = Promise.resolve();
-  /** Operations using the handle now, and the gate a reopen holds them at. */
-  #users = 0;
-  #gate: Promise<void> | undefined;
-  #idle: (() => void) | undefined;
-  /** Successful reopens after failed writes (for tests and metrics). */
-  reopens = 0;
   /** A reopen found more than was acknowledged (a failed write had landed): the pending write must be redone by its caller. */
   #grown = false;
   /**
@@ -176,7 +114,7 @@ export class LevelStore implements LedgerStore {
     this.dir = dir;
     this.#size = size;
     this.#blockCount = blockCount;
-    this.#o = { retryMs: options.retryMs ?? 1000, reserveBytes: options.reserveBytes ?? 1 << 20, onEvent: options.onEvent };
+    this.#h = new LevelHandle(db, dir, options, { reloaded: () => this.#reloaded(), stale: () => this.#stale() });
   }
 
   /**
@@ -186,16 +124,10 @@ export class LevelStore implements LedgerStore {
    */
   static async open(dir: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
     const abs = resolve(dir);
-    const db: Db = new Level<Uint8Array, Uint8Array>(abs, { keyEncoding: 'view', valueEncoding: 'view' });
+    const db = await openLevel(abs);
     try {
-      await db.open();
-    } catch (err) {
-      if (isLockError(err)) throw new StoreLockedError(abs, { cause: err });
-      throw err;
-    }
-    try {
-      const [size, blocks] = await db.getMany([SIZE_KEY, BLOCK_COUNT_KEY]);
-      return new LevelStore(db, abs, readU64Value(size, 's:size'), readU64Value(blocks, 's:blocks'), options);
+      const { size, blocks } = await readCounts(db);
+      return new LevelStore(db, abs, size, blocks, options);
     } catch (err) {
       await db.close();
       throw err;
@@ -203,150 +135,34 @@ export class LevelStore implements LedgerStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new Error(`storage: store ${this.dir} is closed`);
+    this.#h.assertOpen();
+  }
+
+  /** Successful reopens after failed writes (for tests and metrics). */
+  get reopens(): number {
+    return this.#h.reopens;
   }
 
   /** health reports whether writes (and reads) work now; see {@link StoreHealth}. */
   health(): StoreHealth {
-    const f = this.#failure;
-    if (f === undefined) return { state: 'ok' };
-    return { state: this.#down ? 'down' : f.full ? 'full' : 'failed', since: f.since };
+    return this.#h.health();
   }
 
-  #unavailable(): StoreUnavailableError {
-    const f = this.#failure;
-    const full = f?.full ?? false;
-    const what = this.#down
-      ? 'storage is down: the database could not be reopened after a failed write'
-      : full
-        ? 'storage is full: no space left on device; writes are refused until space is freed'
-        : 'storage failed a write; writes are refused until the database has been reopened';
-    return new StoreUnavailableError(what, full, { cause: f?.error });
+  /** After a reopen: the size and block count as stored now, and the API key table to be reread. */
+  async #reloaded(): Promise<bigint> {
+    const { size: stored, blocks: count } = await readCounts(this.#db);
+    if (stored !== this.#size || count !== this.#blockCount) this.#grown = true;
+    this.#apiKeys = undefined;
+    this.#size = stored;
+    this.#blockCount = count;
+    return stored;
   }
 
-  /**
-   * #use runs `f` on the handle: after a reopen in progress, and counted, so a reopen waits for it.
-   * While the store is down it first tries to reopen (rate-limited) and otherwise refuses.
-   */
-  async #use<T>(f: () => Promise<T>): Promise<T> {
-    this.#open();
-    while (this.#gate !== undefined) await this.#gate;
-    if (this.#down) {
-      await this.#reopen();
-      if (this.#down) throw this.#unavailable();
-      while (this.#gate !== undefined) await this.#gate;
-    }
-    this.#open();
-    this.#users++;
-    try {
-      return await f();
-    } finally {
-      if (--this.#users === 0) this.#idle?.();
-    }
-  }
-
-  /**
-   * #write serializes a mutation: it runs after every earlier write has settled; if an earlier
-   * write failed, only after a successful reopen. `commit` must perform exactly one LevelDB write;
-   * if it fails, the handle is poisoned and the caller gets {@link StoreUnavailableError}.
-   */
-  #write<T>(prepare: () => T, commit: (prepared: T) => Promise<void>): Promise<T> {
-    const run = async (): Promise<T> => {
-      this.#open();
-      if (this.#failure !== undefined) {
-        await this.#reopen();
-        if (this.#failure !== undefined) throw this.#unavailable();
-      }
-      if (this.#grown) {
-        // The caller's view (size, block count) predates what the reopen found: let it resync.
-        this.#grown = false;
-        throw new StoreUnavailableError(`storage reopened holding ${this.#size} entries and ${this.#blockCount} blocks: a write reported as failed had landed; retry`, false);
-      }
-      return this.#use(async () => {
-        const prepared = prepare();
-        try {
-          await commit(prepared);
-        } catch (err) {
-          this.#poison(err);
-          throw this.#unavailable();
-        }
-        return prepared;
-      });
-    };
-    const result = this.#writes.then(run, run);
-    this.#writes = result.catch(() => undefined);
-    return result;
-  }
-
-  #poison(err: unknown): void {
-    if (this.#failure !== undefined) return;
-    this.#failure = { error: err, full: isNoSpace(err), since: new Date().toISOString() };
-    this.#lastReopenAt = Date.now();
-    this.#o.onEvent?.(`storage: a write failed (${(err as Error).message ?? String(err)}); refusing writes until the database can be reopened`);
-  }
-
-  /** Bytes free on the store's filesystem, and bytes a reopen needs (LevelDB replays its log files into a table). */
-  #space(): { free: number; need: number } {
-    let logs = 0;
-    for (const name of readdirSync(this.dir)) if (name.endsWith('.log')) logs += statSync(join(this.dir, name)).size;
-    const fs = statfsSync(this.dir);
-    return { free: fs.bavail * fs.bsize, need: logs + this.#o.reserveBytes };
-  }
-
-  /**
-   * #reopen closes and reopens the handle after a failed write (at most every `retryMs`; while the
-   * disk is full, only when the free space could hold the replayed log, so that reads keep
-   * working on the open handle meanwhile). It waits for operations in flight and holds new ones.
-   * On success the failure is cleared and the size and block count are reloaded from disk (a write
-   * whose fsync failed may or may not have landed). If LevelDB cannot open, the store is down.
-   */
-  #reopen(): Promise<void> {
-    if (this.#reopening !== undefined) return this.#reopening;
-    const failure = this.#failure;
-    if (failure === undefined || this.#closed) return Promise.resolve();
-    if (Date.now() - this.#lastReopenAt < this.#o.retryMs) return Promise.resolve();
-    this.#lastReopenAt = Date.now();
-    if (!this.#down && failure.full) {
-      try {
-        const { free, need } = this.#space();
-        if (free < need) return Promise.resolve();
-      } catch {
-        return Promise.resolve();
-      }
-    }
-    let release!: () => void;
-    this.#gate = new Promise<void>((r) => (release = r));
-    this.#reopening = (async () => {
-      try {
-        if (this.#users > 0) await new Promise<void>((r) => (this.#idle = r));
-        this.#idle = undefined;
-        try {
-          if (this.#db.status === 'open') await this.#db.close();
-          await this.#db.open();
-          const [size, blocks] = await this.#db.getMany([SIZE_KEY, BLOCK_COUNT_KEY]);
-          const stored = readU64Value(size, 's:size');
-          const count = readU64Value(blocks, 's:blocks');
-          if (stored !== this.#size || count !== this.#blockCount) this.#grown = true;
-          this.#apiKeys = undefined;
-          this.#size = stored;
-          this.#blockCount = count;
-        } catch (err) {
-          if (!this.#down) this.#o.onEvent?.(`storage: reopening failed (${(err as Error).message ?? String(err)}); reads and writes are refused until it succeeds`);
-          this.#down = true;
-          this.#failure = { error: err, full: failure.full || isNoSpace(err), since: failure.since };
-          return;
-        }
-        this.#down = false;
-        this.#failure = undefined;
-        this.reopens++;
-        this.#o.onEvent?.(`storage: reopened after a failed write; writes resume at size ${this.#size}`);
-      } finally {
-        this.#gate = undefined;
-        this.#reopening = undefined;
-        release();
-      }
-    })();
-    return this.#reopening;
+  /** Once after a reopen that found more than was acknowledged: the error the next write is refused with. */
+  #stale(): StoreUnavailableError | undefined {
+    if (!this.#grown) return undefined;
+    this.#grown = false;
+    return new StoreUnavailableError(`storage reopened holding ${this.#size} entries and ${this.#blockCount} blocks: a write reported as failed had landed; retry`, false);
   }
 
   /** getSize returns the number of entries integrated (0 for a new store). */
@@ -368,11 +184,11 @@ export class LevelStore implements LedgerStore {
     const end = start + BigInt(count) < size ? start + BigInt(count) : size;
     if (end - start === 1n) {
       // One entry (a receipt, a lookup): a point read costs a fraction of an iterator.
-      const v = await this.#use(() => this.#db.get(entryKey(start)));
+      const v = await this.#h.use(() => this.#db.get(entryKey(start)));
       if (v === undefined) throw new Error(`storage: entry ${start} missing`);
       return [own(v)];
     }
-    const rows = await this.#use(() => this.#db.iterator({ ...indexRange(PREFIX.entry, start, end) }).all());
+    const rows = await this.#h.use(() => this.#db.iterator({ ...indexRange(PREFIX.entry, start, end) }).all());
     if (BigInt(rows.length) !== end - start) throw new Error(`storage: entries [${start}, ${end}) incomplete: got ${rows.length}`);
     return rows.map(([k, v], i) => {
       if (indexOfKey(k) !== start + BigInt(i)) throw new Error(`storage: entry ${start + BigInt(i)} missing`);
@@ -383,7 +199,7 @@ export class LevelStore implements LedgerStore {
   /** getAttachment returns the attachment of entry `index`, if any. Requires: index a uint64. */
   async getAttachment(index: bigint): Promise<Uint8Array | undefined> {
     this.#open();
-    const v = await this.#use(() => this.#db.get(attachmentKey(index)));
+    const v = await this.#h.use(() => this.#db.get(attachmentKey(index)));
     return v === undefined ? undefined : own(v);
   }
 
@@ -395,7 +211,7 @@ export class LevelStore implements LedgerStore {
     this.#open();
     checkNodeIds(ids);
     if (ids.length === 0) return [];
-    const values = await this.#use(() => this.#db.getMany(ids.map((id) => nodeKey(id.level, id.index))));
+    const values = await this.#h.use(() => this.#db.getMany(ids.map((id) => nodeKey(id.level, id.index))));
     if (values.length !== ids.length) throw new Error(`storage: bad math: getMany returned ${values.length} values for ${ids.length} keys`);
     return values.map((v, i) => {
       const id = ids[i] as NodeId;
@@ -426,7 +242,7 @@ export class LevelStore implements LedgerStore {
     checkCount(limit, 'lookupSecondary limit');
     const prefix = secondaryPrefix(name, key);
     if (limit === 0) return [];
-    const keys = await this.#use(() => this.#db.keys({ gte: prefixed(prefix, start), lt: prefixEnd(prefix), limit }).all());
+    const keys = await this.#h.use(() => this.#db.keys({ gte: prefixed(prefix, start), lt: prefixEnd(prefix), limit }).all());
     const size = this.#size;
     return keys.map((k) => indexOfKey(k)).filter((i) => i < size);
   }
@@ -437,7 +253,7 @@ export class LevelStore implements LedgerStore {
    * are already visible to a scan but not yet part of the size.
    */
   async #scanIndexes(prefix: Uint8Array): Promise<bigint[]> {
-    const keys = await this.#use(() => this.#db.keys(prefixRange(prefix)).all());
+    const keys = await this.#h.use(() => this.#db.keys(prefixRange(prefix)).all());
     const size = this.#size;
     const out: bigint[] = [];
     for (const k of keys) {
@@ -495,7 +311,7 @@ export class LevelStore implements LedgerStore {
         }
         return { wb, end };
       };
-      const done = await this.#write(prepared, async (p) => {
+      const done = await this.#h.write(prepared, async (p) => {
         if (p !== undefined) await p.wb.write({ sync: true });
       });
       if (done !== undefined) this.#size = done.end;
@@ -513,7 +329,7 @@ export class LevelStore implements LedgerStore {
   /** getBlock returns the block at `height`, if any. Requires: height a uint64. */
   async getBlock(height: bigint): Promise<BlockJson | undefined> {
     this.#open();
-    const v = await this.#use(() => this.#db.get(blockKey(height)));
+    const v = await this.#h.use(() => this.#db.get(blockKey(height)));
     return v === undefined ? undefined : decodeStoredBlock(fromUtf8(v, 'stored block'), height);
   }
 
@@ -525,7 +341,7 @@ export class LevelStore implements LedgerStore {
     const count = this.#blockCount;
     if (limit === 0 || from >= count) return [];
     const end = from + BigInt(limit) < count ? from + BigInt(limit) : count;
-    const rows = await this.#use(() => this.#db.iterator({ ...indexRange(PREFIX.block, from, end) }).all());
+    const rows = await this.#h.use(() => this.#db.iterator({ ...indexRange(PREFIX.block, from, end) }).all());
     if (BigInt(rows.length) !== end - from) throw new Error(`storage: blocks [${from}, ${end}) incomplete: got ${rows.length}`);
     return rows.map(([k, v], i) => {
       const height = from + BigInt(i);
@@ -543,7 +359,7 @@ export class LevelStore implements LedgerStore {
     if (this.#appendingBlock) throw new Error('storage: appendBlock already in flight (the log is the single writer)');
     this.#appendingBlock = true;
     try {
-      const height = await this.#write(
+      const height = await this.#h.write(
         () => {
           const at = this.#blockCount;
           return { at, text: checkBlockToAppend(block, at) };
@@ -568,7 +384,7 @@ export class LevelStore implements LedgerStore {
     this.#open();
     checkEvidence(kind, height, value, this.#blockCount);
     const key = evidenceKey(kind, height);
-    await this.#write(
+    await this.#h.write(
       () => undefined,
       () => this.#db.put(key, value, { sync: true }),
     );
@@ -581,7 +397,7 @@ export class LevelStore implements LedgerStore {
     checkCount(limit, 'listEvidence limit');
     if (limit === 0) return [];
     const prefix = evidencePrefix(kind);
-    const rows = await this.#use(() => this.#db.iterator({ gte: prefixed(prefix, from), lt: prefixEnd(prefix), limit }).all());
+    const rows = await this.#h.use(() => this.#db.iterator({ gte: prefixed(prefix, from), lt: prefixEnd(prefix), limit }).all());
     return rows.map(([k, v]) => ({ height: indexOfKey(k), value: new Uint8Array(v) }));
   }
 
@@ -589,14 +405,14 @@ export class LevelStore implements LedgerStore {
   async lastEvidence(kind: string): Promise<{ height: bigint; value: Uint8Array } | undefined> {
     this.#open();
     const prefix = evidencePrefix(kind);
-    const [row] = await this.#use(() => this.#db.iterator({ gte: prefix, lt: prefixEnd(prefix), reverse: true, limit: 1 }).all());
+    const [row] = await this.#h.use(() => this.#db.iterator({ gte: prefix, lt: prefixEnd(prefix), reverse: true, limit: 1 }).all());
     return row === undefined ? undefined : { height: indexOfKey(row[0]), value: new Uint8Array(row[1]) };
   }
 
   /** getMeta returns the named value, if set. */
   async getMeta(key: string): Promise<string | undefined> {
     this.#open();
-    const v = await this.#use(() => this.#db.get(metaKey(key)));
+    const v = await this.#h.use(() => this.#db.get(metaKey(key)));
     return v === undefined ? undefined : fromUtf8(v, `meta ${key}`);
   }
 
@@ -605,7 +421,7 @@ export class LevelStore implements LedgerStore {
     this.#open();
     checkMetaValue(value);
     const k = metaKey(key);
-    await this.#write(
+    await this.#h.write(
       () => undefined,
       () => this.#db.put(k, utf8(value), { sync: true }),
     );
@@ -615,7 +431,7 @@ export class LevelStore implements LedgerStore {
   async putApiKey(record: ApiKeyRecord): Promise<void> {
     this.#open();
     const text = checkApiKeyRecord(record);
-    await this.#write(
+    await this.#h.write(
       () => undefined,
       () => this.#db.put(apiKeyKey(record.secretHash), utf8(text), { sync: true }),
     );
@@ -643,7 +459,7 @@ export class LevelStore implements LedgerStore {
   /** listApiKeys returns every stored API key record, in secretHash order (one range scan). */
   async listApiKeys(): Promise<ApiKeyRecord[]> {
     this.#open();
-    const values = await this.#use(() => this.#db.values(prefixRange(PREFIX.apiKey)).all());
+    const values = await this.#h.use(() => this.#db.values(prefixRange(PREFIX.apiKey)).all());
     return values.map((v) => decodeStoredApiKey(fromUtf8(v, 'api key record')));
   }
 
@@ -656,13 +472,13 @@ export class LevelStore implements LedgerStore {
       checkRecordValue(r.value);
       return { type: 'put' as const, key, value: utf8(r.value) };
     });
-    if (ops.length > 0) await this.#write(() => undefined, () => this.#db.batch(ops, { sync: true }));
+    if (ops.length > 0) await this.#h.write(() => undefined, () => this.#db.batch(ops, { sync: true }));
   }
 
   /** getRecord returns the value stored under (`table`, `key`), if any. */
   async getRecord(table: string, key: string): Promise<string | undefined> {
     this.#open();
-    const v = await this.#use(() => this.#db.get(recordKey(table, key)));
+    const v = await this.#h.use(() => this.#db.get(recordKey(table, key)));
     return v === undefined ? undefined : fromUtf8(v, `record ${table}`);
   }
 
@@ -670,16 +486,12 @@ export class LevelStore implements LedgerStore {
   async listRecords(table: string, query: RecordQuery): Promise<RecordRow[]> {
     this.#open();
     const range = recordRange(table, query);
-    const rows = await this.#use(() => this.#db.iterator({ ...range, limit: query.limit, reverse: query.reverse === true }).all());
+    const rows = await this.#h.use(() => this.#db.iterator({ ...range, limit: query.limit, reverse: query.reverse === true }).all());
     return rows.map(([k, v]) => ({ key: recordKeyOf(table, k), value: fromUtf8(v, `record ${table}`) }));
   }
 
   /** close releases the LevelDB handle and its lock; later calls reject. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#writes;
-    while (this.#gate !== undefined) await this.#gate;
-    if (this.#db.status === 'open') await this.#db.close();
+  close(): Promise<void> {
+    return this.#h.close();
   }
 }
