@@ -323,16 +323,37 @@ export function generateSignerKey(name: string, seed: Uint8Array, algorithm: Not
 }
 
 /** Accept a key string or a parsed key object; objects are re-checked for self-consistency. */
+/**
+ * Signer keys already checked, with a copy of what was checked: deriving the public key from the
+ * seed costs as much as a signature, and a log signs with the same key object many times a
+ * second. A key object changed since (its bytes, name or id) is checked again.
+ */
+const checkedSigners = new WeakMap<SignerKey, { name: string; algorithm: NoteAlgorithm; seed: Uint8Array; publicKey: Uint8Array; keyId: number }>();
+
 function toSignerKey(k: SignerKey | string): SignerKey {
   if (typeof k === 'string') return parseSignerKey(k);
   if (typeof k !== 'object' || k === null) keyMalformed(`signer: got ${typeof k}, want a signer key`);
-  checkName(k.name, 'signer');
   const algorithm = k.algorithm ?? 'ed25519';
+  const seen = checkedSigners.get(k);
+  if (
+    seen !== undefined &&
+    seen.name === k.name &&
+    seen.algorithm === algorithm &&
+    seen.keyId === k.keyId &&
+    k.seed instanceof Uint8Array &&
+    k.publicKey instanceof Uint8Array &&
+    equalBytes(seen.seed, k.seed) &&
+    equalBytes(seen.publicKey, k.publicKey)
+  ) {
+    return k;
+  }
+  checkName(k.name, 'signer');
   checkKeyBytes(k.seed, PRIVATE_SIZE[algorithm], 'signer: seed');
   const publicKey = publicKeyOf(algorithm, k.seed);
   if (!(k.publicKey instanceof Uint8Array) || !equalBytes(publicKey, k.publicKey) || k.keyId !== keyIdOf(k.name, publicKey, algorithm)) {
     keyMalformed('signer: public key or key id does not match the seed');
   }
+  checkedSigners.set(k, { name: k.name, algorithm, seed: k.seed.slice(), publicKey: publicKey.slice(), keyId: k.keyId });
   return k;
 }
 

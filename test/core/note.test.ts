@@ -76,6 +76,18 @@ describe('keys', () => {
     expect(codeOf(() => parseSignerKey(bogus))).toBe('KEY_MALFORMED');
   });
 
+  it('checks a signer key object again once its seed was changed after a first signature', () => {
+    const s = parseSignerKey(PETER_SKEY);
+    const key = { ...s, seed: s.seed.slice(), publicKey: s.publicKey.slice() };
+    expect(signNote('hello\n', [key])).toContain('PeterNeumann');
+    // Checked keys are remembered; a changed seed must not sign under the old key's id.
+    key.seed[0] = (key.seed[0] as number) ^ 1;
+    expect(codeOf(() => signNote('hello\n', [key]))).toBe('KEY_MALFORMED');
+    key.seed[0] = (key.seed[0] as number) ^ 1;
+    expect(signNote('hello\n', [key])).toContain('PeterNeumann');
+    expect(codeOf(() => signNote('hello\n', [{ ...key, keyId: key.keyId ^ 1 }]))).toBe('KEY_MALFORMED');
+  });
+
   it('generates consistent key pairs from a seed', () => {
     const s = parseSignerKey(KEYS_B.signerKey);
     const v = parseVerifierKey(KEYS_B.verifierKey);
