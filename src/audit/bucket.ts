@@ -19,10 +19,11 @@
  * time stamps with TSA roots, cosignatures with a policy. The bucket holds no digest index: none is
  * checked.
  *
- * With a listing, {@link BucketSource.finish} also checks every other object in the bucket: the
- * partial tiles and bundles of earlier checkpoints must be prefixes of the current ones (which the
- * replay verified), so the bucket holds no object that disagrees with the log; objects beyond the
- * checkpoint are counted (the mirror writes them before the checkpoint that needs them).
+ * With a listing, {@link BucketSource.finish} also checks every other object in the bucket
+ * (bucket-listing.ts): the partial tiles and bundles of earlier checkpoints must be prefixes of the
+ * current ones (which the replay verified), so the bucket holds no object that disagrees with the
+ * log; objects beyond the checkpoint are counted (the mirror writes them before the checkpoint that
+ * needs them).
  *
  * Entry bundles hold entry metadata (case numbers, file names): a bucket may keep them private
  * (docs/scaling.md#what-is-public). When they cannot be read, the audit stops at the start with an
@@ -36,9 +37,10 @@ import { openCheckpoint } from '../core/checkpoint.js';
 import { sha256 } from '../core/crypto.js';
 import type { TreeHasher } from '../core/merkle/hash.js';
 import { splitNote, type VerifierKey } from '../core/note.js';
-import { decodeEntryBundle, encodeEntryBundle, formatTilePath, parseTilePath, tileWidth, TILE_WIDTH, type Tile } from '../core/tiles.js';
+import { formatTilePath, tileWidth, TILE_WIDTH, type Tile } from '../core/tiles.js';
 import { decodeStoredToken } from '../log/stamps.js';
-import { attachmentBundleKey, blockBundleKey, decodeAttachmentBundle, encodeAttachmentBundle, stampKey, type BlockGroup } from '../mirror/layout.js';
+import { attachmentBundleKey, blockBundleKey, decodeAttachmentBundle, stampKey, type BlockGroup } from '../mirror/layout.js';
+import { groupOf, ListingAccount, parseIndexPath } from './bucket-listing.js';
 import { TileNodes } from './bucket-nodes.js';
 import type { BucketReader, ObjectRead } from './bucket-store.js';
 import { runAudit, type AuditOptions } from './replay.js';
@@ -84,38 +86,6 @@ export interface BucketSummary {
   readonly unknownCount: number;
 }
 
-/** One group of 256 blocks: which heights, and the object holding them. */
-function groupOf(height: bigint, count: bigint): BlockGroup {
-  const index = height / BigInt(TILE_WIDTH);
-  const left = count - index * BigInt(TILE_WIDTH);
-  return { index, width: left >= BigInt(TILE_WIDTH) ? TILE_WIDTH : Number(left) };
-}
-
-/** parseIndexPath reads `<N>[.p/<W>]` (tlog-tiles index syntax), or undefined. */
-function parseIndexPath(rest: string): { index: bigint; width: number } | undefined {
-  try {
-    const t = parseTilePath(`tile/entries/${rest}`);
-    return { index: t.index, width: t.width };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The first `n` lines (each ending in a newline) of a block bundle's text, or undefined. */
-function firstLines(text: string, n: number): string | undefined {
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const nl = text.indexOf('\n', at);
-    if (nl < 0) return undefined;
-    at = nl + 1;
-  }
-  return text.slice(0, at);
-}
-
-const UNKNOWN_LISTED = 20;
-/** Why an older partial object that is not a prefix of the current one is a problem. */
-const DISAGREE = "one of the two is not the log's (the replay checks the current one: if it found nothing wrong with it, it is the older one)";
-
 /** Reads a mirror's bucket for an audit. */
 export class BucketSource implements AuditSource {
   readonly description: string;
@@ -136,12 +106,10 @@ export class BucketSource implements AuditSource {
   /** The first entry bundle, read by start() to see whether entries are readable at all. */
   #probe: { path: string; read: ObjectRead } | undefined;
   #read = 0;
-  #olderChecked = 0;
-  #newer = 0;
   #stamps = 0;
   #cosignatures = 0;
-  readonly #unknown: string[] = [];
-  #unknownCount = 0;
+  /** The listed objects beyond those the replay read, accounted for by finish(). */
+  readonly #account: ListingAccount;
   /**
    * Problems with a block's evidence or form that do not break the stream (kept out of the block
    * items, so the chain is still checked across them), returned by finish().
@@ -155,6 +123,7 @@ export class BucketSource implements AuditSource {
     this.#o = options;
     this.#concurrency = options.concurrency ?? 16;
     this.#tiles = new TileReads((t) => this.#tile(t), this.#concurrency, (t) => `bucket object ${reader.name(formatTilePath(t))}`);
+    this.#account = new ListingAccount({ get: (path) => this.#get(path), object: (path) => this.object(path), concurrency: this.#concurrency });
   }
 
   /** What was read (valid once the audit is done). */
@@ -166,12 +135,12 @@ export class BucketSource implements AuditSource {
       objects: this.#o.objects ?? 'all',
       objectsRead: this.#read,
       objectsListed: this.#listed?.length ?? 0,
-      olderChecked: this.#olderChecked,
-      newer: this.#newer,
+      olderChecked: this.#account.olderChecked,
+      newer: this.#account.newer,
       stamps: this.#stamps,
       cosignatures: this.#cosignatures,
-      unknown: this.#unknown,
-      unknownCount: this.#unknownCount,
+      unknown: this.#account.unknown,
+      unknownCount: this.#account.unknownCount,
     };
   }
 
@@ -467,120 +436,8 @@ export class BucketSource implements AuditSource {
   async finish(): Promise<Problem[]> {
     const problems: Problem[] = [...this.#late];
     if (this.#listed === undefined || this.#o.objects === 'needed') return problems;
-    const older: Array<{ path: string; current: string; compare: (old: Uint8Array, current: Uint8Array) => boolean; problem: (why: string) => Problem }> = [];
-    for (const path of this.#listed) {
-      if (path === 'checkpoint') continue;
-      if (path.startsWith('tile/')) {
-        let tile: Tile;
-        try {
-          tile = parseTilePath(path);
-        } catch {
-          this.#unknownObject(path);
-          continue;
-        }
-        const cw = tileWidth(tile.kind === 'hash' ? tile.level : 0, tile.index, this.#size);
-        if (tile.width === cw) continue; // read by the replay
-        if (tile.width > cw) {
-          this.#newer++;
-          continue;
-        }
-        const current = formatTilePath({ ...tile, width: cw });
-        older.push({
-          path,
-          current,
-          compare: (old, cur) => {
-            if (tile.kind === 'hash') return old.length === tile.width * 32 && toHex(old) === toHex(cur.subarray(0, tile.width * 32));
-            try {
-              return toHex(old) === toHex(encodeEntryBundle(decodeEntryBundle(cur, cw).slice(0, tile.width)));
-            } catch {
-              return false; // the current bundle is reported by the replay
-            }
-          },
-          problem: (why) => ({ kind: 'tile-invalid', index: firstLeaf(tile), message: `${this.object(path)}, the ${tile.kind === 'hash' ? 'hash tile' : 'entry bundle'} of an earlier checkpoint (width ${tile.width}), ${why} ${this.object(current)}: ${DISAGREE}` }),
-        });
-      } else if (path.startsWith('guzheng/blocks/')) {
-        const g = parseIndexPath(path.slice('guzheng/blocks/'.length));
-        if (g === undefined) {
-          this.#unknownObject(path);
-          continue;
-        }
-        const first = g.index * BigInt(TILE_WIDTH);
-        const cw = first >= this.#blockCount ? 0 : groupOf(first, this.#blockCount).width;
-        if (g.width === cw) continue;
-        if (g.width > cw) {
-          this.#newer++;
-          continue;
-        }
-        const current = blockBundleKey('', { index: g.index, width: cw });
-        older.push({
-          path,
-          current,
-          compare: (old, cur) => {
-            try {
-              return firstLines(fromUtf8(cur), g.width) === fromUtf8(old);
-            } catch {
-              return false;
-            }
-          },
-          problem: (why) => ({ kind: 'block-invalid', height: first, message: `${this.object(path)}, the block bundle of an earlier checkpoint (${g.width} blocks), ${why} ${this.object(current)}: ${DISAGREE}` }),
-        });
-      } else if (path.startsWith('guzheng/attachments/')) {
-        const g = parseIndexPath(path.slice('guzheng/attachments/'.length));
-        if (g === undefined) {
-          this.#unknownObject(path);
-          continue;
-        }
-        const cw = tileWidth(0, g.index, this.#size);
-        if (g.width === cw) continue; // read by the replay
-        if (g.width > cw) {
-          this.#newer++;
-          continue;
-        }
-        const current = attachmentBundleKey('', { index: g.index, width: cw });
-        older.push({
-          path,
-          current,
-          compare: (old, cur) => {
-            try {
-              return toHex(old) === toHex(encodeAttachmentBundle(decodeAttachmentBundle(cur, cw).slice(0, g.width)));
-            } catch {
-              return false; // the current bundle is reported by the replay
-            }
-          },
-          problem: (why) => ({ kind: 'attachment', index: g.index * BigInt(TILE_WIDTH), message: `${this.object(path)}, the attachment bundle of an earlier checkpoint (${g.width} entries), ${why} ${this.object(current)}: ${DISAGREE}` }),
-        });
-      } else if (path.startsWith('guzheng/tsa/') || path.startsWith('guzheng/cosignatures/')) {
-        const parts = path.split('/');
-        const h = parseIndexPath((parts[1] === 'tsa' ? parts.slice(2) : parts.slice(2, -1)).join('/'));
-        if (h === undefined || h.width !== TILE_WIDTH || (parts[1] === 'cosignatures' && !/^[0-9a-f]{64}$/.test(parts.at(-1) ?? ''))) this.#unknownObject(path);
-        else if (h.index >= this.#blockCount) this.#newer++;
-        // Below the block count: read with their block.
-      } else {
-        this.#unknownObject(path);
-      }
-    }
-    // Older partial objects, grouped by the current object they must be a prefix of.
-    const byCurrent = new Map<string, typeof older>();
-    for (const o of older) byCurrent.set(o.current, [...(byCurrent.get(o.current) ?? []), o]);
-    await mapLimit([...byCurrent], this.#concurrency, async ([current, olds]) => {
-      const cur = await this.#get(current);
-      for (const o of olds) {
-        this.#olderChecked++;
-        if (cur.status !== 'ok') {
-          problems.push(o.problem(`cannot be compared with`));
-          continue;
-        }
-        const old = await this.#get(o.path);
-        if (old.status !== 'ok') problems.push(o.problem(`was listed but is ${old.status === 'missing' ? 'missing' : `not readable (${old.detail})`}; compare with`));
-        else if (!o.compare(old.bytes, cur.bytes)) problems.push(o.problem('is not a prefix of'));
-      }
-    });
+    problems.push(...(await this.#account.check(this.#listed, this.#size, this.#blockCount)));
     return problems;
-  }
-
-  #unknownObject(path: string): void {
-    this.#unknownCount++;
-    if (this.#unknown.length < UNKNOWN_LISTED) this.#unknown.push(path);
   }
 
   /**
