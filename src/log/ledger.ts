@@ -228,6 +228,9 @@ export class Ledger {
             },
             ...(o.witnessTimeoutMs !== undefined ? { timeoutMs: o.witnessTimeoutMs } : {}),
             ...(o.onWitnessEvent !== undefined ? { onEvent: o.onWitnessEvent } : {}),
+            publish: () => {
+              publisher.publishNow().catch((err: unknown) => o.onWitnessEvent?.(`witnesses: could not publish for the next round: ${(err as Error).message}`));
+            },
           });
     ledger = new Ledger(o, signer, verifier, sequencer, publisher, stamps, cosignatures, witnesses);
     // Before the first submission: what each witness cosigned before this start, read back from
@@ -463,8 +466,19 @@ export class Ledger {
    * means fewer cosignatures.
    */
   async waitWitnessed(size: bigint, timeoutMs: number): Promise<void> {
-    await this.publisher.waitFor(size, timeoutMs);
-    if (this.witnesses !== undefined && this.witnesses.count > 0) await this.witnesses.waitForQuorum(size, Math.min(timeoutMs, this.#witnessTimeoutMs + 250));
+    const w = this.witnesses;
+    if (w === undefined || w.count === 0) {
+      await this.publisher.waitFor(size, timeoutMs);
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    const quorumWait = () => Math.max(0, Math.min(deadline - Date.now(), this.#witnessTimeoutMs + 250));
+    // With a round in flight, the checkpoint covering `size` is published when the round ends
+    // (WitnessClientOptions.publish) and is the next round's: publishing sooner would only make
+    // blocks the witnesses skip, and receipts that need a consistency proof to the one they cosign.
+    if (w.roundInProgress && this.checkpointSize < size) await w.waitForQuorum(size, quorumWait());
+    await this.publisher.waitFor(size, Math.max(0, deadline - Date.now()));
+    await w.waitForQuorum(size, quorumWait());
   }
 
   /**

@@ -55,6 +55,12 @@ export interface WitnessClientOptions {
   readonly checkpointAt?: (height: bigint) => Promise<string | undefined>;
   /** Deadline of one request, ms (default 3,000). */
   readonly timeoutMs?: number;
+  /**
+   * Asks the log to publish a checkpoint of everything integrated now. Called when a round ends
+   * while receipts wait for entries no published checkpoint covers yet: the next round then
+   * carries them, and they are sealed in the very block the witnesses cosign.
+   */
+  readonly publish?: () => void;
   readonly fetch?: typeof fetch;
   readonly clock?: () => Date;
   readonly onEvent?: (line: string) => void;
@@ -127,6 +133,15 @@ export class WitnessClient {
     return this.#states.length;
   }
 
+  /**
+   * Whether a round is in flight. While one is, a checkpoint published now would be skipped by
+   * the witnesses (the next round takes the newest), so a receipt waits for the round's end, when
+   * the client asks for a publication ({@link WitnessClientOptions.publish}).
+   */
+  get roundInProgress(): boolean {
+    return !this.#roundOver && !this.#stopped;
+  }
+
   /** The newest checkpoint cosigned to quorum, if any since start. */
   get witnessed(): Witnessed | undefined {
     return this.#witnessed;
@@ -171,8 +186,12 @@ export class WitnessClient {
       // A witness backing off after failures does not hold the round up.
       const now = Date.now();
       const working = this.#states.some((x) => x.busy || (x.pending?.block.height === round.block.height && x.notBefore <= now));
-      if (met || !working) this.#roundOver = true;
-      else if (done.block.height < round.block.height && s.pending === undefined) s.pending = round;
+      if (met || !working) {
+        this.#roundOver = true;
+        // Receipts waiting beyond the newest checkpoint: publish it now, for the next round.
+        const latest = this.#latest?.checkpoint.checkpoint.size ?? 0n;
+        if (this.#o.publish !== undefined && this.#waiters.some((x) => x.size > latest)) this.#o.publish();
+      } else if (done.block.height < round.block.height && s.pending === undefined) s.pending = round;
     }
     if (this.#roundOver) this.#startRound();
   }

@@ -485,3 +485,39 @@ describe('WitnessClient.seed: what the witnesses cosigned before a restart', () 
     expect(statusOf(ok, 'w').cosignedSize).toBe('2');
   });
 });
+
+describe('WitnessClient: rounds and publication', () => {
+  it('asks the log to publish when a round ends while receipts wait beyond the newest checkpoint, and only then', async () => {
+    const ledger = await logWithBlocks(4);
+    const w = testWitness('w');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const { fetch: f, sent } = scripted(async (req, n) => {
+      if (n === 0) await held;
+      return w.cosigns(req);
+    });
+    let publishes = 0;
+    const c = clientFor(ledger, policyOf([w]), f, { publish: () => void publishes++ });
+    c.notify(await published(ledger, 3n));
+    await until('the round of checkpoint 3 is in flight', () => sent.length === 1);
+    expect(c.roundInProgress).toBe(true);
+    // A receipt waits for an entry beyond checkpoint 3, which no published checkpoint covers.
+    const waiting = c.waitForQuorum(5n, 10_000);
+    release();
+    await until('the round is over', () => !c.roundInProgress);
+    expect(publishes).toBe(1);
+    // The log publishes (here: checkpoint 4, which still does not cover the waiting receipt, so
+    // the end of its round asks again); a round that ends with nobody waiting beyond it asks for nothing.
+    c.notify(await published(ledger, 4n));
+    await until('checkpoint 4 cosigned', () => c.witnessed?.size === 4n);
+    await until('the round is over', () => !c.roundInProgress);
+    expect(publishes).toBe(2); // the receipt for 5 still waits beyond 4
+    const [a] = await ledger.append([{ type: 'record', record: { i: 4 }, meta: {} }], 'officer-01');
+    expect(a!.index).toBe(4n);
+    await ledger.waitForReceipt(a!.index, 10_000); // the ledger publishes block 5 (size 5)
+    c.notify(await published(ledger, 5n));
+    expect((await waiting)?.size).toBe(5n);
+    await until('the round is over', () => !c.roundInProgress);
+    expect(publishes).toBe(2);
+  });
+});
