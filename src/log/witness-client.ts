@@ -29,6 +29,7 @@ import { evaluateQuorum, type Policy, type PolicyWitness } from '../core/policy.
 import { formatAddCheckpointBody } from '../witness/add-checkpoint.js';
 import { cosignedNote, type CosignatureBook } from './cosignatures.js';
 import type { Published } from './publisher.js';
+import { MAX_ANSWER, postCheckpoint, type WitnessAnswer } from './witness-http.js';
 
 /** How a submission ended (the `outcome` label of the request counter). */
 export type WitnessOutcome = 'cosigned' | 'conflict' | 'refused' | 'unavailable' | 'error';
@@ -61,6 +62,7 @@ export interface WitnessClientOptions {
    * carries them, and they are sealed in the very block the witnesses cosign.
    */
   readonly publish?: () => void;
+  /** Makes the HTTP exchanges instead of node:http (tests script witnesses with it). */
   readonly fetch?: typeof fetch;
   readonly clock?: () => Date;
   readonly onEvent?: (line: string) => void;
@@ -333,6 +335,15 @@ export class WitnessClient {
     if (s.failures === 1 || s.failures % 10 === 0) this.#o.onEvent?.(`witness ${s.w.name}: ${message} (failure ${s.failures})`);
   }
 
+  /** #post makes one add-checkpoint exchange: through the injected fetch if any (tests), else node:http. */
+  async #post(url: string, body: string): Promise<WitnessAnswer> {
+    const timeoutMs = this.#o.timeoutMs ?? 3000;
+    const f = this.#o.fetch;
+    if (f === undefined) return postCheckpoint(url, body, timeoutMs);
+    const res = await f(url, { method: 'POST', body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    return { status: res.status, text: (await res.text()).slice(0, MAX_ANSWER) };
+  }
+
   /** #submit sends one checkpoint to one witness, following 409s from the size the witness names. */
   async #submit(s: State, p: Published): Promise<void> {
     const size = p.checkpoint.checkpoint.size;
@@ -349,15 +360,10 @@ export class WitnessClient {
       } catch (err) {
         return this.#fail(s, 'error', `cannot prove ${s.known} → ${size}: ${(err as Error).message}`, p);
       }
-      let res: Response;
+      let res: WitnessAnswer;
       try {
-        res = await (this.#o.fetch ?? fetch)(`${s.w.url.replace(/\/+$/, '')}/add-checkpoint`, {
-          method: 'POST',
-          body,
-          signal: AbortSignal.timeout(this.#o.timeoutMs ?? 3000),
-          redirect: 'error',
-        });
-        answer = (await res.text()).slice(0, 65_536);
+        res = await this.#post(`${s.w.url.replace(/\/+$/, '')}/add-checkpoint`, body);
+        answer = res.text;
       } catch (err) {
         return this.#fail(s, 'unavailable', `no answer to checkpoint ${size}: ${(err as Error).message}`, p);
       }
