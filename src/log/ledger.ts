@@ -228,9 +228,8 @@ export class Ledger {
             },
             ...(o.witnessTimeoutMs !== undefined ? { timeoutMs: o.witnessTimeoutMs } : {}),
             ...(o.onWitnessEvent !== undefined ? { onEvent: o.onWitnessEvent } : {}),
-            publish: () => {
-              publisher.publishNow().catch((err: unknown) => o.onWitnessEvent?.(`witnesses: could not publish for the next round: ${(err as Error).message}`));
-            },
+            publish: () =>
+              publisher.publishNow().catch((err: unknown) => o.onWitnessEvent?.(`witnesses: could not publish for the next round: ${(err as Error).message}`)),
           });
     ledger = new Ledger(o, signer, verifier, sequencer, publisher, stamps, cosignatures, witnesses);
     // Before the first submission: what each witness cosigned before this start, read back from

@@ -29,7 +29,7 @@ import { evaluateQuorum, type Policy, type PolicyWitness } from '../core/policy.
 import { formatAddCheckpointBody } from '../witness/add-checkpoint.js';
 import { cosignedNote, type CosignatureBook } from './cosignatures.js';
 import type { Published } from './publisher.js';
-import { MAX_ANSWER, postCheckpoint, type WitnessAnswer } from './witness-http.js';
+import { MAX_ANSWER, parseRetryAfter, postCheckpoint, type WitnessAnswer } from './witness-http.js';
 
 /** How a submission ended (the `outcome` label of the request counter). */
 export type WitnessOutcome = 'cosigned' | 'conflict' | 'refused' | 'unavailable' | 'error';
@@ -61,7 +61,9 @@ export interface WitnessClientOptions {
    * while receipts wait for entries no published checkpoint covers yet: the next round then
    * carries them, and they are sealed in the very block the witnesses cosign.
    */
-  readonly publish?: () => void;
+  readonly publish?: () => Promise<unknown>;
+  /** Least time between the starts of two rounds, ms (default {@link MIN_ROUND_INTERVAL_MS}). */
+  readonly minRoundIntervalMs?: number;
   /** Makes the HTTP exchanges instead of node:http (tests script witnesses with it). */
   readonly fetch?: typeof fetch;
   readonly clock?: () => Date;
@@ -98,6 +100,12 @@ interface State {
   readonly requests: Record<WitnessOutcome, number>;
 }
 
+/**
+ * Least time between two rounds by default: each witness gets at most 20 requests a second from
+ * the log, well inside the 50 per second per address a `guzheng witness` allows by default.
+ */
+export const MIN_ROUND_INTERVAL_MS = 50;
+
 /** Most 409 retries for one checkpoint before it counts as a refusal (a 409 loop). */
 export const MAX_CONFLICTS = 3;
 /**
@@ -122,6 +130,12 @@ export class WitnessClient {
   /** The checkpoint of the current round, and whether the round is over. */
   #round: Published | undefined;
   #roundOver = true;
+  /** When the last round started (ms), for the pacing. */
+  #lastRoundAt = 0;
+  /** The deferred start of the next round (pacing), if one is due. */
+  #nextRound: ReturnType<typeof setTimeout> | undefined;
+  /** A publication was asked for at the end of a round and has not arrived yet. */
+  #publishAsked = false;
 
   constructor(o: WitnessClientOptions) {
     this.#o = o;
@@ -141,7 +155,7 @@ export class WitnessClient {
    * the client asks for a publication ({@link WitnessClientOptions.publish}).
    */
   get roundInProgress(): boolean {
-    return !this.#roundOver && !this.#stopped;
+    return !this.#stopped && (!this.#roundOver || this.#nextRound !== undefined || this.#publishAsked);
   }
 
   /** The newest checkpoint cosigned to quorum, if any since start. */
@@ -159,7 +173,44 @@ export class WitnessClient {
     // A block published just now has no cosignatures yet: they are then kept in memory at once.
     if (fresh) this.#o.book.prime(p.block.height);
     if (this.#latest === undefined || p.block.height > this.#latest.block.height) this.#latest = p;
-    if (this.#roundOver) this.#startRound();
+    this.#publishAsked = false;
+    if (this.#roundOver) this.#schedule(false);
+  }
+
+  /**
+   * #schedule starts the next round when it is due: at most one round per minRoundIntervalMs, so
+   * a log whose witnesses answer in a few ms stays well inside their rate limits (a witness
+   * answers 429 beyond 50 requests a second by default, and a refused round costs a second's
+   * backoff). With `mayPublish`, when receipts wait beyond the newest checkpoint, it first asks
+   * the log to publish; the publication's notify then starts the round.
+   */
+  #schedule(mayPublish: boolean): void {
+    if (this.#stopped || this.#nextRound !== undefined) return;
+    const wait = this.#lastRoundAt + (this.#o.minRoundIntervalMs ?? MIN_ROUND_INTERVAL_MS) - Date.now();
+    if (wait > 0) {
+      this.#nextRound = setTimeout(() => {
+        this.#nextRound = undefined;
+        if (this.#roundOver) this.#schedule(true);
+      }, wait);
+      this.#nextRound.unref?.();
+      return;
+    }
+    const latest = this.#latest?.checkpoint.checkpoint.size ?? 0n;
+    if (mayPublish && this.#o.publish !== undefined && this.#waiters.some((x) => x.size > latest)) {
+      this.#publishAsked = true;
+      // The publication's notify starts the round. If none comes (nothing new, or a failure the
+      // publisher reports itself), the round starts from what is published.
+      void this.#o
+        .publish()
+        .catch(() => undefined)
+        .finally(() => {
+          if (!this.#publishAsked) return;
+          this.#publishAsked = false;
+          if (this.#roundOver) this.#schedule(false);
+        });
+      return;
+    }
+    this.#startRound();
   }
 
   /** #startRound sends the newest checkpoint to every witness, if it is newer than the last round's. */
@@ -169,6 +220,7 @@ export class WitnessClient {
     if (this.#round !== undefined && p.block.height <= this.#round.block.height) return;
     this.#round = p;
     this.#roundOver = false;
+    this.#lastRoundAt = Date.now();
     for (const s of this.#states) {
       s.pending = p;
       this.#pump(s);
@@ -188,14 +240,10 @@ export class WitnessClient {
       // A witness backing off after failures does not hold the round up.
       const now = Date.now();
       const working = this.#states.some((x) => x.busy || (x.pending?.block.height === round.block.height && x.notBefore <= now));
-      if (met || !working) {
-        this.#roundOver = true;
-        // Receipts waiting beyond the newest checkpoint: publish it now, for the next round.
-        const latest = this.#latest?.checkpoint.checkpoint.size ?? 0n;
-        if (this.#o.publish !== undefined && this.#waiters.some((x) => x.size > latest)) this.#o.publish();
-      } else if (done.block.height < round.block.height && s.pending === undefined) s.pending = round;
+      if (met || !working) this.#roundOver = true;
+      else if (done.block.height < round.block.height && s.pending === undefined) s.pending = round;
     }
-    if (this.#roundOver) this.#startRound();
+    if (this.#roundOver) this.#schedule(true);
   }
 
   /** waitForQuorum resolves once a checkpoint of at least `size` entries is cosigned to quorum, or with undefined after `timeoutMs`. */
@@ -281,6 +329,7 @@ export class WitnessClient {
   /** stop ends submissions and waits briefly for those in flight. */
   async stop(graceMs = 2000): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#nextRound);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([Promise.allSettled([...this.#inflight]), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
@@ -341,7 +390,8 @@ export class WitnessClient {
     const f = this.#o.fetch;
     if (f === undefined) return postCheckpoint(url, body, timeoutMs);
     const res = await f(url, { method: 'POST', body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-    return { status: res.status, text: (await res.text()).slice(0, MAX_ANSWER) };
+    const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+    return { status: res.status, text: (await res.text()).slice(0, MAX_ANSWER), ...(retryAfter !== undefined ? { retryAfter } : {}) };
   }
 
   /** #submit sends one checkpoint to one witness, following 409s from the size the witness names. */
@@ -389,6 +439,13 @@ export class WitnessClient {
         await this.#o.book.refuse(height, { ...refusal, reason: `refused checkpoint ${size} from old size ${s.known}` }).catch(() => {});
         this.#anomaly(s, height, `refused checkpoint ${size} (422) although it extends size ${s.known}, which the witness said it holds: its state may be rolled back or corrupt`);
         return this.#fail(s, 'refused', `422: ${answer.trim().slice(0, 200)}`);
+      }
+      if (res.status === 429 || res.status === 503) {
+        // Busy or rate limited: asked again after the delay the witness names (at most 30 s),
+        // or after the usual backoff; not a refusal.
+        this.#fail(s, 'unavailable', `HTTP ${res.status}: ${answer.trim().slice(0, 200)}`, p);
+        if (res.retryAfter !== undefined) s.notBefore = Date.now() + Math.min(30, res.retryAfter) * 1000;
+        return;
       }
       return this.#fail(s, 'error', `HTTP ${res.status}: ${answer.trim().slice(0, 200)}`, p);
     }

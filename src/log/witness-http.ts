@@ -19,6 +19,13 @@ export const MAX_ANSWER = 65_536;
 export interface WitnessAnswer {
   readonly status: number;
   readonly text: string;
+  /** A 429's or 503's Retry-After in seconds (RFC 9110 §10.2.3, the delay form only). */
+  readonly retryAfter?: number;
+}
+
+/** parseRetryAfter reads a Retry-After given as delay-seconds; a date or anything else: undefined. */
+export function parseRetryAfter(value: string | null | undefined): number | undefined {
+  return value !== null && value !== undefined && /^[0-9]{1,9}$/.test(value.trim()) ? Number(value.trim()) : undefined;
 }
 
 // One agent per scheme for the process: a handful of witnesses, one request in flight each.
@@ -71,7 +78,8 @@ export function postCheckpoint(url: string, body: string, timeoutMs: number): Pr
       res.on('close', () => {
         if (!ended && kept < MAX_ANSWER) return fail(new Error('the answer was cut short'));
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        const retryAfter = parseRetryAfter(res.headers['retry-after']);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(retryAfter !== undefined ? { retryAfter } : {}) });
       });
       res.on('error', fail);
     });

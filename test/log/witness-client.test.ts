@@ -497,7 +497,7 @@ describe('WitnessClient: rounds and publication', () => {
       return w.cosigns(req);
     });
     let publishes = 0;
-    const c = clientFor(ledger, policyOf([w]), f, { publish: () => void publishes++ });
+    const c = clientFor(ledger, policyOf([w]), f, { publish: async () => void publishes++, minRoundIntervalMs: 0 });
     c.notify(await published(ledger, 3n));
     await until('the round of checkpoint 3 is in flight', () => sent.length === 1);
     expect(c.roundInProgress).toBe(true);
@@ -519,5 +519,38 @@ describe('WitnessClient: rounds and publication', () => {
     expect((await waiting)?.size).toBe(5n);
     await until('the round is over', () => !c.roundInProgress);
     expect(publishes).toBe(2);
+  });
+
+  it('starts rounds at most once per minRoundIntervalMs, however fast the witness answers', async () => {
+    const ledger = await logWithBlocks(6);
+    const w = testWitness('w');
+    const at: number[] = [];
+    const { fetch: f } = scripted((req) => (at.push(Date.now()), w.cosigns(req)));
+    const c = clientFor(ledger, policyOf([w]), f, { minRoundIntervalMs: 150 });
+    for (let h = 1n; h <= 4n; h++) {
+      c.notify(await published(ledger, h));
+      await until(`checkpoint ${h} cosigned`, () => c.witnessed?.size === h);
+    }
+    expect(at).toHaveLength(4);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(145);
+  });
+
+  it('asks a rate-limited witness again after its Retry-After, counted as unavailable, not as a refusal', async () => {
+    const ledger = await logWithBlocks(3);
+    const w = testWitness('w');
+    const at: number[] = [];
+    const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      at.push(Date.now());
+      if (at.length === 1) return new Response('too many requests from this address\n', { status: 429, headers: { 'retry-after': '1' } });
+      const a = w.cosigns(parseSent(String(input), String(init?.body)));
+      return new Response(a.body, { status: a.status });
+    };
+    const c = clientFor(ledger, policyOf([w]), f, { minRoundIntervalMs: 0 });
+    c.notify(await published(ledger, 3n));
+    await until('checkpoint 3 cosigned after the 429', () => c.witnessed?.size === 3n);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(950);
+    const st = statusOf(c, 'w');
+    expect(st.requests).toMatchObject({ unavailable: 1, cosigned: 1, refused: 0, error: 0 });
+    expect(st.consecutiveFailures).toBe(0);
   });
 });

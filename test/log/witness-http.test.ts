@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_ANSWER, postCheckpoint } from '../../src/log/witness-http.js';
+import { MAX_ANSWER, parseRetryAfter, postCheckpoint } from '../../src/log/witness-http.js';
 
 let server: Server;
 let base: string;
@@ -32,6 +32,7 @@ beforeAll(async () => {
         setTimeout(() => req.socket.destroy(), 20);
         return;
       }
+      if (req.url === '/limited/add-checkpoint') return res.writeHead(429, { 'retry-after': '2' }).end('too many requests from this address\n');
       if (req.url === '/moved/add-checkpoint') return res.writeHead(302, { location: '/ok/add-checkpoint' }).end();
       // /silent: never answers.
     });
@@ -55,6 +56,13 @@ describe('postCheckpoint', () => {
     const [r1, r2] = received.slice(-2);
     expect(r1).toMatchObject({ path: '/ok/add-checkpoint', body, type: 'text/plain; charset=utf-8' });
     expect(r2!.socket).toBe(r1!.socket);
+  });
+
+  it('reads the delay of a 429 (Retry-After in seconds; a date form is not taken)', async () => {
+    expect(await postCheckpoint(`${base}/limited/add-checkpoint`, 'x', 2000)).toEqual({ status: 429, text: 'too many requests from this address\n', retryAfter: 2 });
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT')).toBeUndefined();
+    expect(parseRetryAfter(' 7 ')).toBe(7);
+    expect(parseRetryAfter('-1')).toBeUndefined();
   });
 
   it('keeps at most MAX_ANSWER bytes of an overlong answer', async () => {
