@@ -9,7 +9,7 @@ import { toHex, utf8 } from '../../src/core/bytes.js';
 import { sha256 } from '../../src/core/crypto.js';
 import type { EntryInput } from '../../src/log/ledger.js';
 
-/** The sizes of one run: `--quick` (CI, < 2 min) or full (< 20 min). */
+/** The sizes of one run: `--quick` (CI, < 2 min) or full (< 20 min, plus scenario 14's fill budget). */
 export interface Sizes {
   readonly quick: boolean;
   /** Scenario 1: entries appended through the library API (also the ledger of 5, 6, 7). */
@@ -26,6 +26,10 @@ export interface Sizes {
   readonly httpSeconds: number;
   /** Scenario 8: entries hypercore appends. */
   readonly peerEntries: number;
+  /** Scenario 14: the size the log at scale aims for (`GUZHENG_BENCH_SCALE_ENTRIES` overrides). */
+  readonly scaleEntries: number;
+  /** Scenario 14: minutes its fill may take at most (`GUZHENG_BENCH_SCALE_MINUTES` overrides). */
+  readonly scaleMinutes: number;
 }
 
 export const QUICK: Sizes = {
@@ -37,6 +41,8 @@ export const QUICK: Sizes = {
   rebuilds: 1,
   httpSeconds: 5,
   peerEntries: 50_000,
+  scaleEntries: 100_000_000,
+  scaleMinutes: 0.5,
 };
 
 export const FULL: Sizes = {
@@ -48,7 +54,30 @@ export const FULL: Sizes = {
   rebuilds: 1,
   httpSeconds: 10,
   peerEntries: 1_000_000,
+  scaleEntries: 100_000_000,
+  scaleMinutes: 40,
 };
+
+/**
+ * withEnv applies the size overrides of the environment to `sizes`: `GUZHENG_BENCH_SCALE_MINUTES`
+ * (scenario 14's fill budget, a positive decimal, e.g. `0.5` or `90`) and
+ * `GUZHENG_BENCH_SCALE_ENTRIES` (its target, a positive integer). Requires: each set variable
+ * well formed, else it throws naming it (a typo must not silently run a 40-minute fill).
+ */
+export function withEnv(sizes: Sizes, env: NodeJS.ProcessEnv): Sizes {
+  const num = (name: string, integer: boolean): number | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    const v = Number(text);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(v > 0) || (integer && !Number.isSafeInteger(v))) {
+      throw new Error(`bench: ${name} got ${JSON.stringify(text)}, want a positive ${integer ? 'integer' : 'number'}`);
+    }
+    return v;
+  };
+  const minutes = num('GUZHENG_BENCH_SCALE_MINUTES', false);
+  const entries = num('GUZHENG_BENCH_SCALE_ENTRIES', true);
+  return { ...sizes, ...(minutes !== undefined ? { scaleMinutes: minutes } : {}), ...(entries !== undefined ? { scaleEntries: entries } : {}) };
+}
 
 /** One line of the results table. */
 export interface Row {

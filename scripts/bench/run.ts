@@ -8,6 +8,9 @@
  *   --quick        smaller sizes, same scenarios (< 2 min on 2 cores)
  *   --only=1,5     run only these scenarios (1 also gives 7); for profiling
  *   --no-docs      do not touch docs/benchmarks.md
+ *
+ * GUZHENG_BENCH_SCALE_MINUTES sets scenario 14's fill budget (default 40, quick 0.5) and
+ * GUZHENG_BENCH_SCALE_ENTRIES its target (default 100,000,000).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -16,10 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { installNodeCrypto } from '../../src/platform/node-crypto.js';
 import { benchAppend } from './append.js';
 import { benchAudit } from './audit.js';
-import { FULL, QUICK, cleanup, fmt, log, since, type Row } from './common.js';
+import { FULL, QUICK, cleanup, fmt, log, since, withEnv, type Row } from './common.js';
 import { benchHttp } from './http.js';
 import { benchPeer } from './peer.js';
 import { benchProofs } from './proofs.js';
+import { benchScale } from './scale.js';
 import { benchTrust } from './trust.js';
 import { benchGm } from './gm.js';
 import { benchConsole } from './console.js';
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
   const want = (g: string) => only === undefined || only.includes(g);
-  const sizes = quick ? QUICK : FULL;
+  const sizes = withEnv(quick ? QUICK : FULL, process.env);
   installNodeCrypto(); // as the service does (src/cli/main.ts)
   const t0 = performance.now();
   const started = new Date();
@@ -84,6 +88,9 @@ async function main(): Promise<void> {
     if (appended && want('5')) rows.push(...(await benchProofs(sizes, appended.built)));
     if (want('11')) rows.push(...(await benchGm(sizes)));
     if (want('12')) rows.push(...(await benchConsole(sizes)));
+    // Last: its fill takes its whole budget. Its memory rows include what the scenarios before it
+    // left in this process: `--only=14` gives them alone.
+    if (want('14')) rows.push(...(await benchScale(sizes)));
   } finally {
     cleanup();
   }
