@@ -14,6 +14,10 @@
  *   per entry, `x` per entry for a third, `l` and `d` in the same synced batch;
  * - `v2-lazy-index`: v2 with `l` and `d` written to a SECOND LevelDB, unsynced, in the background
  *   (the append rate is the main database's; the index database's catch-up time is reported);
+ * - `v2-run-index`: v2 with `l` and `d` as sorted runs (src/storage/run-index.ts) instead of a key
+ *   per entry: each batch writes, in its synced batch, one run per index (its entries' 8-byte hash
+ *   prefixes and 5-byte indexes, sorted, in pages of 256 records under sequential keys), and a
+ *   background merger, unsynced, folds every 8 runs of a level into one of the next;
  * - `v2-no-hash-index`: v2 without `l` and `d` (the ceiling).
  *
  * Run: `npx tsx scripts/bench/layout-experiment.ts [entries=1000000] [layouts,...]`. Prints a table
@@ -24,6 +28,7 @@ import { randomFillSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
+import { RunIndex, type RunStore } from '../../src/storage/run-index.js';
 import { duBytes, since, tempDir } from './common.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -85,9 +90,11 @@ async function run(
   perEntry: (put: (k: Uint8Array, v: Uint8Array) => void, i: number) => void,
   perBatch: (put: (k: Uint8Array, v: Uint8Array) => void, first: number, end: number) => void = () => undefined,
   afterBatch: (first: number, end: number) => void = () => undefined,
+  around: { opened?: (db: Db) => Promise<void> | void; closing?: () => Promise<string> } = {},
 ): Promise<Result> {
   const dir = tempDir(`layout-${layout}`);
   const db = await open(dir, layout !== 'raw baseline');
+  await around.opened?.(db);
   let keys = 0;
   const t0 = performance.now();
   for (let first = 0; first < n; first += BATCH) {
@@ -100,8 +107,9 @@ async function run(
     afterBatch(first, end);
   }
   const rate = n / since(t0);
+  const note = await around.closing?.();
   await db.close();
-  return { layout, rate, keysPerEntry: keys / n, diskPerEntry: duBytes(dir) / n };
+  return { layout, rate, keysPerEntry: keys / n, diskPerEntry: duBytes(dir) / n, ...(note !== undefined ? { note } : {}) };
 }
 
 /** The upper nodes entry i completes (a node at level h ≥ 1 ends at leaf i when (i + 1) % 2^h === 0). */
@@ -126,10 +134,27 @@ function v1(p: Payload, n: number, hashIndexes: boolean): Promise<Result> {
 }
 
 /**
- * v2 writes bundles and tiles: for the batch [first, end) the bundles that hold it (the first one
- * rewritten whole if it began in an earlier batch), and the level-0 tiles likewise, plus an upper
- * tile for every 256 level-0 tiles (negligible); `l`/`d` per entry unless `hashIndexes` is false.
+ * bundlesAndTiles puts, for the batch [first, end), the entry bundles that hold it (the first one
+ * rewritten whole if it began in an earlier batch) and the level-0 tiles likewise, plus an upper
+ * tile for every 256 level-0 tiles.
  */
+function bundlesAndTiles(p: Payload, put: (k: Uint8Array, v: Uint8Array) => void, first: number, end: number): void {
+  for (let b = Math.floor(first / BUNDLE); b * BUNDLE < end; b++) {
+    const lo = b * BUNDLE;
+    const hi = Math.min(end, lo + BUNDLE);
+    // A bundle: u16 lengths then the entries (a real one would be length-prefixed the same way).
+    const bundle = new Uint8Array(2 * (hi - lo) + (hi - lo) * ENTRY_BYTES);
+    for (let i = lo; i < hi; i++) bundle.set(entry(p, i), 2 * (hi - lo) + (i - lo) * ENTRY_BYTES);
+    put(key('E', b), bundle);
+    // The tile of the same 256 leaves: 256 base hashes + the nodes above them in the tile.
+    const tile = new Uint8Array(32 * (2 * (hi - lo) - 1));
+    tile.set(p.hashes.subarray(lo * 32, hi * 32));
+    put(key('T', new Uint8Array([0]), b), tile);
+    if ((hi % (BUNDLE * BUNDLE)) === 0) put(key('T', new Uint8Array([1]), hi / (BUNDLE * BUNDLE) - 1), new Uint8Array(32 * 511));
+  }
+}
+
+/** v2 writes bundles and tiles ({@link bundlesAndTiles}); `l`/`d` per entry unless `hashIndexes` is false. */
 function v2(p: Payload, n: number, name: string, hashIndexes: boolean, afterBatch?: (first: number, end: number) => void): Promise<Result> {
   return run(
     name,
@@ -142,21 +167,7 @@ function v2(p: Payload, n: number, name: string, hashIndexes: boolean, afterBatc
       if (i % 3 === 0) put(key('a', i), p.attachment);
       if (i % 3 === 1) put(key('x', new TextEncoder().encode(`case\0衡环罚〔2026〕${i >> 6}号\0`), i), EMPTY);
     },
-    (put, first, end) => {
-      for (let b = Math.floor(first / BUNDLE); b * BUNDLE < end; b++) {
-        const lo = b * BUNDLE;
-        const hi = Math.min(end, lo + BUNDLE);
-        // A bundle: u16 lengths then the entries (a real one would be length-prefixed the same way).
-        const bundle = new Uint8Array(2 * (hi - lo) + (hi - lo) * ENTRY_BYTES);
-        for (let i = lo; i < hi; i++) bundle.set(entry(p, i), 2 * (hi - lo) + (i - lo) * ENTRY_BYTES);
-        put(key('E', b), bundle);
-        // The tile of the same 256 leaves: 256 base hashes + the nodes above them in the tile.
-        const tile = new Uint8Array(32 * (2 * (hi - lo) - 1));
-        tile.set(p.hashes.subarray(lo * 32, hi * 32));
-        put(key('T', new Uint8Array([0]), b), tile);
-        if ((hi % (BUNDLE * BUNDLE)) === 0) put(key('T', new Uint8Array([1]), hi / (BUNDLE * BUNDLE) - 1), new Uint8Array(32 * 511));
-      }
-    },
+    (put, first, end) => bundlesAndTiles(p, put, first, end),
     afterBatch,
   );
 }
@@ -205,6 +216,50 @@ async function v2LazyIndex(p: Payload, n: number): Promise<Result> {
   return { ...main, keysPerEntry: main.keysPerEntry + 2, diskPerEntry: main.diskPerEntry + duBytes(indexDir) / n, note: `index database written beside, unsynced: ${lagAtEnd.toLocaleString('en-US')} entries behind when the appends ended, caught up ${catchUp.toFixed(2)} s later` };
 }
 
+/** A RunStore over `db` (src/storage/run-index.ts): merges write unsynced batches. */
+function runStoreOf(db: Db): RunStore {
+  return {
+    getMany: (keys) => db.getMany([...keys]),
+    range: (gte, lt, limit) => db.iterator({ gte, lt, limit }).all(),
+    write: (ops) => db.batch(ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: o.value } : { type: 'del' as const, key: o.key }))),
+  };
+}
+
+/** v2 with the leaf-hash and digest indexes as src/storage/run-index.ts runs, merged in the background. */
+async function v2RunIndex(p: Payload, n: number): Promise<Result> {
+  let indexes: RunIndex[] = [];
+  let pending: unknown[] = [];
+  return run(
+    'v2-run-index',
+    n,
+    (put, i) => {
+      if (i % 3 === 0) put(key('a', i), p.attachment);
+      if (i % 3 === 1) put(key('x', new TextEncoder().encode(`case\0衡环罚〔2026〕${i >> 6}号\0`), i), EMPTY);
+    },
+    (put, first, end) => {
+      bundlesAndTiles(p, put, first, end);
+      pending = indexes.map((index, family) => {
+        const vals = Array.from({ length: end - first }, (_, j) => (family === 0 ? hash(p, first + j) : digest(p, first + j)));
+        const { ops, run: r } = index.flushOps(first, vals);
+        for (const o of ops) if (o.type === 'put') put(o.key, o.value);
+        return r;
+      });
+    },
+    () => indexes.forEach((index, family) => index.added(pending[family])),
+    {
+      opened: async (db) => {
+        indexes = await Promise.all([RunIndex.open(runStoreOf(db), 0x6c), RunIndex.open(runStoreOf(db), 0x64)]);
+      },
+      closing: async () => {
+        const t1 = performance.now();
+        for (const index of indexes) await index.idle();
+        const merges = indexes.reduce((a, x) => a + x.merges, 0);
+        return `${merges} background merges (shape ${indexes.map((x) => x.shape.join('/')).join(', ')}), merger caught up ${since(t1).toFixed(2)} s after the appends${indexes.some((x) => x.lastError) ? `; merge error: ${indexes.map((x) => x.lastError).join(' ')}` : ''}`;
+      },
+    },
+  );
+}
+
 async function rawBaseline(p: Payload, n: number): Promise<Result> {
   return run('raw baseline', n, (put, i) => {
     put(key('e', i), entry(p, i));
@@ -221,6 +276,7 @@ const layouts: Record<string, () => Promise<Result>> = {
   'v1-no-hash-index': () => v1(p, n, false),
   v2: () => v2(p, n, 'v2', true),
   'v2-lazy-index': () => v2LazyIndex(p, n),
+  'v2-run-index': () => v2RunIndex(p, n),
   'v2-no-hash-index': () => v2(p, n, 'v2-no-hash-index', false),
 };
 const results: Result[] = [];
