@@ -111,6 +111,22 @@ function vmHwm(): number | undefined {
   }
 }
 
+/**
+ * rssSplit reads the resident set's two parts (Linux): anonymous memory (heaps: what "bounded"
+ * is about) and file-backed pages (LevelDB maps up to 1,000 table files; the kernel reclaims
+ * those pages under pressure, so they grow with the log without being the process's own).
+ */
+function rssSplit(): { anon: number; file: number } | undefined {
+  try {
+    const st = readFileSync('/proc/self/status', 'utf8');
+    const a = /^RssAnon:\s+(\d+) kB$/m.exec(st);
+    const f = /^RssFile:\s+(\d+) kB$/m.exec(st);
+    return a && f ? { anon: Number(a[1]) * 1024, file: Number(f[1]) * 1024 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** resetHwm sets VmHWM back to the current RSS (Linux ≥ 4.0: `5` to clear_refs); false if it cannot. */
 function resetHwm(): boolean {
   try {
@@ -146,6 +162,8 @@ interface Filled {
   readonly hwm: number | undefined;
   /** The JS heap in use at the end of the fill. */
   readonly heapUsed: number;
+  /** The resident set's anonymous and file-backed parts at the end of the fill. */
+  readonly split: { anon: number; file: number } | undefined;
 }
 
 /**
@@ -223,7 +241,7 @@ async function fill(dir: string, target: number, budgetMs: number): Promise<Fill
     if (t - lastLog >= PROGRESS_SECONDS * 1000) {
       const rss = sampler.sample();
       log(
-        `14: ${written.toLocaleString('en-US')} entries, ${Math.round(written / since(t0)).toLocaleString('en-US')} entries/s (last ${((t - lastLog) / 1000).toFixed(0)} s: ${Math.round((written - lastLogEntries) / ((t - lastLog) / 1000)).toLocaleString('en-US')}), RSS ${mib(rss)} (JS heap ${mib(process.memoryUsage().heapUsed)})`,
+        `14: ${written.toLocaleString('en-US')} entries, ${Math.round(written / since(t0)).toLocaleString('en-US')} entries/s (last ${((t - lastLog) / 1000).toFixed(0)} s: ${Math.round((written - lastLogEntries) / ((t - lastLog) / 1000)).toLocaleString('en-US')}), RSS ${mib(rss)} (anonymous ${mib(rssSplit()?.anon)}, JS heap ${mib(process.memoryUsage().heapUsed)})`,
       );
       lastLog = t;
       lastLogEntries = written;
@@ -236,7 +254,7 @@ async function fill(dir: string, target: number, budgetMs: number): Promise<Fill
   await store.close();
   if (written < 2) throw new Error(`bench: 14: the fill wrote ${written} entries (stopped by ${stop}); proofs need at least 2`);
   log(`14: filled ${written.toLocaleString('en-US')} entries in ${seconds.toFixed(0)} s (${Math.round(written / seconds).toLocaleString('en-US')} entries/s), stopped by ${stop}; peak RSS ${mib(sampler.peak)}`);
-  return { entries: written, seconds, buildSeconds: buildMs / 1000, entryBytes, stop, marks, t0, sampler, hwm, heapUsed };
+  return { entries: written, seconds, buildSeconds: buildMs / 1000, entryBytes, stop, marks, t0, sampler, hwm, heapUsed, split: rssSplit() };
 }
 
 interface Opened {
@@ -410,7 +428,7 @@ export async function benchScale(sizes: Sizes): Promise<Row[]> {
       unit: 'MiB',
       goal: 'bounded: the last quarter of the fill peaks ≤ 1.25 × the second',
       ...(bounded !== undefined ? { met: bounded } : {}),
-      note: `sampled every 250 ms; VmHWM over the fill ${mib(f.hwm)}. RSS when the fill began ${mib(samples[0]?.rss)}, at 25 % of it ${mib(rssAt(0.25))}, 50 % ${mib(rssAt(0.5))}, 100 % ${mib(rssAt(1))}; peak per quarter ${quarters.map(mib).join(', ')}; JS heap in use at the end ${mib(f.heapUsed)}`,
+      note: `sampled every 250 ms; VmHWM over the fill ${mib(f.hwm)}. RSS when the fill began ${mib(samples[0]?.rss)}, at 25 % of it ${mib(rssAt(0.25))}, 50 % ${mib(rssAt(0.5))}, 100 % ${mib(rssAt(1))}; peak per quarter ${quarters.map(mib).join(', ')}; JS heap in use at the end ${mib(f.heapUsed)}; at the end anonymous ${mib(f.split?.anon)}, file-backed (LevelDB's mapped tables) ${mib(f.split?.file)}`,
     },
     {
       scenario: '14 scale',
