@@ -471,7 +471,9 @@ export class Ledger {
       return;
     }
     const deadline = Date.now() + timeoutMs;
-    const quorumWait = () => Math.max(0, Math.min(deadline - Date.now(), this.#witnessTimeoutMs + 250));
+    // One wait for the quorum in all (at most one witness round trip), however it is split below.
+    const quorumDeadline = Math.min(deadline, Date.now() + this.#witnessTimeoutMs + 250);
+    const quorumWait = () => Math.max(0, quorumDeadline - Date.now());
     // With a round in flight, the checkpoint covering `size` is published when the round ends
     // (WitnessClientOptions.publish) and is the next round's: publishing sooner would only make
     // blocks the witnesses skip, and receipts that need a consistency proof to the one they cosign.

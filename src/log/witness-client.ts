@@ -225,6 +225,9 @@ export class WitnessClient {
       s.pending = p;
       this.#pump(s);
     }
+    // Every witness backing off after failures: no request runs, so none would end the round;
+    // it is over at once (receipts then wait for the publisher, not for a round that never ends).
+    if (!this.#states.some((x) => x.busy)) this.#roundOver = true;
   }
 
   /**

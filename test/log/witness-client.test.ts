@@ -553,4 +553,20 @@ describe('WitnessClient: rounds and publication', () => {
     expect(st.requests).toMatchObject({ unavailable: 1, cosigned: 1, refused: 0, error: 0 });
     expect(st.consecutiveFailures).toBe(0);
   });
+
+  it('with every witness down, a receipt waits at most one witness deadline, not one per round', async () => {
+    // Port 9 (discard) on loopback: nothing listens, every request is refused at once.
+    const w = testWitness('down', 'http://127.0.0.1:9');
+    const ledger = await logWithBlocks(0, { witnessPolicy: policyOf([w]), witnessTimeoutMs: 300 });
+    const took: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [a] = await ledger.append([{ type: 'record', record: { down: i }, meta: {} }], 'officer-01');
+      const t0 = Date.now();
+      await ledger.waitForReceipt(a!.index, 10_000);
+      took.push(Date.now() - t0);
+    }
+    // At most the witness deadline plus 250 ms of grace (and scheduling), never two of them.
+    expect(Math.max(...took), took.join(', ')).toBeLessThan(300 + 250 + 250);
+    expect(ledger.witnesses!.status()[0]!.requests.unavailable).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 });
