@@ -10,12 +10,9 @@ import { readFileSync } from 'node:fs';
 import { parseVerifierKey } from './core/note.js';
 import { checkPrefix } from './mirror/layout.js';
 
-/**
- * Where the mirror writes (GUZHENG_MIRROR and the variables beside it, docs/scaling.md): an
- * S3-compatible bucket and a prefix, in the C2SP tlog-tiles layout.
- */
-export interface MirrorConfig {
-  /** `s3://BUCKET/PREFIX` as it names the destination (normalized: no trailing slash). */
+/** A bucket and prefix in the C2SP tlog-tiles layout, and how to reach it: the mirror writes one, a replica follows one. */
+export interface BucketLocation {
+  /** `s3://BUCKET/PREFIX` as given (normalized: no trailing slash). */
   readonly url: string;
   readonly bucket: string;
   /** Object name prefix: `/`-separated segments, no leading or trailing slash; '' for the bucket's root. */
@@ -26,6 +23,13 @@ export interface MirrorConfig {
   readonly region: string;
   /** AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN: from the environment only, never flags. */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+}
+
+/**
+ * Where the mirror writes (GUZHENG_MIRROR and the variables beside it, docs/scaling.md): an
+ * S3-compatible bucket and a prefix, in the C2SP tlog-tiles layout.
+ */
+export interface MirrorConfig extends BucketLocation {
   /** GUZHENG_MIRROR_STRICT: receipts are handed out only once the mirror holds their entry. */
   readonly strict: boolean;
 }
@@ -34,15 +38,7 @@ export interface MirrorConfig {
  * A read replica (GUZHENG_REPLICA_OF and the variables beside it, docs/scaling.md#read-replicas):
  * the mirror it follows, with the mirror's endpoint and credential settings, and the log's key.
  */
-export interface ReplicaConfig {
-  /** `s3://BUCKET/PREFIX` followed (normalized). */
-  readonly url: string;
-  readonly bucket: string;
-  readonly prefix: string;
-  /** GUZHENG_MIRROR_ENDPOINT; undefined for AWS S3. */
-  readonly endpoint: string | undefined;
-  readonly region: string;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+export interface ReplicaConfig extends BucketLocation {
   /** GUZHENG_REPLICA_KEY: the primary's verifier key (the replica has no signing key). */
   readonly verifierKey: string;
   /** GUZHENG_REPLICA_POLL_MS: how often the bucket's checkpoint is read. */

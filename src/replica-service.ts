@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { RequestListener, Server } from 'node:http';
 import { ConfigError, type ServiceConfig } from './config.js';
 import { stampImprint } from './core/stamp.js';
-import { createApp } from './http/app.js';
+import { closeHttpServer, createApp } from './http/app.js';
 import { Ledger, secondaryKeysOf } from './log/ledger.js';
 import type { StampToCheck } from './mirror/follow.js';
 import { BucketReader } from './mirror/read.js';
@@ -139,12 +139,7 @@ export async function startReplicaService(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        app.closeStreams();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 10_000).unref();
-      });
+      await closeHttpServer(server, app);
       try {
         await replica.stop();
         await ledger.close();

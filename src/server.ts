@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSignerKey } from './core/note.js';
-import { createApp } from './http/app.js';
+import { closeHttpServer, createApp } from './http/app.js';
 import type { MirrorView, TsaView } from './http/context.js';
 import { Mirror } from './mirror/mirror.js';
 import type { Replica } from './mirror/replica.js';
@@ -307,13 +307,7 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
       // The gateway first: what devices already sent is anchored and answered while the log runs.
       if (hj212 !== undefined) await hj212.close();
       hj212 = undefined;
-      await new Promise<void>((resolve) => {
-        // Event streams never end on their own: ended here, so the close does not wait for them.
-        app.closeStreams();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 10_000).unref();
-      });
+      await closeHttpServer(server, app);
       try {
         await stamper?.stop();
         // Before the store closes: the mirror reads it. The checkpoint the close publishes is

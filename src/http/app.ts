@@ -4,6 +4,7 @@
  * its deps (ledger, store, config, metrics registry); nothing is kept in module state, so several
  * apps can live in one process (tests).
  */
+import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { Ledger } from '../log/ledger.js';
@@ -88,6 +89,20 @@ export type GuzhengApp = Express & {
   /** closeStreams ends the open event streams (GET /v1/events), so that closing the server does not wait for them. */
   closeStreams(): void;
 };
+
+/**
+ * closeHttpServer stops `server` taking requests and resolves once those in flight are answered:
+ * the app's event streams (which never end on their own) are ended first, idle keep-alive
+ * connections closed at once, and any connection still open after 10 s closed.
+ */
+export function closeHttpServer(server: Server, app: Pick<GuzhengApp, 'closeStreams'>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    app.closeStreams();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 10_000).unref();
+  });
+}
 
 /** The OpenAPI document's info block. */
 const INFO = {
