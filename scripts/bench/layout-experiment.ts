@@ -138,14 +138,16 @@ function v1(p: Payload, n: number, hashIndexes: boolean): Promise<Result> {
  * rewritten whole if it began in an earlier batch) and the level-0 tiles likewise, plus an upper
  * tile for every 256 level-0 tiles.
  */
-function bundlesAndTiles(p: Payload, put: (k: Uint8Array, v: Uint8Array) => void, first: number, end: number): void {
+function bundlesAndTiles(p: Payload, put: (k: Uint8Array, v: Uint8Array) => void, first: number, end: number, bundles = true): void {
   for (let b = Math.floor(first / BUNDLE); b * BUNDLE < end; b++) {
     const lo = b * BUNDLE;
     const hi = Math.min(end, lo + BUNDLE);
-    // A bundle: u16 lengths then the entries (a real one would be length-prefixed the same way).
-    const bundle = new Uint8Array(2 * (hi - lo) + (hi - lo) * ENTRY_BYTES);
-    for (let i = lo; i < hi; i++) bundle.set(entry(p, i), 2 * (hi - lo) + (i - lo) * ENTRY_BYTES);
-    put(key('E', b), bundle);
+    if (bundles) {
+      // A bundle: u16 lengths then the entries (a real one would be length-prefixed the same way).
+      const bundle = new Uint8Array(2 * (hi - lo) + (hi - lo) * ENTRY_BYTES);
+      for (let i = lo; i < hi; i++) bundle.set(entry(p, i), 2 * (hi - lo) + (i - lo) * ENTRY_BYTES);
+      put(key('E', b), bundle);
+    }
     // The tile of the same 256 leaves: 256 base hashes + the nodes above them in the tile.
     const tile = new Uint8Array(32 * (2 * (hi - lo) - 1));
     tile.set(p.hashes.subarray(lo * 32, hi * 32));
@@ -226,18 +228,19 @@ function runStoreOf(db: Db): RunStore {
 }
 
 /** v2 with the leaf-hash and digest indexes as src/storage/run-index.ts runs, merged in the background. */
-async function v2RunIndex(p: Payload, n: number): Promise<Result> {
+async function v2RunIndex(p: Payload, n: number, bundles = true): Promise<Result> {
   let indexes: RunIndex[] = [];
   let pending: unknown[] = [];
   return run(
-    'v2-run-index',
+    bundles ? 'v2-run-index' : 'v2-run-index-entry-keys',
     n,
     (put, i) => {
+      if (!bundles) put(key('e', i), entry(p, i));
       if (i % 3 === 0) put(key('a', i), p.attachment);
       if (i % 3 === 1) put(key('x', new TextEncoder().encode(`case\0衡环罚〔2026〕${i >> 6}号\0`), i), EMPTY);
     },
     (put, first, end) => {
-      bundlesAndTiles(p, put, first, end);
+      bundlesAndTiles(p, put, first, end, bundles);
       pending = indexes.map((index, family) => {
         const vals = Array.from({ length: end - first }, (_, j) => (family === 0 ? hash(p, first + j) : digest(p, first + j)));
         const { ops, run: r } = index.flushOps(first, vals);
@@ -277,6 +280,7 @@ const layouts: Record<string, () => Promise<Result>> = {
   v2: () => v2(p, n, 'v2', true),
   'v2-lazy-index': () => v2LazyIndex(p, n),
   'v2-run-index': () => v2RunIndex(p, n),
+  'v2-run-index-entry-keys': () => v2RunIndex(p, n, false),
   'v2-no-hash-index': () => v2(p, n, 'v2-no-hash-index', false),
 };
 const results: Result[] = [];

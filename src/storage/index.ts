@@ -4,5 +4,5 @@
  */
 export type { AppendBatch, ApiKeyRecord, LedgerStore, StoreHealth } from './store.js';
 export { StoreUnavailableError } from './store.js';
-export { LevelStore, StoreLockedError } from './level.js';
+export { LevelStore, StoreLayoutError, StoreLockedError } from './level.js';
 export { MemoryStore } from './memory.js';

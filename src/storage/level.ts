@@ -15,7 +15,7 @@
  */
 import { resolve } from 'node:path';
 import type { BlockJson } from '../core/block.js';
-import { MAX_SAFE_BIGINT, fromUtf8, utf8 } from '../core/bytes.js';
+import { equalBytes, fromUtf8, utf8 } from '../core/bytes.js';
 import type { NodeId } from '../core/merkle/node.js';
 import {
   checkApiKeyRecord,
@@ -42,27 +42,27 @@ import {
   attachmentKey,
   blockKey,
   decodeU64,
-  digestPrefix,
   encodeU64,
-  entryKey,
   evidenceKey,
   evidencePrefix,
   indexOfKey,
   indexRange,
-  leafHashPrefix,
   metaKey,
-  nodeKey,
   prefixEnd,
   prefixRange,
   prefixed,
   secondaryPrefix,
 } from './keys.js';
+import { DIGEST_INDEX, LEAF_INDEX, planFlush, type Tail } from './layout2.js';
 import { LevelHandle, openLevel, type Db, type LevelStoreOptions } from './level-handle.js';
+import { checkLayout, loadTail, readBundles, readDigestRecords, readTileNodes, runStoreOver, type Reader } from './level-layout.js';
+import { MAX_RECORD_INDEX, RunIndex } from './run-index.js';
 import { checkRecordValue, recordKey, recordKeyOf, recordRange, type RecordQuery, type RecordRow, type RecordWrite } from './records.js';
 import { StoreUnavailableError, type AppendBatch, type ApiKeyRecord, type LedgerStore, type StoreHealth } from './store.js';
 
 // LevelStore.open's error and options, kept importable from here.
 export { StoreLockedError, type LevelStoreOptions } from './level-handle.js';
+export { StoreLayoutError } from './level-layout.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -108,13 +108,51 @@ export class LevelStore implements LedgerStore {
    * a reopen, since a write reported as failed may have landed.
    */
   #apiKeys: Promise<Map<string, ApiKeyRecord>> | undefined;
+  /** The acknowledged partial bundle, digest bundle and tiles the next flush extends (layout2.ts); always at #size. */
+  #tail: Tail;
+  /** The leaf-hash and content-digest indexes (run-index.ts), replaced after a reopen. */
+  #leafIndex: RunIndex;
+  #digestIndex: RunIndex;
+  /** Reads for the layout-2 helpers, through the handle. */
+  readonly #reader: Reader;
+  /** Bumped at each reopen: a merge of the indexes opened before it fails at its next read or write instead of touching the reopened database. */
+  #generation = 0;
+  /** Set while a reopen reloads: the run indexes then read the database directly (the handle's gate is held). */
+  #reloading = false;
 
-  private constructor(db: Db, dir: string, size: bigint, blockCount: bigint, options: LevelStoreOptions) {
+  private constructor(db: Db, dir: string, size: bigint, blockCount: bigint, options: LevelStoreOptions, tail: Tail) {
     this.#db = db;
     this.dir = dir;
     this.#size = size;
     this.#blockCount = blockCount;
+    this.#tail = tail;
     this.#h = new LevelHandle(db, dir, options, { reloaded: () => this.#reloaded(), stale: () => this.#stale() });
+    this.#reader = { getMany: (keys) => this.#h.use(() => this.#db.getMany([...keys])) };
+    // Replaced by #openIndexes before the store is handed out.
+    this.#leafIndex = undefined as unknown as RunIndex;
+    this.#digestIndex = undefined as unknown as RunIndex;
+  }
+
+  /** #openIndexes (re)opens both run indexes on the current generation (clearing what a cut-short merge left). */
+  async #openIndexes(): Promise<void> {
+    const generation = ++this.#generation;
+    const store = runStoreOver(this.#db, (f) => {
+      if (generation !== this.#generation) return Promise.reject(new Error('storage: run index merge stopped by a reopen'));
+      return this.#reloading ? f() : this.#h.use(f);
+    });
+    this.#leafIndex = await RunIndex.open(store, LEAF_INDEX);
+    this.#digestIndex = await RunIndex.open(store, DIGEST_INDEX);
+  }
+
+  /** Merges of the indexes finished, and the runs per level (for metrics and benchmarks). */
+  get indexState(): { merges: number; leafShape: number[]; digestShape: number[]; error: string | undefined } {
+    return { merges: this.#leafIndex.merges + this.#digestIndex.merges, leafShape: this.#leafIndex.shape, digestShape: this.#digestIndex.shape, error: this.#leafIndex.lastError ?? this.#digestIndex.lastError };
+  }
+
+  /** indexesIdle resolves once no background merge of the indexes runs (tests, benchmarks). */
+  async indexesIdle(): Promise<void> {
+    await this.#leafIndex.idle();
+    await this.#digestIndex.idle();
   }
 
   /**
@@ -126,8 +164,11 @@ export class LevelStore implements LedgerStore {
     const abs = resolve(dir);
     const db = await openLevel(abs);
     try {
+      await checkLayout(db, abs);
       const { size, blocks } = await readCounts(db);
-      return new LevelStore(db, abs, size, blocks, options);
+      const store = new LevelStore(db, abs, size, blocks, options, await loadTail(db, size));
+      await store.#openIndexes();
+      return store;
     } catch (err) {
       await db.close();
       throw err;
@@ -153,6 +194,14 @@ export class LevelStore implements LedgerStore {
     const { size: stored, blocks: count } = await readCounts(this.#db);
     if (stored !== this.#size || count !== this.#blockCount) this.#grown = true;
     this.#apiKeys = undefined;
+    // A write reported as failed may have landed: the tail and the runs are read again.
+    this.#tail = await loadTail(this.#db, stored);
+    this.#reloading = true;
+    try {
+      await this.#openIndexes();
+    } finally {
+      this.#reloading = false;
+    }
     this.#size = stored;
     this.#blockCount = count;
     return stored;
@@ -182,18 +231,7 @@ export class LevelStore implements LedgerStore {
     const size = this.#size;
     if (count === 0 || start >= size) return [];
     const end = start + BigInt(count) < size ? start + BigInt(count) : size;
-    if (end - start === 1n) {
-      // One entry (a receipt, a lookup): a point read costs a fraction of an iterator.
-      const v = await this.#h.use(() => this.#db.get(entryKey(start)));
-      if (v === undefined) throw new Error(`storage: entry ${start} missing`);
-      return [own(v)];
-    }
-    const rows = await this.#h.use(() => this.#db.iterator({ ...indexRange(PREFIX.entry, start, end) }).all());
-    if (BigInt(rows.length) !== end - start) throw new Error(`storage: entries [${start}, ${end}) incomplete: got ${rows.length}`);
-    return rows.map(([k, v], i) => {
-      if (indexOfKey(k) !== start + BigInt(i)) throw new Error(`storage: entry ${start + BigInt(i)} missing`);
-      return own(v);
-    });
+    return readBundles(this.#reader, this.#tail, start, end);
   }
 
   /** getAttachment returns the attachment of entry `index`, if any. Requires: index a uint64. */
@@ -211,28 +249,33 @@ export class LevelStore implements LedgerStore {
     this.#open();
     checkNodeIds(ids);
     if (ids.length === 0) return [];
-    const values = await this.#h.use(() => this.#db.getMany(ids.map((id) => nodeKey(id.level, id.index))));
-    if (values.length !== ids.length) throw new Error(`storage: bad math: getMany returned ${values.length} values for ${ids.length} keys`);
-    return values.map((v, i) => {
-      const id = ids[i] as NodeId;
-      if (v === undefined) throw new Error(`storage: node ${id.level}/${id.index} missing`);
-      if (v.length !== 32) throw new Error(`storage: node ${id.level}/${id.index} is ${v.length} bytes, want 32`);
-      return own(v);
-    });
+    return readTileNodes(this.#reader, this.#tail, ids);
   }
 
   /** lookupDigest returns the indexes of entries with content digest `{alg, hex}`, ascending (prefix scan). */
   async lookupDigest(alg: string, hex: string): Promise<bigint[]> {
     this.#open();
     const digest = checkDigestArg(alg, hex);
-    return this.#scanIndexes(digestPrefix(alg, digest));
+    const size = this.#size;
+    const tail = this.#tail;
+    // Candidates by the 8-byte prefix, confirmed against the digest bundles (a prefix can collide).
+    const candidates = (await this.#h.use(() => this.#digestIndex.lookup(digest))).map(BigInt).filter((i) => i < size);
+    if (candidates.length === 0) return [];
+    const records = await readDigestRecords(this.#reader, tail, candidates);
+    return candidates.filter((i) => records.get(i)?.some((r) => r.alg === alg && equalBytes(r.digest, digest)) === true);
   }
 
   /** lookupLeafHash returns the indexes of entries with this leaf hash, ascending (prefix scan). */
   async lookupLeafHash(leafHash: Uint8Array): Promise<bigint[]> {
     this.#open();
     checkHash(leafHash, 'lookupLeafHash leafHash');
-    return this.#scanIndexes(leafHashPrefix(leafHash));
+    const size = this.#size;
+    const tail = this.#tail;
+    // Candidates by the 8-byte prefix, confirmed against the leaf (node 0/i of the tiles).
+    const candidates = (await this.#h.use(() => this.#leafIndex.lookup(leafHash))).map(BigInt).filter((i) => i < size);
+    if (candidates.length === 0) return [];
+    const leaves = await readTileNodes(this.#reader, tail, candidates.map((index) => ({ level: 0, index })));
+    return candidates.filter((_, j) => equalBytes(leaves[j] as Uint8Array, leafHash));
   }
 
   /** lookupSecondary returns up to `limit` indexes >= `start` under (`name`, `key`), ascending. */
@@ -245,23 +288,6 @@ export class LevelStore implements LedgerStore {
     const keys = await this.#h.use(() => this.#db.keys({ gte: prefixed(prefix, start), lt: prefixEnd(prefix), limit }).all());
     const size = this.#size;
     return keys.map((k) => indexOfKey(k)).filter((i) => i < size);
-  }
-
-  /**
-   * The indexes stored under `prefix`, ascending. Only acknowledged entries (index < size) are
-   * returned: in the instant between a batch reaching disk and appendBatch resolving, its keys
-   * are already visible to a scan but not yet part of the size.
-   */
-  async #scanIndexes(prefix: Uint8Array): Promise<bigint[]> {
-    const keys = await this.#h.use(() => this.#db.keys(prefixRange(prefix)).all());
-    const size = this.#size;
-    const out: bigint[] = [];
-    for (const k of keys) {
-      if (k.length !== prefix.length + U64_SIZE) throw new Error('storage: malformed index key');
-      const index = indexOfKey(k);
-      if (index < size) out.push(index);
-    }
-    return out;
   }
 
   /**
@@ -282,26 +308,32 @@ export class LevelStore implements LedgerStore {
         const { end, digestBytes } = checkAppendBatch(batch, this.#size);
         const first = batch.first;
         if (end === first) return undefined;
+        if (end - 1n > BigInt(MAX_RECORD_INDEX)) throw new Error(`storage: layout 2 indexes entries below 2^40; entry ${end - 1n} is beyond`);
         const { entries, leafHashes, nodes, digests, attachments } = batch;
         const secondary = batch.secondary ?? [];
-        const n = entries.length;
-        // Entry i's index as a number while the log is below 2^53 (always, in practice): no
-        // bigint per key. The keys go into a few shared buffers (KeyArena), same bytes as entryKey etc.
-        const safe = end <= MAX_SAFE_BIGINT;
-        const f = safe ? Number(first) : 0;
-        const keys = new KeyArena(50 * n + 10 * nodes.length + 48 * digests.length + 9 * attachments.length + 48 * secondary.length);
+        const f = Number(first);
+        // The digests in index order with their packed bytes (checkAppendBatch decoded them).
+        const order = digests.map((_, i) => i);
+        if (order.some((i) => i > 0 && (digests[i] as { index: bigint }).index < (digests[i - 1] as { index: bigint }).index)) {
+          order.sort((a, b) => Number((digests[a] as { index: bigint }).index - (digests[b] as { index: bigint }).index));
+        }
+        const sorted = order.map((i) => ({ alg: (digests[i] as { alg: string }).alg, digest: digestBytes.subarray(32 * i, 32 * i + 32), index: (digests[i] as { index: bigint }).index }));
+        const plan = planFlush(this.#tail, entries, nodes, sorted);
+        const leafRun = this.#leafIndex.flushOps(f, leafHashes);
+        const digestRun = this.#digestIndex.flushOps(
+          f,
+          sorted.map((d) => d.digest),
+          { end: Number(end), indexes: sorted.map((d) => Number(d.index)) },
+        );
+        const keys = new KeyArena(9 * attachments.length + 48 * secondary.length);
         // A chained batch builds one native LevelDB WriteBatch (it copies each key and value as
         // it is added) and commits it with a single fsynced write; it is ~2.5x faster than the
         // array form for thousands of puts. Nothing is visible until write() resolves.
         const wb = this.#db.batch();
         try {
-          for (let i = 0; i < n; i++) wb.put(keys.entry(safe ? f + i : first + BigInt(i)), entries[i] as Uint8Array);
-          for (let i = 0; i < n; i++) wb.put(keys.leafHash(leafHashes[i] as Uint8Array, safe ? f + i : first + BigInt(i)), EMPTY);
-          for (const node of nodes) wb.put(keys.node(node.level, node.index), node.hash);
-          for (let i = 0; i < digests.length; i++) {
-            const d = digests[i] as AppendBatch['digests'][number];
-            wb.put(keys.digest(d.alg, digestBytes, 32 * i, d.index), EMPTY);
-          }
+          for (const [k, v] of plan.puts) wb.put(k, v);
+          for (const o of leafRun.ops) if (o.type === 'put') wb.put(o.key, o.value);
+          for (const o of digestRun.ops) if (o.type === 'put') wb.put(o.key, o.value);
           for (const a of attachments) wb.put(keys.attachment(a.index), a.bytes);
           for (const x of secondary) wb.put(keys.secondary(x.name, x.key, x.index), EMPTY);
           wb.put(SIZE_KEY, encodeU64(end));
@@ -309,12 +341,18 @@ export class LevelStore implements LedgerStore {
           void wb.close();
           throw err;
         }
-        return { wb, end };
+        return { wb, end, tail: plan.tail, leafRun: leafRun.run, digestRun: digestRun.run };
       };
       const done = await this.#h.write(prepared, async (p) => {
         if (p !== undefined) await p.wb.write({ sync: true });
       });
-      if (done !== undefined) this.#size = done.end;
+      if (done !== undefined) {
+        // Size, tail and runs move together, synchronously: a reader sees all of one flush or none.
+        this.#size = done.end;
+        this.#tail = done.tail;
+        this.#leafIndex.added(done.leafRun);
+        this.#digestIndex.added(done.digestRun);
+      }
     } finally {
       this.#appending = false;
     }
@@ -491,7 +529,9 @@ export class LevelStore implements LedgerStore {
   }
 
   /** close releases the LevelDB handle and its lock; later calls reject. Idempotent. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // Merges are unsynced reorganizations: the one in flight finishes (or is cleared at the next open).
+    await Promise.all([this.#leafIndex.close(), this.#digestIndex.close()]);
     return this.#h.close();
   }
 }

@@ -119,14 +119,16 @@ function recordIndex(page: Uint8Array, at: number): number {
  * sortRecords builds the sorted records of a flush: `values[i]` (at least 8 bytes) is entry
  * `first + i`'s indexed value. Requires: first + values.length - 1 ≤ MAX_RECORD_INDEX.
  */
-export function sortRecords(first: number, values: readonly Uint8Array[]): Uint8Array {
+export function sortRecords(first: number, values: readonly Uint8Array[], indexes?: readonly number[]): Uint8Array {
   if (!Number.isSafeInteger(first) || first < 0 || first + values.length - 1 > MAX_RECORD_INDEX) throw new RangeError(`run index: entries [${first}, ${first + values.length}) beyond 2^40`);
+  if (indexes !== undefined && indexes.length !== values.length) throw new RangeError(`run index: ${indexes.length} indexes for ${values.length} values`);
   const out = new Uint8Array(values.length * RECORD_SIZE);
   values.forEach((value, i) => {
-    if (value.length < PREFIX_SIZE) throw new RangeError(`run index: value of entry ${first + i} is ${value.length} bytes, want at least ${PREFIX_SIZE}`);
+    const index = indexes === undefined ? first + i : (indexes[i] as number);
+    if (!Number.isSafeInteger(index) || index < 0 || index > MAX_RECORD_INDEX) throw new RangeError(`run index: entry ${index} beyond 2^40`);
+    if (value.length < PREFIX_SIZE) throw new RangeError(`run index: value of entry ${index} is ${value.length} bytes, want at least ${PREFIX_SIZE}`);
     const at = i * RECORD_SIZE;
     out.set(value.subarray(0, PREFIX_SIZE), at);
-    const index = first + i;
     out[at + 8] = Math.floor(index / 2 ** 32);
     new DataView(out.buffer, at + 9, 4).setUint32(0, index >>> 0);
   });
@@ -240,13 +242,16 @@ export class RunIndex {
 
   /**
    * flushOps returns the writes that add the run of one flush, for the caller's synced batch:
-   * `values[i]` is entry `first + i`'s indexed value. Call {@link added} once that batch is durable.
+   * `values[i]` is entry `first + i`'s indexed value (or entry `at.indexes[i]`'s, each in
+   * [first, at.end)). Call {@link added} once that batch is durable.
    */
-  flushOps(first: number, values: readonly Uint8Array[]): { ops: RunOp[]; run: unknown } {
+  flushOps(first: number, values: readonly Uint8Array[], at?: { readonly end: number; readonly indexes: readonly number[] }): { ops: RunOp[]; run: unknown } {
     if (values.length === 0) return { ops: [], run: undefined };
-    const records = sortRecords(first, values);
+    // `at`: the flush covers entries [first, end) and values[i] is entry indexes[i]'s (an index
+    // where not every entry has a value, such as content digests).
+    const records = sortRecords(first, values, at?.indexes);
     const { ops, fences } = pagesOf(this.#id, 0, first, records);
-    const run: Run = { level: 0, first, end: first + values.length, records: values.length, fences };
+    const run: Run = { level: 0, first, end: at?.end ?? first + values.length, records: values.length, fences };
     ops.push({ type: 'put', key: runKey(this.#id, MANIFEST, 0, first), value: manifestValue(run) });
     return { ops, run };
   }

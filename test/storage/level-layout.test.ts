@@ -1,7 +1,9 @@
 /**
- * LevelStore.appendBatch builds a flush's keys in shared buffers (KeyArena) and with number
- * indexes: the LevelDB rows it writes must be byte for byte the documented layout (keys.ts,
- * contracts-free-ledger/SPEC.md#storage), spelled here with the one-key-at-a-time functions.
+ * LevelStore.appendBatch writes layout 2 (src/storage/layout2.ts, contracts-free-ledger/SPEC.md#storage):
+ * the LevelDB rows it leaves must be byte for byte the documented layout, spelled here from the
+ * whole log at once (entry bundles of the C2SP tlog-tiles format, 510-slot node tiles, digest
+ * bundles, attachments, secondary keys, s:size, s:layout), whatever the flush sizes were. The
+ * run-index rows (`i` …) are checked through lookups of every entry instead.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,10 @@ import { sha256 } from '../../src/core/crypto.js';
 import { CompactRange } from '../../src/core/merkle/compact.js';
 import { hashLeaf } from '../../src/core/merkle/hash.js';
 import type { NodeHash } from '../../src/core/merkle/node.js';
-import { SIZE_KEY, attachmentKey, digestKey, encodeU64, entryKey, leafHashKey, nodeKey, secondaryKey } from '../../src/storage/keys.js';
+import { encodeEntryBundle } from '../../src/core/tiles.js';
+import { SIZE_KEY, attachmentKey, encodeU64, secondaryKey } from '../../src/storage/keys.js';
+import { LAYOUT_KEY, bundleKey, digestBundleKey, encodeDigestRecord, tileKey } from '../../src/storage/layout2.js';
+import { placeNodes } from '../../src/storage/node-tiles.js';
 import { LevelStore } from '../../src/storage/level.js';
 import type { AppendBatch } from '../../src/storage/store.js';
 
@@ -25,6 +30,7 @@ describe('LevelStore.appendBatch: the rows on disk', () => {
       const want = new Map<string, string>();
       const put = (k: Uint8Array, v: Uint8Array) => want.set(toHex(k), toHex(v));
       let range = CompactRange.empty();
+      const all = { entries: [] as Uint8Array[], leafHashes: [] as Uint8Array[], nodes: [] as NodeHash[], digests: [] as Array<{ alg: string; hex: string; index: bigint }> };
       for (const n of [1, 2, 5, 1, 64, 300, 7]) {
         const first = range.size;
         const next = range.clone();
@@ -51,21 +57,42 @@ describe('LevelStore.appendBatch: the rows on disk', () => {
         const batch: AppendBatch = { first, entries, leafHashes, nodes, digests, attachments, secondary };
         await store.appendBatch(batch);
         range = next;
-        entries.forEach((e, i) => put(entryKey(first + BigInt(i)), e));
-        leafHashes.forEach((h, i) => put(leafHashKey(h, first + BigInt(i)), new Uint8Array(0)));
-        for (const node of nodes) put(nodeKey(node.level, node.index), node.hash);
-        for (const d of digests) put(digestKey(d.alg, Uint8Array.from(Buffer.from(d.hex, 'hex')), d.index), new Uint8Array(0));
+        all.entries.push(...entries);
+        all.leafHashes.push(...leafHashes);
+        all.nodes.push(...nodes);
+        all.digests.push(...digests);
         for (const a of attachments) put(attachmentKey(a.index), a.bytes);
         for (const x of secondary) put(secondaryKey(x.name, x.key, x.index), new Uint8Array(0));
       }
+      for (let b = 0; b * 256 < all.entries.length; b++) {
+        put(bundleKey(b), encodeEntryBundle(all.entries.slice(b * 256, b * 256 + 256)));
+        const records = all.digests
+          .filter((d) => d.index >= BigInt(b * 256) && d.index < BigInt(b * 256 + 256))
+          .sort((x, y) => Number(x.index - y.index))
+          .map((d) => encodeDigestRecord({ slot: Number(d.index) - b * 256, alg: d.alg, digest: Uint8Array.from(Buffer.from(d.hex, 'hex')) }));
+        put(digestBundleKey(b), Buffer.concat(records));
+      }
+      for (const [name, tile] of placeNodes(all.nodes, () => undefined)) {
+        const [level, index] = name.split('/');
+        put(tileKey(Number(level), BigInt(index as string)), tile);
+      }
+      put(LAYOUT_KEY, Uint8Array.of(2));
       put(SIZE_KEY, encodeU64(range.size));
       expect(await store.getSize()).toBe(range.size);
+      // Every entry is found by its leaf hash and its digest (the run index), and read back.
+      for (let i = 0; i < all.entries.length; i++) {
+        expect(await store.lookupLeafHash(all.leafHashes[i] as Uint8Array)).toContain(BigInt(i));
+        const d = all.digests.find((x) => x.index === BigInt(i)) as { alg: string; hex: string };
+        const found = await store.lookupDigest(d.alg, d.hex);
+        expect(found).toEqual(all.digests.filter((x) => x.alg === d.alg && x.hex === d.hex).map((x) => x.index).sort((a, b) => Number(a - b)));
+      }
+      expect(await store.getEntries(0n, all.entries.length)).toEqual(all.entries);
       await store.close();
 
       const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
       await db.open();
       const got = new Map<string, string>();
-      for await (const [k, v] of db.iterator()) got.set(toHex(k), toHex(v));
+      for await (const [k, v] of db.iterator()) if (k[0] !== 0x69) got.set(toHex(k), toHex(v));
       await db.close();
       expect(got.size).toBe(want.size);
       expect(got).toEqual(want);

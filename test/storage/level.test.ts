@@ -200,13 +200,15 @@ describe('LevelStore: acknowledged means durable', () => {
       await store.appendBlock(formatBlock(sealBlock(undefined, { signer: keys.signerKey, size: 3n, root: range.root(), time: '2026-11-28T08:00:00.000Z' })));
       await store.putMeta('origin', 'x');
       await store.putApiKey({ id: 'k', secretHash: '0'.repeat(64), role: 'admin', createdAt: '2026-11-28T08:00:00.000Z' });
-      // appendBatch: 3 entries, 3 leaf-hash index keys, the 4 nodes (0/0, 0/1, 1/0, 0/2), s:size.
+      // appendBatch (layout 2): the entry bundle, the level-0 tile, the leaf-hash index's run (one
+      // page and its manifest; no digests, so no digest run), s:size.
       // appendBlock: the block and s:blocks.
       expect(commits).toEqual([
-        { ops: 3 + 3 + 4 + 1, options: { sync: true } },
+        { ops: 1 + 1 + 2 + 1, options: { sync: true } },
         { ops: 2, options: { sync: true } },
       ]);
-      expect(put).toHaveBeenCalledTimes(2);
+      // The layout marker of the new store, the meta value, the API key.
+      expect(put).toHaveBeenCalledTimes(3);
       for (const call of put.mock.calls) expect(call[2]).toMatchObject({ sync: true });
       await store.close();
     } finally {
