@@ -56,6 +56,7 @@ import {
 import { DIGEST_INDEX, LEAF_INDEX, planFlush, type Tail } from './layout2.js';
 import { LevelHandle, openLevel, type Db, type LevelStoreOptions } from './level-handle.js';
 import { checkLayout, loadTail, readBundles, readDigestRecords, readTileNodes, runStoreOver, type Reader } from './level-layout.js';
+import { finishMigration } from './migrate-swap.js';
 import { MAX_RECORD_INDEX, RunIndex } from './run-index.js';
 import { checkRecordValue, recordKey, recordKeyOf, recordRange, type RecordQuery, type RecordRow, type RecordWrite } from './records.js';
 import { StoreUnavailableError, type AppendBatch, type ApiKeyRecord, type LedgerStore, type StoreHealth } from './store.js';
@@ -162,6 +163,7 @@ export class LevelStore implements LedgerStore {
    */
   static async open(dir: string, options: LevelStoreOptions = {}): Promise<LevelStore> {
     const abs = resolve(dir);
+    await finishMigration(abs); // a swap cut short completes here, never an empty store (migrate-swap.ts)
     const db = await openLevel(abs);
     try {
       await checkLayout(db, abs);
