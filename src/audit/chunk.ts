@@ -33,6 +33,8 @@ import { C2SP, type CryptoSuite, type SuiteId } from '../core/suite.js';
 import { IndexPrint, PRINT_SECRET_SIZE } from './print.js';
 import type { Problem, ProblemKind } from './report.js';
 import type { ChunkIo, EntryRead, IndexItem, StoredNodes } from './reads.js';
+import { checkDigestBundles } from './chunk-digests.js';
+import { RECORD_SIZE } from '../storage/run-index.js';
 
 export { PRINT_SECRET_SIZE } from './print.js';
 
@@ -107,18 +109,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-/** Largest index record key: `d` ‖ alg (≤ 32) ‖ 0x00 ‖ digest ‖ u64. */
-const MAX_RECORD_KEY = 1 + 32 + 1 + HASH_SIZE + 8;
-
-/** The digest-index key prefix `d ‖ alg ‖ 0x00` (src/storage/keys.ts). */
-function digestKeyPrefix(alg: string): Uint8Array {
-  const a = new TextEncoder().encode(alg);
-  const p = new Uint8Array(a.length + 2);
-  p[0] = 0x64; // 'd'
-  p.set(a, 1);
-  return p;
-}
-
 /** Entry types whose content the log stores as an attachment (src/log/ledger.ts). */
 const ATTACHED = new Set(['record', 'hj212']);
 
@@ -157,6 +147,8 @@ export function compareLevel(
   if (stored === undefined) return mine;
   for (const p of stored.problems ?? []) out.add(p);
   const missing = new Set(stored.missing);
+  // Nodes whose stored tile is unreadable: its one problem is listed above, not each node's.
+  const unchecked = new Set(stored.unchecked ?? []);
   for (const i of stored.missing) {
     const node = first + BigInt(i);
     out.add({
@@ -169,9 +161,9 @@ export function compareLevel(
       found: 'nothing',
     });
   }
-  if (missing.size === 0 && stored.malformed === undefined && sameBytes(computed, stored.hashes)) return mine;
+  if (missing.size === 0 && unchecked.size === 0 && stored.malformed === undefined && sameBytes(computed, stored.hashes)) return mine;
   for (let i = 0; i < n; i++) {
-    if (missing.has(i)) continue;
+    if (missing.has(i) || unchecked.has(i)) continue;
     const want = computed.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
     const odd = stored.malformed?.get(i);
     const got = odd ?? stored.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
@@ -291,13 +283,14 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
   const read = task.read ?? (await (io as ChunkIo).readEntries(task.start, task.count));
   const count = read.lengths.length;
   const out = new Collector();
+  for (const p of read.problems ?? []) out.add(p);
   const empty = { start: task.start, count, problems: out.list, unlisted: out.unlisted, suppressed: 0, topTaint: [], edge: [], snapshots: [], nodesCompared: 0, indexLookups: 0, badEntries: [] };
   if (count === 0) return { ...empty, ...(read.gap ? { gap: read.gap } : {}) };
   // Stored nodes are read while the entries are decoded and hashed.
   const storedP: Promise<ReadonlyArray<StoredNodes | undefined>> =
     task.stored !== undefined
       ? Promise.resolve(task.stored)
-      : Promise.all(Array.from({ length: 32 - Math.clz32(count) }, (_, l) => (io as ChunkIo).readNodes(l, task.start >> BigInt(l), count >> l)));
+      : (io as ChunkIo).readChunkNodes(task.start, count);
 
   // Every node complete inside the chunk, level by level: the leaves, then each level from the
   // one below (RFC 9162 §2.1.1; the chunk is aligned, so these are the tree's own nodes).
@@ -365,6 +358,7 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
   // Attachments and index records of the entries whose leaf matched storage (those that did not
   // are reported already; their side data is expected to disagree).
   if (read.attachments !== undefined) checkAttachments(task.start, read.attachments, types, algs, digests, skip, out, H);
+  if (read.digestBundles !== undefined) checkDigestBundles(task.start, count, count < task.count, read.digestBundles, algs, digests, skip, out);
   for (let i = 0; i < count; i++) if (algs[i] === null) skip.add(i);
   const mode = task.indexMode ?? 'print';
   let items: IndexItem[] | undefined;
@@ -386,38 +380,23 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
     if (secret === undefined || secret.length !== PRINT_SECRET_SIZE) throw new Error(`audit: bad math: index fingerprints need a ${PRINT_SECRET_SIZE}-byte secret`);
     const digestPrint = new IndexPrint(secret);
     const leafPrint = new IndexPrint(secret);
-    // Record keys (src/storage/keys.ts): `d ‖ alg ‖ 0x00 ‖ digest ‖ u64(index)` and
-    // `l ‖ leaf hash ‖ u64(index)`. The chunk is aligned to 4,096, so the low 32 bits of every
-    // index in it are those of the start plus the offset, without a carry.
-    const hi = Number(task.start >> 32n);
-    const lo = Number(task.start & 0xffff_ffffn);
-    const key = new Uint8Array(MAX_RECORD_KEY);
-    const view = new DataView(key.buffer);
-    const leafKey = key.subarray(0, 1 + HASH_SIZE + 8);
-    let alg: string | undefined;
-    let digestKey = key;
-    let dv = view;
-    let at = 0;
+    // Run records (src/storage/run-index.ts): the first 8 bytes of the digest or leaf hash, then
+    // the entry index in 5 bytes, big-endian. Indexes are below 2^40: plain numbers.
+    const record = new Uint8Array(RECORD_SIZE);
+    const first = Number(task.start);
     for (let i = 0; i < count; i++) {
       const a = algs[i];
       if (a === null || a === undefined || skip.has(i)) continue;
-      if (a !== alg) {
-        const p = digestKeyPrefix(a);
-        alg = a;
-        at = p.length;
-        digestKey = new Uint8Array(p.length + HASH_SIZE + 8);
-        digestKey.set(p, 0);
-        dv = new DataView(digestKey.buffer);
-      }
-      digestKey.set(digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), at);
-      dv.setUint32(at + HASH_SIZE, hi, false);
-      dv.setUint32(at + HASH_SIZE + 4, lo + i, false);
-      digestPrint.add(digestKey);
-      key[0] = 0x6c; // 'l'
-      key.set(leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), 1);
-      view.setUint32(1 + HASH_SIZE, hi, false);
-      view.setUint32(1 + HASH_SIZE + 4, lo + i, false);
-      leafPrint.add(leafKey);
+      const index = first + i;
+      record[8] = Math.floor(index / 2 ** 32);
+      record[9] = (index >>> 24) & 0xff;
+      record[10] = (index >>> 16) & 0xff;
+      record[11] = (index >>> 8) & 0xff;
+      record[12] = index & 0xff;
+      for (let b = 0; b < 8; b++) record[b] = digests[i * HASH_SIZE + b] as number;
+      digestPrint.add(record);
+      for (let b = 0; b < 8; b++) record[b] = leaves[i * HASH_SIZE + b] as number;
+      leafPrint.add(record);
     }
     prints = { digest: digestPrint.bytes(), leaf: leafPrint.bytes() };
   }

@@ -1,12 +1,13 @@
 /**
- * Index fingerprints (see chunk.ts and local.ts): the XOR of SHA-256(secret ‖ key) over a set of
- * index record keys. The keys in LevelDB are unique, and the secret is drawn after the store was
- * written, so a store whose index differs from the expected one has the same fingerprint with
- * probability 2^-256.
+ * Index fingerprints (see chunk.ts and local-runs.ts): the sum modulo 2^256 of SHA-256(secret ‖
+ * record) over a multiset of index records (layout 2's run records, 13 bytes each: docs/storage-v2.md,
+ * contracts-free-ledger/SPEC.md#storage). A sum, not an XOR: run records are not LevelDB keys and
+ * may repeat across runs, and a record counted twice must not cancel out. The secret is drawn
+ * after the store was written, so a store whose index differs from the expected multiset has the
+ * same fingerprint only by chance (the keyed hashes are unknown to whoever wrote the store).
  *
  * The secret is exactly one SHA-256 block (64 bytes), so the state after it (the midstate) is
- * computed once; every record key (41 bytes for the leaf-hash index, 48 for a sha256 digest-index
- * record) then costs a single compression of its own final block (FIPS 180-4 §5.1.1 padding),
+ * computed once; every record (13 bytes) then costs a single compression of its own final block (FIPS 180-4 §5.1.1 padding),
  * in plain JavaScript without allocating. That is about twice as fast as a one-shot
  * node:crypto call, which spends most of its time crossing into C++ and allocating the result.
  * Differential-tested against node:crypto (test/audit/print.test.ts).
@@ -74,8 +75,32 @@ function compress(st: Int32Array, w: Int32Array, blk: Uint8Array, off: number): 
   st[7] = ((st[7] as number) + h) | 0;
 }
 
+/** addWords adds the 256-bit big-endian number `x` (8 words) to `acc`, modulo 2^256. */
+function addWords(acc: Int32Array, x: Int32Array): void {
+  let carry = 0;
+  for (let i = 7; i >= 0; i--) {
+    const s = ((acc[i] as number) >>> 0) + ((x[i] as number) >>> 0) + carry;
+    acc[i] = s | 0;
+    carry = s > 0xffff_ffff ? 1 : 0;
+  }
+}
+
 /**
- * IndexPrint accumulates the fingerprint of a set of keys under one secret. Not for concurrent
+ * addPrint adds fingerprint `x` (32 bytes) to `acc` in place: the fingerprint of the union of
+ * the two multisets. Requires: both 32 bytes.
+ */
+export function addPrint(acc: Uint8Array, x: Uint8Array): void {
+  if (acc.length !== 32 || x.length !== 32) throw new Error(`audit: bad math: fingerprints of ${acc.length} and ${x.length} bytes`);
+  let carry = 0;
+  for (let i = 31; i >= 0; i--) {
+    const s = (acc[i] as number) + (x[i] as number) + carry;
+    acc[i] = s & 0xff;
+    carry = s >> 8;
+  }
+}
+
+/**
+ * IndexPrint accumulates the fingerprint of a multiset of keys under one secret. Not for concurrent
  * use across awaits by two callers (its scratch state is shared by all its calls).
  */
 export class IndexPrint {
@@ -94,29 +119,33 @@ export class IndexPrint {
     compress(this.#mid, this.#w, secret, 0);
   }
 
-  /** add folds SHA-256(secret ‖ key) into the fingerprint (XOR). */
+  /** add folds SHA-256(secret ‖ key) into the fingerprint (added modulo 2^256). */
   add(key: Uint8Array): void {
+    this.addAt(key, 0, key.length);
+  }
+
+  /** addAt folds SHA-256(secret ‖ bytes[at, at + length)) in, as {@link add} of that view (without making one). */
+  addAt(bytes: Uint8Array, at: number, length: number): void {
     const st = this.#st;
     const w = this.#w;
     const blk = this.#blk;
     st.set(this.#mid);
     let off = 0;
-    for (; key.length - off >= 64; off += 64) compress(st, w, key, off);
-    const rest = key.length - off;
+    for (; length - off >= 64; off += 64) compress(st, w, bytes, at + off);
+    const rest = length - off;
     blk.fill(0);
-    for (let i = 0; i < rest; i++) blk[i] = key[off + i] as number;
+    for (let i = 0; i < rest; i++) blk[i] = bytes[at + off + i] as number;
     blk[rest] = 0x80;
     // Length in bits of secret ‖ key, big-endian in the last 8 bytes (exact below 2^53 bits).
     const end = rest + 1 + 8 <= 64 ? 64 : 128;
-    let bits = (PRINT_SECRET_SIZE + key.length) * 8;
+    let bits = (PRINT_SECRET_SIZE + length) * 8;
     for (let i = end - 1; i >= end - 8 && bits > 0; i--) {
       blk[i] = bits % 256;
       bits = Math.floor(bits / 256);
     }
     compress(st, w, blk, 0);
     if (end === 128) compress(st, w, blk, 64);
-    const acc = this.#acc;
-    for (let i = 0; i < 8; i++) acc[i] = (acc[i] as number) ^ (st[i] as number);
+    addWords(this.#acc, st);
   }
 
   /** The fingerprint so far: 32 bytes (a copy). */

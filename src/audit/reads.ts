@@ -17,6 +17,13 @@ export interface EntryRead {
   readonly lengths: Uint32Array;
   /** Attachments by offset, when the source can check them (local). */
   readonly attachments?: ReadonlyArray<{ readonly offset: number; readonly bytes: Uint8Array }>;
+  /**
+   * Layout 2 (local): the stored digest bundle of each entry bundle the read covers, in order from
+   * the bundle of the first entry (undefined: not stored). The chunk checks them against the entries.
+   */
+  readonly digestBundles?: ReadonlyArray<Uint8Array | undefined>;
+  /** Problems met while reading that do not stop the replay (e.g. entries stored beyond the size). */
+  readonly problems?: readonly Problem[];
   /** Why the read stopped short: the replay cannot go past this. */
   readonly gap?: Problem;
 }
@@ -31,6 +38,8 @@ export interface StoredNodes {
   readonly malformed?: ReadonlyMap<number, Uint8Array>;
   /** Problems met while reading (e.g. a tile that would not download). */
   readonly problems?: readonly Problem[];
+  /** Offsets of nodes that cannot be compared, their problem reported once (e.g. their stored tile is malformed). */
+  readonly unchecked?: readonly number[];
 }
 
 /** One entry whose index records to check: its index, decoded digest and recomputed leaf hash. */
@@ -41,27 +50,42 @@ export interface IndexItem {
   readonly leafHash: Uint8Array;
 }
 
-/** A key range of one index, counted on its own (structured-cloneable for workers). */
+/**
+ * A part of one run of a layout-2 run index (src/storage/run-index.ts), scanned on its own
+ * (structured-cloneable for workers): pages [fromPage, toPage) of the run (level, first) of
+ * index `kind`, whose manifest says it covers entries [first, end) in `pages` pages.
+ */
 export interface IndexRange {
   readonly kind: 'digest-index' | 'leaf-index';
-  readonly gte: Uint8Array;
-  readonly lt: Uint8Array;
+  readonly level: number;
+  readonly first: number;
+  readonly end: number;
+  /** The manifest's record count of the whole run. */
+  readonly records: number;
+  readonly pages: number;
+  readonly fromPage: number;
+  readonly toPage: number;
+  /** The manifest's fences of pages [fromPage, toPage): 8 bytes each, the page's first prefix. */
+  readonly fences: Uint8Array;
 }
 
 /** Storage a chunk reads through when its task does not carry the data (local audits). */
 export interface ChunkIo {
   readEntries(start: bigint, count: number): Promise<EntryRead>;
-  readNodes(level: number, start: bigint, count: number): Promise<StoredNodes | undefined>;
+  /** The stored nodes complete inside the aligned chunk [start, start + count), per level from 0. */
+  readChunkNodes(start: bigint, count: number): Promise<ReadonlyArray<StoredNodes | undefined>>;
   checkIndexes(items: readonly IndexItem[]): Promise<{ problems: Problem[]; lookups: number }>;
 }
 
-/** What counting one key range of an index found. */
+/** What scanning one part of a run found. */
 export interface CountResult {
   readonly count: bigint;
-  /** The XOR of SHA-256(secret ‖ key) over the range's keys (see print.ts). */
+  /** The sum of SHA-256(secret ‖ record) over the part's records (see print.ts). */
   readonly print: Uint8Array;
   /** Records naming an entry at or beyond the size (the first few). */
   readonly beyond: readonly Problem[];
+  /** Where the part disagrees with its manifest or is out of order (the first few). */
+  readonly problems: readonly Problem[];
 }
 
 /**
@@ -70,7 +94,7 @@ export interface CountResult {
  * LocalReader.
  */
 export interface LocalReads extends ChunkIo {
-  /** Scans one index key range: counts its records, fingerprints them, flags those at or beyond `size`. */
+  /** Scans one part of a run: counts its records, fingerprints them, flags those at or beyond `size`, checks it against its manifest. */
   countRange(range: IndexRange, size: bigint, secret: Uint8Array): Promise<CountResult>;
   /** Scans one index for records naming an entry whose digest (or leaf hash, with `tree`) differs. */
   locateWrongRecords(kind: 'digest-index' | 'leaf-index', tree: TreeHasher): Promise<Problem[]>;

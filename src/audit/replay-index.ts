@@ -1,8 +1,9 @@
 /**
  * The index half of a local replay (replay.ts, step 4): the digest and leaf-hash indexes must list
  * every entry and nothing else. Each chunk folds the records its entries call for into keyed
- * fingerprints (print.ts); workers scan the indexes' key ranges and fingerprint what is stored;
- * this folds both and compares them. Only when they differ does it locate the difference: a second
+ * fingerprints (print.ts); workers scan the parts of the indexes' runs (layout 2,
+ * src/storage/run-index.ts; docs/storage-v2.md), check them against their manifests and
+ * fingerprint what is stored; this folds both (multiset sums) and compares them. Only when they differ does it locate the difference: a second
  * pass that looks every expected record up, then a scan for records naming the wrong entry.
  * Records of entries the replay already found damaged are expected to differ and are not reported
  * again. Apart from the engine because it shares with it only the executor and the problem list.
@@ -11,6 +12,7 @@ import { equalBytes } from '../core/bytes.js';
 import type { CryptoSuite } from '../core/suite.js';
 import { CHUNK_SIZE, type ChunkResult } from './chunk.js';
 import { quiet, type Executor } from './pool.js';
+import { addPrint } from './print.js';
 import type { ProblemList } from './problem-list.js';
 import type { CountResult, IndexRange } from './reads.js';
 import type { Problem } from './report.js';
@@ -21,9 +23,6 @@ const MAX_BAD_ENTRIES = 100_000;
 
 type IndexKind = 'digest-index' | 'leaf-index';
 
-function xorInto(acc: Uint8Array, x: Uint8Array): void {
-  for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] as number) ^ (x[i] as number);
-}
 
 /** The index fingerprints of one replay: expected from the chunks, actual from scans on the workers. */
 export class IndexPrints {
@@ -42,6 +41,8 @@ export class IndexPrints {
   #badOverflow = false;
   readonly #ranges: IndexRange[];
   readonly #counting: Array<Promise<{ range: IndexRange; r: CountResult }>> = [];
+  /** Records counted per run (`kind level/first`), against its manifest's count. */
+  readonly #perRun = new Map<string, { range: IndexRange; count: bigint }>();
   readonly #countsPerChunk: number;
 
   /** Requires: `size` is the size the replay covers; the source's index ranges (if any) are taken now. */
@@ -64,8 +65,8 @@ export class IndexPrints {
   /** absorb folds in a replayed chunk's expected fingerprints and the entries it found damaged. */
   absorb(r: ChunkResult): void {
     if (r.prints !== undefined) {
-      xorInto(this.#expected['digest-index'], r.prints.digest);
-      xorInto(this.#expected['leaf-index'], r.prints.leaf);
+      addPrint(this.#expected['digest-index'], r.prints.digest);
+      addPrint(this.#expected['leaf-index'], r.prints.leaf);
     }
     for (const b of r.badEntries) {
       if (this.#badEntries.size < MAX_BAD_ENTRIES) this.#badEntries.add(b);
@@ -82,13 +83,29 @@ export class IndexPrints {
     this.post(this.#ranges.length);
     for (const { range, r } of await Promise.all(this.#counting)) {
       this.#counted[range.kind] += r.count;
-      xorInto(this.#actual[range.kind], r.print);
+      addPrint(this.#actual[range.kind], r.print);
+      for (const p of r.problems) this.#problems.add(p);
+      const run = `${range.kind} ${range.level}/${range.first}`;
+      const sum = this.#perRun.get(run) ?? { range, count: 0n };
+      sum.count += r.count;
+      this.#perRun.set(run, sum);
       for (const p of r.beyond) {
         this.#beyondFound[range.kind] = true;
         const firstSoFar = this.#beyond[range.kind];
         if (firstSoFar === undefined || (p.index ?? 0n) < (firstSoFar.index ?? 0n)) this.#beyond[range.kind] = p;
         this.#beyondCount[range.kind]++;
       }
+    }
+    // Each run holds as many records as its manifest says (lookups read pages by its fences).
+    for (const { range, count } of this.#perRun.values()) {
+      if (count === BigInt(range.records)) continue;
+      this.#problems.add({
+        kind: range.kind,
+        index: BigInt(range.first),
+        message: `run ${range.level}/${range.first} of the ${range.kind === 'leaf-index' ? 'leaf-hash' : 'digest'} index holds ${count} records in its pages, but its manifest says ${range.records}`,
+        expected: `${range.records} records`,
+        found: `${count} records`,
+      });
     }
     // Records naming entries beyond the size: list the first of each index, count the rest.
     for (const kind of ['digest-index', 'leaf-index'] as const) {

@@ -67,9 +67,10 @@ export interface AuditSource {
    */
   consistencyProof(from: bigint, to: bigint, tree: TreeHasher): Promise<Uint8Array[]>;
   /**
-   * Index key ranges a worker scans on its own (local sources): each index must hold exactly the
-   * records the replay expects, which the engine checks by fingerprint. `digestAlg` is the log's
-   * suite's content digest algorithm (SPEC.md#crypto-suites), under which the digest index is split.
+   * Index parts a worker scans on its own (local sources: the parts of the runs of layout 2's
+   * indexes, local-runs.ts): each index must hold exactly the records the replay expects, which
+   * the engine checks by fingerprint. `digestAlg` is the log's suite's content digest algorithm
+   * (SPEC.md#crypto-suites).
    */
   indexRanges?(digestAlg: string): IndexRange[];
   /** Checks that only the source can make once the replay is done (e.g. nothing stored beyond `size`). */

@@ -1,19 +1,16 @@
 /**
- * The index fingerprint (src/audit/print.ts) must be exactly the XOR of SHA-256(secret ‖ key):
+ * The index fingerprint (src/audit/print.ts) must be exactly the sum modulo 2^256 of SHA-256(secret ‖ key):
  * its midstate SHA-256 is checked against node:crypto for every key length from 0 to 200 bytes
  * (one and two final blocks, and keys longer than a block).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IndexPrint, PRINT_SECRET_SIZE } from '../../src/audit/print.js';
+import { IndexPrint, PRINT_SECRET_SIZE, addPrint } from '../../src/audit/print.js';
 
 function reference(secret: Uint8Array, keys: readonly Uint8Array[]): Uint8Array {
-  const acc = new Uint8Array(32);
-  for (const k of keys) {
-    const h = createHash('sha256').update(secret).update(k).digest();
-    for (let i = 0; i < 32; i++) acc[i] = (acc[i] as number) ^ (h[i] as number);
-  }
-  return acc;
+  let acc = 0n;
+  for (const k of keys) acc = (acc + BigInt('0x' + createHash('sha256').update(secret).update(k).digest('hex'))) % (1n << 256n);
+  return new Uint8Array(Buffer.from(acc.toString(16).padStart(64, '0'), 'hex'));
 }
 
 describe('IndexPrint', () => {
@@ -27,7 +24,7 @@ describe('IndexPrint', () => {
     }
   });
 
-  it('XORs many keys, in any order, and a key added twice cancels out', () => {
+  it('adds many keys, in any order; a key added twice counts twice; addPrint joins two prints', () => {
     const secret = new Uint8Array(randomBytes(PRINT_SECRET_SIZE));
     const keys = Array.from({ length: 300 }, (_, i) => new Uint8Array(randomBytes(30 + (i % 40))));
     const a = new IndexPrint(secret);
@@ -39,7 +36,15 @@ describe('IndexPrint', () => {
     const k0 = keys[0] as Uint8Array;
     b.add(k0);
     b.add(k0);
-    expect(b.bytes()).toEqual(a.bytes());
+    expect(b.bytes()).not.toEqual(a.bytes());
+    expect(b.bytes()).toEqual(reference(secret, [...keys, k0, k0]));
+    const half = new IndexPrint(secret);
+    for (const k of keys.slice(0, 150)) half.add(k);
+    const rest = new IndexPrint(secret);
+    for (const k of keys.slice(150)) rest.add(k);
+    const joined = half.bytes();
+    addPrint(joined, rest.bytes());
+    expect(joined).toEqual(a.bytes());
     const other = new IndexPrint(new Uint8Array(randomBytes(PRINT_SECRET_SIZE)));
     for (const k of keys) other.add(k);
     expect(other.bytes()).not.toEqual(a.bytes());

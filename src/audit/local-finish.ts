@@ -1,0 +1,58 @@
+/**
+ * What a local audit checks once the replay is done (local.ts `finish`): nothing is stored beyond
+ * the log's size in layout 2 (contracts-free-ledger/SPEC.md#storage, docs/storage-v2.md): no
+ * entry bundle or digest bundle past the last one the size calls for, no attachment past the
+ * size, no tile or tile slot past the tree (local-tiles.ts), and runs that cover the entries
+ * exactly (local-runs-finish.ts).
+ */
+import { MAX_UINT64 } from '../core/bytes.js';
+import { PREFIX, indexOfKey, indexRange, prefixRange } from '../storage/keys.js';
+import { BUNDLE, PREFIX2 } from '../storage/layout2.js';
+import type { Db } from './local-db.js';
+import { finishRuns } from './local-runs-finish.js';
+import type { IndexKind, RunInfo } from './local-runs.js';
+import { finishTiles } from './local-tiles.js';
+import type { Problem } from './report.js';
+
+/** The first key of the family `family ‖ u64be(n)` with n ≥ from, as n. */
+async function after(db: Db, family: Uint8Array, from: bigint): Promise<bigint | undefined> {
+  const [k] = await db.keys({ ...indexRange(family, from, MAX_UINT64 + 1n), limit: 1 }).all();
+  return k === undefined || k.length !== family.length + 8 ? undefined : indexOfKey(k);
+}
+
+/** finishLocal runs the checks above for a store of `size` entries whose index runs are `runs`. */
+export async function finishLocal(db: Db, size: bigint, runs: Readonly<Record<IndexKind, readonly RunInfo[]>>): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const B = BigInt(BUNDLE);
+  const bundles = (size + B - 1n) / B;
+  const extraBundle = await after(db, Uint8Array.of(PREFIX2.bundle), bundles);
+  if (extraBundle !== undefined) {
+    const index = extraBundle * B;
+    problems.push({ kind: 'entry-extra', index, message: `entry bundle ${extraBundle} (entries from ${index}) is stored beyond the stored size ${size} (was the size rewritten to hide entries?)`, expected: `no entry bundle at or after ${bundles}`, found: `entry bundle ${extraBundle}` });
+  }
+  const extraDigests = await after(db, Uint8Array.of(PREFIX2.digests), bundles);
+  if (extraDigests !== undefined) {
+    const index = extraDigests * B;
+    problems.push({ kind: 'digest-index', index, message: `digest bundle ${extraDigests} (entries from ${index}) is stored beyond the stored size ${size}`, expected: `no digest bundle at or after ${bundles}`, found: `digest bundle ${extraDigests}` });
+  }
+  const extraAttachment = await after(db, PREFIX.attachment, size);
+  if (extraAttachment !== undefined) {
+    problems.push({ kind: 'attachment', index: extraAttachment, message: `an attachment is stored for entry ${extraAttachment}, beyond the stored size ${size}` });
+  }
+  problems.push(...(await finishTiles(db, size)));
+  for (const kind of ['digest-index', 'leaf-index'] as const) problems.push(...(await finishRuns(db, kind, runs[kind], size)));
+  return problems;
+}
+
+/**
+ * layoutOneLeftovers returns a note for each layout-1 key family still holding keys in a layout-2
+ * store (`e`, `n`, `l`, `d`): layout 2 neither writes nor reads them, so the audit ignores them.
+ */
+export async function layoutOneLeftovers(db: Db): Promise<string[]> {
+  const out: string[] = [];
+  for (const [name, family] of [['entries (e)', PREFIX.entry], ['tree nodes (n)', PREFIX.node], ['leaf-hash index (l)', PREFIX.leafHash], ['digest index (d)', PREFIX.digest]] as const) {
+    const [k] = await db.keys({ ...prefixRange(family), limit: 1 }).all();
+    if (k !== undefined) out.push(`layout-1 keys remain in this layout-2 store: ${name}; the audit does not read them`);
+  }
+  return out;
+}
