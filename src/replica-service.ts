@@ -24,6 +24,7 @@ import { S3ObjectStore } from './mirror/s3.js';
 import type { RunningService } from './server.js';
 import { dataPaths, ensureAdminKey, ensureDataDir } from './setup.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
+import { openUpgrading } from './storage/migrate.js';
 import { inspectTimestampToken, parseCertificatesPem, verifyTimestampToken } from './verifier/timestamp.js';
 
 /** The file a halted replica writes its evidence to, in its data directory. */
@@ -65,7 +66,8 @@ export async function startReplicaService(
   const { warning } = ensureDataDir(config.dataDir);
   let store: LevelStore;
   try {
-    store = await LevelStore.open(paths.ledger, { onEvent: say });
+    // A layout-1 store is upgraded in place first (src/storage/migrate.ts).
+    store = await openUpgrading(paths.ledger, { onEvent: say }, say);
   } catch (err) {
     if (err instanceof StoreLockedError) throw new Error(`${err.message}: another "guzheng serve" is using it`);
     throw err;

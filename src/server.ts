@@ -24,6 +24,7 @@ import { Hj212Gateway } from './ingest/hj212/gateway.js';
 import { Ledger } from './log/ledger.js';
 import type { Published } from './log/publisher.js';
 import { LevelStore, StoreLockedError } from './storage/level.js';
+import { openUpgrading } from './storage/migrate.js';
 import { ConfigError, type MirrorConfig, type ServiceConfig } from './config.js';
 import { CheckpointFile, dataPaths, ensureAdminKey, ensureDataDir, loadOrCreateLogKey, readKnownCheckpoint, removeStaleTemporaries } from './setup.js';
 
@@ -168,7 +169,8 @@ export async function startService(config: ServiceConfig, say: (line: string) =>
   const checkpointFile = new CheckpointFile(config.dataDir, say);
   let store: LevelStore;
   try {
-    store = await LevelStore.open(paths.ledger, { onEvent: say });
+    // A layout-1 store is upgraded in place first (src/storage/migrate.ts).
+    store = await openUpgrading(paths.ledger, { onEvent: say }, say);
   } catch (err) {
     if (err instanceof StoreLockedError) throw new Error(`${err.message}: another "guzheng serve" (or "guzheng keys") is using it; stop it or choose another GUZHENG_DATA`);
     throw err;

@@ -1,6 +1,6 @@
 /**
  * The `guzheng` command line (commander): serve, keys, users, submit, prove, case, verify, audit,
- * export-tiles, monitor, restore. Exit codes: 0 success,
+ * export-tiles, monitor, restore, migrate. Exit codes: 0 success,
  * 1 the operation failed, 2 usage error or unreadable input.
  */
 import { Command, CommanderError } from 'commander';
@@ -16,6 +16,7 @@ import { registerAudit } from './audit.js';
 import { registerMonitor } from './monitor.js';
 import { registerWitness } from './witness.js';
 import { registerRestore } from './restore.js';
+import { registerMigrate } from './migrate.js';
 
 installNodeCrypto();
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerWitness(program);
   registerRestore(program);
+  registerMigrate(program);
   return program;
 }
 

@@ -18,6 +18,7 @@
  *    {@link finishMigration} completes after a crash at any point.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { decodeEntry } from '../core/entry/codec.js';
 import { foldRight, rightEdge } from '../core/merkle/compact.js';
@@ -25,7 +26,7 @@ import type { NodeHash } from '../core/merkle/node.js';
 import { C2SP, suiteOfDigestAlg, type CryptoSuite } from '../core/suite.js';
 import { PREFIX, SIZE_KEY, decodeU64, indexOfKey, indexRange, nodeKey } from './keys.js';
 import { LevelStore } from './level.js';
-import { openLevel, type Db } from './level-handle.js';
+import { openLevel, type Db, type LevelStoreOptions } from './level-handle.js';
 import { StoreLayoutError, storedLayout } from './level-layout.js';
 import { copyUnchanged, compareUnchanged } from './migrate-copy.js';
 import { finishMigration, hasMarker, killPoint, migrationPaths, writeMarker } from './migrate-swap.js';
@@ -104,6 +105,59 @@ export async function migrateStore(ledgerDir: string, options: MigrateOptions = 
   say({ phase: 'swap', done: size, total: size });
   await finishMigration(p.ledger);
   return { status: 'migrated', ledger: p.ledger, old: p.old, size, resumedAt };
+}
+
+/**
+ * migrateReporting runs {@link migrateStore} on `ledgerDir`, telling `say` (a line each, no newline)
+ * where it is at most every `everyMs` and at each step (entries done / total, entries per second),
+ * and at the end where the old store was kept. Used by `guzheng migrate` and by the service when
+ * it starts on a layout-1 store. Requires: as migrateStore.
+ */
+export async function migrateReporting(ledgerDir: string, say: (line: string) => void, everyMs = 1000): Promise<MigrateResult> {
+  const started = performance.now();
+  let last = -Infinity;
+  let phase = '';
+  let from = 0n;
+  const result = await migrateStore(ledgerDir, {
+    onProgress: (p) => {
+      const now = performance.now();
+      if (p.phase === 'entries' && phase !== 'entries') from = p.done;
+      if (p.phase === phase && now - last < everyMs && !(p.phase === 'entries' && p.done === p.total)) return;
+      phase = p.phase;
+      last = now;
+      const s = (now - started) / 1000;
+      if (p.phase === 'entries') {
+        const pct = p.total === 0n ? 100 : Number((p.done * 1000n) / p.total) / 10;
+        say(`migrate: entries ${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} (${pct} %), ${Math.round(Number(p.done - from) / Math.max(s, 1e-3)).toLocaleString('en')} entries/s`);
+      } else if (p.phase === 'copy') {
+        say(`migrate: copying attachments, indexes, blocks and settings: ${p.done.toLocaleString('en')} keys`);
+      } else {
+        say(p.phase === 'verify' ? 'migrate: verifying the new store against the old one' : 'migrate: verified; swapping the directories');
+      }
+    },
+  });
+  const s = ((performance.now() - started) / 1000).toFixed(1);
+  if (result.status === 'migrated') {
+    say(`migrate: ${result.ledger} now holds storage layout 2 (${result.size.toLocaleString('en')} entries, ${s} s)`);
+    say(`migrate: the layout-1 store is kept as ${result.old}; delete it once you are satisfied`);
+  }
+  return result;
+}
+
+/**
+ * openUpgrading opens the store at `ledgerDir` as {@link LevelStore.open} does, and when it holds
+ * layout 1 upgrades it in place first ({@link migrateReporting}, messages to `say`): what the
+ * service does at start. An upgrade cut short resumes at the next start.
+ */
+export async function openUpgrading(ledgerDir: string, options: LevelStoreOptions, say: (line: string) => void): Promise<LevelStore> {
+  try {
+    return await LevelStore.open(ledgerDir, options);
+  } catch (err) {
+    if (!(err instanceof StoreLayoutError) || err.layout !== 1) throw err;
+    say(`storage: ${resolve(ledgerDir)} holds storage layout 1; upgrading it to layout 2 before starting (crash-safe: an interrupted upgrade resumes at the next start)`);
+    await migrateReporting(ledgerDir, say);
+    return LevelStore.open(ledgerDir, options);
+  }
 }
 
 async function readSize(db: Db): Promise<bigint> {

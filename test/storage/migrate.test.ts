@@ -19,7 +19,7 @@ import { SHA256_TREE } from '../../src/core/merkle/hash.js';
 import type { NodeHash } from '../../src/core/merkle/node.js';
 import { PREFIX, indexOfKey } from '../../src/storage/keys.js';
 import { LevelStore, StoreLayoutError, StoreLockedError } from '../../src/storage/level.js';
-import { MIGRATED_MARKER, finishMigration, migrateStore, migrationPaths } from '../../src/storage/migrate.js';
+import { MIGRATED_MARKER, finishMigration, migrateStore, migrationPaths, openUpgrading } from '../../src/storage/migrate.js';
 import type { AppendBatch } from '../../src/storage/store.js';
 import { writeLayout1Store } from '../support/layout1-store.js';
 import { expectMigrated } from './migrate-compare.js';
@@ -220,4 +220,20 @@ describe('migration killed part way (SIGKILL of a child process)', () => {
       expect((await migrateStore(ledger)).status).toBe('already');
     }, 90_000);
   }
+});
+
+describe('openUpgrading (the service at start)', () => {
+  it('upgrades a layout-1 store in place with progress messages, then opens it', async () => {
+    const ledger = copy();
+    const lines: string[] = [];
+    const store = await openUpgrading(ledger, {}, (l) => lines.push(l));
+    expect(await store.getSize()).toBe(BigInt(ENTRIES));
+    await store.close();
+    expect(lines[0]).toMatch(/holds storage layout 1; upgrading it to layout 2/);
+    expect(lines.join('\n')).toMatch(/entries 3,000 \/ 3,000[\s\S]*kept as .*ledger\.layout1/);
+    await expectMigrated(SOURCE, ledger);
+    const quiet: string[] = [];
+    await (await openUpgrading(ledger, {}, (l) => quiet.push(l))).close();
+    expect(quiet).toEqual([]);
+  }, 60_000);
 });
