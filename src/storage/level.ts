@@ -118,8 +118,6 @@ export class LevelStore implements LedgerStore {
   readonly #reader: Reader;
   /** Bumped at each reopen: a merge of the indexes opened before it fails at its next read or write instead of touching the reopened database. */
   #generation = 0;
-  /** Set while a reopen reloads: the run indexes then read the database directly (the handle's gate is held). */
-  #reloading = false;
 
   private constructor(db: Db, dir: string, size: bigint, blockCount: bigint, options: LevelStoreOptions, tail: Tail) {
     this.#db = db;
@@ -134,15 +132,24 @@ export class LevelStore implements LedgerStore {
     this.#digestIndex = undefined as unknown as RunIndex;
   }
 
-  /** #openIndexes (re)opens both run indexes on the current generation (clearing what a cut-short merge left). */
+  /**
+   * #openIndexes (re)opens both run indexes on a new generation (clearing what a cut-short merge
+   * left). While they open (at open, or inside a reopen, whose gate is held) they read the database
+   * directly; afterwards every read and write goes through the handle, and a merge of an earlier
+   * generation fails at its next call instead of touching the reopened database.
+   */
   async #openIndexes(): Promise<void> {
     const generation = ++this.#generation;
+    let opening = true;
     const store = runStoreOver(this.#db, (f) => {
       if (generation !== this.#generation) return Promise.reject(new Error('storage: run index merge stopped by a reopen'));
-      return this.#reloading ? f() : this.#h.use(f);
+      return opening ? f() : this.#h.use(f);
     });
-    this.#leafIndex = await RunIndex.open(store, LEAF_INDEX);
-    this.#digestIndex = await RunIndex.open(store, DIGEST_INDEX);
+    const leaf = await RunIndex.open(store, LEAF_INDEX);
+    const digest = await RunIndex.open(store, DIGEST_INDEX);
+    opening = false;
+    this.#leafIndex = leaf;
+    this.#digestIndex = digest;
   }
 
   /** Merges of the indexes finished, and the runs per level (for metrics and benchmarks). */
@@ -198,12 +205,7 @@ export class LevelStore implements LedgerStore {
     this.#apiKeys = undefined;
     // A write reported as failed may have landed: the tail and the runs are read again.
     this.#tail = await loadTail(this.#db, stored);
-    this.#reloading = true;
-    try {
-      await this.#openIndexes();
-    } finally {
-      this.#reloading = false;
-    }
+    await this.#openIndexes();
     this.#size = stored;
     this.#blockCount = count;
     return stored;
@@ -261,7 +263,7 @@ export class LevelStore implements LedgerStore {
     const size = this.#size;
     const tail = this.#tail;
     // Candidates by the 8-byte prefix, confirmed against the digest bundles (a prefix can collide).
-    const candidates = (await this.#h.use(() => this.#digestIndex.lookup(digest))).map(BigInt).filter((i) => i < size);
+    const candidates = (await this.#digestIndex.lookup(digest)).map(BigInt).filter((i) => i < size);
     if (candidates.length === 0) return [];
     const records = await readDigestRecords(this.#reader, tail, candidates);
     return candidates.filter((i) => records.get(i)?.some((r) => r.alg === alg && equalBytes(r.digest, digest)) === true);
@@ -274,7 +276,7 @@ export class LevelStore implements LedgerStore {
     const size = this.#size;
     const tail = this.#tail;
     // Candidates by the 8-byte prefix, confirmed against the leaf (node 0/i of the tiles).
-    const candidates = (await this.#h.use(() => this.#leafIndex.lookup(leafHash))).map(BigInt).filter((i) => i < size);
+    const candidates = (await this.#leafIndex.lookup(leafHash)).map(BigInt).filter((i) => i < size);
     if (candidates.length === 0) return [];
     const leaves = await readTileNodes(this.#reader, tail, candidates.map((index) => ({ level: 0, index })));
     return candidates.filter((_, j) => equalBytes(leaves[j] as Uint8Array, leafHash));
