@@ -69,7 +69,7 @@ async function orphanPages(db: Db, kind: IndexKind, runs: readonly RunInfo[]): P
     const level = k[3] as number;
     const first = readU64(k, 4);
     if (!known.has(`${level}/${first}`)) {
-      problems.push({ kind, message: `pages of run ${level}/${first} of the ${indexName(kind)} are stored, but no manifest names that run (nor a merge in flight, nor a replaced run)`, expected: 'no such pages', found: `run ${level}/${first}` });
+      problems.push({ kind, index: BigInt(first), message: `pages of run ${level}/${first} of the ${indexName(kind)} are stored, but no manifest names that run (nor a merge in flight, nor a replaced run)`, expected: 'no such pages', found: `run ${level}/${first}` });
     }
     cursor = pagesEnd(id, level, first);
   }

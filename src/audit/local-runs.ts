@@ -162,7 +162,8 @@ export async function scanPart(db: Db, r: IndexRange, size: bigint, secret: Uint
   const print = new IndexPrint(secret);
   const problems: Problem[] = [];
   const beyond: Problem[] = [];
-  const flag = (p: Problem) => void (problems.length < FINISH_LIMIT && problems.push({ ...p, kind: r.kind }));
+  // Sorted with the run's first entry unless a record names another.
+  const flag = (p: Problem) => void (problems.length < FINISH_LIMIT && problems.push({ index: BigInt(r.first), ...p, kind: r.kind }));
   const it = db.iterator({ gte: runKey(id, PAGE, r.level, r.first, r.fromPage), lt: last ? pagesEnd(id, r.level, r.first) : runKey(id, PAGE, r.level, r.first, r.toPage), fillCache: false, highWaterMarkBytes: HIGH_WATER });
   let count = 0;
   let expectPage = r.fromPage;

@@ -92,8 +92,14 @@ export async function readChunkTiles(db: Db, start: bigint, count: number): Prom
     if (t === undefined) throw new Error(`audit: bad math: chunk at ${start} needs tile ${l}/${i}`);
     return t;
   };
-  // A level-1 tile lies under 16 chunks: its problem is the first one's to report.
-  const report = (l: number) => l === 0 || start % (1n << 16n) === 0n;
+  // Each tile's problem once (its nodes are at several levels); a level-1 tile lies under 16
+  // chunks: its problem is the first one's to report.
+  const reported = new Set<string>();
+  const report = (l: number, i: bigint) => {
+    if (reported.has(`${l}/${i}`) || (l > 0 && start % (1n << 16n) !== 0n)) return false;
+    reported.add(`${l}/${i}`);
+    return true;
+  };
   return Array.from({ length: 32 - Math.clz32(count) }, (_, l) => nodesFromTiles(l, start >> BigInt(l), count >> l, tileOf, report));
 }
 

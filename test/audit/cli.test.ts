@@ -10,7 +10,10 @@ import { registerAudit, progressLine, loadSavedCheckpoint } from '../../src/cli/
 import { CliError } from '../../src/cli/client.js';
 import { verifyFraudProof } from '../../src/audit/fraud.js';
 import { LevelStore } from '../../src/storage/level.js';
-import { entryKey } from '../../src/storage/keys.js';
+import { SIZE_KEY, encodeU64, entryKey } from '../../src/storage/keys.js';
+import { bundleKey } from '../../src/storage/layout2.js';
+import { utf8 } from '../../src/core/bytes.js';
+import { Level } from 'level';
 import { KEYS, buildLedger, cleanupDirs, tempDir, withDb } from './helpers.js';
 
 let data: string; // a data directory: <data>/ledger and <data>/log-key
@@ -56,11 +59,25 @@ describe('guzheng audit', () => {
 
   it('exits 1 and names the first bad index on tampering', async () => {
     const dir = copyData();
-    await withDb(join(dir, 'ledger'), (db) => db.del(entryKey(321n)));
+    await withDb(join(dir, 'ledger'), (db) => db.del(bundleKey(1n))); // entries 256..511
     const r = await cli('audit', '--data', dir, '--key', KEYS.verifierKey, '--json');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/audit FAILED: 1 problem; first: entry 321: entry-missing/);
-    expect(JSON.parse(r.out).firstProblem).toMatchObject({ kind: 'entry-missing', index: '321' });
+    expect(r.err).toMatch(/audit FAILED: 1 problem; first: entry 256: entry-missing/);
+    expect(JSON.parse(r.out).firstProblem).toMatchObject({ kind: 'entry-missing', index: '256' });
+  });
+
+  it('exits 2 on a data directory in storage layout 1, telling to run guzheng migrate', async () => {
+    const dir = join(tempDir(), 'old');
+    const db = new Level<Uint8Array, Uint8Array>(join(dir, 'ledger'), { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    await db.batch([
+      { type: 'put', key: SIZE_KEY, value: encodeU64(1n) },
+      { type: 'put', key: entryKey(0n), value: utf8('{}') },
+    ]);
+    await db.close();
+    const r = await cli('audit', '--data', dir, '--key', KEYS.verifierKey, '--no-progress');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/storage layout 1; upgrade it with `guzheng migrate --data-dir /);
   });
 
   it('exits 1 with a fraud proof file for a fork against a saved checkpoint', async () => {
