@@ -23,12 +23,13 @@ import { CliError } from '../../src/cli/client.js';
 import type { Ledger } from '../../src/log/ledger.js';
 import { decodeStoredToken, encodeStoredToken, TSA_EVIDENCE } from '../../src/log/stamps.js';
 import { LevelStore } from '../../src/storage/level.js';
-import { attachmentKey, blockKey, digestKey, entryKey, nodeKey } from '../../src/storage/keys.js';
+import { attachmentKey, blockKey } from '../../src/storage/keys.js';
 import { alterGenTime } from '../support/tsa/forge.js';
 import { derToPem } from '../support/tsa/openssl.js';
 import { opensslToken } from '../support/tsa/server.js';
 import { testPki } from '../support/tsa/pki.js';
 import { KEYS, cleanupDirs, entryInput, openLedger, tempDir, withDb } from '../audit/helpers.js';
+import { DIGEST_INDEX, allEntries, getEntry, mutateDigests, mutateIndex, putEntry, record, same, setNode } from '../audit/layout2.js';
 import { GM_KEYS, GM_NAME_ED25519, appendGm, hj212Input, sm3, sm3Leaf, sm3RootOfLeaves } from './audit-support.js';
 
 const SIZE = 4500; // two chunks of 4,096: the chunk roots are joined with SM3 too
@@ -127,7 +128,7 @@ async function damageBoth(damage: (dir: string, name: SuiteName) => Promise<void
 describe('audit of a clean gm ledger', () => {
   it('replays everything with SM3 and reports OK: the root is the SM3 tree of the stored entries', async () => {
     const dir = copy('gm');
-    const entries = await withDb(dir, (db) => db.getMany(Array.from({ length: TOTAL }, (_, i) => entryKey(BigInt(i)))));
+    const entries = await withDb(dir, (db) => allEntries(db, TOTAL));
     const independent = sm3RootOfLeaves(entries.map((e) => sm3Leaf(e as Uint8Array)));
     const r = await audit('gm', dir);
     expect(r.ok, formatReport(r)).toBe(true);
@@ -219,16 +220,16 @@ describe('a damaged gm ledger: located exactly as in c2sp', () => {
     const k = 1234n;
     const originals = {} as Record<SuiteName, Uint8Array>;
     const { gm, dir } = await damageBoth(async (dir, name) => {
-      const original = await getValue(dir, entryKey(k));
+      const original = await withDb(dir, (db) => getEntry(db, k));
       originals[name] = original;
       const changed = original.slice();
       const at = fromUtf8(original).indexOf('"hex":"') + 10; // a hex digit of the digest: still valid JSON
       changed[at] = changed[at] === 0x61 ? 0x62 : 0x61;
-      await withDb(dir, (db) => db.put(entryKey(k), changed));
+      await withDb(dir, (db) => putEntry(db, k, changed));
     });
     const p = gm.problems[0] as Problem;
     expect(p).toMatchObject({ kind: 'node-mismatch', level: 0, node: k, index: k });
-    expect(p.expected).toBe(sm3Leaf(await getValue(dir, entryKey(k))).toString('hex'));
+    expect(p.expected).toBe(sm3Leaf(await withDb(dir, (db) => getEntry(db, k))).toString('hex'));
     expect(p.found).toBe(sm3Leaf(originals.gm).toString('hex'));
     // The checkpoint of the block sealing [1200, 1350) is contradicted, and only that one is listed.
     expect(gm.problems.find((x) => x.kind === 'root-mismatch')).toMatchObject({ height: 9n, index: 1200n });
@@ -291,33 +292,36 @@ describe('a damaged gm ledger: located exactly as in c2sp', () => {
       ]));
     });
     expect(located(gm).map((p) => [p.kind, p.index])).toEqual([['attachment', 1n], ['attachment', hj]]);
-    const entry = decodeEntry(await getValue(dir, entryKey(hj)));
+    const entry = decodeEntry(await withDb(dir, (db) => getEntry(db, hj)));
     expect(gm.problems[1]).toMatchObject({ expected: `sm3:${entry.digest.hex}`, found: `sm3:${sm3(utf8('##0101QN=forged\r\n')).toString('hex')}` });
   }, 60_000);
 
   it('a stored interior node changed: node-mismatch at that node', async () => {
-    const { gm } = await damageBoth(async (dir) => withDb(dir, (db) => db.put(nodeKey(5, 17n), new Uint8Array(32).fill(9))));
+    const { gm } = await damageBoth(async (dir) => withDb(dir, (db) => setNode(db, 5, 17n, new Uint8Array(32).fill(9))));
     expect(located(gm)[0]).toMatchObject({ kind: 'node-mismatch', level: 5, node: 17n });
     expect(gm.problems[0]?.found).toBe('09'.repeat(32));
   }, 60_000);
 
-  it('digest index: a record deleted; a record of the other suite invented (with worker threads)', async () => {
+  it('digest index: a record deleted; a digest record of the other suite invented (with worker threads)', async () => {
     const deleted = await damageBoth(async (dir, name) => {
       const alg = name === 'gm' ? 'sm3' : 'sha256';
-      const d10 = decodeEntry(await getValue(dir, entryKey(10n))).digest;
+      const d10 = decodeEntry(await withDb(dir, (db) => getEntry(db, 10n))).digest;
       expect(d10.alg).toBe(alg);
-      await withDb(dir, (db) => db.del(digestKey(alg, Buffer.from(d10.hex, 'hex'), 10n)));
+      const gone = record(new Uint8Array(Buffer.from(d10.hex, 'hex')), 10n);
+      await withDb(dir, (db) => mutateIndex(db, DIGEST_INDEX, 10n, (rs) => rs.filter((x) => !same(x, gone))));
     });
     expect(located(deleted.gm).map((p) => [p.kind, p.index])).toEqual([['digest-index', 10n]]);
     expect(deleted.gm.problems[0]).toMatchObject({ expected: expect.stringMatching(/^sm3:[0-9a-f]{64} → 10$/), found: 'no such index record' });
-    // A gm log's digest index holds sm3 records only: a sha256 one (sm3 in a c2sp log) is found too.
+    // A gm log's digests are sm3 only: a second record of entry 30 in its digest bundle, sha256
+    // (sm3 in a c2sp log), is found too.
     const fake = new Uint8Array(32).fill(0xab);
+    const other = (name: SuiteName) => (name === 'gm' ? 'sha256' : 'sm3');
     const invented = await damageBoth(
-      async (dir, name) => withDb(dir, (db) => db.put(digestKey(name === 'gm' ? 'sha256' : 'sm3', fake, 30n), new Uint8Array(0))),
+      async (dir, name) => withDb(dir, (db) => mutateDigests(db, 0n, (rs) => rs.flatMap((x) => (x.slot === 30 ? [x, { slot: 30, alg: other(name), digest: fake }] : [x])))),
       { workers: 2 },
     );
     expect(located(invented.gm).map((p) => [p.kind, p.index])).toEqual([['digest-index', 30n]]);
-    expect(invented.gm.problems[0]?.found).toBe(toHex(fake));
+    expect(invented.gm.problems[0]?.found).toBe(`sha256:${toHex(fake)}`);
     expect(invented.gm.problemCount).toBe(1);
   }, 120_000);
 });
