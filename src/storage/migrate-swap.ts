@@ -42,8 +42,9 @@ export function migrationPaths(ledgerDir: string): MigrationPaths {
 /**
  * killPoint stops the process with SIGKILL when GUZHENG_MIGRATE_KILL_AT names `point`. A test-only
  * hook (test/storage/migrate.test.ts): the instants between the last write and the renames are too
- * short to hit by timing. Points: `copy` (after the first batch of unchanged keys), `marker` (after
- * the marker, before the renames), `swap` (between the renames). Unset, it does nothing.
+ * short to hit by timing. Points: `copy` (after the first batch of unchanged keys), `copied` (after
+ * the copy, before the verification), `marker` (after the marker, before the renames), `swap`
+ * (between the renames). Unset, it does nothing.
  */
 export function killPoint(point: string): void {
   if (process.env.GUZHENG_MIGRATE_KILL_AT === point) process.kill(process.pid, 'SIGKILL');

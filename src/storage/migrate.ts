@@ -26,6 +26,7 @@ import type { NodeHash } from '../core/merkle/node.js';
 import { C2SP, suiteOfDigestAlg, type CryptoSuite } from '../core/suite.js';
 import { PREFIX, SIZE_KEY, decodeU64, indexOfKey, indexRange, nodeKey } from './keys.js';
 import { LevelStore } from './level.js';
+import type { AppendBatch } from './store.js';
 import { openLevel, type Db, type LevelStoreOptions } from './level-handle.js';
 import { StoreLayoutError, storedLayout } from './level-layout.js';
 import { copyUnchanged, compareUnchanged } from './migrate-copy.js';
@@ -118,22 +119,32 @@ export async function migrateReporting(ledgerDir: string, say: (line: string) =>
   let last = -Infinity;
   let phase = '';
   let from = 0n;
+  let held: MigrateProgress | undefined;
+  const line = (p: MigrateProgress): void => {
+    const s = (performance.now() - started) / 1000;
+    if (p.phase === 'entries') {
+      const pct = p.total === 0n ? 100 : Number((p.done * 1000n) / p.total) / 10;
+      say(`migrate: entries ${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} (${pct} %), ${Math.round(Number(p.done - from) / Math.max(s, 1e-3)).toLocaleString('en')} entries/s`);
+    } else if (p.phase === 'copy') {
+      say(`migrate: copied ${p.done.toLocaleString('en')} keys of attachments, secondary indexes, blocks, evidence and settings`);
+    } else {
+      say(p.phase === 'verify' ? 'migrate: verifying the new store against the old one' : 'migrate: verified; swapping the directories');
+    }
+  };
   const result = await migrateStore(ledgerDir, {
     onProgress: (p) => {
       const now = performance.now();
+      if (p.phase === phase && now - last < everyMs && !(p.phase === 'entries' && p.done === p.total)) {
+        held = p;
+        return;
+      }
+      // A step's last report, if it was held back, before the next step's first.
+      if (p.phase !== phase && held !== undefined) line(held);
       if (p.phase === 'entries' && phase !== 'entries') from = p.done;
-      if (p.phase === phase && now - last < everyMs && !(p.phase === 'entries' && p.done === p.total)) return;
+      held = undefined;
       phase = p.phase;
       last = now;
-      const s = (now - started) / 1000;
-      if (p.phase === 'entries') {
-        const pct = p.total === 0n ? 100 : Number((p.done * 1000n) / p.total) / 10;
-        say(`migrate: entries ${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} (${pct} %), ${Math.round(Number(p.done - from) / Math.max(s, 1e-3)).toLocaleString('en')} entries/s`);
-      } else if (p.phase === 'copy') {
-        say(`migrate: copying attachments, indexes, blocks and settings: ${p.done.toLocaleString('en')} keys`);
-      } else {
-        say(p.phase === 'verify' ? 'migrate: verifying the new store against the old one' : 'migrate: verified; swapping the directories');
-      }
+      line(p);
     },
   });
   const s = ((performance.now() - started) / 1000).toFixed(1);
@@ -197,6 +208,35 @@ async function suiteOf(old: Db, size: bigint): Promise<CryptoSuite> {
 }
 
 /**
+ * readBatch reads entries [first, end) of the layout-1 store as the batch a sequencer's flush of
+ * them would have written: the entries, their leaf hashes (nodes `n‖0‖i`, cross-checked against
+ * the entries), the nodes completing in (first, end] and one content digest per entry.
+ */
+async function readBatch(old: Db, suite: CryptoSuite, first: bigint, end: bigint): Promise<AppendBatch> {
+  const entries = await readFamily(old, PREFIX.entry, first, end, 'entry');
+  // The nodes completing in (first, end]: at level h, indexes [first >> h, end >> h); none at
+  // level h means none above it either (SPEC.md#tree: node (h, j) covers leaves [j·2^h, (j+1)·2^h)).
+  const nodes: NodeHash[] = [];
+  let leafHashes: Uint8Array[] = [];
+  for (let h = 0; h < 64; h++) {
+    const lo = first >> BigInt(h);
+    const hi = end >> BigInt(h);
+    if (hi <= lo) break;
+    const hashes = await readFamily(old, nodeKey(h, 0n).subarray(0, 2), lo, hi, `level-${h} node`);
+    if (h === 0) leafHashes = hashes;
+    hashes.forEach((hash, i) => nodes.push({ level: h, index: lo + BigInt(i), hash }));
+  }
+  const digests = entries.map((e, i) => {
+    const index = first + BigInt(i);
+    // A leaf that is not its entry's hash is corruption in the source, not migrated.
+    if (!equalBytes(suite.tree.hashLeaf(e), leafHashes[i] as Uint8Array)) throw new Error(`storage: layout-1 node 0/${index} is not the leaf hash of entry ${index}`);
+    const d = decodeEntry(e).digest;
+    return { alg: d.alg, hex: d.hex, index };
+  });
+  return { first, entries, leafHashes, nodes, digests, attachments: [] };
+}
+
+/**
  * copyEntries writes entries [new size, size) of the layout-1 store into the layout-2 store at
  * `dir` through appendBatch, `batch` entries per synced write; returns where it started.
  */
@@ -207,30 +247,17 @@ async function copyEntries(old: Db, dir: string, size: bigint, batch: number, sa
     const start = await store.getSize();
     if (start > size) throw new Error(`storage: ${dir} holds ${start} entries, more than the ${size} being migrated: not a migration of this store; delete it`);
     say({ phase: 'entries', done: start, total: size });
-    for (let first = start; first < size; ) {
-      const end = first + BigInt(batch) < size ? first + BigInt(batch) : size;
-      const entries = await readFamily(old, PREFIX.entry, first, end, 'entry');
-      // The nodes completing in (first, end]: at level h, indexes [first >> h, end >> h); none at
-      // level h means none above it either (SPEC.md#tree: node (h, j) covers leaves [j·2^h, (j+1)·2^h)).
-      const nodes: NodeHash[] = [];
-      let leafHashes: Uint8Array[] = [];
-      for (let h = 0; h < 64; h++) {
-        const lo = first >> BigInt(h);
-        const hi = end >> BigInt(h);
-        if (hi <= lo) break;
-        const hashes = await readFamily(old, nodeKey(h, 0n).subarray(0, 2), lo, hi, `level-${h} node`);
-        if (h === 0) leafHashes = hashes;
-        hashes.forEach((hash, i) => nodes.push({ level: h, index: lo + BigInt(i), hash }));
-      }
-      const digests = entries.map((e, i) => {
-        const index = first + BigInt(i);
-        // Cross-check the source: a leaf that is not its entry's hash is corruption, not migrated.
-        if (!equalBytes(suite.tree.hashLeaf(e), leafHashes[i] as Uint8Array)) throw new Error(`storage: layout-1 node 0/${index} is not the leaf hash of entry ${index}`);
-        const d = decodeEntry(e).digest;
-        return { alg: d.alg, hex: d.hex, index };
-      });
-      await store.appendBatch({ first, entries, leafHashes, nodes, digests, attachments: [] });
-      first = end;
+    const step = BigInt(batch);
+    const upTo = (first: bigint) => (first + step < size ? first + step : size);
+    // The next batch is read while this one is written (the source is not written to).
+    let next = start < size ? readBatch(old, suite, start, upTo(start)) : undefined;
+    for (let first = start; first < size; first = upTo(first)) {
+      const b = await (next as Promise<AppendBatch>);
+      const end = upTo(first);
+      next = end < size ? readBatch(old, suite, end, upTo(end)) : undefined;
+      // A failed read ahead is reported by the iteration that awaits it.
+      next?.catch(() => undefined);
+      await store.appendBatch(b);
       say({ phase: 'entries', done: end, total: size });
     }
     // Let the index merges a long run of flushes started finish before the store is handed over.
