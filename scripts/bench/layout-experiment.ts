@@ -33,7 +33,7 @@ import { duBytes, since, tempDir } from './common.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 
-const BATCH = 1000;
+const BATCH = Number(process.env.GUZHENG_LAYOUT_BATCH ?? 1000);
 const BUNDLE = 256;
 const ENTRY_BYTES = 272;
 const ATTACHMENT_BYTES = 160;

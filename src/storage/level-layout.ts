@@ -4,8 +4,14 @@
  * apart from level.ts, which writes; see contracts-free-ledger/SPEC.md#storage.
  */
 import type { NodeId } from '../core/merkle/node.js';
+import { decodeEntryBundle } from '../core/tiles.js';
+import { decodeU64 } from './keys.js';
 import {
   BUNDLE,
+  applyTilePiece,
+  bundlePieceKey,
+  digestPieceKey,
+  tilePiecePrefix,
   LAYOUT,
   LAYOUT_KEY,
   TILE_BYTES,
@@ -71,27 +77,50 @@ export async function storedLayout(db: Db): Promise<number | undefined> {
   return any === undefined ? undefined : 1;
 }
 
-/** loadTail reads the partial bundle, digest bundle and incomplete tiles of a store of `size` entries. */
-export async function loadTail(db: Reader, size: bigint): Promise<Tail> {
-  const b = size / BigInt(BUNDLE);
-  const partial = Number(size % BigInt(BUNDLE));
-  const tiles = tailTiles(size);
-  const values = await db.getMany([bundleKey(b), digestBundleKey(b), ...tiles.map((t) => tileKey(t.level, t.index))]);
-  let entries: Uint8Array[] = [];
-  if (partial > 0) {
-    const bundle = values[0];
-    if (bundle === undefined) throw new Error(`storage: entry bundle ${b} missing`);
-    entries = decodeBundle(new Uint8Array(bundle), partial);
-    if (entries.length !== partial) throw new Error(`storage: entry bundle ${b} holds ${entries.length} entries, want ${partial}`);
+/** The rows with keys in [gte, lt), in key order. */
+async function scan(db: Db, gte: Uint8Array, lt: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
+  return db.iterator({ gte, lt }).all();
+}
+
+/**
+ * loadTail reads the partial bundle (its pieces), its digests and the incomplete tiles (their
+ * pieces) of a store of `size` entries, checking the pieces join up exactly.
+ */
+export async function loadTail(db: Db, size: bigint): Promise<Tail> {
+  const B = BigInt(BUNDLE);
+  const lo = (size / B) * B;
+  const entries: Uint8Array[] = [];
+  const pieces: bigint[] = [];
+  for (const [k, v] of await scan(db, bundlePieceKey(lo), bundlePieceKey(lo + B))) {
+    const start = decodeU64(k, 1);
+    if (start !== lo + BigInt(entries.length)) throw new Error(`storage: bundle piece at ${start} does not follow entry ${lo + BigInt(entries.length)}`);
+    entries.push(...decodeEntryBundle(new Uint8Array(v)));
+    pieces.push(start);
   }
-  const digests = partial > 0 && values[1] !== undefined ? new Uint8Array(values[1]) : new Uint8Array(0);
-  const map = new Map<string, Uint8Array>();
-  tiles.forEach((t, i) => {
-    const v = values[2 + i];
-    if (v === undefined || v.length !== TILE_BYTES) throw new Error(`storage: tile ${t.level}/${t.index} missing or malformed`);
-    map.set(tileName(t.level, t.index), new Uint8Array(v));
-  });
-  return { size, entries, digests, tiles: map };
+  if (lo + BigInt(entries.length) !== size) throw new Error(`storage: the partial bundle's pieces hold entries [${lo}, ${lo + BigInt(entries.length)}), want up to ${size}`);
+  const digestParts: Uint8Array[] = [];
+  for (const [k, v] of await scan(db, digestPieceKey(lo), digestPieceKey(lo + B))) {
+    if (!pieces.includes(decodeU64(k, 1))) throw new Error(`storage: digest piece at ${decodeU64(k, 1)} has no bundle piece`);
+    digestParts.push(new Uint8Array(v));
+  }
+  const digests = new Uint8Array(digestParts.reduce((a, p) => a + p.length, 0));
+  digestParts.reduce((at, p) => (digests.set(p, at), at + p.length), 0);
+  decodeDigestRecords(digests);
+  const tiles = new Map<string, Uint8Array>();
+  const tilePieces = new Map<string, bigint[]>();
+  for (const t of tailTiles(size)) {
+    const prefix = tilePiecePrefix(t.level, t.index);
+    const end = new Uint8Array(prefix.length + 9).fill(0xff);
+    end.set(prefix);
+    const rows = await scan(db, prefix, end);
+    if (rows.length === 0) throw new Error(`storage: tile ${t.level}/${t.index} has no pieces`);
+    const tile = new Uint8Array(TILE_BYTES);
+    for (const [, v] of rows) applyTilePiece(tile, v);
+    const name = tileName(t.level, t.index);
+    tiles.set(name, tile);
+    tilePieces.set(name, rows.map(([k]) => decodeU64(k, k.length - 8)));
+  }
+  return { size, entries, digests, tiles, pieces, tilePieces };
 }
 
 /**
@@ -181,6 +210,25 @@ export async function readDigestRecords(db: Reader, tail: Tail, indexes: readonl
     out.set(i, (decoded.get(i / B) ?? []).filter((r) => r.slot === slot));
   }
   return out;
+}
+
+/** readDigestRange returns the content digests of entries [from, to) in index order (to rebuild a lagging index). */
+export async function readDigestRange(db: Reader, tail: Tail, from: bigint, to: bigint): Promise<Array<{ index: number; alg: string; digest: Uint8Array }>> {
+  const B = BigInt(BUNDLE);
+  const out: Array<{ index: number; alg: string; digest: Uint8Array }> = [];
+  const tailBundle = tail.entries.length > 0 ? tail.size / B : -1n;
+  const bundles: bigint[] = [];
+  for (let b = from / B; b * B < to; b++) if (b !== tailBundle) bundles.push(b);
+  for (let i = 0; i < bundles.length; i += 256) {
+    const part = bundles.slice(i, i + 256);
+    const values = await db.getMany(part.map((b) => digestBundleKey(b)));
+    part.forEach((b, j) => {
+      const v = values[j];
+      if (v !== undefined) for (const r of decodeDigestRecords(v)) out.push({ index: Number(b * B) + r.slot, alg: r.alg, digest: r.digest });
+    });
+  }
+  if (tailBundle >= 0n && tailBundle * B < to) for (const r of decodeDigestRecords(tail.digests)) out.push({ index: Number(tailBundle * B) + r.slot, alg: r.alg, digest: r.digest });
+  return out.filter((d) => BigInt(d.index) >= from && BigInt(d.index) < to);
 }
 
 /**

@@ -53,11 +53,12 @@ import {
   prefixed,
   secondaryPrefix,
 } from './keys.js';
-import { DIGEST_INDEX, LEAF_INDEX, planFlush, type Tail } from './layout2.js';
+import { planFlush, type Tail } from './layout2.js';
 import { LevelHandle, openLevel, type Db, type LevelStoreOptions } from './level-handle.js';
-import { checkLayout, loadTail, readBundles, readDigestRecords, readTileNodes, runStoreOver, type Reader } from './level-layout.js';
+import { checkLayout, loadTail, readBundles, readDigestRange, readDigestRecords, readTileNodes, runStoreOver, type Reader } from './level-layout.js';
 import { finishMigration } from './migrate-swap.js';
-import { MAX_RECORD_INDEX, RunIndex } from './run-index.js';
+import { LazyIndexes } from './lazy-index.js';
+import { MAX_RECORD_INDEX } from './run-index.js';
 import { checkRecordValue, recordKey, recordKeyOf, recordRange, type RecordQuery, type RecordRow, type RecordWrite } from './records.js';
 import { StoreUnavailableError, type AppendBatch, type ApiKeyRecord, type LedgerStore, type StoreHealth } from './store.js';
 
@@ -111,9 +112,8 @@ export class LevelStore implements LedgerStore {
   #apiKeys: Promise<Map<string, ApiKeyRecord>> | undefined;
   /** The acknowledged partial bundle, digest bundle and tiles the next flush extends (layout2.ts); always at #size. */
   #tail: Tail;
-  /** The leaf-hash and content-digest indexes (run-index.ts), replaced after a reopen. */
-  #leafIndex: RunIndex;
-  #digestIndex: RunIndex;
+  /** The leaf-hash and content-digest indexes, lagging (lazy-index.ts); replaced after a reopen. */
+  #indexes: LazyIndexes;
   /** Reads for the layout-2 helpers, through the handle. */
   readonly #reader: Reader;
   /** Bumped at each reopen: a merge of the indexes opened before it fails at its next read or write instead of touching the reopened database. */
@@ -128,8 +128,7 @@ export class LevelStore implements LedgerStore {
     this.#h = new LevelHandle(db, dir, options, { reloaded: () => this.#reloaded(), stale: () => this.#stale() });
     this.#reader = { getMany: (keys) => this.#h.use(() => this.#db.getMany([...keys])) };
     // Replaced by #openIndexes before the store is handed out.
-    this.#leafIndex = undefined as unknown as RunIndex;
-    this.#digestIndex = undefined as unknown as RunIndex;
+    this.#indexes = undefined as unknown as LazyIndexes;
   }
 
   /**
@@ -145,22 +144,28 @@ export class LevelStore implements LedgerStore {
       if (generation !== this.#generation) return Promise.reject(new Error('storage: run index merge stopped by a reopen'));
       return opening ? f() : this.#h.use(f);
     });
-    const leaf = await RunIndex.open(store, LEAF_INDEX);
-    const digest = await RunIndex.open(store, DIGEST_INDEX);
+    const direct: Reader = { getMany: (keys) => this.#db.getMany([...keys]) };
+    const tail = this.#tail;
+    this.#indexes?.stop();
+    // What the runs do not cover (lost with the unsynced writes of a crash) comes back from the tiles and digest bundles.
+    this.#indexes = await LazyIndexes.open(store, tail.size, async (from, to) => {
+      const ids: NodeId[] = [];
+      for (let i = from; i < to; i++) ids.push({ level: 0, index: i });
+      const leaves = await readTileNodes(direct, tail, ids);
+      const digests = await readDigestRange(direct, tail, from, to);
+      return { leaves, digests };
+    });
     opening = false;
-    this.#leafIndex = leaf;
-    this.#digestIndex = digest;
   }
 
-  /** Merges of the indexes finished, and the runs per level (for metrics and benchmarks). */
-  get indexState(): { merges: number; leafShape: number[]; digestShape: number[]; error: string | undefined } {
-    return { merges: this.#leafIndex.merges + this.#digestIndex.merges, leafShape: this.#leafIndex.shape, digestShape: this.#digestIndex.shape, error: this.#leafIndex.lastError ?? this.#digestIndex.lastError };
+  /** Index lag, merges and runs per level (for metrics and benchmarks). */
+  get indexState(): LazyIndexes['state'] {
+    return this.#indexes.state;
   }
 
-  /** indexesIdle resolves once no background merge of the indexes runs (tests, benchmarks). */
+  /** indexesIdle writes the lagging index records now and waits for the background merges (tests, benchmarks). */
   async indexesIdle(): Promise<void> {
-    await this.#leafIndex.idle();
-    await this.#digestIndex.idle();
+    await this.#indexes.catchUp();
   }
 
   /**
@@ -263,7 +268,7 @@ export class LevelStore implements LedgerStore {
     const size = this.#size;
     const tail = this.#tail;
     // Candidates by the 8-byte prefix, confirmed against the digest bundles (a prefix can collide).
-    const candidates = (await this.#digestIndex.lookup(digest)).map(BigInt).filter((i) => i < size);
+    const candidates = (await this.#indexes.digestCandidates(digest)).map(BigInt).filter((i) => i < size);
     if (candidates.length === 0) return [];
     const records = await readDigestRecords(this.#reader, tail, candidates);
     return candidates.filter((i) => records.get(i)?.some((r) => r.alg === alg && equalBytes(r.digest, digest)) === true);
@@ -276,7 +281,7 @@ export class LevelStore implements LedgerStore {
     const size = this.#size;
     const tail = this.#tail;
     // Candidates by the 8-byte prefix, confirmed against the leaf (node 0/i of the tiles).
-    const candidates = (await this.#leafIndex.lookup(leafHash)).map(BigInt).filter((i) => i < size);
+    const candidates = (await this.#indexes.leafCandidates(leafHash)).map(BigInt).filter((i) => i < size);
     if (candidates.length === 0) return [];
     const leaves = await readTileNodes(this.#reader, tail, candidates.map((index) => ({ level: 0, index })));
     return candidates.filter((_, j) => equalBytes(leaves[j] as Uint8Array, leafHash));
@@ -315,7 +320,6 @@ export class LevelStore implements LedgerStore {
         if (end - 1n > BigInt(MAX_RECORD_INDEX)) throw new Error(`storage: layout 2 indexes entries below 2^40; entry ${end - 1n} is beyond`);
         const { entries, leafHashes, nodes, digests, attachments } = batch;
         const secondary = batch.secondary ?? [];
-        const f = Number(first);
         // The digests in index order with their packed bytes (checkAppendBatch decoded them).
         const order = digests.map((_, i) => i);
         if (order.some((i) => i > 0 && (digests[i] as { index: bigint }).index < (digests[i - 1] as { index: bigint }).index)) {
@@ -323,21 +327,14 @@ export class LevelStore implements LedgerStore {
         }
         const sorted = order.map((i) => ({ alg: (digests[i] as { alg: string }).alg, digest: digestBytes.subarray(32 * i, 32 * i + 32), index: (digests[i] as { index: bigint }).index }));
         const plan = planFlush(this.#tail, entries, nodes, sorted);
-        const leafRun = this.#leafIndex.flushOps(f, leafHashes);
-        const digestRun = this.#digestIndex.flushOps(
-          f,
-          sorted.map((d) => d.digest),
-          { end: Number(end), indexes: sorted.map((d) => Number(d.index)) },
-        );
         const keys = new KeyArena(9 * attachments.length + 48 * secondary.length);
         // A chained batch builds one native LevelDB WriteBatch (it copies each key and value as
         // it is added) and commits it with a single fsynced write; it is ~2.5x faster than the
         // array form for thousands of puts. Nothing is visible until write() resolves.
         const wb = this.#db.batch();
         try {
-          for (const [k, v] of plan.puts) wb.put(k, v);
-          for (const o of leafRun.ops) if (o.type === 'put') wb.put(o.key, o.value);
-          for (const o of digestRun.ops) if (o.type === 'put') wb.put(o.key, o.value);
+          for (const o of plan.ops) if (o.type === 'put') wb.put(o.key, o.value);
+          else wb.del(o.key);
           for (const a of attachments) wb.put(keys.attachment(a.index), a.bytes);
           for (const x of secondary) wb.put(keys.secondary(x.name, x.key, x.index), EMPTY);
           wb.put(SIZE_KEY, encodeU64(end));
@@ -345,7 +342,7 @@ export class LevelStore implements LedgerStore {
           void wb.close();
           throw err;
         }
-        return { wb, end, tail: plan.tail, leafRun: leafRun.run, digestRun: digestRun.run };
+        return { wb, end, tail: plan.tail, digests: sorted };
       };
       const done = await this.#h.write(prepared, async (p) => {
         if (p !== undefined) await p.wb.write({ sync: true });
@@ -354,8 +351,7 @@ export class LevelStore implements LedgerStore {
         // Size, tail and runs move together, synchronously: a reader sees all of one flush or none.
         this.#size = done.end;
         this.#tail = done.tail;
-        this.#leafIndex.added(done.leafRun);
-        this.#digestIndex.added(done.digestRun);
+        this.#indexes.added(batch.first, batch.leafHashes, done.digests);
       }
     } finally {
       this.#appending = false;
@@ -535,7 +531,7 @@ export class LevelStore implements LedgerStore {
   /** close releases the LevelDB handle and its lock; later calls reject. Idempotent. */
   async close(): Promise<void> {
     // Merges are unsynced reorganizations: the one in flight finishes (or is cleared at the next open).
-    await Promise.all([this.#leafIndex.close(), this.#digestIndex.close()]);
+    await this.#indexes.close();
     return this.#h.close();
   }
 }

@@ -241,26 +241,48 @@ export class RunIndex {
   }
 
   /**
-   * flushOps returns the writes that add the run of one flush, for the caller's synced batch:
-   * `values[i]` is entry `first + i`'s indexed value (or entry `at.indexes[i]`'s, each in
-   * [first, at.end)). Call {@link added} once that batch is durable.
+   * flushOps returns the writes that add the run of entries [first, end) (`at.end`, else first +
+   * values.length), for the caller's batch: `values[i]` is entry `first + i`'s indexed value (or
+   * entry `at.indexes[i]`'s, each in [first, end): an index where not every entry has a value, such
+   * as content digests). A range with no value still gets a run (no pages): the runs then tell
+   * which entries they cover ({@link covered}). Call {@link added} once that batch is written.
    */
   flushOps(first: number, values: readonly Uint8Array[], at?: { readonly end: number; readonly indexes: readonly number[] }): { ops: RunOp[]; run: unknown } {
-    if (values.length === 0) return { ops: [], run: undefined };
-    // `at`: the flush covers entries [first, end) and values[i] is entry indexes[i]'s (an index
-    // where not every entry has a value, such as content digests).
+    const end = at?.end ?? first + values.length;
+    if (end === first) return { ops: [], run: undefined };
     const records = sortRecords(first, values, at?.indexes);
     const { ops, fences } = pagesOf(this.#id, 0, first, records);
-    const run: Run = { level: 0, first, end: at?.end ?? first + values.length, records: values.length, fences };
+    const run: Run = { level: 0, first, end, records: values.length, fences };
     ops.push({ type: 'put', key: runKey(this.#id, MANIFEST, 0, first), value: manifestValue(run) });
     return { ops, run };
   }
 
-  /** added records a run whose {@link flushOps} are durable, and merges in the background when a level is full. */
+  /**
+   * append writes the run of entries [first, end) itself, as one unsynced batch (a lagging index,
+   * rebuilt from the entries after a crash), and adds it. Arguments as {@link flushOps}.
+   */
+  async append(first: number, values: readonly Uint8Array[], at?: { readonly end: number; readonly indexes: readonly number[] }): Promise<void> {
+    const { ops, run } = this.flushOps(first, values, at);
+    if (ops.length > 0) await this.#store.write(ops);
+    this.added(run);
+  }
+
+  /** added records a run whose {@link flushOps} are written, and merges in the background when a level is full. */
   added(run: unknown): void {
     if (run === undefined) return;
     this.#add(run as Run);
     this.#scheduleMerge();
+  }
+
+  /** covered is the end of the range [0, covered) of entries the runs describe, without a gap. */
+  get covered(): number {
+    const runs = this.#levels.flatMap((l) => l ?? []).sort((a, b) => a.first - b.first);
+    let end = 0;
+    for (const r of runs) {
+      if (r.first > end) break;
+      if (r.end > end) end = r.end;
+    }
+    return end;
   }
 
   #scheduleMerge(): void {

@@ -1,9 +1,10 @@
 /**
- * LevelStore.appendBatch writes layout 2 (src/storage/layout2.ts, contracts-free-ledger/SPEC.md#storage):
+ * LevelStore.appendBatch writes layout 2 (src/storage/layout2.ts, contracts-free-ledger/SPEC.md#layout-2):
  * the LevelDB rows it leaves must be byte for byte the documented layout, spelled here from the
- * whole log at once (entry bundles of the C2SP tlog-tiles format, 510-slot node tiles, digest
- * bundles, attachments, secondary keys, s:size, s:layout), whatever the flush sizes were. The
- * run-index rows (`i` …) are checked through lookups of every entry instead.
+ * whole log at once: complete entry bundles (C2SP tlog-tiles), digest bundles and 510-slot node
+ * tiles; the partial bundle, its digests and the incomplete tiles as one piece per flush that
+ * added to them; attachments, secondary keys, s:size, s:layout. The run-index rows (`i` …) are
+ * checked through lookups of every entry instead.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +18,8 @@ import { hashLeaf } from '../../src/core/merkle/hash.js';
 import type { NodeHash } from '../../src/core/merkle/node.js';
 import { encodeEntryBundle } from '../../src/core/tiles.js';
 import { SIZE_KEY, attachmentKey, encodeU64, secondaryKey } from '../../src/storage/keys.js';
-import { LAYOUT_KEY, bundleKey, digestBundleKey, encodeDigestRecord, tileKey } from '../../src/storage/layout2.js';
-import { placeNodes } from '../../src/storage/node-tiles.js';
+import { LAYOUT_KEY, bundleKey, bundlePieceKey, digestBundleKey, digestPieceKey, encodeDigestRecord, encodeTilePiece, tileComplete, tileKey, tilePieceKey } from '../../src/storage/layout2.js';
+import { placeNodes, tileSlot } from '../../src/storage/node-tiles.js';
 import { LevelStore } from '../../src/storage/level.js';
 import type { AppendBatch } from '../../src/storage/store.js';
 
@@ -31,6 +32,7 @@ describe('LevelStore.appendBatch: the rows on disk', () => {
       const put = (k: Uint8Array, v: Uint8Array) => want.set(toHex(k), toHex(v));
       let range = CompactRange.empty();
       const all = { entries: [] as Uint8Array[], leafHashes: [] as Uint8Array[], nodes: [] as NodeHash[], digests: [] as Array<{ alg: string; hex: string; index: bigint }> };
+      const flushes: Array<{ first: number; nodes: NodeHash[] }> = [];
       for (const n of [1, 2, 5, 1, 64, 300, 7]) {
         const first = range.size;
         const next = range.clone();
@@ -57,6 +59,7 @@ describe('LevelStore.appendBatch: the rows on disk', () => {
         const batch: AppendBatch = { first, entries, leafHashes, nodes, digests, attachments, secondary };
         await store.appendBatch(batch);
         range = next;
+        flushes.push({ first: Number(first), nodes });
         all.entries.push(...entries);
         all.leafHashes.push(...leafHashes);
         all.nodes.push(...nodes);
@@ -64,17 +67,35 @@ describe('LevelStore.appendBatch: the rows on disk', () => {
         for (const a of attachments) put(attachmentKey(a.index), a.bytes);
         for (const x of secondary) put(secondaryKey(x.name, x.key, x.index), new Uint8Array(0));
       }
-      for (let b = 0; b * 256 < all.entries.length; b++) {
-        put(bundleKey(b), encodeEntryBundle(all.entries.slice(b * 256, b * 256 + 256)));
-        const records = all.digests
-          .filter((d) => d.index >= BigInt(b * 256) && d.index < BigInt(b * 256 + 256))
+      const size = all.entries.length;
+      const digestRecords = (lo: number, hi: number) =>
+        all.digests
+          .filter((d) => d.index >= BigInt(lo) && d.index < BigInt(hi))
           .sort((x, y) => Number(x.index - y.index))
-          .map((d) => encodeDigestRecord({ slot: Number(d.index) - b * 256, alg: d.alg, digest: Uint8Array.from(Buffer.from(d.hex, 'hex')) }));
-        put(digestBundleKey(b), Buffer.concat(records));
+          .map((d) => encodeDigestRecord({ slot: Number(d.index) % 256, alg: d.alg, digest: Uint8Array.from(Buffer.from(d.hex, 'hex')) }));
+      for (let b = 0; (b + 1) * 256 <= size; b++) {
+        put(bundleKey(b), encodeEntryBundle(all.entries.slice(b * 256, b * 256 + 256)));
+        put(digestBundleKey(b), Buffer.concat(digestRecords(b * 256, b * 256 + 256)));
+      }
+      // The partial bundle: one piece per flush that added to it, from where it started adding.
+      const lo = size - (size % 256);
+      for (const f of flushes) {
+        const end = flushes[flushes.indexOf(f) + 1]?.first ?? size;
+        if (end <= lo) continue;
+        const start = Math.max(f.first, lo);
+        put(bundlePieceKey(start), encodeEntryBundle(all.entries.slice(start, end)));
+        put(digestPieceKey(start), Buffer.concat(digestRecords(start, end)));
       }
       for (const [name, tile] of placeNodes(all.nodes, () => undefined)) {
-        const [level, index] = name.split('/');
-        put(tileKey(Number(level), BigInt(index as string)), tile);
+        const [level, index] = name.split('/').map(Number) as [number, number];
+        if (tileComplete(level, BigInt(index), BigInt(size))) put(tileKey(level, BigInt(index)), tile);
+        else {
+          // An incomplete tile: one piece per flush that added nodes to it.
+          for (const f of flushes) {
+            const mine = f.nodes.filter((n) => { const at = tileSlot(n); return at.tileLevel === level && at.tileIndex === BigInt(index); });
+            if (mine.length > 0) put(tilePieceKey(level, index, f.first), encodeTilePiece(mine.map((n) => ({ slot: tileSlot(n).slot, hash: n.hash }))));
+          }
+        }
       }
       put(LAYOUT_KEY, Uint8Array.of(2));
       put(SIZE_KEY, encodeU64(range.size));

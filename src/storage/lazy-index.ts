@@ -1,0 +1,190 @@
+/**
+ * The leaf-hash and content-digest indexes of layout 2, written lagging behind the appends
+ * (contracts-free-ledger/SPEC.md#layout-2, "Lookup consistency"; issue 17).
+ *
+ * A flush's synced batch holds no index record: the entries' leaf hashes are in the tiles and
+ * their digests in the digest bundles, so the indexes are derived data. Acknowledged entries wait
+ * here in memory ("pending") until one unsynced batch writes a run per index for all of them
+ * (run-index.ts): when {@link INDEX_BATCH} are waiting, or {@link INDEX_DELAY_MS} after the first.
+ * Lookups read the runs and the pending entries, so they see every acknowledged entry at once,
+ * whatever the lag. After a crash the runs cover a prefix [0, covered) of the log (an unsynced
+ * batch is lost only with everything after it); {@link LazyIndexes.open} takes the rest back
+ * from the tiles and digest bundles. Both runs of one range are written in ONE batch, so both
+ * indexes always cover the same prefix.
+ */
+import { equalBytes } from '../core/bytes.js';
+import { DIGEST_INDEX, LEAF_INDEX } from './layout2.js';
+import { RunIndex, type RunStore } from './run-index.js';
+
+/** Pending entries that make the indexer write at once. */
+export const INDEX_BATCH = 8192;
+/** Longest an acknowledged entry waits before the indexer writes it, ms. */
+export const INDEX_DELAY_MS = 200;
+
+/** One content digest of a pending entry. */
+export interface PendingDigest {
+  readonly index: number;
+  readonly alg: string;
+  readonly digest: Uint8Array;
+}
+
+/** What the indexes of entries [from, to) are rebuilt from after a restart. */
+export type Rebuild = (from: bigint, to: bigint) => Promise<{ leaves: Uint8Array[]; digests: PendingDigest[] }>;
+
+/** LazyIndexes owns both run indexes and the acknowledged entries not yet written to them. */
+export class LazyIndexes {
+  readonly #leaf: RunIndex;
+  readonly #digest: RunIndex;
+  readonly #store: RunStore;
+  /** Entries [#from, #from + #leaves.length) are acknowledged and not in the runs yet. */
+  #from: number;
+  #leaves: Uint8Array[] = [];
+  #digests: PendingDigest[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #writing: Promise<void> | undefined;
+  #closed = false;
+  /** A write of the runs failed: its message (writing stops; lookups stay exact from memory). */
+  lastError: string | undefined;
+
+  private constructor(store: RunStore, leaf: RunIndex, digest: RunIndex, from: number) {
+    this.#store = store;
+    this.#leaf = leaf;
+    this.#digest = digest;
+    this.#from = from;
+  }
+
+  /** open reads both indexes and takes back, with `rebuild`, what they do not cover of a log of `size` entries. */
+  static async open(store: RunStore, size: bigint, rebuild: Rebuild): Promise<LazyIndexes> {
+    const leaf = await RunIndex.open(store, LEAF_INDEX);
+    const digest = await RunIndex.open(store, DIGEST_INDEX);
+    const covered = Math.min(leaf.covered, digest.covered);
+    if (BigInt(covered) > size) throw new Error(`storage: the indexes cover ${covered} entries, beyond the size ${size}`);
+    const x = new LazyIndexes(store, leaf, digest, covered);
+    if (BigInt(covered) < size) {
+      const { leaves, digests } = await rebuild(BigInt(covered), size);
+      x.#leaves = leaves;
+      x.#digests = digests;
+      x.#schedule();
+    }
+    return x;
+  }
+
+  /** Entries acknowledged and not in the runs yet. */
+  get lag(): number {
+    return this.#leaves.length;
+  }
+
+  /** Merges finished, runs per level, the first error (for metrics, tests, benchmarks). */
+  get state(): { lag: number; merges: number; leafShape: number[]; digestShape: number[]; error: string | undefined } {
+    return { lag: this.lag, merges: this.#leaf.merges + this.#digest.merges, leafShape: this.#leaf.shape, digestShape: this.#digest.shape, error: this.lastError ?? this.#leaf.lastError ?? this.#digest.lastError };
+  }
+
+  /**
+   * added records a flush once it is acknowledged: entries [first, first + leaves.length), with
+   * their leaf hashes and digests (copied). Requires: first = the end of what was added before.
+   */
+  added(first: bigint, leaves: readonly Uint8Array[], digests: ReadonlyArray<{ readonly alg: string; readonly digest: Uint8Array; readonly index: bigint }>): void {
+    if (Number(first) !== this.#from + this.#leaves.length) throw new Error(`storage: index pending from ${this.#from + this.#leaves.length}, got a flush from ${first}`);
+    for (const h of leaves) this.#leaves.push(h.slice());
+    for (const d of digests) this.#digests.push({ index: Number(d.index), alg: d.alg, digest: d.digest.slice() });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.lastError !== undefined || this.#writing !== undefined || this.#leaves.length === 0) return;
+    if (this.#leaves.length >= INDEX_BATCH) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#write();
+      return;
+    }
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#writing === undefined) this.#write();
+    }, INDEX_DELAY_MS);
+    this.#timer.unref?.();
+  }
+
+  /** #write writes one run per index for everything pending, in one unsynced batch. */
+  #write(): void {
+    const from = this.#from;
+    const n = this.#leaves.length;
+    if (n === 0) return;
+    const end = from + n;
+    const digests = this.#digests.filter((d) => d.index < end);
+    const leafRun = this.#leaf.flushOps(from, this.#leaves.slice(0, n));
+    const digestRun = this.#digest.flushOps(
+      from,
+      digests.map((d) => d.digest),
+      { end, indexes: digests.map((d) => d.index) },
+    );
+    this.#writing = this.#store
+      .write([...leafRun.ops, ...digestRun.ops])
+      .then(() => {
+        // The runs in, the pending entries out, in one turn: a lookup sees each entry in one or the other.
+        this.#leaf.added(leafRun.run);
+        this.#digest.added(digestRun.run);
+        this.#leaves.splice(0, n);
+        this.#digests.splice(0, digests.length);
+        this.#from = end;
+      })
+      .catch((err: unknown) => {
+        this.lastError = `writing the index runs of entries [${from}, ${end}) failed: ${err instanceof Error ? err.message : String(err)}`;
+      })
+      .finally(() => {
+        this.#writing = undefined;
+        this.#schedule();
+      });
+  }
+
+  /** leafCandidates returns the entries whose leaf hash may be `hash` (8-byte prefix in the runs, exact in memory), ascending. */
+  async leafCandidates(hash: Uint8Array): Promise<number[]> {
+    // Both read in this turn: the runs' snapshot is taken before lookup's first await.
+    const fromRuns = this.#leaf.lookup(hash);
+    const fromMemory: number[] = [];
+    this.#leaves.forEach((h, i) => {
+      if (equalBytes(h, hash)) fromMemory.push(this.#from + i);
+    });
+    return merge(await fromRuns, fromMemory);
+  }
+
+  /** digestCandidates returns the entries that may have content digest `digest` (of any algorithm), ascending. */
+  async digestCandidates(digest: Uint8Array): Promise<number[]> {
+    const fromRuns = this.#digest.lookup(digest);
+    const fromMemory = this.#digests.filter((d) => equalBytes(d.digest, digest)).map((d) => d.index);
+    return merge(await fromRuns, fromMemory);
+  }
+
+  /** catchUp writes what is pending now and waits for the merges (tests, benchmarks, close). */
+  async catchUp(): Promise<void> {
+    for (;;) {
+      if (this.#writing !== undefined) await this.#writing;
+      else if (this.#leaves.length > 0 && this.lastError === undefined && !this.#closed) this.#write();
+      else break;
+    }
+    await this.#leaf.idle();
+    await this.#digest.idle();
+  }
+
+  /** close writes what is pending (unless writing failed), then stops merging after the one in flight. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.catchUp().catch(() => undefined);
+    this.#closed = true;
+    await Promise.all([this.#leaf.close(), this.#digest.close()]);
+  }
+
+  /** stop drops this generation after a reopen: no more writes (its store calls fail from now on). */
+  stop(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** merge returns the union of two ascending lists, ascending, without repeats. */
+function merge(a: readonly number[], b: readonly number[]): number[] {
+  return [...new Set([...a, ...b])].sort((x, y) => x - y);
+}
