@@ -32,7 +32,7 @@ import type { VerifierKey } from '../core/note.js';
 import { C2SP, type CryptoSuite, type SuiteId } from '../core/suite.js';
 import { IndexPrint, PRINT_SECRET_SIZE } from './print.js';
 import type { Problem, ProblemKind } from './report.js';
-import type { ChunkIo, EntryRead, IndexItem, StoredNodes } from './reads.js';
+import type { ChunkIo, EntryRead, IndexItem, IndexedTo, StoredNodes } from './reads.js';
 import { checkDigestBundles } from './chunk-digests.js';
 import { RECORD_SIZE } from '../storage/run-index.js';
 
@@ -68,6 +68,8 @@ export interface ChunkTask {
   readonly stored?: ReadonlyArray<StoredNodes | undefined>;
   /** With a ChunkIo: how to check index records (default `print`). */
   readonly indexMode?: IndexMode;
+  /** Only entries below these are in the stored runs of each index (the rest lag: see LocalReads.indexedTo). */
+  readonly indexedTo?: IndexedTo;
 }
 
 /** What replaying a chunk established. */
@@ -360,11 +362,16 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
   if (read.attachments !== undefined) checkAttachments(task.start, read.attachments, types, algs, digests, skip, out, H);
   if (read.digestBundles !== undefined) checkDigestBundles(task.start, count, count < task.count, read.digestBundles, algs, digests, skip, out);
   for (let i = 0; i < count; i++) if (algs[i] === null) skip.add(i);
+  // Entries past the indexed prefix have no run records yet: none are expected of them.
+  const upTo = (to: bigint | undefined) => (to === undefined || to >= task.start + BigInt(count) ? count : to <= task.start ? 0 : Number(to - task.start));
+  const indexedLeaf = upTo(task.indexedTo?.leaf);
+  const indexedDigest = upTo(task.indexedTo?.digest);
+  const indexed = Math.max(indexedLeaf, indexedDigest);
   const mode = task.indexMode ?? 'print';
   let items: IndexItem[] | undefined;
   if (io === undefined || mode === 'lookup') {
     items = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < indexed; i++) {
       const alg = algs[i];
       if (alg === null || alg === undefined || skip.has(i)) continue;
       items.push({ index: task.start + BigInt(i), alg, digest: digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), leafHash: leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) });
@@ -384,7 +391,7 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
     // the entry index in 5 bytes, big-endian. Indexes are below 2^40: plain numbers.
     const record = new Uint8Array(RECORD_SIZE);
     const first = Number(task.start);
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < indexed; i++) {
       const a = algs[i];
       if (a === null || a === undefined || skip.has(i)) continue;
       const index = first + i;
@@ -393,10 +400,14 @@ export async function replayChunk(task: ChunkTask, io?: ChunkIo, secret?: Uint8A
       record[10] = (index >>> 16) & 0xff;
       record[11] = (index >>> 8) & 0xff;
       record[12] = index & 0xff;
-      for (let b = 0; b < 8; b++) record[b] = digests[i * HASH_SIZE + b] as number;
-      digestPrint.add(record);
-      for (let b = 0; b < 8; b++) record[b] = leaves[i * HASH_SIZE + b] as number;
-      leafPrint.add(record);
+      if (i < indexedDigest) {
+        for (let b = 0; b < 8; b++) record[b] = digests[i * HASH_SIZE + b] as number;
+        digestPrint.add(record);
+      }
+      if (i < indexedLeaf) {
+        for (let b = 0; b < 8; b++) record[b] = leaves[i * HASH_SIZE + b] as number;
+        leafPrint.add(record);
+      }
     }
     prints = { digest: digestPrint.bytes(), leaf: leafPrint.bytes() };
   }

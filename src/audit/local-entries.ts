@@ -1,13 +1,16 @@
 /**
- * Entries of a layout-2 data directory for the local audit (local.ts): the C2SP entry bundles
- * `E ‖ u64be(N)` (src/storage/layout2.ts; contracts-free-ledger/SPEC.md#storage, docs/storage-v2.md)
- * read and split strictly, with the digest bundles `G ‖ u64be(N)` and attachments `a ‖ u64be(i)`
- * of the same entries. Every bundle below the tail must hold exactly 256 entries and the tail
- * bundle exactly size mod 256; a bundle that is missing, short or cut inside an entry stops the
- * replay there (`entry-missing`), bytes or entries beyond what the size calls for are
+ * Entries of a layout-2 data directory for the local audit (local.ts): the complete C2SP entry
+ * bundles `E ‖ u64be(N)` and the pieces `F ‖ u64be(start)` of the partial one (what each flush
+ * added to it; src/storage/layout2.ts; contracts-free-ledger/SPEC.md#layout-2, docs/storage-v2.md)
+ * read and split strictly, with the digest bundles `G ‖ u64be(N)` (digest pieces `H ‖ u64be(start)`
+ * for the partial one) and attachments `a ‖ u64be(i)` of the same entries. Every complete bundle
+ * must hold exactly 256 entries, and the pieces of the partial one must follow each other from its
+ * first entry to the size; a bundle or piece that is missing, short or cut inside an entry stops
+ * the replay there (`entry-missing`), bytes or entries beyond what the size calls for are
  * `entry-extra`. Nothing is taken on trust from a lenient decoder: the walk is done here.
  */
-import { bundleKey, digestBundleKey, BUNDLE, PREFIX2 } from '../storage/layout2.js';
+import { bundleKey, bundlePieceKey, digestBundleKey, digestPieceKey, BUNDLE, PREFIX2 } from '../storage/layout2.js';
+import { toHex } from '../core/bytes.js';
 import { indexOfKey, indexRange, PREFIX } from '../storage/keys.js';
 import type { EntryRead } from './reads.js';
 import type { Problem } from './report.js';
@@ -49,9 +52,43 @@ async function nextBundle(db: Db, b: bigint): Promise<string> {
   return `the next stored entry bundle is ${n} (entries from ${n * BigInt(BUNDLE)})`;
 }
 
+/** The partial bundle as its pieces hold it: one value per piece, in order, and its digest pieces joined. */
+interface Pieces {
+  /** The pieces' bytes in key order, each with its start. */
+  readonly pieces: ReadonlyArray<{ readonly start: bigint; readonly bytes: Uint8Array }>;
+  /** The digest pieces of those pieces, joined in order (undefined: none stored). */
+  readonly digests?: Uint8Array;
+  readonly problems: readonly Problem[];
+}
+
 /**
- * readBundleEntries reads entries [start, start + count) from their bundles, with their digest
- * bundles and attachments. Requires: start a multiple of 256 (a chunk's), start + count either a
+ * readPieces reads the pieces of the partial bundle from entry `lo` (below `lo` + 256) and their
+ * digest pieces; a digest piece with no entry piece of the same start is a problem.
+ */
+async function readPieces(db: Db, lo: bigint): Promise<Pieces> {
+  const hi = lo + BigInt(BUNDLE);
+  const rows = await db.iterator({ gte: bundlePieceKey(lo), lt: bundlePieceKey(hi) }).all();
+  const digestRows = await db.iterator({ gte: digestPieceKey(lo), lt: digestPieceKey(hi) }).all();
+  const pieces = rows.filter(([k]) => k.length === 9).map(([k, v]) => ({ start: indexOfKey(k), bytes: v }));
+  const starts = new Set(pieces.map((p) => p.start));
+  const problems: Problem[] = [];
+  const parts: Uint8Array[] = [];
+  for (const [k, v] of digestRows) {
+    const start = k.length === 9 ? indexOfKey(k) : -1n;
+    if (!starts.has(start)) {
+      problems.push({ kind: 'digest-index', index: start < 0n ? lo : start, message: `a digest piece of the partial bundle (from entry ${start}) has no piece of entries from there`, expected: 'digest pieces beside entry pieces', found: toHex(k) });
+      continue;
+    }
+    parts.push(v);
+  }
+  const joined = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+  return { pieces, ...(parts.length > 0 ? { digests: joined } : {}), problems };
+}
+
+/**
+ * readBundleEntries reads entries [start, start + count) from their bundles (the partial one from
+ * its pieces), with their digest bundles and attachments. Requires: start a multiple of 256 (a chunk's), start + count either a
  * multiple of 256 or the stored size `size` (so the last bundle read must hold exactly what is asked).
  */
 export async function readBundleEntries(db: Db, start: bigint, count: number, size: bigint): Promise<EntryRead> {
@@ -69,10 +106,53 @@ export async function readBundleEntries(db: Db, start: bigint, count: number, si
   const problems: Problem[] = [];
   let gap: Problem | undefined;
   let read = 0;
+  /** The partial bundle's digest pieces, joined (when the read reaches it). */
+  let digestTail: Uint8Array | undefined;
   for (let j = 0; j < n && gap === undefined; j++) {
     const b = first + BigInt(j);
     const lo = b * B;
     const want = Number((lo + B < end ? lo + B : end) - lo);
+    if (want < BUNDLE) {
+      // The partial bundle: its pieces, in order, must follow each other from lo to the size.
+      const tail = await readPieces(db, lo);
+      problems.push(...tail.problems);
+      digestTail = tail.digests;
+      let next = lo;
+      for (const piece of tail.pieces) {
+        if (gap !== undefined) break;
+        if (piece.start !== next) {
+          const index = piece.start < next ? piece.start : next;
+          if (piece.start < next) {
+            problems.push({ kind: 'entry-extra', index, message: `a piece of the partial bundle ${b} starts at entry ${piece.start}, inside the piece before it (which ends at ${next})`, expected: `a piece from entry ${next}`, found: `a piece from entry ${piece.start}` });
+            continue;
+          }
+          gap = { kind: 'entry-missing', index, message: `entry ${index} is not stored: the pieces of the partial bundle ${b} skip from entry ${next} to ${piece.start}, but the stored size is ${size}; the tree cannot be replayed past it`, expected: `a piece from entry ${next}`, found: `a piece from entry ${piece.start}` };
+          break;
+        }
+        const walk = walkBundle(piece.bytes);
+        const room = Number(lo + BigInt(want) - next);
+        const got = Math.min(walk.lengths.length, room);
+        for (let i = 0; i < got; i++) {
+          parts.push(piece.bytes.subarray(walk.offsets[i] as number, (walk.offsets[i] as number) + (walk.lengths[i] as number)));
+          lengths.push(walk.lengths[i] as number);
+        }
+        read += got;
+        if (walk.cut !== undefined && walk.lengths.length < room) {
+          const index = next + BigInt(walk.lengths.length);
+          gap = { kind: 'entry-missing', index, message: `entry ${index} is not stored whole: the piece of bundle ${b} from entry ${piece.start} holds ${walk.lengths.length} whole entries, then ${walk.cut.message}; the tree cannot be replayed past it`, expected: `entries up to ${size}`, found: `${walk.lengths.length} entries and a cut one` };
+          break;
+        }
+        if (walk.lengths.length > room || walk.cut !== undefined || walk.lengths.length === 0) {
+          const at = next + BigInt(got);
+          problems.push({ kind: 'entry-extra', index: at, message: `the piece of bundle ${b} from entry ${piece.start} holds ${walk.lengths.length === 0 ? 'no entry' : `entries past the stored size ${size}`}${walk.cut ? ` (and ${walk.cut.message})` : ''}`, expected: `at most ${room} entries`, found: `${walk.lengths.length} entries` });
+        }
+        next += BigInt(got);
+      }
+      if (gap === undefined && next < lo + BigInt(want)) {
+        gap = { kind: 'entry-missing', index: next, message: `entry ${next} is not stored: the pieces of the partial bundle ${b} end there, but the stored size is ${size}; the tree cannot be replayed past it`, expected: `pieces up to entry ${size}`, found: tail.pieces.length === 0 ? 'no piece' : `pieces up to entry ${next}` };
+      }
+      break;
+    }
     const v = values[j];
     if (v === undefined) {
       gap = {
@@ -123,6 +203,7 @@ export async function readBundleEntries(db: Db, start: bigint, count: number, si
   const rows = read === 0 ? [] : await collect(db.iterator({ ...indexRange(PREFIX.attachment, start, start + BigInt(read)), highWaterMarkBytes: HIGH_WATER }), read);
   // classic-level copies each value into a Buffer of its own: no further copy is needed.
   const attachments = rows.map(([k, v]) => ({ offset: Number(indexOfKey(k) - start), bytes: v }));
-  const digestBundles = values.slice(n, 2 * n).map((v) => (v === undefined ? undefined : new Uint8Array(v)));
+  const digestBundles: Array<Uint8Array | undefined> = values.slice(n, 2 * n).map((v) => (v === undefined ? undefined : new Uint8Array(v)));
+  if (end % BigInt(BUNDLE) !== 0n) digestBundles[n - 1] = digestTail;
   return { data, lengths: Uint32Array.from(lengths), attachments, digestBundles, ...(problems.length > 0 ? { problems } : {}), ...(gap ? { gap } : {}) };
 }

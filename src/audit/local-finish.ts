@@ -1,9 +1,9 @@
 /**
  * What a local audit checks once the replay is done (local.ts `finish`): nothing is stored beyond
- * the log's size in layout 2 (contracts-free-ledger/SPEC.md#storage, docs/storage-v2.md): no
- * entry bundle or digest bundle past the last one the size calls for, no attachment past the
- * size, no tile or tile slot past the tree (local-tiles.ts), and runs that cover the entries
- * exactly (local-runs-finish.ts).
+ * the log's size in layout 2 (contracts-free-ledger/SPEC.md#layout-2, docs/storage-v2.md): no
+ * whole entry bundle or digest bundle but the complete ones, no piece of either but of the partial
+ * bundle below the size, no attachment past the size, no tile, tile piece or tile slot past the
+ * tree (local-tiles.ts), and runs that cover a prefix of the entries exactly (local-runs-finish.ts).
  */
 import { MAX_UINT64 } from '../core/bytes.js';
 import { PREFIX, indexOfKey, indexRange, prefixRange } from '../storage/keys.js';
@@ -24,16 +24,28 @@ async function after(db: Db, family: Uint8Array, from: bigint): Promise<bigint |
 export async function finishLocal(db: Db, size: bigint, runs: Readonly<Record<IndexKind, readonly RunInfo[]>>): Promise<Problem[]> {
   const problems: Problem[] = [];
   const B = BigInt(BUNDLE);
-  const bundles = (size + B - 1n) / B;
+  const bundles = size / B; // complete bundles; the partial one is stored as pieces
   const extraBundle = await after(db, Uint8Array.of(PREFIX2.bundle), bundles);
   if (extraBundle !== undefined) {
     const index = extraBundle * B;
-    problems.push({ kind: 'entry-extra', index, message: `entry bundle ${extraBundle} (entries from ${index}) is stored beyond the stored size ${size} (was the size rewritten to hide entries?)`, expected: `no entry bundle at or after ${bundles}`, found: `entry bundle ${extraBundle}` });
+    problems.push({ kind: 'entry-extra', index, message: `entry bundle ${extraBundle} (entries from ${index}) is stored whole, but a log of ${size} entries has ${bundles} complete bundles (was the size rewritten to hide entries?)`, expected: `no entry bundle at or after ${bundles}`, found: `entry bundle ${extraBundle}` });
   }
   const extraDigests = await after(db, Uint8Array.of(PREFIX2.digests), bundles);
   if (extraDigests !== undefined) {
     const index = extraDigests * B;
-    problems.push({ kind: 'digest-index', index, message: `digest bundle ${extraDigests} (entries from ${index}) is stored beyond the stored size ${size}`, expected: `no digest bundle at or after ${bundles}`, found: `digest bundle ${extraDigests}` });
+    problems.push({ kind: 'digest-index', index, message: `digest bundle ${extraDigests} (entries from ${index}) is stored whole, but a log of ${size} entries has ${bundles} complete bundles`, expected: `no digest bundle at or after ${bundles}`, found: `digest bundle ${extraDigests}` });
+  }
+  // Pieces belong to the partial bundle only: [bundles·256, size). Those inside its 256 entries
+  // are judged as it is read (local-entries.ts); here those below it and past it.
+  const past = size % B === 0n ? size : (bundles + 1n) * B;
+  for (const [family, kind, what] of [[PREFIX2.bundlePiece, 'entry-extra', 'entries'], [PREFIX2.digestPiece, 'digest-index', 'digests']] as const) {
+    const prefix = Uint8Array.of(family);
+    const below = await db.keys({ ...indexRange(prefix, 0n, bundles * B), limit: 1 }).all();
+    const beyond = await after(db, prefix, past);
+    for (const start of [below[0] === undefined || below[0].length !== 9 ? undefined : indexOfKey(below[0]), beyond]) {
+      if (start === undefined) continue;
+      problems.push({ kind, index: start, message: `a piece of ${what} from entry ${start} is stored, but only the partial bundle [${bundles * B}, ${size}) is stored as pieces`, expected: `pieces from entries in [${bundles * B}, ${size})`, found: `a piece from entry ${start}` });
+    }
   }
   const extraAttachment = await after(db, PREFIX.attachment, size);
   if (extraAttachment !== undefined) {

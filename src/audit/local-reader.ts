@@ -10,7 +10,7 @@ import { readBundleEntries } from './local-entries.js';
 import { locateWrongRecords } from './local-runs-finish.js';
 import { lookupRecords, readManifests, scanPart, type IndexKind, type RunInfo } from './local-runs.js';
 import { TileCache, readChunkTiles } from './local-tiles.js';
-import type { CountResult, EntryRead, IndexItem, IndexRange, LocalReads, StoredNodes } from './reads.js';
+import type { CountResult, EntryRead, IndexItem, IndexRange, IndexedTo, LocalReads, StoredNodes } from './reads.js';
 import type { Problem } from './report.js';
 
 /** The reads of a local audit over one handle (see the module comment). */
@@ -18,13 +18,15 @@ export class LocalReader implements LocalReads {
   readonly #db: Db;
   /** The stored size (set by the main thread; workers pass it in the task). */
   size = 0n;
+  /** Entries [0, indexedTo) are in the index runs (set by the main thread from the manifests). */
+  indexedTo: IndexedTo | undefined;
   readonly #tiles: TileCache;
   /** The runs of both indexes, read on the first lookup (only a locating pass looks records up). */
   #runs: Promise<Record<IndexKind, RunInfo[]>> | undefined;
 
   constructor(db: Db) {
     this.#db = db;
-    this.#tiles = new TileCache(db);
+    this.#tiles = new TileCache(db, () => this.size);
   }
 
   get db(): Db {
@@ -38,7 +40,7 @@ export class LocalReader implements LocalReads {
 
   /** readChunkNodes reads the stored nodes complete inside the aligned chunk, per level, from its tiles. */
   readChunkNodes(start: bigint, count: number): Promise<StoredNodes[]> {
-    return readChunkTiles(this.#db, start, count);
+    return readChunkTiles(this.#db, start, count, this.size);
   }
 
   /** readNodes reads the stored hashes of nodes [start, start + count) at `level` (above the chunks). */

@@ -230,6 +230,16 @@ export function recordOf(value: Uint8Array, index: bigint): Uint8Array {
   return out;
 }
 
+/** coveredPrefix is the end of the prefix [0, covered) the runs cover without a gap (RunIndex.covered). */
+export function coveredPrefix(runs: readonly RunInfo[]): number {
+  let end = 0;
+  for (const r of [...runs].sort((a, b) => a.first - b.first)) {
+    if (r.first > end) break;
+    if (r.end > end) end = r.end;
+  }
+  return end;
+}
+
 /** The pages of `run` that can hold records with the prefix of `record` (as RunIndex.lookup reads them). */
 function candidatePages(run: RunInfo, record: Uint8Array): number[] {
   const pages = run.fences.length / PREFIX_SIZE;
@@ -256,7 +266,9 @@ export async function lookupRecords(db: Db, runs: Readonly<Record<IndexKind, rea
   for (const kind of ['digest-index', 'leaf-index'] as const) {
     const id = indexId(kind);
     const all = runs[kind];
-    const want = items.map((it) => ({ it, record: recordOf(kind === 'leaf-index' ? it.leafHash : it.digest, it.index) }));
+    // Entries past what the runs cover lag (the store indexes them at its next open): not looked up.
+    const covered = BigInt(coveredPrefix(all));
+    const want = items.filter((it) => it.index < covered).map((it) => ({ it, record: recordOf(kind === 'leaf-index' ? it.leafHash : it.digest, it.index) }));
     const search = async (pick: (i: number) => readonly RunInfo[], todo: typeof want): Promise<typeof want> => {
       const keys = new Map<string, Uint8Array>();
       const plan = todo.map((w) => pick(Number(w.it.index)).flatMap((run) => candidatePages(run, w.record).map((p) => {

@@ -1,7 +1,8 @@
 /**
- * Tree nodes of a layout-2 data directory for the local audit (local.ts): the stored node tiles
- * `T ‖ u8(L) ‖ u64be(N)` (src/storage/node-tiles.ts: 510 slots of 32 bytes, a zero slot = a node
- * not complete; contracts-free-ledger/SPEC.md#storage, docs/storage-v2.md) read as the
+ * Tree nodes of a layout-2 data directory for the local audit (local.ts): the complete node tiles
+ * `T ‖ u8(L) ‖ u64be(N)` and the pieces `U ‖ u8(L) ‖ u64be(N) ‖ u64be(start)` of the incomplete
+ * ones (src/storage/node-tiles.ts, layout2.ts: 510 slots of 32 bytes, a zero slot = a node not
+ * complete; contracts-free-ledger/SPEC.md#layout-2, docs/storage-v2.md) read as the
  * {@link StoredNodes} a replay compares with the nodes it recomputes, and the checks only tiles
  * need: no tile beyond the tree, and no hash in a slot whose node the tree's size leaves
  * incomplete. Every complete slot of every tile is compared by the replay (levels 0–11 inside a
@@ -13,7 +14,7 @@
  */
 import { toHex } from '../core/bytes.js';
 import { HASH_SIZE } from '../core/merkle/hash.js';
-import { PREFIX2, TILE_BYTES, tailTiles, tileKey } from '../storage/layout2.js';
+import { PREFIX2, TILE_BYTES, tailTiles, tileComplete, tileKey, tilePiecePrefix } from '../storage/layout2.js';
 import { TILE_HEIGHT, TILE_SLOTS, TILE_WIDTH, nodeComplete, tileSlot } from '../storage/node-tiles.js';
 import { FINISH_LIMIT, isZero, type Db } from './local-db.js';
 import type { StoredNodes } from './reads.js';
@@ -37,6 +38,44 @@ export function checkTile(level: number, index: bigint, v: Uint8Array | undefine
     return { problem: { kind: 'node-mismatch', ...where, message: `tile ${level}/${index} is ${v.length} bytes, want ${TILE_BYTES} (${TILE_SLOTS} slots of 32): none of its nodes can be compared`, expected: `${TILE_BYTES} bytes`, found: `${v.length} bytes` } };
   }
   return { bytes: v };
+}
+
+/** The exclusive end of the piece keys of tile (level, index). */
+function piecesEnd(level: number, index: bigint): Uint8Array {
+  const p = tilePiecePrefix(level, index);
+  const out = new Uint8Array(p.length + 9).fill(0xff);
+  out.set(p);
+  return out;
+}
+
+/**
+ * readIncomplete assembles incomplete tile (level, index) from its pieces (each u16be(slot) ‖ 32
+ * bytes per node, applied in key order as the store applies them).
+ */
+async function readIncomplete(db: Db, level: number, index: bigint): Promise<TileRead> {
+  const rows = await db.iterator({ gte: tilePiecePrefix(level, index), lt: piecesEnd(level, index) }).all();
+  const where = { level: TILE_HEIGHT * level, node: index * BigInt(TILE_WIDTH), index: tileFirstEntry(level, index) };
+  if (rows.length === 0) {
+    return { problem: { kind: 'node-missing', ...where, message: `tile ${level}/${index} (tree levels ${8 * level}–${8 * level + 7}) is incomplete and none of its pieces is stored: none of its nodes can be compared`, expected: `pieces of tile ${level}/${index}`, found: 'nothing' } };
+  }
+  const tile = new Uint8Array(TILE_BYTES);
+  for (const [k, v] of rows) {
+    const bad = v.length % 34 !== 0 ? `${v.length} bytes, not whole records of 34` : undefined;
+    for (let at = 0; bad === undefined && at < v.length; at += 34) {
+      const slot = ((v[at] as number) << 8) | (v[at + 1] as number);
+      if (slot >= TILE_SLOTS) return { problem: { kind: 'node-mismatch', ...where, message: `a piece of tile ${level}/${index} (key ${toHex(k)}) names slot ${slot}, outside the tile's ${TILE_SLOTS}: none of its nodes can be compared`, found: `slot ${slot}` } };
+      tile.set(v.subarray(at + 2, at + 34), 32 * slot);
+    }
+    if (bad !== undefined) return { problem: { kind: 'node-mismatch', ...where, message: `a piece of tile ${level}/${index} (key ${toHex(k)}) is ${bad}: none of its nodes can be compared`, found: bad } };
+  }
+  return { bytes: tile };
+}
+
+/** readTile reads tile (level, index) of a store of `size` entries: whole when complete, else from its pieces. */
+export async function readTile(db: Db, level: number, index: bigint, size: bigint): Promise<TileRead> {
+  if (!tileComplete(level, index, size)) return readIncomplete(db, level, index);
+  const [v] = await db.getMany([tileKey(level, index)]);
+  return checkTile(level, index, v);
 }
 
 /**
@@ -74,19 +113,22 @@ export function nodesFromTiles(level: number, start: bigint, count: number, tile
 }
 
 /**
- * readChunkTiles reads the tiles of the aligned chunk [start, start + count) once (its level-0
- * tiles and, from 256 entries, the level-1 tile above) and returns its stored nodes per level,
- * 0 … floor(log2(count)). Requires: start a multiple of 4,096, 1 ≤ count ≤ 4,096.
+ * readChunkTiles reads the tiles of the aligned chunk [start, start + count) of a store of `size`
+ * entries once (its level-0 tiles and, from 256 entries, the level-1 tile above) and returns its
+ * stored nodes per level, 0 … floor(log2(count)). Requires: start a multiple of 4,096,
+ * 1 ≤ count ≤ 4,096.
  */
-export async function readChunkTiles(db: Db, start: bigint, count: number): Promise<StoredNodes[]> {
+export async function readChunkTiles(db: Db, start: bigint, count: number, size: bigint): Promise<StoredNodes[]> {
   const first = start >> 8n;
   const n = Number((start + BigInt(count) - 1n) >> 8n) - Number(first) + 1;
-  const keys: Uint8Array[] = Array.from({ length: n }, (_, j) => tileKey(0, first + BigInt(j)));
-  if (count >= TILE_WIDTH) keys.push(tileKey(1, start >> 16n));
-  const values = await db.getMany(keys);
+  const wanted = Array.from({ length: n }, (_, j) => ({ level: 0, index: first + BigInt(j) }));
+  if (count >= TILE_WIDTH) wanted.push({ level: 1, index: start >> 16n });
+  // The complete tiles in one read, the incomplete ones (at most one per level) from their pieces.
+  const whole = wanted.filter((t) => tileComplete(t.level, t.index, size));
+  const values = whole.length === 0 ? [] : await db.getMany(whole.map((t) => tileKey(t.level, t.index)));
   const tiles = new Map<string, TileRead>();
-  for (let j = 0; j < n; j++) tiles.set(`0/${first + BigInt(j)}`, checkTile(0, first + BigInt(j), values[j]));
-  if (count >= TILE_WIDTH) tiles.set(`1/${start >> 16n}`, checkTile(1, start >> 16n, values[n]));
+  whole.forEach((t, j) => tiles.set(`${t.level}/${t.index}`, checkTile(t.level, t.index, values[j])));
+  for (const t of wanted) if (!tiles.has(`${t.level}/${t.index}`)) tiles.set(`${t.level}/${t.index}`, await readIncomplete(db, t.level, t.index));
   const tileOf = (l: number, i: bigint): TileRead => {
     const t = tiles.get(`${l}/${i}`);
     if (t === undefined) throw new Error(`audit: bad math: chunk at ${start} needs tile ${l}/${i}`);
@@ -110,18 +152,20 @@ export async function readChunkTiles(db: Db, start: bigint, count: number): Prom
  */
 export class TileCache {
   readonly #db: Db;
+  readonly #size: () => bigint;
   readonly #last = new Map<number, { index: bigint; read: TileRead }>();
   readonly #reported = new Set<string>();
 
-  constructor(db: Db) {
+  /** `size`: the stored size, which tells complete tiles from incomplete ones. */
+  constructor(db: Db, size: () => bigint) {
     this.#db = db;
+    this.#size = size;
   }
 
   async #tile(level: number, index: bigint): Promise<TileRead> {
     const hit = this.#last.get(level);
     if (hit !== undefined && hit.index === index) return hit.read;
-    const [v] = await this.#db.getMany([tileKey(level, index)]);
-    const read = checkTile(level, index, v);
+    const read = await readTile(this.#db, level, index, this.#size());
     this.#last.set(level, { index, read });
     return read;
   }
@@ -152,15 +196,14 @@ function nodeOfSlot(tileLevel: number, tileIndex: bigint, slot: number): { level
 }
 
 /**
- * finishTiles checks what only the tree's size decides: no tile at or beyond the first one that
- * holds no complete node (per tile level), no tile of a level above 7, and in each tile the size
- * leaves incomplete (tailTiles), every slot of an incomplete node zero.
+ * finishTiles checks what only the tree's size decides: no whole tile (`T`) but for complete
+ * tiles, no tile of a level above 7, no piece (`U`) but of the tiles the size leaves incomplete
+ * (tailTiles), and in each of those, assembled from its pieces, every slot of an incomplete node zero.
  */
 export async function finishTiles(db: Db, size: bigint): Promise<Problem[]> {
   const problems: Problem[] = [];
   for (let level = 0; level < TILE_HEIGHT; level++) {
-    const nodes = size >> BigInt(TILE_HEIGHT * level);
-    const from = (nodes + BigInt(TILE_WIDTH) - 1n) / BigInt(TILE_WIDTH);
+    const from = size >> BigInt(TILE_HEIGHT * (level + 1)); // complete tiles of this level
     const [k] = await db.keys({ gte: tileKey(level, from), lt: Uint8Array.of(PREFIX2.tile, level + 1), limit: 1 }).all();
     if (k === undefined) continue;
     const index = k.length === 10 ? new DataView(k.buffer, k.byteOffset + 2, 8).getBigUint64(0) : from;
@@ -168,7 +211,7 @@ export async function finishTiles(db: Db, size: bigint): Promise<Problem[]> {
       kind: 'node-extra',
       level: TILE_HEIGHT * level,
       node: index * BigInt(TILE_WIDTH),
-      message: `tile ${level}/${index} is stored, but a tree of ${size} entries has only ${nodes} complete nodes at level ${TILE_HEIGHT * level} (tiles ${level}/0..${from - 1n})`,
+      message: `tile ${level}/${index} is stored whole, but a tree of ${size} entries has ${from} complete tiles at tile level ${level} (an incomplete tile is stored as pieces)`,
       expected: `no tile ${level}/N with N ≥ ${from}`,
       found: `tile ${level}/${index}`,
     });
@@ -176,22 +219,40 @@ export async function finishTiles(db: Db, size: bigint): Promise<Problem[]> {
   const [high] = await db.keys({ gte: Uint8Array.of(PREFIX2.tile, TILE_HEIGHT), lt: Uint8Array.of(PREFIX2.tile + 1), limit: 1 }).all();
   if (high !== undefined) problems.push({ kind: 'node-extra', message: `a tile of level ${high[1]} is stored: tiles have levels 0..7`, found: toHex(high) });
   const tail = tailTiles(size);
-  const values = tail.length === 0 ? [] : await db.getMany(tail.map((t) => tileKey(t.level, t.index)));
-  tail.forEach((t, i) => {
-    const v = values[i];
-    if (v === undefined || v.length !== TILE_BYTES) return; // reported where its nodes are compared
+  const open = new Set(tail.map((t) => `${t.level}/${t.index}`));
+  const it = db.keys({ gte: Uint8Array.of(PREFIX2.tilePiece), lt: Uint8Array.of(PREFIX2.tilePiece + 1) });
+  try {
+    for (let k = await it.next(); k !== undefined && problems.length < FINISH_LIMIT; k = await it.next()) {
+      const level = k[1] as number;
+      const index = k.length === 18 ? new DataView(k.buffer, k.byteOffset + 2, 8).getBigUint64(0) : -1n;
+      if (open.has(`${level}/${index}`)) continue;
+      problems.push({
+        kind: 'node-extra',
+        level: TILE_HEIGHT * level,
+        ...(index >= 0n ? { node: index * BigInt(TILE_WIDTH) } : {}),
+        message: `a piece of tile ${level}/${index} is stored, but a tree of ${size} entries ${index >= 0n && tileComplete(level, index, size) ? 'has that tile complete (stored whole)' : 'has no incomplete tile there'}`,
+        expected: 'pieces of the incomplete tiles only',
+        found: toHex(k),
+      });
+    }
+  } finally {
+    await it.close();
+  }
+  for (const t of tail) {
+    const read = await readIncomplete(db, t.level, t.index);
+    if (!('bytes' in read)) continue; // reported where its nodes are compared
     for (let slot = 0; slot < TILE_SLOTS && problems.length < FINISH_LIMIT; slot++) {
       const node = nodeOfSlot(t.level, t.index, slot);
-      if (nodeComplete(node, size) || isZero(v, slot * HASH_SIZE)) continue;
+      if (nodeComplete(node, size) || isZero(read.bytes, slot * HASH_SIZE)) continue;
       problems.push({
         kind: 'node-extra',
         level: node.level,
         node: node.index,
         message: `tree node ${node.level}/${node.index} is stored (slot ${slot} of tile ${t.level}/${t.index}), but it is not complete in a tree of ${size} entries`,
         expected: 'a zero slot',
-        found: toHex(v.subarray(slot * HASH_SIZE, (slot + 1) * HASH_SIZE)),
+        found: toHex(read.bytes.subarray(slot * HASH_SIZE, (slot + 1) * HASH_SIZE)),
       });
     }
-  });
+  }
   return problems;
 }

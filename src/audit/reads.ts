@@ -69,6 +69,12 @@ export interface IndexRange {
   readonly fences: Uint8Array;
 }
 
+/** How far each index's stored runs reach (entries [0, n) of each). */
+export interface IndexedTo {
+  readonly leaf: bigint;
+  readonly digest: bigint;
+}
+
 /** Storage a chunk reads through when its task does not carry the data (local audits). */
 export interface ChunkIo {
   readEntries(start: bigint, count: number): Promise<EntryRead>;
@@ -94,6 +100,12 @@ export interface CountResult {
  * LocalReader.
  */
 export interface LocalReads extends ChunkIo {
+  /**
+   * Entries [0, indexedTo) are in the stored runs of each index; those after them wait for the
+   * store to index them at its next open (layout 2's indexes lag: contracts-free-ledger/SPEC.md#layout-2).
+   * Undefined: every entry.
+   */
+  readonly indexedTo?: IndexedTo;
   /** Scans one part of a run: counts its records, fingerprints them, flags those at or beyond `size`, checks it against its manifest. */
   countRange(range: IndexRange, size: bigint, secret: Uint8Array): Promise<CountResult>;
   /** Scans one index for records naming an entry whose digest (or leaf hash, with `tree`) differs. */

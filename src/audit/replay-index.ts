@@ -150,7 +150,8 @@ export class IndexPrints {
     };
     for (let start = 0n; start < replayed; start += BigInt(CHUNK_SIZE)) {
       const count = replayed - start < BigInt(CHUNK_SIZE) ? Number(replayed - start) : CHUNK_SIZE;
-      queue.push(quiet(this.#executor.runChunk({ start, count, snapshots: [], indexMode: 'lookup' })));
+      const indexedTo = reader.indexedTo;
+      queue.push(quiet(this.#executor.runChunk({ start, count, snapshots: [], indexMode: 'lookup', ...(indexedTo !== undefined ? { indexedTo } : {}) })));
       if (queue.length >= depth) await take();
     }
     while (queue.length > 0) await take();

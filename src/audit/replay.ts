@@ -219,7 +219,8 @@ export async function runAudit(source: AuditSource, options: AuditOptions): Prom
     let task: ChunkTask;
     let gap: Problem | undefined;
     if (source.local !== undefined) {
-      task = { start, count: want, snapshots: [] };
+      const indexedTo = source.local.reader.indexedTo;
+      task = { start, count: want, snapshots: [], ...(indexedTo !== undefined ? { indexedTo } : {}) };
     } else {
       // Remote: fetch here (entry bundles and hash tiles at once), replay on a worker. Hash
       // tiles hold levels 0, 8, 16, …

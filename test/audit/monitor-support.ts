@@ -12,6 +12,7 @@ import { toHex } from '../../src/core/bytes.js';
 import type { MonitorAlarm, MonitorProblem } from '../../src/audit/monitor.js';
 import { Ledger } from '../../src/log/ledger.js';
 import { MemoryStore } from '../../src/storage/memory.js';
+import { openUpgrading } from '../../src/storage/migrate.js';
 import { CLOCK, KEYS, appendEntries, openLedger, serveLedger, tempDir, type TestServer } from './helpers.js';
 
 /** Things to close after each test, newest first. */
@@ -46,6 +47,8 @@ export const WAVE1_KEY = 'guzheng.test/wave1+96d1dd6f+AREuOeD+YLMsKf7IQew6fAB7Sx
 export async function wave1Ledger(): Promise<Ledger> {
   const dir = join(tempDir(), 'ledger');
   cpSync(join(WAVE1, 'ledger'), dir, { recursive: true });
+  // The fixture is in storage layout 1: upgraded as the service upgrades it at start.
+  await (await openUpgrading(dir, {}, () => {})).close();
   const l = await openLedger(dir, readFileSync(join(WAVE1, 'log-key'), 'utf8').trim());
   opened.push(l);
   return l;
