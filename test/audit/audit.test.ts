@@ -270,6 +270,14 @@ describe('tamper matrix', () => {
       ['node-mismatch', 0, 1280n, 1280n],
     ]);
     expect(r.problems[1]).toMatchObject({ expected: '16320 bytes', found: '100 bytes' });
+    // The incomplete level-1 tile (levels 8-15 of a 3,000-entry tree) without its pieces: one problem.
+    const bare = copy();
+    await withDb(bare, async (db) => {
+      for (const k of await db.keys({ gte: Uint8Array.of(0x55, 1), lt: Uint8Array.of(0x55, 2) }).all()) await db.del(k);
+    });
+    const r2 = await audit(bare);
+    expect(r2.problems.map((p) => [p.kind, p.level, p.node])).toEqual([['node-missing', 8, 0n]]);
+    expect(r2.problems[0]?.message).toMatch(/tile 1\/0 .* is incomplete and none of its pieces is stored/);
   }, 60_000);
 
   it('nodes stored beyond the tree: a tile past the last one, a hash in an incomplete slot', async () => {
