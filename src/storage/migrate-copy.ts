@@ -15,8 +15,8 @@ import { killPoint } from './migrate-swap.js';
 
 /** First bytes of the layout-1 families layout 2 replaces: `d`, `e`, `l`, `n`. */
 const REPLACED = [0x64, 0x65, 0x6c, 0x6e];
-/** First bytes of layout 2's own families: `E`, `G`, `T`, and `i` (the run indexes, run-index.ts). */
-const OWN = [PREFIX2.bundle, PREFIX2.digests, PREFIX2.tile, 0x69];
+/** First bytes of layout 2's own families: every PREFIX2 family (bundles, tiles, digests and their pieces), and `i` (the run indexes, run-index.ts). */
+const OWN = [...Object.values(PREFIX2), 0x69];
 
 /** Keys per synced batch, and the bytes that close a batch early. */
 const BATCH_KEYS = 8192;
