@@ -15,7 +15,18 @@
  *   n-th block write (a checkpoint just signed): `before` the write reaches LevelDB, `during` it
  *   (write and fsync in flight), `after` it is durable but before anyone is told, or `lost`: the
  *   write silently never happens and the process dies up to 150 ms later, like a power cut with the
- *   write in a volatile cache (scripts/crash/failpoint.ts).
+ *   write in a volatile cache (scripts/crash/failpoint.ts);
+ * - `index:<when>`: the same four ways, at the server's n-th write of the lazy index path
+ *   (src/storage/lazy-index.ts, run-index.ts: the unsynced run writes of the entries that wait in
+ *   memory, every 200 ms under load, the background merges of 8 runs, and the clearing of a merge
+ *   cut short at open), in turn: the 3rd to 12th run write (acknowledged entries in no run yet),
+ *   the 3rd to 6th swap of a merged run, page batch of one, any write (n from 20 to 60), and the
+ *   3rd to 6th merge start, counted once the restarted server has been checked, with one paced
+ *   submitter (the index path writes by time, not by volume); the server's failpoint line says at
+ *   which step it died and how many merges it had swapped in before, and the summary lists them.
+ *
+ * A failpoint that never fires (the round ended at its 8 s deadline instead) is a failure: the
+ * round did not test what it names. The summary counts, per kind, the failpoints armed and fired.
  *
  * After every kill the stopped data directory is audited from genesis (src/audit runAudit), then
  * the server is restarted and everything ever acknowledged is checked over HTTP:
@@ -27,7 +38,13 @@
  *    one chain that only grows (a block once served never changes);
  * 3. every receipt handed out verifies offline with the pinned key, and the log proves its
  *    checkpoint consistent with the current one (`/v1/proof/consistency`, `verifyConsistency`);
- * 4. sampled inclusion proofs (`/v1/proof/inclusion`) verify against the current checkpoint.
+ * 4. sampled inclusion proofs (`/v1/proof/inclusion`) verify against the current checkpoint;
+ * 5. lookups: an acknowledged entry is found by its content digest (`GET /v1/lookup/{alg}/{hex}`
+ *    lists its index and leaf hash, and every anchoring listed is the rebuilt tree's leaf at its
+ *    index) and by its leaf hash (`/v1/proof/inclusion?leafHash=`: an index holding that leaf, at
+ *    or before the entry's, and a proof that verifies). Checked for every entry acknowledged since
+ *    the last check (the killed server's, whose runs were the newest and the likeliest in a merge
+ *    at the kill) plus a random sample of older ones (200); the final check looks up every entry.
  *
  * With `--witnesses N` (`witnesses` option), N real `guzheng witness serve` processes run on
  * loopback beside the log (scripts/crash/witnesses.ts) and every server incarnation starts with a
@@ -36,25 +53,25 @@
  * quorum cannot be met for a while), and restarted on its port and data directory a moment later;
  * the rounds go on meanwhile (a log may start while a witness is down). Then also:
  *
- * 5. no witness ever cosigned two different roots for one size: every cosignature seen (in
+ * 6. no witness ever cosigned two different roots for one size: every cosignature seen (in
  *    receipts, on `/checkpoint`, on blocks, on the witnesses' monitoring paths) must verify, and
  *    per witness one size has one root, a larger size never an earlier time, and what its
  *    monitoring path holds never shrinks (its state survives kill -9);
- * 6. every checkpoint a witness holds (`GET /<sha256(origin)>/checkpoint`) is signed by the log, has
+ * 7. every checkpoint a witness holds (`GET /<sha256(origin)>/checkpoint`) is signed by the log, has
  *    the rebuilt tree's root at its size, and the log proves it consistent with the current one;
- * 7. every receipt verifies with the policy, except that the quorum may be unmet (witnesses were
+ * 8. every receipt verifies with the policy, except that the quorum may be unmet (witnesses were
  *    down): the cosignature lines it carries by the policy's witnesses must all verify;
- * 8. a cosignature the log handed out is never lost: after a restart the block still carries it;
+ * 9. a cosignature the log handed out is never lost: after a restart the block still carries it;
  *    and the stopped data directory audits clean with the policy (once a checkpoint met the quorum,
  *    the audit must find one);
- * 9. anchoring never stopped: while a witness was down and the log up for a second or more,
- *    entries were still acknowledged; the log never reported a witness anomaly (a rolled-back or
- *    refusing witness).
+ * 10. anchoring never stopped: while a witness was down and the log up for a second or more,
+ *     entries were still acknowledged; the log never reported a witness anomaly (a rolled-back or
+ *     refusing witness).
  *
  * With `--mirror` (`mirror` option), a real Ceph RADOS Gateway runs beside the log
  * (scripts/crash/mirror.ts) and every server incarnation mirrors to it (GUZHENG_MIRROR). Then also:
  *
- * 10. after each restart the mirror converges (`/healthz` ok, no lag, the bucket's checkpoint the
+ * 11. after each restart the mirror converges (`/healthz` ok, no lag, the bucket's checkpoint the
  *     log's); every object in the bucket equals what the log serves (tiles, bundles, blocks, time
  *     stamps, cosignature lines; one beyond what the log has signed is compared once it has); and
  *     the bucket audits clean from genesis (src/audit/bucket.ts).
@@ -102,7 +119,11 @@ export type KillMode =
   | 'block:before'
   | 'block:during'
   | 'block:after'
-  | 'block:lost';
+  | 'block:lost'
+  | 'index:before'
+  | 'index:during'
+  | 'index:after'
+  | 'index:lost';
 
 /** Every kill mode, in the order a campaign cycles through them. */
 export const KILL_MODES: readonly KillMode[] = [
@@ -118,6 +139,10 @@ export const KILL_MODES: readonly KillMode[] = [
   'block:after',
   'flush:lost',
   'block:lost',
+  'index:during',
+  'index:before',
+  'index:lost',
+  'index:after',
 ];
 
 /** Options of {@link runCampaign}. */
@@ -130,6 +155,13 @@ export interface CampaignOptions {
   readonly modes?: readonly KillMode[];
   /** Concurrent submitters (default 6). */
   readonly submitters?: number;
+  /**
+   * Older acknowledged entries looked up at each check besides those acknowledged since the last
+   * one (default 200).
+   */
+  readonly lookupSample?: number;
+  /** Whether the final check looks up every acknowledged entry (default true), or only as the others do. */
+  readonly lookupAllAtEnd?: boolean;
   /** Checkpoint interval of the server, ms (default 10: signing is almost constant). */
   readonly checkpointIntervalMs?: number;
   /**
@@ -172,6 +204,12 @@ export interface CampaignSummary {
   readonly cleanAudits: number;
   /** How each round ended. */
   readonly kills: Readonly<Record<string, number>>;
+  /** Per failpoint kind (`flush`, `block`, `index`): rounds that armed one, and those where it fired. */
+  readonly failpoints: Readonly<Record<string, { readonly armed: number; readonly fired: number }>>;
+  /** Where the `index` failpoints fired: the step of the lazy index path, and the merges swapped in before, per kill. */
+  readonly indexKills: { readonly steps: Readonly<Record<string, number>>; readonly mergesBefore: readonly number[] };
+  /** Acknowledged entries looked up after restarts (by content digest and by leaf hash), counting repeats. */
+  readonly lookups: number;
   /** Every failed check, with the round it failed in. Empty means the campaign passed. */
   readonly failures: readonly string[];
   /** What the witnesses did, when the campaign ran with some. */
@@ -259,10 +297,16 @@ interface HeldReceipt {
   checked: boolean;
 }
 
+/** A content digest as the log returns it. */
+interface DigestJson {
+  readonly alg: string;
+  readonly hex: string;
+}
+
 interface AppendResultJson {
   readonly index: string;
   readonly leafHash: string;
-  readonly digest: { readonly alg: string; readonly hex: string };
+  readonly digest: DigestJson;
   readonly entry: Entry;
   readonly receipt?: unknown;
 }
@@ -291,6 +335,14 @@ class Campaign {
   readonly rand: () => number;
   /** index → leaf hash of every acknowledged entry. */
   readonly acks = new Map<bigint, string>();
+  /** index → content digest of every acknowledged entry, for the lookups. */
+  readonly ackDigests = new Map<bigint, DigestJson>();
+  /** Entries acknowledged since the last check: each is looked up at the next one. */
+  readonly unlooked = new Set<bigint>();
+  lookups = 0;
+  readonly failpoints: Record<string, { armed: number; fired: number }> = {};
+  readonly indexSteps: Record<string, number> = {};
+  readonly mergesBefore: number[] = [];
   readonly receipts: HeldReceipt[] = [];
   /**
    * Signed checkpoints seen, by the note as the log signed it (cosignature lines, which arrive
@@ -354,6 +406,8 @@ class Campaign {
       modes: o.modes ?? KILL_MODES,
       submitters: o.submitters ?? 6,
       checkpointIntervalMs: o.checkpointIntervalMs ?? 10,
+      lookupSample: o.lookupSample ?? 200,
+      lookupAllAtEnd: o.lookupAllAtEnd ?? true,
       witnesses: o.witnesses ?? 0,
       mirror: o.mirror ?? false,
       keep: o.keep ?? false,
@@ -394,6 +448,9 @@ class Campaign {
     // quorum the down witnesses cannot give come back (with fewer cosignatures) within the round.
     if (this.witnesses !== undefined) args.push('--witness-timeout-ms', '1000');
     const env: Record<string, string> = { GUZHENG_ADMIN_KEY: this.adminKey, GUZHENG_ORIGIN: ORIGIN, GUZHENG_RATE_LIMIT: '0', GUZHENG_FAILPOINT: failpoint ?? '', ...this.mirror?.env() };
+    // Index writes come without submissions (the runs a crash left out, merges of full levels):
+    // counted only once the check is done (crashRound sends SIGUSR2), not to kill the server mid-check.
+    if (failpoint?.startsWith('index:') === true) env.GUZHENG_FAILPOINT_ARM = 'signal';
     if (this.witnesses !== undefined) {
       // Both ways of naming the policy are exercised: the flag, and the variable every other round.
       if (this.round % 2 === 0) env.GUZHENG_WITNESS_POLICY = this.witnesses.policyFile;
@@ -401,7 +458,11 @@ class Campaign {
     }
     const r = await spawnServer({ data: this.data, args, env, preload: failpoint !== undefined ? [FAILPOINT] : [] });
     if (!r.ok) {
-      if (r.exit?.signal === 'SIGKILL' && failpoint !== undefined) return undefined; // died at its failpoint while starting
+      if (r.exit?.signal === 'SIGKILL' && failpoint !== undefined) {
+        // Died at its failpoint while starting (an `index` one: clearing a merge the last kill cut short).
+        this.failpointFired(failpoint, r.output);
+        return undefined;
+      }
       this.fail(`the server did not start (${r.exit ? `exit ${r.exit.code ?? r.exit.signal}` : 'timeout'}):\n${r.output}`);
       return undefined;
     }
@@ -556,12 +617,14 @@ class Campaign {
     const before = this.acks.get(index);
     if (before !== undefined && before !== r.leafHash) this.fail(`index ${index} acknowledged twice with different leaves: ${before}, ${r.leafHash}`);
     this.acks.set(index, r.leafHash);
+    this.ackDigests.set(index, r.digest);
+    this.unlooked.add(index);
     this.ackCount++;
     if (r.receipt !== undefined) this.receipts.push({ receipt: r.receipt, index, leafHash: r.leafHash, round: this.round, checked: false });
   }
 
-  /** One submitter: loops until the server goes away or `stop()` says so. */
-  async submitter(s: Server, id: number, stop: () => boolean, onAck: () => void): Promise<void> {
+  /** One submitter: loops until the server goes away or `stop()` says so, `paceMs` between requests. */
+  async submitter(s: Server, id: number, stop: () => boolean, onAck: () => void, paceMs = 0): Promise<void> {
     const auth = { authorization: `Bearer ${this.adminKey}` };
     let seq = 0;
     while (!stop()) {
@@ -619,6 +682,7 @@ class Campaign {
       } catch {
         return; // the server is gone
       }
+      if (paceMs > 0) await sleep(paceMs);
     }
   }
 
@@ -708,9 +772,54 @@ class Campaign {
     while (this.pendingOutages.size > 0) await Promise.all([...this.pendingOutages]);
   }
 
+  /**
+   * failpointFired tells whether the round's failpoint fired, from the line the server printed as
+   * it did (scripts/crash/failpoint.ts), and counts it; one that never fired is a failure (the
+   * round did not test what it names). Returns what the line said, for the round's log line.
+   */
+  failpointFired(failpoint: string, output: string): string {
+    const kind = failpoint.slice(0, failpoint.indexOf(':'));
+    const line = output.split('\n').find((l) => l.startsWith(`failpoint ${failpoint}: SIGKILL`));
+    if (line === undefined) {
+      this.fail(`failpoint ${failpoint} never fired: the server was killed some other way (its ${kind} writes never reached the count)`);
+      return 'NEVER FIRED';
+    }
+    const count = this.failpoints[kind] as { armed: number; fired: number };
+    count.fired++;
+    if (kind !== 'index') return 'fired';
+    const m = / at (\S+) \(index write \d+(?: of that step)?; (\d+) merges? swapped in before\)$/.exec(line);
+    if (m === null) {
+      this.fail(`failpoint ${failpoint}: its line does not say where it fired: ${line}`);
+      return 'fired';
+    }
+    const [, step, before] = m as unknown as [string, string, string];
+    this.indexSteps[step] = (this.indexSteps[step] ?? 0) + 1;
+    this.mergesBefore.push(Number(before));
+    return `fired at ${step}, ${before} merges swapped in before`;
+  }
+
+  /**
+   * indexFailpoint picks where an `index` round dies, `<n>` or `<n>:<step>` (scripts/crash/failpoint.ts),
+   * in turn: the 3rd to 12th run write (0.6-2.4 s of load: the server writes the runs of the
+   * entries waiting in memory every 200 ms), the 3rd to 6th swap of a merged run, page batch of
+   * one, any write of the index path (n from 20 to 60), and the 3rd to 6th merge start. A level-0
+   * merge comes every 8 run writes per index (the two indexes side by side) and writes about 19
+   * times per index, so at least one, and mostly several, merges have been swapped in before the
+   * kill; the line the server prints as it dies says how many.
+   */
+  indexFailpoint(): string {
+    const steps = ['run-write', 'swap', 'merge-pages', undefined, 'merge-start'] as const;
+    const step = steps[(this.failpoints.index?.armed ?? 0) % steps.length];
+    if (step === undefined) return String(this.int(20, 60));
+    return `${step === 'run-write' ? this.int(3, 12) : this.int(3, 6)}:${step}`;
+  }
+
   /** crashRound starts the server, checks the log, submits, and kills the server per `mode`. */
   async crashRound(mode: KillMode): Promise<void> {
-    const failpoint = mode.includes(':') ? `${mode}:${mode.startsWith('block') ? this.int(2, 12) : this.int(2, 40)}` : undefined;
+    const kind = mode.slice(0, Math.max(0, mode.indexOf(':')));
+    const failpoint = kind === '' ? undefined : `${mode}:${kind === 'block' ? this.int(2, 12) : kind === 'index' ? this.indexFailpoint() : this.int(2, 40)}`;
+    if (failpoint !== undefined) (this.failpoints[kind] ??= { armed: 0, fired: 0 }).armed++;
+    let fired = '';
     const uptime: Uptime = { at: undefined, exit: undefined };
     if (this.witnesses !== undefined && this.round % 2 === 1) {
       // Not one of the round's tasks: the witness may still be down when the next log starts (it
@@ -722,6 +831,7 @@ class Campaign {
     if (s === undefined) {
       uptime.exit = performance.now();
       this.kills[`${mode} (while starting)`] = (this.kills[`${mode} (while starting)`] ?? 0) + 1;
+      this.o.log(`round ${this.round}/${this.o.rounds} ${failpoint ?? mode}: killed while starting`);
       return;
     }
     try {
@@ -729,6 +839,7 @@ class Campaign {
     } catch (err) {
       this.fail(`checking after the restart failed: ${(err as Error).stack ?? String(err)}`);
     }
+    if (failpoint?.startsWith('index:') === true) s.child.kill('SIGUSR2'); // the failpoint counts from now
     // Up, for a witness outage, from when the submitters start (nothing is submitted before).
     uptime.at = performance.now();
     let stopped = false;
@@ -755,7 +866,12 @@ class Campaign {
       checkpoints++;
       if (mode === 'checkpoint' && checkpoints === afterCheckpoints) setTimeout(kill, this.rand() * this.o.checkpointIntervalMs);
     };
-    const tasks = [this.watch(s, stop, onCheckpoint), ...Array.from({ length: this.o.submitters }, (_, i) => this.submitter(s, i, stop, onAck))];
+    // The index path writes by time (runs every 200 ms while entries wait, a merge every 8 runs),
+    // not by volume: one submitter, pausing 50 ms between requests, keeps it busy, and keeps the
+    // log (and every later check) small.
+    const submitters = kind === 'index' ? 1 : this.o.submitters;
+    const pace = kind === 'index' ? 50 : 0;
+    const tasks = [this.watch(s, stop, onCheckpoint), ...Array.from({ length: submitters }, (_, i) => this.submitter(s, i, stop, onAck, pace))];
     if (this.witnesses !== undefined) tasks.push(this.watchWitnesses(stop));
     if (mode === 'random') setTimeout(kill, this.int(100, 1500));
     if (mode === 'large-batch') {
@@ -789,9 +905,10 @@ class Campaign {
     stopped = true;
     await Promise.all(tasks);
     if (how.signal !== 'SIGKILL') this.fail(`the server exited with ${how.code ?? how.signal} instead of being killed:\n${s.output()}`);
+    if (failpoint !== undefined) fired = ` (${this.failpointFired(failpoint, s.output())})`;
     this.anomalies(s);
     this.kills[mode] = (this.kills[mode] ?? 0) + 1;
-    this.o.log(`round ${this.round}/${this.o.rounds} ${failpoint ?? mode}: ${acksThisRound} acknowledged (total ${this.acks.size}), ${this.receipts.length} receipts, ${this.seen.size} checkpoints seen`);
+    this.o.log(`round ${this.round}/${this.o.rounds} ${failpoint ?? mode}${fired}: ${acksThisRound} acknowledged (total ${this.acks.size}), ${this.receipts.length} receipts, ${this.seen.size} checkpoints seen`);
   }
 
   /**
@@ -989,11 +1106,74 @@ class Campaign {
         this.fail(`inclusion proof of acknowledged entry ${index} does not verify: ${(err as Error).message}`);
       }
     }
+    // 5. Lookups by content digest and by leaf hash (the run indexes, merged in the background).
+    await this.lookupAll(s, now, leaves, full);
     this.witnessTimes();
     this.blockHashes = hashes;
     this.last = now;
-    // 5. With the mirror on: it converges, and the bucket holds nothing the log disagrees with.
+    // 6. With the mirror on: it converges, and the bucket holds nothing the log disagrees with.
     await this.mirror?.check(s.url, this.adminKey, verifier, (m) => this.fail(m));
+  }
+
+  /**
+   * lookupAll looks acknowledged entries up as a client would: by content digest (`GET
+   * /v1/lookup/{alg}/{hex}`) and by leaf hash (`GET /v1/proof/inclusion?leafHash=`), against the
+   * tree rebuilt from the listed entries (`leaves`, hex by index, `now` its checkpoint). Which
+   * entries: every one acknowledged since the last check (those the killed server wrote: the
+   * newest runs of the indexes, and the likeliest to be in a merge at the kill), plus a random
+   * sample of older ones (`lookupSample`, 200 by default), whose runs a merge of a higher level
+   * may have been rewriting; every acknowledged entry when `full` (the final check) unless
+   * `lookupAllAtEnd` is off. Looking every entry up at every check would cost two requests per
+   * entry per round, and grow with the log.
+   */
+  async lookupAll(s: Server, now: Seen, leaves: readonly string[], full: boolean): Promise<void> {
+    const older = [...this.acks.keys()].filter((i) => !this.unlooked.has(i));
+    const picked = full && this.o.lookupAllAtEnd ? [...this.acks.keys()] : [...this.unlooked, ...Array.from({ length: Math.min(this.o.lookupSample, older.length) }, () => older[this.int(0, older.length - 1)] as bigint)];
+    this.unlooked.clear();
+    const todo = [...new Set(picked)].filter((i) => !this.lostIndexes.has(i) && i < now.size);
+    // A few requests in flight: the server answers from one event loop, the lookups from LevelDB's thread pool.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        const index = todo[next++] as bigint;
+        await this.lookup(s, now, leaves, index);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+  }
+
+  /** lookup checks that acknowledged entry `index` is found by its content digest and by its leaf hash. */
+  async lookup(s: Server, now: Seen, leaves: readonly string[], index: bigint): Promise<void> {
+    const leaf = this.acks.get(index) as string;
+    const digest = this.ackDigests.get(index) as DigestJson;
+    this.lookups++;
+    try {
+      const found = await this.getJson<{ anchorings: Array<{ index: string; leafHash: string }> }>(s, `/v1/lookup/${digest.alg}/${digest.hex}`);
+      if (!found.anchorings.some((a) => a.index === index.toString() && a.leafHash === leaf)) {
+        this.fail(`LOOKUP: acknowledged entry ${index} is not found by its content digest ${digest.alg}:${digest.hex} (found ${JSON.stringify(found.anchorings.map((a) => a.index))})`);
+      }
+      for (const a of found.anchorings) {
+        if (leaves[Number(a.index)] !== a.leafHash) this.fail(`LOOKUP: content digest ${digest.alg}:${digest.hex} lists entry ${a.index} with leaf ${a.leafHash}, which is not the log's leaf there (${leaves[Number(a.index)] ?? 'beyond the log'})`);
+      }
+    } catch (err) {
+      this.fail(`LOOKUP: acknowledged entry ${index} by content digest ${digest.alg}:${digest.hex}: ${(err as Error).message}`);
+    }
+    try {
+      const res = await this.get(s, `/v1/proof/inclusion?leafHash=${leaf}&size=${now.size}`);
+      const text = await res.text();
+      if (res.status === 404) {
+        this.fail(`LOOKUP: acknowledged entry ${index} is not found by its leaf hash ${leaf} (404)`);
+        return;
+      }
+      if (res.status !== 200) throw new Error(`${res.status} ${text.slice(0, 300)}`);
+      const p = JSON.parse(text) as { index: string; leafHash: string; path: string[] };
+      // The proof is of the first entry with this leaf hash: this one, or an earlier identical entry.
+      const at = BigInt(p.index);
+      if (p.leafHash !== leaf || at > index || leaves[Number(at)] !== leaf) throw new Error(`it proves entry ${p.index} with leaf ${p.leafHash}`);
+      verifyInclusion(at, now.size, fromHex(p.leafHash, 32), p.path.map((h) => fromHex(h, 32)), now.root);
+    } catch (err) {
+      this.fail(`LOOKUP: acknowledged entry ${index} by leaf hash ${leaf}: ${(err as Error).message}`);
+    }
   }
 
   /** consistent asks the log to prove checkpoint `a` a prefix of `b` and verifies the proof. */
@@ -1067,6 +1247,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     size: c.last?.size ?? 0n,
     cleanAudits: c.cleanAudits,
     kills: c.kills,
+    failpoints: c.failpoints,
+    indexKills: { steps: c.indexSteps, mergesBefore: c.mergesBefore },
+    lookups: c.lookups,
     failures: c.failures,
     ...(c.witnesses !== undefined
       ? {
@@ -1104,6 +1287,11 @@ export function formatSummary(s: CampaignSummary): string {
     `  signed checkpoints:     ${s.checkpoints} seen, all consistent${s.failures.some((f) => /inconsistent|fork/.test(f)) ? ' (NOT: see failures)' : ''}`,
     `  final log:              ${s.size} entries, ${s.blocks} blocks`,
     `  clean audits:           ${s.cleanAudits}`,
+    `  lookups:                ${s.lookups} acknowledged entries found by content digest and by leaf hash${s.failures.some((f) => f.includes('LOOKUP:')) ? ' (NOT all: see failures)' : ''}`,
+    ...(Object.keys(s.failpoints).length === 0 ? [] : [`  failpoints fired:       ${Object.entries(s.failpoints).map(([k, f]) => `${k} ${f.fired} of ${f.armed}`).join(', ')}`]),
+    ...(s.indexKills.mergesBefore.length === 0
+      ? []
+      : [`  index kills:            at ${Object.entries(s.indexKills.steps).map(([k, n]) => `${k} ×${n}`).join(', ')}; merges swapped in before each: ${s.indexKills.mergesBefore.join(', ')}`]),
     ...(s.witnesses === undefined
       ? []
       : [
