@@ -39,6 +39,8 @@ export const PAGE_RECORDS = 256;
 export const FAN_IN = 8;
 /** Greatest entry index a record can hold (5 bytes). */
 export const MAX_RECORD_INDEX = 2 ** 40 - 1;
+/** Deletes per write when a merge clears its inputs. */
+const CLEAR_BATCH_KEYS = 65_536;
 /** Pages written per unsynced batch of a merge. */
 const MERGE_BATCH_PAGES = 64;
 
@@ -375,10 +377,19 @@ export class RunIndex {
     ]);
     (this.#levels[level] as Run[]).splice(0, FAN_IN);
     this.#add(merged);
+    // The inputs' pages (their count is in the manifests) and garbage marks, in as few writes as
+    // possible: each write queues behind the fsynced flushes in LevelDB's one write queue.
+    let clear: RunOp[] = [];
     for (const r of inputs) {
-      await this.#clearPages(r.level, r.first);
-      await this.#store.write([{ type: 'del', key: runKey(id, GARBAGE, r.level, r.first) }]);
+      const pages = r.fences.length / PREFIX_SIZE;
+      for (let p = 0; p < pages; p++) clear.push({ type: 'del', key: runKey(id, PAGE, r.level, r.first, p) });
+      clear.push({ type: 'del', key: runKey(id, GARBAGE, r.level, r.first) });
+      if (clear.length >= CLEAR_BATCH_KEYS) {
+        await this.#store.write(clear);
+        clear = [];
+      }
     }
+    if (clear.length > 0) await this.#store.write(clear);
   }
 
   /** #clearPages deletes every page of the run (level, first), in batches. */
