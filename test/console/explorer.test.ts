@@ -170,6 +170,26 @@ describe.skipIf(!HAVE_CHROMIUM)(`console explorer in Chromium (${CHROMIUM})`, { 
     await page.close();
   }, 150_000);
 
+  it('checks a file chosen before the log key has arrived, against the log key once it comes', async () => {
+    const page = await context.newPage();
+    // The log's description comes 1.5 s late (a busy server): the files are chosen before it.
+    await page.route('**/v1/log', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.goto(`${service.url}/#/check`);
+    await page.locator('#files').waitFor({ state: 'attached' });
+    await page.setInputFiles('#files', [files['监测报告.pdf'] as string]);
+    await page
+      .locator('.badge.ok', { hasText: '核验通过' })
+      .waitFor({ timeout: 45_000 })
+      .catch(async (err: unknown) => {
+        throw new Error(`no 核验通过 badge; the page showed: ${JSON.stringify((await page.locator('main').innerText()).slice(0, 2000))}`, { cause: err });
+      });
+    expect(await page.locator('#pinned').inputValue()).toBe(service.ledger.verifierKey);
+    await page.close();
+  });
+
   it('reads in Chinese and in English; the screenshots differ and are drawn (pixels); the choice is kept', async () => {
     const { page } = await openPage(context, `${service.url}/`);
     await page.getByTestId('size').waitFor();

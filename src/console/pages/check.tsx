@@ -5,7 +5,7 @@
  * verifies offline (src/verifier) against the key the reader pins (by default the one this log
  * shows, which the reader should compare with a copy from elsewhere), and offers for download.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { DigestAlg } from '../../core/entry/schema.js';
 import { verifyReceipt } from '../../verifier/verify.js';
 import type { VerificationReport } from '../../verifier/report.js';
@@ -57,9 +57,45 @@ export function CheckPage() {
   const [pinned, setPinned] = useState(savedKey() ?? log?.verifierKey ?? '');
   const [files, setFiles] = useState<Checked[]>([]);
   const alg: DigestAlg = log?.digestAlg ?? 'sha256';
+  // The log's description may arrive after the page opened (a slow network, a busy server): until
+  // the reader pins a key of their own, the field takes the log's key when it comes.
+  useEffect(() => {
+    if (pinned === '' && log?.verifierKey !== undefined) setPinned(log.verifierKey);
+  }, [log?.verifierKey]);
+  // The receipts are verified against the key pinned NOW: whenever it changes (typed in, or the
+  // log's arriving after the files were chosen), every answer already here is verified again; with
+  // no key yet, a verdict waits for one.
+  const rowsNow = useRef<Checked[]>([]);
+  const keyNow = useRef(pinned);
+  keyNow.current = pinned;
+  const verifyRow = async (row: Checked, key: string): Promise<void> => {
+    const answer = row.answer;
+    if (answer === undefined || row.hex === undefined) return;
+    if (key === '') {
+      delete row.reports;
+      return;
+    }
+    row.reports = await Promise.all(answer.anchorings.map((a) => verifyReceipt(a.receipt, { trustedKeys: [key], content: { digest: { alg, hex: row.hex as string } } })));
+  };
+  useEffect(() => {
+    const rows = rowsNow.current;
+    if (!rows.some((r) => r.answer !== undefined)) return;
+    void (async () => {
+      for (const row of rows) {
+        try {
+          await verifyRow(row, pinned);
+          if (keyNow.current !== pinned) return;
+        } catch (err) {
+          row.error = err;
+        }
+      }
+      if (rowsNow.current === rows && keyNow.current === pinned) setFiles([...rows]);
+    })();
+  }, [pinned]);
 
   const check = async (list: File[]): Promise<void> => {
     const rows: Checked[] = list.map((f) => ({ name: f.name, size: f.size, progress: 0 }));
+    rowsNow.current = rows;
     setFiles(rows);
     const update = (): void => setFiles([...rows]);
     for (const [i, file] of list.entries()) {
@@ -76,7 +112,7 @@ export function CheckPage() {
         update();
         const answer = await getJson<Answer>(`/v1/verify/${alg}/${row.hex}`);
         row.answer = answer;
-        row.reports = await Promise.all(answer.anchorings.map((a) => verifyReceipt(a.receipt, { trustedKeys: [pinned], content: { digest: { alg, hex: row.hex as string } } })));
+        await verifyRow(row, keyNow.current);
       } catch (err) {
         row.error = err;
       }
