@@ -15,6 +15,7 @@ import { C2SP, suiteById, suiteOfKey, type SuiteId } from './core/suite.js';
 import { createApiKey } from './auth/api-keys.js';
 import { ConfigError } from './config.js';
 import type { LedgerStore } from './storage/store.js';
+import { fsyncDir } from './platform/fsync.js';
 
 /** Paths inside a data directory. */
 export function dataPaths(dataDir: string): { root: string; ledger: string; logKey: string; adminKey: string; checkpoint: string } {
@@ -36,15 +37,6 @@ export function ensureDataDir(dataDir: string): { warning?: string } {
   return { warning: `warning: the data directory ${root} is accessible to group or others (mode ${mode.toString(8)}); run: chmod 700 ${root}` };
 }
 
-/** fsyncDir makes a directory entry (a new or renamed file) durable. */
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The default origin of a new log when GUZHENG_ORIGIN is not set. */
 export const DEFAULT_ORIGIN = 'localhost/guzheng';

@@ -10,7 +10,7 @@
  * `entry-extra`. Nothing is taken on trust from a lenient decoder: the walk is done here.
  */
 import { bundleKey, bundlePieceKey, digestBundleKey, digestPieceKey, BUNDLE, PREFIX2 } from '../storage/layout2.js';
-import { toHex } from '../core/bytes.js';
+import { concatBytes, toHex } from '../core/bytes.js';
 import { indexOfKey, indexRange, PREFIX } from '../storage/keys.js';
 import type { EntryRead } from './reads.js';
 import type { Problem } from './report.js';
@@ -192,14 +192,7 @@ export async function readBundleEntries(db: Db, start: bigint, count: number, si
       });
     }
   }
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const data = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    data.set(p, off);
-    off += p.length;
-  }
+  const data = concatBytes(...parts);
   const rows = read === 0 ? [] : await collect(db.iterator({ ...indexRange(PREFIX.attachment, start, start + BigInt(read)), highWaterMarkBytes: HIGH_WATER }), read);
   // classic-level copies each value into a Buffer of its own: no further copy is needed.
   const attachments = rows.map(([k, v]) => ({ offset: Number(indexOfKey(k) - start), bytes: v }));

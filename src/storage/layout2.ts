@@ -20,6 +20,7 @@
  * flush that completes a bundle or tile writes it whole and deletes its pieces: a log of n entries
  * holds about n/256 keys for entries and tree.
  */
+import { concatBytes } from '../core/bytes.js';
 import { decodeEntryBundle, encodeEntryBundle } from '../core/tiles.js';
 import type { NodeHash, NodeId } from '../core/merkle/node.js';
 import { TILE_SLOTS, TILE_WIDTH, tileName, tileSlot } from './node-tiles.js';
@@ -234,7 +235,7 @@ export function planFlush(
       if (x.index < start) throw new RangeError(`storage: digest of entry ${x.index} out of order`);
       records.push(encodeDigestRecord({ slot: Number(x.index - lo), alg: x.alg, digest: x.digest }));
     }
-    const allDigests = concat([...(carried && tail.digests.length > 0 ? [tail.digests] : []), ...records]);
+    const allDigests = concatBytes(...(carried && tail.digests.length > 0 ? [tail.digests] : []), ...records);
     if (hi - lo === B) {
       put(bundleKey(b), encodeEntryBundle(carried ? [...tail.entries, ...added] : added));
       if (allDigests.length > 0) put(digestBundleKey(b), allDigests);
@@ -243,7 +244,7 @@ export function planFlush(
     } else {
       const piece = encodeEntryBundle(added);
       put(bundlePieceKey(start), piece);
-      if (records.length > 0) put(digestPieceKey(start), concat(records));
+      if (records.length > 0) put(digestPieceKey(start), concatBytes(...records));
       // Views of the piece as encoded (a copy): the caller's arrays may change after the flush.
       next = { entries: [...(carried ? tail.entries : []), ...decodeEntryBundle(piece)], digests: allDigests, pieces: [...(carried ? tail.pieces : []), start] };
     }
@@ -291,16 +292,6 @@ function planTiles(
   return { tiles, tilePieces };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Where node `id` is read: its tile's key name and the slot. */
 export function nodeLocation(id: NodeId): { name: string; level: number; index: bigint; slot: number } {

@@ -22,6 +22,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, w
 import { dirname, join, resolve } from 'node:path';
 import { openLevel } from './level-handle.js';
 import { storedLayout } from './level-layout.js';
+import { fsyncDir } from '../platform/fsync.js';
 
 /** The completion marker file a verified layout-2 store carries (written last, fsynced). */
 export const MIGRATED_MARKER = 'MIGRATED-FROM-LAYOUT-1';
@@ -50,15 +51,6 @@ export function killPoint(point: string): void {
   if (process.env.GUZHENG_MIGRATE_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
-/** fsyncDir makes a directory's entries (a new file, a rename) durable. */
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** hasMarker tells whether `dir` holds a completed migration's marker. */
 export function hasMarker(dir: string): boolean {

@@ -66,13 +66,15 @@ interface Run {
   readonly fences: Uint8Array;
 }
 
-const FAMILY = 0x69; // 'i'
-const MANIFEST = 0x6d; // 'm'
-const PAGE = 0x70; // 'p'
-const MERGING = 0x77; // 'w'
-const GARBAGE = 0x67; // 'g'
+/** Key bytes of the index runs (see the table above): the family, then each kind of key. */
+export const FAMILY = 0x69; // 'i'
+export const MANIFEST = 0x6d; // 'm'
+export const PAGE = 0x70; // 'p'
+export const MERGING = 0x77; // 'w'
+export const GARBAGE = 0x67; // 'g'
 
-function runKey(id: number, kind: number, level: number, first: number, page?: number): Uint8Array {
+/** runKey returns `i ‖ id ‖ kind ‖ u8(level) ‖ u64be(first) [‖ u32be(page)]`. */
+export function runKey(id: number, kind: number, level: number, first: number, page?: number): Uint8Array {
   const out = new Uint8Array(page === undefined ? 12 : 16);
   const v = new DataView(out.buffer);
   out[0] = FAMILY;
@@ -124,20 +126,31 @@ function recordIndex(page: Uint8Array, at: number): number {
 export function sortRecords(first: number, values: readonly Uint8Array[], indexes?: readonly number[]): Uint8Array {
   if (!Number.isSafeInteger(first) || first < 0 || first + values.length - 1 > MAX_RECORD_INDEX) throw new RangeError(`run index: entries [${first}, ${first + values.length}) beyond 2^40`);
   if (indexes !== undefined && indexes.length !== values.length) throw new RangeError(`run index: ${indexes.length} indexes for ${values.length} values`);
-  const out = new Uint8Array(values.length * RECORD_SIZE);
+  // Each record's sort key as numbers (the prefix's two big-endian halves, then the index): a
+  // sort of numbers, not of 13-byte comparisons (this sort ran at 5 % of a library append's CPU).
+  const n = values.length;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  const at = new Float64Array(n);
   values.forEach((value, i) => {
     const index = indexes === undefined ? first + i : (indexes[i] as number);
     if (!Number.isSafeInteger(index) || index < 0 || index > MAX_RECORD_INDEX) throw new RangeError(`run index: entry ${index} beyond 2^40`);
     if (value.length < PREFIX_SIZE) throw new RangeError(`run index: value of entry ${index} is ${value.length} bytes, want at least ${PREFIX_SIZE}`);
-    const at = i * RECORD_SIZE;
-    out.set(value.subarray(0, PREFIX_SIZE), at);
-    out[at + 8] = Math.floor(index / 2 ** 32);
-    new DataView(out.buffer, at + 9, 4).setUint32(0, index >>> 0);
+    hi[i] = (((value[0] as number) << 24) | ((value[1] as number) << 16) | ((value[2] as number) << 8) | (value[3] as number)) >>> 0;
+    lo[i] = (((value[4] as number) << 24) | ((value[5] as number) << 16) | ((value[6] as number) << 8) | (value[7] as number)) >>> 0;
+    at[i] = index;
   });
-  // Sort record offsets, then copy: records are small and fixed-size.
-  const order = Array.from({ length: values.length }, (_, i) => i * RECORD_SIZE).sort((a, b) => compareRecords(out, a, out, b));
-  const sorted = new Uint8Array(out.length);
-  order.forEach((from, i) => sorted.set(out.subarray(from, from + RECORD_SIZE), i * RECORD_SIZE));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (hi[a] as number) - (hi[b] as number) || (lo[a] as number) - (lo[b] as number) || (at[a] as number) - (at[b] as number));
+  const sorted = new Uint8Array(n * RECORD_SIZE);
+  const view = new DataView(sorted.buffer);
+  order.forEach((i, k) => {
+    const o = k * RECORD_SIZE;
+    view.setUint32(o, hi[i] as number);
+    view.setUint32(o + 4, lo[i] as number);
+    const index = at[i] as number;
+    sorted[o + 8] = Math.floor(index / 2 ** 32);
+    view.setUint32(o + 9, index >>> 0);
+  });
   return sorted;
 }
 

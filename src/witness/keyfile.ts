@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { generateWitnessKey, parseWitnessSignerKey, parseWitnessVerifierKey, formatWitnessVerifierKey, type CosignatureAlgorithm, type WitnessSignerKey } from '../core/cosignature.js';
 import { isLedgerError } from '../core/errors.js';
 import { WitnessConfigError } from './config.js';
+import { fsyncDir } from '../platform/fsync.js';
 
 export const SIGNER_KEY_FILE = 'witness-key';
 export const VERIFIER_KEY_FILE = 'witness.vkey';
@@ -27,15 +28,6 @@ function writeNew(path: string, text: string, mode: number): void {
   }
 }
 
-/** fsyncDir makes the entries of `dir` (files and directories created in it) durable. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * mkdirDurable creates `dir` and any missing parents (mode `mode`), then fsyncs the parent of each
