@@ -12,7 +12,6 @@
  * from the tiles and digest bundles. Both runs of one range are written in ONE batch, so both
  * indexes always cover the same prefix.
  */
-import { equalBytes } from '../core/bytes.js';
 import { DIGEST_INDEX, LEAF_INDEX } from './layout2.js';
 import { RunIndex, type RunStore } from './run-index.js';
 
@@ -28,6 +27,40 @@ export interface PendingDigest {
   readonly digest: Uint8Array;
 }
 
+/**
+ * The entries of one flush waiting for the indexes, packed: a few arrays per flush instead of
+ * objects per entry, which would live ~200 ms, outlast the young generation and cost old-generation
+ * collections (garbage collection was a fifth of a library append's CPU).
+ */
+interface Pending {
+  readonly first: number;
+  readonly count: number;
+  /** 32 bytes per entry. */
+  readonly leaves: Uint8Array;
+  /** Per digest: its entry, its algorithm, its 32 bytes at 32·k of `digestBytes`. */
+  readonly digestIndexes: Float64Array;
+  readonly digestAlgs: readonly string[];
+  readonly digestBytes: Uint8Array;
+}
+
+function packPending(first: number, leaves: readonly Uint8Array[], digests: ReadonlyArray<{ readonly alg: string; readonly digest: Uint8Array; readonly index: bigint | number }>): Pending {
+  const l = new Uint8Array(32 * leaves.length);
+  leaves.forEach((h, i) => l.set(h.subarray(0, 32), 32 * i));
+  const digestIndexes = new Float64Array(digests.length);
+  const digestBytes = new Uint8Array(32 * digests.length);
+  const digestAlgs = digests.map((d, k) => {
+    digestIndexes[k] = Number(d.index);
+    digestBytes.set(d.digest.subarray(0, 32), 32 * k);
+    return d.alg;
+  });
+  return { first, count: leaves.length, leaves: l, digestIndexes, digestAlgs, digestBytes };
+}
+
+function sameHash(bytes: Uint8Array, at: number, hash: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (bytes[at + i] !== hash[i]) return false;
+  return true;
+}
+
 /** What the indexes of entries [from, to) are rebuilt from after a restart. */
 export type Rebuild = (from: bigint, to: bigint) => Promise<{ leaves: Uint8Array[]; digests: PendingDigest[] }>;
 
@@ -36,10 +69,10 @@ export class LazyIndexes {
   readonly #leaf: RunIndex;
   readonly #digest: RunIndex;
   readonly #store: RunStore;
-  /** Entries [#from, #from + #leaves.length) are acknowledged and not in the runs yet. */
+  /** Entries [#from, #from + #count) are acknowledged and not in the runs yet, flush by flush. */
   #from: number;
-  #leaves: Uint8Array[] = [];
-  #digests: PendingDigest[] = [];
+  #pending: Pending[] = [];
+  #count = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> | undefined;
   #closed = false;
@@ -62,8 +95,8 @@ export class LazyIndexes {
     const x = new LazyIndexes(store, leaf, digest, covered);
     if (BigInt(covered) < size) {
       const { leaves, digests } = await rebuild(BigInt(covered), size);
-      x.#leaves = leaves;
-      x.#digests = digests;
+      x.#pending = [packPending(covered, leaves, digests)];
+      x.#count = leaves.length;
       x.#schedule();
     }
     return x;
@@ -71,7 +104,7 @@ export class LazyIndexes {
 
   /** Entries acknowledged and not in the runs yet. */
   get lag(): number {
-    return this.#leaves.length;
+    return this.#count;
   }
 
   /** Merges finished, runs per level, the first error (for metrics, tests, benchmarks). */
@@ -84,15 +117,16 @@ export class LazyIndexes {
    * their leaf hashes and digests (copied). Requires: first = the end of what was added before.
    */
   added(first: bigint, leaves: readonly Uint8Array[], digests: ReadonlyArray<{ readonly alg: string; readonly digest: Uint8Array; readonly index: bigint }>): void {
-    if (Number(first) !== this.#from + this.#leaves.length) throw new Error(`storage: index pending from ${this.#from + this.#leaves.length}, got a flush from ${first}`);
-    for (const h of leaves) this.#leaves.push(h.slice());
-    for (const d of digests) this.#digests.push({ index: Number(d.index), alg: d.alg, digest: d.digest.slice() });
+    if (Number(first) !== this.#from + this.#count) throw new Error(`storage: index pending from ${this.#from + this.#count}, got a flush from ${first}`);
+    if (leaves.length === 0) return;
+    this.#pending.push(packPending(Number(first), leaves, digests));
+    this.#count += leaves.length;
     this.#schedule();
   }
 
   #schedule(): void {
-    if (this.#closed || this.lastError !== undefined || this.#writing !== undefined || this.#leaves.length === 0) return;
-    if (this.#leaves.length >= INDEX_BATCH) {
+    if (this.#closed || this.lastError !== undefined || this.#writing !== undefined || this.#count === 0) return;
+    if (this.#count >= INDEX_BATCH) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#write();
@@ -109,24 +143,30 @@ export class LazyIndexes {
   /** #write writes one run per index for everything pending, in one unsynced batch. */
   #write(): void {
     const from = this.#from;
-    const n = this.#leaves.length;
+    const chunks = this.#pending.slice();
+    const n = this.#count;
     if (n === 0) return;
     const end = from + n;
-    const digests = this.#digests.filter((d) => d.index < end);
-    const leafRun = this.#leaf.flushOps(from, this.#leaves.slice(0, n));
-    const digestRun = this.#digest.flushOps(
-      from,
-      digests.map((d) => d.digest),
-      { end, indexes: digests.map((d) => d.index) },
-    );
+    const leaves: Uint8Array[] = [];
+    const digests: Uint8Array[] = [];
+    const indexes: number[] = [];
+    for (const c of chunks) {
+      for (let i = 0; i < c.count; i++) leaves.push(c.leaves.subarray(32 * i, 32 * i + 32));
+      for (let k = 0; k < c.digestAlgs.length; k++) {
+        digests.push(c.digestBytes.subarray(32 * k, 32 * k + 32));
+        indexes.push(c.digestIndexes[k] as number);
+      }
+    }
+    const leafRun = this.#leaf.flushOps(from, leaves);
+    const digestRun = this.#digest.flushOps(from, digests, { end, indexes });
     this.#writing = this.#store
       .write([...leafRun.ops, ...digestRun.ops])
       .then(() => {
         // The runs in, the pending entries out, in one turn: a lookup sees each entry in one or the other.
         this.#leaf.added(leafRun.run);
         this.#digest.added(digestRun.run);
-        this.#leaves.splice(0, n);
-        this.#digests.splice(0, digests.length);
+        this.#pending.splice(0, chunks.length);
+        this.#count -= n;
         this.#from = end;
       })
       .catch((err: unknown) => {
@@ -143,16 +183,15 @@ export class LazyIndexes {
     // Both read in this turn: the runs' snapshot is taken before lookup's first await.
     const fromRuns = this.#leaf.lookup(hash);
     const fromMemory: number[] = [];
-    this.#leaves.forEach((h, i) => {
-      if (equalBytes(h, hash)) fromMemory.push(this.#from + i);
-    });
+    for (const c of this.#pending) for (let i = 0; i < c.count; i++) if (sameHash(c.leaves, 32 * i, hash)) fromMemory.push(c.first + i);
     return merge(await fromRuns, fromMemory);
   }
 
   /** digestCandidates returns the entries that may have content digest `digest` (of any algorithm), ascending. */
   async digestCandidates(digest: Uint8Array): Promise<number[]> {
     const fromRuns = this.#digest.lookup(digest);
-    const fromMemory = this.#digests.filter((d) => equalBytes(d.digest, digest)).map((d) => d.index);
+    const fromMemory: number[] = [];
+    for (const c of this.#pending) for (let k = 0; k < c.digestAlgs.length; k++) if (sameHash(c.digestBytes, 32 * k, digest)) fromMemory.push(c.digestIndexes[k] as number);
     return merge(await fromRuns, fromMemory);
   }
 
@@ -160,7 +199,7 @@ export class LazyIndexes {
   async catchUp(): Promise<void> {
     for (;;) {
       if (this.#writing !== undefined) await this.#writing;
-      else if (this.#leaves.length > 0 && this.lastError === undefined && !this.#closed) this.#write();
+      else if (this.#count > 0 && this.lastError === undefined && !this.#closed) this.#write();
       else break;
     }
     await this.#leaf.idle();
