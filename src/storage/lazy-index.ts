@@ -206,12 +206,20 @@ export class LazyIndexes {
     await this.#digest.idle();
   }
 
-  /** close writes what is pending (unless writing failed), then stops merging after the one in flight. */
+  /**
+   * close writes what is pending (unless writing failed) and stops merging after the merge in
+   * flight: the merges left resume at the next open (waiting for them all made a close after a
+   * 43M-entry fill take 233 s).
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.catchUp().catch(() => undefined);
-    this.#closed = true;
+    while (this.#writing !== undefined) await this.#writing;
+    if (this.#count > 0 && this.lastError === undefined) {
+      this.#write();
+      while (this.#writing !== undefined) await this.#writing;
+    }
     await Promise.all([this.#leaf.close(), this.#digest.close()]);
   }
 
