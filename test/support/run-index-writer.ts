@@ -51,8 +51,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const batch = proto._batch;
   let indexWrites = 0;
   proto._batch = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    const ops = Array.isArray(args[0]) ? (args[0] as ReadonlyArray<{ readonly key?: unknown }>) : [];
-    if (ops.length > 0 && ops.every((op) => op.key instanceof Uint8Array && op.key[0] === 0x69)) say(`index-write ${++indexWrites}`);
+    const ops = Array.isArray(args[0]) ? (args[0] as ReadonlyArray<{ readonly type?: unknown; readonly key?: unknown }>) : [];
+    if (ops.length > 0 && ops.every((op) => op.key instanceof Uint8Array && op.key[0] === 0x69)) {
+      // A merge's swap deletes its marker (`i ‖ id ‖ w`): killed before it lands, the merge is cut short.
+      const swap = ops.some((op) => op.type === 'del' && op.key instanceof Uint8Array && op.key.length === 3 && op.key[2] === 0x77);
+      say(`index-write ${++indexWrites}${swap ? ' swap' : ''}`);
+    }
     return batch.apply(this, args);
   };
   let seed = Number(seedArg) >>> 0 || 1;
