@@ -801,14 +801,15 @@ class Campaign {
   /**
    * indexFailpoint picks where an `index` round dies, `<n>` or `<n>:<step>` (scripts/crash/failpoint.ts),
    * in turn: the 3rd to 12th run write (0.6-2.4 s of load: the server writes the runs of the
-   * entries waiting in memory every 200 ms), the 3rd to 6th swap of a merged run, page batch of
-   * one, any write of the index path (n from 20 to 60), and the 3rd to 6th merge start. A level-0
-   * merge comes every 8 run writes per index (the two indexes side by side) and writes about 19
-   * times per index, so at least one, and mostly several, merges have been swapped in before the
-   * kill; the line the server prints as it dies says how many.
+   * entries waiting in memory every 200 ms), the 3rd to 6th swap of a merged run, the 3rd to 6th
+   * merge start (its marker with its first 512 pages: a level-0 merge writes all its pages there,
+   * so later page batches, `merge-pages`, come only with bigger merges), and any write of the index
+   * path (n from 20 to 60). A level-0 merge comes every 8 run writes per index and writes twice
+   * (pages with the marker, then the swap), so at least one merge has mostly been swapped in before
+   * the kill; the line the server prints as it dies says how many.
    */
   indexFailpoint(): string {
-    const steps = ['run-write', 'swap', 'merge-pages', undefined, 'merge-start'] as const;
+    const steps = ['run-write', 'swap', 'merge-start', undefined] as const;
     const step = steps[(this.failpoints.index?.armed ?? 0) % steps.length];
     if (step === undefined) return String(this.int(20, 60));
     return `${step === 'run-write' ? this.int(3, 12) : this.int(3, 6)}:${step}`;

@@ -14,8 +14,9 @@
  *   chained batch holds no index record). They are the `run-write` that puts a run per index for
  *   the acknowledged entries waiting in memory (every 200 ms, or 8,192 entries, after a flush), and
  *   the background merges of 8 runs of a level, about 19 writes per index: the in-flight marker
- *   (`merge-start`), the merged run's pages (`merge-pages`, 64 per batch), the `swap` (new manifest
- *   in, inputs out, marker off), then per input run its pages deleted (`clear-pages`) and its
+ *   (`merge-start`, with the first 512 pages), the rest of its pages (`merge-pages`, 512 per batch),
+ *   the `swap` (new manifest in, inputs and their pages out, marker off; for inputs of more than
+ *   65,536 pages, inputs marked instead), then per marked input its pages deleted (`clear-pages`) and its
  *   garbage mark off (`clear-mark`); at open, the clearing of a merge cut short (`clear-pages`,
  *   then `recovery`: its marker off). Unsynced, so `after` means written to LevelDB's log, not
  *   fsynced. The line the process prints as it fires names the step and how many merges it
@@ -71,8 +72,8 @@ function isIndexWrite(args: unknown[]): boolean {
 
 /**
  * indexStep names the step of a run-index write: `run-write` (new level-0 runs of entries that
- * waited in memory), `merge-start` (the in-flight marker), `merge-pages` (a batch of the merged
- * run's pages), `swap` (the merged run in, its inputs out), `clear-pages` (a replaced or orphaned
+ * waited in memory), `merge-start` (the in-flight marker, with the merged run's first 512 pages),
+ * `merge-pages` (a later batch of the merged run's pages), `swap` (the merged run in, its inputs out), `clear-pages` (a replaced or orphaned
  * run's pages deleted), `clear-mark` (a garbage mark off) or `recovery` (the marker of a merge cut
  * short taken off at open).
  */

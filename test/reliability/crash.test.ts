@@ -45,13 +45,13 @@ describe('crash campaign (reduced)', () => {
     expect(summary.checkpoints).toBeGreaterThan(10);
     // Every failpoint fired (one that did not would be in the failures too).
     expect(summary.failpoints).toEqual({ flush: { armed: 2, fired: 2 }, block: { armed: 1, fired: 1 }, index: { armed: 4, fired: 4 } });
-    // The index rounds died at a run write, a swap, a page batch of a merge, and any write
+    // The index rounds died at a run write, a swap, a merge start (with its pages), and any write
     // (campaign indexFailpoint); the last three after merges of this server had been swapped in.
     const ix = summary.indexKills;
     expect(ix.mergesBefore).toHaveLength(4);
     expect(ix.mergesBefore.slice(1).every((n) => n >= 1), String(ix.mergesBefore)).toBe(true);
     expect(Object.values(ix.steps).reduce((a, b) => a + b, 0)).toBe(4);
-    for (const step of ['run-write', 'swap', 'merge-pages']) expect(ix.steps[step], step).toBeGreaterThanOrEqual(1);
+    for (const step of ['run-write', 'swap', 'merge-start']) expect(ix.steps[step], step).toBeGreaterThanOrEqual(1);
     expect(summary.lookups).toBeGreaterThan(summary.acknowledged);
     const w = summary.witnesses;
     expect(w?.kills).toBeGreaterThanOrEqual(5);
